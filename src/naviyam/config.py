@@ -1,0 +1,64 @@
+"""One settings object for the whole service (``NAVIYAM_*`` env vars or ``.env``).
+
+Nothing else in the package reads ``os.environ``; everything asks
+:func:`get_settings`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Project-local folder for runtime state (database file, models, exports).
+DEFAULT_VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    """Service settings. Each field documents itself; the README lists them."""
+
+    model_config = SettingsConfigDict(env_prefix="NAVIYAM_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", description="development, test or production; production refuses unsafe defaults."
+    )
+    var_dir: Path = Field(DEFAULT_VAR_DIR, description="Folder for the SQLite file, models and exports.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL. Empty: a SQLite file var/naviyam.db (WAL mode). "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/db.",
+    )
+    host: str = Field("127.0.0.1", description="Address the API server binds to.")
+    port: int = Field(8000, description="Port the API server listens on.")
+    admin_api_key: str = Field(
+        "changethis", description="Key for admin routes (X-API-Key header). Must be changed in production."
+    )
+    sample_seed: int = Field(42, description="Seed of the sample world that `make run` generates into an empty database.")
+    sample_shops: int = Field(1500, description="Number of shops in the generated sample world.")
+    sample_users: int = Field(6000, description="Number of users in the generated sample world.")
+    sample_days: int = Field(180, description="Days of order/favourite/review history in the sample world.")
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> "Settings":
+        if self.environment == "production" and self.admin_api_key in {"", "changethis"}:
+            raise ValueError("NAVIYAM_ADMIN_API_KEY must be set to a real secret in production")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.var_dir / 'naviyam.db').as_posix()}"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.var_dir / "models"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,237 @@
+"""SQLAlchemy 2 models: the operator's tables and the service's own tables.
+
+The operator's tables mirror the sheets of their Excel export (see
+DESIGN.md, "Data: the operator's database"); ids are the operator's ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Payment methods accepted in product_order.payment_method.
+PAYMENT_METHODS = ("meal_card", "card", "cash", "coupon")
+#: Feedback types accepted by /feedback and stored in feedback_event.
+FEEDBACK_TYPES = ("clicked", "ordered", "favorited", "rated", "dismissed")
+#: Kinds of versioned models in the registry.
+MODEL_KINDS = ("nlu", "index", "ranker", "lora", "normalizer")
+MODEL_STATUSES = ("candidate", "production", "archived", "failed")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+# --------------------------------------------------------------------------- operator's tables
+
+
+class Brand(Base):
+    __tablename__ = "brand"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+
+    shops: Mapped[list[Shop]] = relationship(back_populates="brand")
+
+
+class Shop(Base):
+    __tablename__ = "shop"
+    __table_args__ = (
+        CheckConstraint("lat BETWEEN -90 AND 90", name="lat_range"),
+        CheckConstraint("lon BETWEEN -180 AND 180", name="lon_range"),
+        Index("ix_shop_district_category", "district", "category"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(50), index=True)
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brand.id"), nullable=True)
+    district: Mapped[str] = mapped_column(String(20))
+    dong: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    address: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    open_time: Mapped[dt.time] = mapped_column(Time)
+    #: A close_time earlier than open_time means the shop closes after midnight.
+    close_time: Mapped[dt.time] = mapped_column(Time)
+    #: Comma-separated Korean weekday letters, e.g. "월" or "토,일"; empty = open every day.
+    closed_days: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    is_good_shop: Mapped[bool] = mapped_column(Boolean, default=False)
+    accepts_meal_card: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+    brand: Mapped[Brand | None] = relationship(back_populates="shops")
+    menus: Mapped[list[ShopMenu]] = relationship(back_populates="shop", order_by="ShopMenu.id")
+
+
+class ShopMenu(Base):
+    __tablename__ = "shop_menu"
+    __table_args__ = (CheckConstraint("price >= 0", name="price_non_negative"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    price: Mapped[int] = mapped_column(Integer)
+    #: Canonical dish from taxonomy.json when the menu is one (e.g. "떡볶이").
+    dish: Mapped[str | None] = mapped_column(String(50), nullable=True, index=True)
+    is_signature: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    shop: Mapped[Shop] = relationship(back_populates="menus")
+
+
+class User(Base):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    birthday: Mapped[dt.date] = mapped_column(Date)
+    gender: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    district: Mapped[str] = mapped_column(String(20))
+    dong: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    is_meal_card_holder: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ProductOrder(Base):
+    __tablename__ = "product_order"
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="amount_non_negative"),
+        CheckConstraint("quantity >= 1", name="quantity_positive"),
+        Index("ix_product_order_user_time", "user_id", "ordered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
+    menu_id: Mapped[int | None] = mapped_column(ForeignKey("shop_menu.id"), nullable=True)
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    amount: Mapped[int] = mapped_column(Integer)
+    payment_method: Mapped[str] = mapped_column(String(20))
+    ordered_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+class UserFavorite(Base):
+    __tablename__ = "userfavorite"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Review(Base):
+    __tablename__ = "review"
+    __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
+    rating: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+#: The operator's tables in dependency order (parents first): import and export use it.
+OPERATOR_TABLES = (Brand, Shop, ShopMenu, User, ProductOrder, UserFavorite, Review)
+
+
+# --------------------------------------------------------------------------- service tables
+
+
+class Interaction(Base):
+    """One chat turn or recommendation call: what was asked, understood and shown."""
+
+    __tablename__ = "interaction"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    #: Not a foreign key: unknown (cold-start) users are served too.
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    message: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    nlu: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: [{shop_id, rank, score, funnels}, ...] as shown to the user.
+    recommendations: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    response: Mapped[str | None] = mapped_column(Text, nullable=True)
+    latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    model_versions: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    ab_arm: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now(), index=True)
+
+
+class FeedbackEvent(Base):
+    __tablename__ = "feedback_event"
+    __table_args__ = (
+        CheckConstraint(
+            "feedback_type IN ('clicked', 'ordered', 'favorited', 'rated', 'dismissed')",
+            name="feedback_type_known",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interaction.id"), nullable=True, index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    shop_id: Mapped[int] = mapped_column(Integer)
+    feedback_type: Mapped[str] = mapped_column(String(20))
+    satisfaction_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now(), index=True)
+
+
+class ModelVersion(Base):
+    """A trained artefact in the registry (nlu, index, ranker, lora, normalizer)."""
+
+    __tablename__ = "model_version"
+    __table_args__ = (Index("ix_model_version_kind_status", "kind", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    version: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20), default="candidate")
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    config: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    data_window_start: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    data_window_end: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("model_version.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+    promoted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class Alert(Base):
+    __tablename__ = "alert"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(50), index=True)
+    severity: Mapped[str] = mapped_column(String(20), default="warning")
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
