@@ -1,0 +1,1 @@
+"""Feedback, model registry, incremental training, A/B, promotion."""

@@ -1,0 +1,102 @@
+"""The model registry: every trained artefact is a version with its storage.
+
+A trainable never builds its own paths: it asks the registry for a fresh
+folder (:meth:`ModelRegistry.allocate`), writes its files there, and then
+registers the version with its metrics, config, data window and parent.
+The service loads the production version of each kind (:meth:`current`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from naviyam.db.models import MODEL_KINDS, ModelVersion
+from naviyam.db.session import session_scope
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Allocation:
+    kind: str
+    version: str
+    path: Path
+
+
+class ModelRegistry:
+    def __init__(self, engine: Engine, models_dir: Path):
+        self.engine = engine
+        self.models_dir = Path(models_dir)
+
+    def allocate(self, kind: str) -> Allocation:
+        """A new, empty folder for a version of ``kind``; nothing is registered yet."""
+        if kind not in MODEL_KINDS:
+            raise ValueError(f"unknown model kind {kind!r}; known: {', '.join(MODEL_KINDS)}")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+        version = f"{kind}-{stamp}-{secrets.token_hex(3)}"
+        path = self.models_dir / kind / version
+        path.mkdir(parents=True, exist_ok=False)
+        return Allocation(kind, version, path)
+
+    def register(
+        self,
+        alloc: Allocation,
+        *,
+        metrics: dict[str, Any] | None = None,
+        config: dict[str, Any] | None = None,
+        data_window: tuple[dt.datetime | None, dt.datetime | None] = (None, None),
+        parent: str | None = None,
+        status: str = "production",
+    ) -> ModelVersion:
+        """Record a written version. With status='production' it replaces the current one."""
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        with session_scope(self.engine) as s:
+            parent_id = None
+            if parent is not None:
+                parent_id = s.scalar(select(ModelVersion.id).where(ModelVersion.version == parent))
+            if status == "production":
+                s.execute(
+                    update(ModelVersion)
+                    .where(ModelVersion.kind == alloc.kind, ModelVersion.status == "production")
+                    .values(status="archived")
+                )
+            mv = ModelVersion(
+                kind=alloc.kind, version=alloc.version, path=str(alloc.path), status=status,
+                metrics=metrics, config=config, data_window_start=data_window[0],
+                data_window_end=data_window[1], parent_id=parent_id, created_at=now,
+                promoted_at=now if status == "production" else None,
+            )
+            s.add(mv)
+        log.info("registered %s (%s)", alloc.version, status)
+        return mv
+
+    def current(self, kind: str) -> ModelVersion | None:
+        """The production version of ``kind`` (the newest promoted), or None."""
+        with session_scope(self.engine) as s:
+            return s.scalar(
+                select(ModelVersion)
+                .where(ModelVersion.kind == kind, ModelVersion.status == "production")
+                .order_by(ModelVersion.promoted_at.desc(), ModelVersion.id.desc())
+                .limit(1)
+            )
+
+    def list(self, kind: str | None = None) -> list[ModelVersion]:
+        with session_scope(self.engine) as s:
+            q = select(ModelVersion).order_by(ModelVersion.id)
+            if kind:
+                q = q.where(ModelVersion.kind == kind)
+            return list(s.scalars(q))
+
+
+def default_registry() -> ModelRegistry:
+    from naviyam.config import get_settings
+    from naviyam.db.session import get_engine
+
+    return ModelRegistry(get_engine(), get_settings().models_dir)
