@@ -6,21 +6,14 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from naviyam.db.session import get_engine, migrate
+from naviyam.progress import progress_reporter
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
 err_console = Console(stderr=True)
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=False,
-    )
 
 
 def _print_counts(title: str, counts: dict[str, int]) -> None:
@@ -44,19 +37,12 @@ def generate(
 
     engine = get_engine()
     migrate(engine)
-    with _progress() as progress:
-        tasks: dict[str, int] = {}
-
-        def report(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done, total=total)
-
-        try:
+    try:
+        with progress_reporter(console) as report:
             counts = generate_world(engine, seed=seed, shops=shops, users=users, days=days, progress=report)
-        except WorldNotEmptyError as exc:
-            err_console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(1) from None
+    except WorldNotEmptyError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
     _print_counts(f"sample world (seed {seed})", counts)
 
 

@@ -87,6 +87,13 @@ class ModelRegistry:
                 .limit(1)
             )
 
+    @staticmethod
+    def production_versions(session) -> list[ModelVersion]:
+        """The production version of every kind, read through an open session."""
+        return list(session.scalars(
+            select(ModelVersion).where(ModelVersion.status == "production").order_by(ModelVersion.kind)
+        ))
+
     def list(self, kind: str | None = None) -> list[ModelVersion]:
         with session_scope(self.engine) as s:
             q = select(ModelVersion).order_by(ModelVersion.id)

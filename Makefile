@@ -1,0 +1,37 @@
+# Naviyam: the two commands are `make run` (the service with the sample world)
+# and `make test` (the whole test suite). Both install into .venv first and
+# are safe to run again.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run run-only test install services clean-var
+
+run: install
+	$(BIN)/naviyam setup
+	$(BIN)/naviyam serve
+
+test: install services
+	$(BIN)/pytest
+
+install: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch is pinned to the CPU build that lies on this machine's disk; any other
+# specification would download gigabytes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "torch==2.13.0"
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+# Start the local PostgreSQL (and Redis) if they are down; the tests need them.
+services:
+	scripts/ensure-services.sh
+
+clean-var:
+	rm -rf var

@@ -1,0 +1,50 @@
+"""``naviyam setup`` and ``naviyam serve``: what ``make run`` runs."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+from rich.console import Console
+
+from naviyam.config import get_settings
+
+console = Console()
+log = logging.getLogger(__name__)
+
+
+def setup() -> None:
+    """Create the schema, fill an empty database with the sample world, build missing models."""
+    from naviyam.db.session import get_engine, migrate
+    from naviyam.service.bootstrap import build_missing_models, ensure_sample_world
+
+    settings = get_settings()
+    engine = get_engine()
+    migrate(engine)
+    counts = ensure_sample_world(engine, settings, console=console)
+    if counts:
+        console.print(f"sample world generated: {counts}")
+    else:
+        console.print("database already has shops; sample world not generated")
+    for kind, version in build_missing_models(engine, settings, console=console).items():
+        console.print(f"model {kind}: {version}")
+
+
+def serve(
+    host: str = typer.Option(None, help="Bind address (default: settings)."),
+    port: int = typer.Option(None, help="Port (default: settings)."),
+    workers: int = typer.Option(1, help="Number of uvicorn worker processes."),
+) -> None:
+    """Start the HTTP API."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "naviyam.api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
+        workers=workers, log_level=settings.log_level.lower(),
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("setup")(setup)
+    app.command("serve")(serve)

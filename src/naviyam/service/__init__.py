@@ -1,0 +1,1 @@
+"""The service layer: chat orchestration and start-up work."""

@@ -1,0 +1,117 @@
+import datetime as dt
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
+
+from naviyam.api.app import create_app
+from naviyam.config import Settings
+from naviyam.db.models import ProductOrder, Review, Shop, ShopMenu, User
+from naviyam.db.session import session_scope
+
+
+@pytest.fixture
+def world(engine):
+    with session_scope(engine) as s:
+        s.add_all([
+            Shop(id=1, name="행복분식", category="분식", district="관악구", dong="신림동", lat=37.484, lon=126.929,
+                 open_time=dt.time(10), close_time=dt.time(21), closed_days="월", is_good_shop=True,
+                 accepts_meal_card=True),
+            Shop(id=2, name="한밤치킨", category="치킨", district="관악구", dong="봉천동", lat=37.482, lon=126.941,
+                 open_time=dt.time(16), close_time=dt.time(2), is_good_shop=False, accepts_meal_card=False),
+            Shop(id=3, name="노량진국밥", category="한식", district="동작구", dong="노량진1동", lat=37.513,
+                 lon=126.942, open_time=dt.time(7), close_time=dt.time(22), is_good_shop=False,
+                 accepts_meal_card=True),
+            User(id=1, birthday=dt.date(2015, 3, 1), district="관악구", is_meal_card_holder=True),
+        ])
+        s.flush()
+        s.add_all([
+            ShopMenu(id=1, shop_id=1, name="떡볶이", price=4000, dish="떡볶이", is_signature=True),
+            ShopMenu(id=2, shop_id=1, name="김밥", price=3000, dish="김밥"),
+            ShopMenu(id=3, shop_id=2, name="후라이드치킨", price=19000, dish="후라이드치킨", is_signature=True),
+        ])
+        s.flush()
+        s.add_all([
+            ProductOrder(id=1, user_id=1, shop_id=1, menu_id=1, quantity=2, amount=8000, payment_method="meal_card",
+                         ordered_at=dt.datetime(2026, 10, 1, 12)),
+            Review(id=1, user_id=1, shop_id=1, rating=5, text="맛있어요", created_at=dt.datetime(2026, 10, 1, 13)),
+            Review(id=2, user_id=1, shop_id=1, rating=4, text="친절해요", created_at=dt.datetime(2026, 10, 2, 13)),
+        ])
+    return engine
+
+
+@pytest.fixture
+def client(world):
+    app = create_app(Settings(environment="test"), engine=world)
+    with TestClient(app) as c:
+        yield c
+
+
+def test_health_reports_database_and_shop_count(client):
+    r = client.get("/health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok" and body["database"] == "ok" and body["shops"] == 3
+
+
+def test_shop_detail_has_menus_and_derived_figures(client):
+    r = client.get("/shops/1")
+    assert r.status_code == 200
+    shop = r.json()
+    assert shop["name"] == "행복분식" and shop["accepts_meal_card"] and shop["is_good_shop"]
+    assert [m["name"] for m in shop["menus"]] == ["떡볶이", "김밥"]
+    f = shop["figures"]
+    assert f == {"avg_menu_price": 3500.0, "min_menu_price": 3000, "max_menu_price": 4000, "menu_count": 2,
+                 "rating": 4.5, "review_count": 2, "order_count": 1}
+    assert shop["hours"] == "10:00~21:00, 월요일 휴무"
+
+
+def test_shop_without_menus_or_reviews_has_empty_figures(client):
+    f = client.get("/shops/3").json()["figures"]
+    assert f["menu_count"] == 0 and f["rating"] is None and f["avg_menu_price"] is None
+
+
+def test_unknown_shop_is_404_with_korean_message(client):
+    r = client.get("/shops/999")
+    assert r.status_code == 404
+    assert "찾을 수 없어요" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/shops/abc", "/shops/0", "/shops/99999999999999999999"])
+def test_malformed_shop_id_is_422(client, path):
+    r = client.get(path)
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("요청 값이 올바르지 않아요")
+
+
+def test_shop_list_filters_by_district_and_category(client):
+    r = client.get("/shops", params={"district": "관악구"})
+    assert r.status_code == 200
+    assert [s["id"] for s in r.json()["shops"]] == [1, 2] and r.json()["total"] == 2
+    r = client.get("/shops", params={"district": "관악구", "category": "치킨"})
+    assert [s["name"] for s in r.json()["shops"]] == ["한밤치킨"]
+    assert client.get("/shops").json()["total"] == 3
+
+
+def test_shop_list_pages(client):
+    body = client.get("/shops", params={"limit": 1, "offset": 1}).json()
+    assert [s["id"] for s in body["shops"]] == [2] and body["total"] == 3
+
+
+@pytest.mark.parametrize("params", [{"district": "부산"}, {"category": "우주음식"}, {"limit": 0}, {"offset": -1}])
+def test_shop_list_rejects_bad_filters_with_a_message(client, params):
+    r = client.get("/shops", params=params)
+    assert r.status_code == 422
+    assert isinstance(r.json()["detail"], str) and r.json()["detail"]
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://postgres@127.0.0.1:1/none", "sqlite:////proc/no/such/dir/x.db"])
+def test_unreachable_database_is_503_with_a_message(url):
+    connect_args = {"connect_timeout": 2} if url.startswith("postgresql") else {}
+    engine = create_engine(url, connect_args=connect_args)
+    app = create_app(Settings(environment="test"), engine=engine)
+    with TestClient(app) as c:
+        health = c.get("/health")
+        assert health.status_code == 503 and health.json()["database"] == "unavailable"
+        r = c.get("/shops/1")
+        assert r.status_code == 503 and "다시 시도" in r.json()["detail"]
