@@ -1,0 +1,1 @@
+"""Operator data: sample-world generator, Excel/CSV import and export, validation."""
