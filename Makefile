@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run run-only test install services clean-var
+.PHONY: run test install system-packages services clean-var
 
 run: install
 	$(BIN)/naviyam setup
@@ -16,7 +16,11 @@ run: install
 test: install services
 	$(BIN)/pytest
 
-install: $(STAMP)
+install: system-packages $(STAMP)
+
+# Korean fonts for charts (and later screenshots) and Chromium for browser tests.
+system-packages:
+	scripts/ensure-system-packages.sh
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
