@@ -1,0 +1,1 @@
+"""Answer text: phrasings, reasons, the child-friendly normaliser, safety for minors."""
