@@ -100,7 +100,7 @@ def limit_emoji(text: str, limit: int = MAX_EMOJI) -> str:
         seen += 1
         return m.group(0) if seen <= limit else ""
 
-    return re.sub(r" {2,}", " ", _EMOJI.sub(keep, text)).strip()
+    return re.sub(r"(?<=\S) {2,}(?=\S)", " ", _EMOJI.sub(keep, text)).strip()
 
 
 @dataclass
@@ -148,14 +148,17 @@ class ChildFriendlyNormalizer:
 
     @staticmethod
     def _shorten(text: str) -> str:
-        sentences = re.split(r"(?<=[.!?])\s+", text)
-        out = []
-        for s in sentences:
-            if len(s) > MAX_SENTENCE_CHARS:
-                for conj in _CONJUNCTIONS:
-                    s = s.replace(", " + conj, ". " + conj)
-            out.append(s)
-        return " ".join(out)
+        """Split over-long sentences at ", 그리고 …" style conjunctions; line breaks are kept."""
+        lines = []
+        for line in text.split("\n"):
+            sentences = re.split(r"(?<=[.!?]) +", line)
+            for i, s in enumerate(sentences):
+                if len(s) > MAX_SENTENCE_CHARS:
+                    for conj in _CONJUNCTIONS:
+                        s = s.replace(", " + conj, ". " + conj)
+                sentences[i] = s
+            lines.append(" ".join(sentences))
+        return "\n".join(lines)
 
     def for_child(self, text: str) -> str:
         """Gentle 해요체, easy words, short sentences, at most two emoji."""
