@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 
 from naviyam import __version__
-from naviyam.api.routes import health, shops
+from naviyam.api.metrics import Metrics, MetricsMiddleware, metrics_endpoint
+from naviyam.api.routes import feedback, health, shops
 from naviyam.config import Settings, get_settings
 from naviyam.db.session import make_engine, session_factory
 
 log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).parent / "static"
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -57,6 +61,22 @@ def create_app(settings: Settings | None = None, engine=None) -> FastAPI:
         log.error("database unavailable: %s", exc.__class__.__name__)
         return JSONResponse(status_code=503, content={"detail": "잠시 서비스를 이용할 수 없어요. 조금 뒤에 다시 시도해 주세요."})
 
+    @app.exception_handler(Exception)
+    async def _on_unexpected(_request: Request, exc: Exception):
+        log.exception("unhandled error")
+        return JSONResponse(status_code=500, content={"detail": "앗, 문제가 생겼어요. 잠시 뒤에 다시 시도해 주세요."})
+
+    metrics = Metrics()
+    app.state.metrics = metrics
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.include_router(health.router)
     app.include_router(shops.router)
+    app.include_router(feedback.router)
+    app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def chat_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
     return app

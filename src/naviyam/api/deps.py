@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from naviyam.config import Settings
@@ -25,3 +26,16 @@ def get_app_settings(request: Request) -> Settings:
 
 SessionDep = Annotated[Session, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def require_admin(
+    request: Request,
+    x_api_key: Annotated[str | None, Header(description="Admin API key (NAVIYAM_ADMIN_API_KEY)")] = None,
+) -> None:
+    """Admin routes need the key; compared in constant time."""
+    expected = request.app.state.settings.admin_api_key
+    if not x_api_key or not hmac.compare_digest(x_api_key.encode(), expected.encode()):
+        raise HTTPException(status_code=401, detail="관리자 키가 필요해요 (X-API-Key 헤더).")
+
+
+AdminDep = Depends(require_admin)

@@ -66,3 +66,21 @@ class ShopListPublic(BaseModel):
 
 class ErrorPublic(BaseModel):
     detail: str
+
+
+FEEDBACK_TYPE_PATTERN = "^(clicked|ordered|favorited|rated|dismissed)$"
+
+
+class FeedbackCreate(BaseModel):
+    user_id: int | None = Field(None, ge=1, le=2**31 - 1, description="The user, or null for an anonymous user")
+    shop_id: int = Field(ge=1, le=2**31 - 1)
+    feedback_type: str = Field(pattern=FEEDBACK_TYPE_PATTERN,
+                               description="clicked | ordered | favorited | rated | dismissed")
+    interaction_id: int | None = Field(None, ge=1, le=2**63 - 1,
+                                       description="The /chat or /recommendations answer this refers to")
+    satisfaction_score: float | None = Field(None, ge=1, le=5, description="1-5, for 'rated'")
+
+
+class FeedbackAccepted(BaseModel):
+    id: int = Field(description="The stored event's id")
+    status: str = "accepted"

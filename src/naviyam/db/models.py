@@ -44,6 +44,11 @@ MODEL_KINDS = ("nlu", "index", "ranker", "lora", "normalizer")
 MODEL_STATUSES = ("candidate", "production", "archived", "failed")
 
 
+def utcnow() -> dt.datetime:
+    """Naive UTC now: every service timestamp is stored in UTC."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
@@ -184,7 +189,7 @@ class Interaction(Base):
     latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
     model_versions: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     ab_arm: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now(), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now(), index=True)
 
 
 class FeedbackEvent(Base):
@@ -202,7 +207,7 @@ class FeedbackEvent(Base):
     shop_id: Mapped[int] = mapped_column(Integer)
     feedback_type: Mapped[str] = mapped_column(String(20))
     satisfaction_score: Mapped[float | None] = mapped_column(Float, nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now(), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now(), index=True)
 
 
 class ModelVersion(Base):
@@ -221,7 +226,7 @@ class ModelVersion(Base):
     data_window_start: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     data_window_end: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("model_version.id"), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now())
     promoted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
@@ -233,5 +238,5 @@ class Alert(Base):
     severity: Mapped[str] = mapped_column(String(20), default="warning")
     message: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now())
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
-from naviyam.db.models import MODEL_KINDS, ModelVersion
+from naviyam.db.models import MODEL_KINDS, ModelVersion, utcnow
 from naviyam.db.session import session_scope
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class ModelRegistry:
         status: str = "production",
     ) -> ModelVersion:
         """Record a written version. With status='production' it replaces the current one."""
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        now = utcnow()
         with session_scope(self.engine) as s:
             parent_id = None
             if parent is not None:
