@@ -1,0 +1,100 @@
+"""The interaction store: what every answer showed, durably, and its export for learning.
+
+``export_learning_data`` writes the seed's JSON-lines files
+(``conversations_<start>_<end>.jsonl`` and ``feedbacks_<start>_<end>.jsonl``)
+for any date range, straight from the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from naviyam.db.models import FeedbackEvent, Interaction
+from naviyam.db.session import session_scope
+
+
+def store_interaction(
+    session: Session,
+    *,
+    session_id: str,
+    user_id: int | None,
+    message: str,
+    intent: str | None,
+    nlu: dict[str, Any] | None,
+    recommendations: list[dict[str, Any]] | None,
+    response: str | None,
+    latency_ms: float | None,
+    model_versions: dict[str, str] | None,
+    ab_arm: str | None = None,
+) -> int:
+    """Commit one interaction and return its id. ``recommendations`` holds what was shown."""
+    row = Interaction(session_id=session_id, user_id=user_id, message=message, intent=intent, nlu=nlu,
+                      recommendations=recommendations, response=response, latency_ms=latency_ms,
+                      model_versions=model_versions, ab_arm=ab_arm)
+    session.add(row)
+    session.commit()
+    return row.id
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    conversations: Path
+    feedbacks: Path
+    n_conversations: int
+    n_feedbacks: int
+
+
+def _iso(t: dt.datetime | None) -> str | None:
+    return t.isoformat() if t else None
+
+
+def export_learning_data(engine: Engine, out_dir: Path, start: dt.datetime, end: dt.datetime) -> ExportResult:
+    """Write interactions and feedback created in ``[start, end)`` as the seed's JSONL files."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tag = f"{start:%Y%m%d}_{end:%Y%m%d}"
+    conv_path, fb_path = out_dir / f"conversations_{tag}.jsonl", out_dir / f"feedbacks_{tag}.jsonl"
+    n_conv = n_fb = 0
+    with session_scope(engine) as s:
+        feedback_by_interaction: dict[int, list[FeedbackEvent]] = {}
+        fbs = list(s.scalars(select(FeedbackEvent).where(FeedbackEvent.created_at >= start,
+                                                         FeedbackEvent.created_at < end).order_by(FeedbackEvent.id)))
+        for fb in fbs:
+            if fb.interaction_id is not None:
+                feedback_by_interaction.setdefault(fb.interaction_id, []).append(fb)
+        tmp_conv, tmp_fb = conv_path.with_suffix(".tmp"), fb_path.with_suffix(".tmp")
+        with tmp_conv.open("w", encoding="utf-8") as f:
+            q = select(Interaction).where(Interaction.created_at >= start, Interaction.created_at < end)
+            for it in s.scalars(q.order_by(Interaction.id).execution_options(yield_per=1000)):
+                related = feedback_by_interaction.get(it.id, [])
+                scores = [x.satisfaction_score for x in related if x.satisfaction_score is not None]
+                record = {
+                    "type": "conversation", "timestamp": _iso(it.created_at), "interaction_id": it.id,
+                    "session_id": it.session_id, "user_id": it.user_id, "user_input": it.message,
+                    "chatbot_output": it.nlu, "recommendations_shown": it.recommendations or [],
+                    "final_response": it.response, "model_versions": it.model_versions, "ab_arm": it.ab_arm,
+                    "user_feedback": {
+                        "satisfaction_score": max(scores) if scores else None,
+                        "selected_shops": sorted({x.shop_id for x in related if x.feedback_type != "dismissed"}),
+                        "interaction_types": sorted({x.feedback_type for x in related}),
+                    },
+                }
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+                n_conv += 1
+        with tmp_fb.open("w", encoding="utf-8") as f:
+            for fb in fbs:
+                record = {"type": "feedback", "timestamp": _iso(fb.created_at), "id": fb.id, "user_id": fb.user_id,
+                          "shop_id": fb.shop_id, "feedback_type": fb.feedback_type,
+                          "satisfaction_score": fb.satisfaction_score,
+                          "context": {"interaction_id": fb.interaction_id}}
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+                n_fb += 1
+    tmp_conv.replace(conv_path)
+    tmp_fb.replace(fb_path)
+    return ExportResult(conv_path, fb_path, n_conv, n_fb)
