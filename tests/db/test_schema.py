@@ -4,7 +4,7 @@ from naviyam.db.models import Base
 from naviyam.db.session import downgrade, migrate, table_names
 
 EXPECTED = {"shop", "shop_menu", "brand", "user", "product_order", "userfavorite", "review",
-            "interaction", "feedback_event", "model_version", "alert"}
+            "interaction", "feedback_event", "model_version", "alert", "chat_session"}
 
 
 def test_migration_creates_every_table_of_the_design(engine):

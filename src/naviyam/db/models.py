@@ -192,6 +192,20 @@ class Interaction(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now(), index=True)
 
 
+class ChatSession(Base):
+    """Dialogue state of one conversation, kept in the database so any worker can continue it."""
+
+    __tablename__ = "chat_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    #: The NLU session state (serialised search state, last intent, …).
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    turns: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now(), index=True)
+
+
 class FeedbackEvent(Base):
     __tablename__ = "feedback_event"
     __table_args__ = (
