@@ -1,0 +1,242 @@
+"""Chat orchestration: one service object behind ``POST /chat`` and ``naviyam chat``.
+
+message → safety check → NLU with the session's dialogue state → per intent
+(recommend, shop info, menu, coupons, greeting, help, feedback, out of scope)
+→ answer text (child-friendly for under-14s) → interaction committed.
+
+The dialogue state lives in the ``chat_session`` table, so any worker can
+continue any conversation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session as DBSession
+
+from naviyam.db.models import ChatSession, FeedbackEvent, Shop, User, utcnow
+from naviyam.db.session import session_factory
+from naviyam.learning.store import store_interaction
+from naviyam.nlg.responses import ResponseWriter
+from naviyam.nlg.safety import RequestRisk, classify_request, is_alcohol_shop, may_see_alcohol_shops
+from naviyam.nlu.state import Session as NLUSession
+from naviyam.shops import get_shop
+
+log = logging.getLogger(__name__)
+
+#: Below this NLU confidence a search request gets a clarifying question instead of a guess.
+CLARIFY_CONFIDENCE = 0.40
+MAX_MESSAGE_CHARS = 500
+SEARCH_INTENTS = ("FOOD_RECOMMENDATION", "BUDGET_FOOD_INQUIRY")
+_NEGATIVE_FEEDBACK = re.compile(r"문\s*닫|별로|맛없|불친절|비싸|더럽|최악|실망|안\s*받|안\s*돼|없던데|틀렸")
+_VAGUE_SUGGESTIONS = ["분식 먹고 싶어", "급식카드 되는 곳", "만원으로 뭐 먹지?", "가까운 곳 추천해줘"]
+_FOLLOW_UPS = ["더 싼 데는?", "더 가까운 곳은?", "급식카드 되는 곳만", "다른 거 찾아줘"]
+
+
+class Recommender(Protocol):
+    """naviyam.recommend.engine.RecommendationEngine's shape."""
+
+    def recommend(self, user: int | None, nlu_output: dict[str, Any] | None, context: Any = None,
+                  top_k: int = 5) -> Any:
+        ...
+
+
+class Parser(Protocol):
+    version: str
+
+    def parse(self, text: Any, session: NLUSession | None = None) -> Any:
+        ...
+
+
+@dataclass
+class ChatRequest:
+    message: str
+    user_id: int | None = None
+    session_id: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    now: dt.datetime | None = None
+
+
+@dataclass
+class ChatReply:
+    session_id: str
+    interaction_id: int
+    response: str
+    intent: str
+    nlu: dict[str, Any]
+    recommendations: list[dict[str, Any]] = field(default_factory=list)
+    follow_up_questions: list[str] = field(default_factory=list)
+    model_versions: dict[str, str] = field(default_factory=dict)
+    relaxed_filters: list[str] = field(default_factory=list)
+    path: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Turn:
+    """What one intent handler decided; the service stores and returns it."""
+
+    response: str
+    recommendations: list[dict[str, Any]] = field(default_factory=list)
+    follow_ups: list[str] = field(default_factory=list)
+    relaxed: list[str] = field(default_factory=list)
+    path: str = ""
+
+
+def age_on(birthday: dt.date | None, today: dt.date) -> int | None:
+    if birthday is None:
+        return None
+    return today.year - birthday.year - ((today.month, today.day) < (birthday.month, birthday.day))
+
+
+class ChatService:
+    """Stateless between calls: every piece of conversation state is read from and written to the database."""
+
+    def __init__(self, engine: Engine, parser: Parser, recommender: Recommender | None,
+                 writer: ResponseWriter | None = None, *, top_k: int = 3,
+                 model_versions: dict[str, str] | None = None):
+        self.engine = engine
+        self.sessions = session_factory(engine)
+        self.parser = parser
+        self.recommender = recommender
+        self.writer = writer or ResponseWriter()
+        self.top_k = top_k
+        self.model_versions = dict(model_versions or {})
+
+    # ------------------------------------------------------------------ public
+    def chat(self, req: ChatRequest) -> ChatReply:
+        t0 = time.perf_counter()
+        message = (req.message or "")[:MAX_MESSAGE_CHARS]
+        now = req.now or dt.datetime.now()
+        with self.sessions() as db:
+            chat_session = self._load_session(db, req.session_id, req.user_id)
+            user = db.get(User, req.user_id) if req.user_id is not None else None
+            age = age_on(user.birthday, now.date()) if user else None
+            nlu_session = NLUSession.from_dict((chat_session.state or {}).get("nlu"))
+            result = self.parser.parse(message, nlu_session)
+            nlu = result.to_dict()
+            intent = nlu["intent"]
+            rng = random.Random(f"{chat_session.id}:{chat_session.turns}")
+            turn = self._answer(db, req, nlu, float(result.confidence), age, now, rng, chat_session)
+            state = dict(chat_session.state or {})
+            state["nlu"] = nlu_session.to_dict()
+            if turn.recommendations:
+                state["last_shown"] = [r["shop_id"] for r in turn.recommendations]
+            chat_session.state = state
+            chat_session.turns += 1
+            chat_session.updated_at = utcnow()
+            if req.user_id is not None and chat_session.user_id is None:
+                chat_session.user_id = req.user_id
+            latency_ms = (time.perf_counter() - t0) * 1000
+            shown = [{"shop_id": r["shop_id"], "rank": i + 1, "score": r.get("score"), "funnels": r.get("funnels")}
+                     for i, r in enumerate(turn.recommendations)]
+            interaction_id = store_interaction(
+                db, session_id=chat_session.id, user_id=req.user_id, message=message, intent=intent, nlu=nlu,
+                recommendations=shown, response=turn.response, latency_ms=latency_ms,
+                model_versions=self.model_versions, ab_arm=None,
+            )
+        return ChatReply(
+            session_id=chat_session.id, interaction_id=interaction_id, response=turn.response, intent=intent, nlu=nlu,
+            recommendations=turn.recommendations, follow_up_questions=turn.follow_ups,
+            model_versions=self.model_versions, relaxed_filters=turn.relaxed, path=turn.path,
+        )
+
+    # ------------------------------------------------------------------ internals
+    def _load_session(self, db: DBSession, session_id: str | None, user_id: int | None) -> ChatSession:
+        row = db.get(ChatSession, session_id) if session_id else None
+        if row is None or (row.user_id is not None and user_id is not None and row.user_id != user_id):
+            row = ChatSession(id=session_id if session_id and row is None else uuid.uuid4().hex, user_id=user_id,
+                              state={}, turns=0)
+            db.add(row)
+        return row
+
+    def _answer(self, db, req, nlu, confidence, age, now, rng, chat_session) -> _Turn:
+        intent = nlu["intent"]
+        risk = classify_request(req.message)
+        if risk in (RequestRisk.ALCOHOL, RequestRisk.TOBACCO, RequestRisk.ADULT):
+            return _Turn(self.writer.refusal(risk, age), follow_ups=_VAGUE_SUGGESTIONS[:2], path="safety")
+        if risk is RequestRisk.CRISIS:
+            filters = {"payment_method": "meal_card", "open_now": True, "sort": "distance"}
+            return self._recommend(req, {**nlu, "filters": filters, "semantic_query": "급식카드 착한가게 식사"},
+                                   age, now, rng, crisis=True)
+        if intent in SEARCH_INTENTS:
+            if confidence < CLARIFY_CONFIDENCE or not nlu["filters"]:
+                if not nlu["filters"] and nlu.get("semantic_query"):
+                    return self._recommend(req, nlu, age, now, rng)
+                return _Turn(self.writer.clarify("어떤 음식이 먹고 싶어요? 가진 돈이나 동네를 알려 줘도 좋아요.", age),
+                             follow_ups=_VAGUE_SUGGESTIONS, path="clarify")
+            return self._recommend(req, nlu, age, now, rng)
+        if intent in ("SHOP_INFO", "MENU_INQUIRY"):
+            name = nlu["filters"].get("shop_name")
+            shop_id = find_shop_id(db, name) if name else None
+            if shop_id is None:
+                return _Turn(self.writer.shop_not_found(name, age, rng), path="shop")
+            record = get_shop(db, shop_id, now).to_dict()
+            if intent == "MENU_INQUIRY":
+                return _Turn(self.writer.menu(record, nlu["filters"].get("budget_filter"), age), path="menu")
+            return _Turn(self.writer.shop_info(record, nlu["filters"], age), path="shop")
+        if intent == "COUPON_INQUIRY":
+            return _Turn(self.writer.coupon(age, rng), path="coupon")
+        if intent == "GREETING":
+            return _Turn(self.writer.greeting(age, rng), follow_ups=_VAGUE_SUGGESTIONS[:3], path="greeting")
+        if intent == "GOODBYE":
+            return _Turn(self.writer.goodbye(age, rng), path="goodbye")
+        if intent == "HELP":
+            return _Turn(self.writer.help(age, rng), follow_ups=_VAGUE_SUGGESTIONS, path="help")
+        if intent == "FEEDBACK":
+            negative = bool(_NEGATIVE_FEEDBACK.search(req.message))
+            self._store_chat_feedback(db, req, nlu, chat_session, negative)
+            return _Turn(self.writer.feedback(negative, age, rng), path="feedback")
+        return _Turn(self.writer.out_of_scope(age, rng), follow_ups=_VAGUE_SUGGESTIONS[:2], path="out_of_scope")
+
+    def _recommend(self, req, nlu, age, now, rng, crisis: bool = False) -> _Turn:
+        if self.recommender is None:
+            return _Turn("지금은 추천을 준비하고 있어요. 조금 뒤에 다시 물어봐 줘요.", path="unavailable")
+        # A few spare candidates so that the age rule can drop shops without leaving the list short.
+        out = self.recommender.recommend(req.user_id, nlu, {"now": now, "lat": req.lat, "lon": req.lon},
+                                         self.top_k + 5)
+        recs = out.recommendations
+        if not may_see_alcohol_shops(age):
+            recs = [r for r in recs if not is_alcohol_shop(r.get("name", ""), r.get("category"))]
+        recs = recs[: self.top_k]
+        relaxed = list(out.relaxed_filters)
+        text = self.writer.recommendations(recs, nlu["filters"], relaxed=relaxed, age=age, rng=rng, crisis=crisis)
+        return _Turn(text, recs, _FOLLOW_UPS[:3] if recs else _VAGUE_SUGGESTIONS[:2], relaxed, path=out.ranking)
+
+    def _store_chat_feedback(self, db, req, nlu, chat_session, negative: bool) -> None:
+        name = nlu["filters"].get("shop_name")
+        shop_id = find_shop_id(db, name) if name else None
+        if shop_id is None:
+            shown = (chat_session.state or {}).get("last_shown") or []
+            shop_id = shown[0] if shown else None
+        if shop_id is None:
+            return
+        db.add(FeedbackEvent(user_id=req.user_id, shop_id=shop_id, feedback_type="rated",
+                             satisfaction_score=2.0 if negative else 4.5))
+
+
+def find_shop_id(db: DBSession, name: str) -> int | None:
+    """A shop by its name as the user wrote it: exact, then without spaces, then a unique partial match."""
+    name = (name or "").strip()
+    if not name:
+        return None
+    exact = db.scalar(select(Shop.id).where(Shop.name == name).order_by(Shop.id).limit(1))
+    if exact is not None:
+        return exact
+    squashed = name.replace(" ", "")
+    exact = db.scalar(select(Shop.id).where(func.replace(Shop.name, " ", "") == squashed).order_by(Shop.id).limit(1))
+    if exact is not None:
+        return exact
+    like = list(db.scalars(select(Shop.id).where(Shop.name.contains(name, autoescape=True)).limit(2)))
+    return like[0] if len(like) == 1 else None

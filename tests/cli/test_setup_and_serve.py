@@ -1,0 +1,61 @@
+"""`make run` end to end, small: `naviyam setup` on an empty var dir, then `naviyam serve` answers."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    var = tmp_path_factory.mktemp("var")
+    port = _free_port()
+    env = {**os.environ, "NAVIYAM_VAR_DIR": str(var), "NAVIYAM_DATABASE_URL": "", "NAVIYAM_PORT": str(port),
+           "NAVIYAM_SAMPLE_SHOPS": "80", "NAVIYAM_SAMPLE_USERS": "120", "NAVIYAM_SAMPLE_DAYS": "20"}
+    setup = subprocess.run([BIN / "naviyam", "setup"], env=env, capture_output=True, text=True, timeout=600)
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    assert (var / "naviyam.db").exists()
+    proc = subprocess.Popen([BIN / "naviyam", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(base + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base, env, setup.stdout
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_setup_fills_the_empty_database_and_the_service_serves_real_shops(served):
+    base, _env, out = served
+    health = httpx.get(base + "/health").json()
+    assert health["status"] == "ok" and health["shops"] == 80
+    shop = httpx.get(base + "/shops/1").json()
+    assert shop["id"] == 1 and shop["menus"] and shop["figures"]["menu_count"] == len(shop["menus"])
+    listing = httpx.get(base + "/shops", params={"district": shop["district"]}).json()
+    assert 1 in [s["id"] for s in listing["shops"]]
+
+
+def test_setup_is_idempotent(served):
+    base, env, _ = served
+    again = subprocess.run([BIN / "naviyam", "setup"], env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert "already has shops" in again.stdout
+    assert httpx.get(base + "/health").json()["shops"] == 80
