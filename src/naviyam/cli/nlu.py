@@ -1,0 +1,166 @@
+"""``naviyam parse``, ``naviyam train nlu`` and ``naviyam eval nlu``: thin shells over :mod:`naviyam.nlu`.
+
+Wire with ``register(app, train_app, eval_app)``; ``eval_app`` is optional.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import typer
+
+
+def parse_jsonl_lines(parser: Any, lines: Iterable[str]) -> Iterable[dict[str, Any]]:
+    """One output object per non-blank input line; turns of a line share one session."""
+    from naviyam.nlu import Session
+
+    for n, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line:
+            continue
+        case_id: Any = None
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            yield {"id": None, "error": f"line {n}: invalid JSON ({e.msg})"}
+            continue
+        if isinstance(obj, dict):
+            case_id = obj.get("id")
+        turns = obj.get("turns") if isinstance(obj, dict) else None
+        if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
+            yield {"id": case_id, "error": f"line {n}: expected an object with \"turns\": a list of strings"}
+            continue
+        session = Session()
+        yield {"id": case_id, "results": [parser.parse(t, session).to_dict() for t in turns]}
+
+
+def parse_cmd(
+    text: Optional[str] = typer.Argument(None, help="메시지 하나 (예: \"만원으로 치킨 먹을 수 있어?\")."),
+    jsonl: Optional[Path] = typer.Option(
+        None, "--jsonl", help="JSONL 파일 ({\"id\", \"turns\": [...]} 한 줄에 하나, '-'는 표준입력)."),
+) -> None:
+    """메시지를 NLU 결과 JSON 한 줄로 출력합니다 (Parse a message into the NLU contract object)."""
+    from naviyam.nlu import load_parser
+
+    if text is None and jsonl is None:
+        typer.echo("텍스트나 --jsonl 파일을 주세요.", err=True)
+        raise typer.Exit(2)
+    parser = load_parser()
+    if text is not None:
+        typer.echo(json.dumps(parser.parse(text).to_dict(), ensure_ascii=False))
+    if jsonl is not None:
+        if str(jsonl) == "-":
+            lines: Iterable[str] = sys.stdin
+        else:
+            if not jsonl.exists():
+                typer.echo(f"파일이 없어요: {jsonl}", err=True)
+                raise typer.Exit(2)
+            lines = jsonl.read_text(encoding="utf-8", errors="replace").splitlines()
+        for out in parse_jsonl_lines(parser, lines):
+            typer.echo(json.dumps(out, ensure_ascii=False))
+
+
+def _console():
+    from rich.console import Console
+
+    c = Console()
+    return c if c.is_terminal else Console(width=160)
+
+
+def _metrics_table(metrics: dict[str, Any], title: str):
+    from rich.table import Table
+
+    t = Table(title=title)
+    t.add_column("set")
+    for c in ("turns", "intent acc", "intent F1", "slot F1", "filters exact", "exact", "multi-turn", "ECE"):
+        t.add_column(c, justify="right")
+    for name, m in metrics.items():
+        if not isinstance(m, dict) or "turns" not in m:
+            continue
+        mt = m.get("multiturn_exact")
+        t.add_row(name, str(m["turns"]), f"{m['intent_accuracy']:.3f}", f"{m['intent_macro_f1']:.3f}",
+                  f"{m['slot_micro_f1']:.3f}", f"{m['filters_exact']:.3f}", f"{m['exact']:.3f}",
+                  "-" if mt is None else f"{mt:.3f}", f"{m['ece']:.3f}")
+    return t
+
+
+def train_cmd(
+    epochs: int = typer.Option(10, "--epochs", min=1, help="Training passes (tagger iterations = 10 × epochs)."),
+    examples: Optional[int] = typer.Option(None, "--examples", min=200, help="Generated examples (default 16000)."),
+    seed: int = typer.Option(13, "--seed", help="Seed of the generated data."),
+    no_baselines: bool = typer.Option(False, "--no-baselines", help="Skip the baseline comparison."),
+) -> None:
+    """Train the NLU (intent classifier + CRF tagger), evaluate it and register a new version."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from naviyam.learning.registry import default_registry
+    from naviyam.nlu import train_nlu
+
+    console = _console()
+    registry = default_registry()
+    steps = ["generating", "analysing", "intent", "tagger", "calibrating", "evaluating", "baselines", "registering"]
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        task = progress.add_task("NLU 학습", total=len(steps))
+
+        def report(step: str, frac: float) -> None:
+            i = steps.index(step) if step in steps else 0
+            progress.update(task, completed=i + min(max(frac, 0.0), 0.99), description=f"NLU 학습: {step}")
+
+        mv = train_nlu(registry.engine, registry, epochs=epochs, n_examples=examples, seed=seed,
+                       progress=report, with_baselines=not no_baselines)
+        progress.update(task, completed=len(steps), description="NLU 학습: 완료")
+    metrics = mv.metrics or {}
+    console.print(_metrics_table(metrics, f"NLU {mv.version}"))
+    base = metrics.get("baselines")
+    if base:
+        from rich.table import Table
+
+        t = Table(title="Baselines (TF-IDF char n-gram LR intents + rules-only slots)")
+        t.add_column("set")
+        for c in ("intent acc", "slot F1", "filters exact", "exact"):
+            t.add_column(c, justify="right")
+        for name, m in base.items():
+            t.add_row(name, f"{m['intent_accuracy']:.3f}", f"{m['slot_micro_f1']:.3f}", f"{m['filters_exact']:.3f}",
+                      f"{m['exact']:.3f}")
+        console.print(t)
+    console.print(f"train {metrics.get('train_seconds')} s · saved {mv.version} → {mv.path}")
+
+
+def eval_cmd(
+    data: Optional[Path] = typer.Option(None, "--data", help="Cases in nlu_examples.jsonl format (default: the "
+                                        "public contract examples)."),
+    as_json: bool = typer.Option(False, "--json", help="End with one JSON line of all figures."),
+) -> None:
+    """Evaluate the production NLU on a file of cases: intent accuracy, per-key P/R/F1, exact match."""
+    from rich.table import Table
+
+    from naviyam.nlu import load_parser
+    from naviyam.nlu.evaluate import evaluate_cases, load_cases
+    from naviyam.nlu.train import public_examples
+
+    console = _console()
+    cases = load_cases(data) if data else public_examples()
+    parser = load_parser()
+    m = evaluate_cases(parser.parse, cases)
+    m["model_version"] = parser.version
+    console.print(_metrics_table({str(data or "nlu_examples"): m}, f"NLU {parser.version}"))
+    t = Table(title="per filter key")
+    for c in ("key", "precision", "recall", "F1", "support"):
+        t.add_column(c, justify="right")
+    for k, v in m["per_key"].items():
+        t.add_row(k, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", str(v["support"]))
+    console.print(t)
+    if as_json:
+        typer.echo(json.dumps(m, ensure_ascii=False))
+
+
+def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer | None = None) -> None:
+    """Add ``parse`` to ``app``, ``nlu`` to ``train_app`` (and ``nlu`` to ``eval_app`` when given)."""
+    app.command("parse")(parse_cmd)
+    train_app.command("nlu")(train_cmd)
+    if eval_app is not None:
+        eval_app.command("nlu")(eval_cmd)

@@ -1,0 +1,76 @@
+"""Parse-latency benchmark (not a timed test): ``python -m naviyam.nlu.bench [--model DIR]``.
+
+Measures model load time, then per-utterance ``parse`` latency after load
+(warm: one untimed pass first) over the public examples, the hand-written
+sets and a sample of held-out generated sentences, with a fresh session per
+case; prints p50/p95/p99/max in milliseconds as one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+
+def benchmark(parser: Any, texts: list[str], repeat: int = 3) -> dict[str, float]:
+    for t in texts:  # warm-up (kiwi's lazy init, caches)
+        parser.parse(t)
+    lat: list[float] = []
+    for _ in range(repeat):
+        for t in texts:
+            t0 = time.perf_counter()
+            parser.parse(t)
+            lat.append((time.perf_counter() - t0) * 1000.0)
+    lat.sort()
+
+    def q(p: float) -> float:
+        return round(lat[min(len(lat) - 1, int(p * len(lat)))], 3)
+
+    return {"n": len(lat), "p50_ms": q(0.50), "p95_ms": q(0.95), "p99_ms": q(0.99), "max_ms": round(lat[-1], 3),
+            "mean_ms": round(statistics.fmean(lat), 3)}
+
+
+def bench_texts(folder: Path | None = None, n_generated: int = 300) -> list[str]:
+    from naviyam.nlu.train import handwritten_cases, public_examples
+
+    texts = [t for c in public_examples() for t in c["turns"]]
+    texts += [t for c in handwritten_cases() for t in c["turns"]]
+    texts += [t for c in handwritten_cases("handwritten_blind.jsonl") for t in c["turns"]]
+    if folder is not None and (Path(folder) / "heldout.jsonl").exists():
+        lines = (Path(folder) / "heldout.jsonl").read_text(encoding="utf-8").splitlines()[:n_generated]
+        texts += [json.loads(x)["text"] for x in lines if x.strip()]
+    return texts
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--model", type=Path, help="model folder (default: the registry's production version)")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args(argv)
+    from naviyam.nlu import load_parser
+    from naviyam.nlu.features import get_kiwi
+    from naviyam.nlu.parser import NLUParser
+
+    t0 = time.perf_counter()
+    get_kiwi()
+    kiwi_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    parser = NLUParser.load(args.model) if args.model else load_parser(fallback="error")
+    load_s = time.perf_counter() - t0
+    folder = args.model
+    if folder is None:
+        from naviyam.learning.registry import default_registry
+
+        mv = default_registry().current("nlu")
+        folder = Path(mv.path) if mv else None
+    res = benchmark(parser, bench_texts(folder), args.repeat)
+    res.update({"model": parser.version, "kiwi_load_s": round(kiwi_s, 3), "model_load_s": round(load_s, 3)})
+    print(json.dumps(res, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""A checker for the NLU contract object (contracts/nlu.md); returns the list of violations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from naviyam.nlu.datagen import INTENTS
+from naviyam.nlu.lexicon import load_taxonomy
+
+ENUMS = {
+    "companion": {"alone", "friends", "family", "date", "group"},
+    "time_of_day": {"breakfast", "lunch", "dinner", "late_night", "snack"},
+    "payment_method": {"meal_card", "coupon"},
+    "sort": {"price", "rating", "distance", "popularity"},
+}
+DIETARY = {"healthy", "vegetarian", "not_spicy", "spicy", "light", "hearty"}
+NEAR = {"school", "home", "current"}
+FILTER_KEYS = {"category", "menu", "budget_filter", "companion", "party_size", "time_of_day", "dietary_preferences",
+               "payment_method", "good_shop", "location_filter", "open_now", "sort", "exclude_categories",
+               "exclude_menus", "shop_name"}
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def validate_filters(f: Any) -> list[str]:
+    tax = load_taxonomy()
+    cats = set(tax["categories"])
+    dishes = {d for c in tax["categories"].values() for d in c["dishes"]}
+    errs: list[str] = []
+    if not isinstance(f, dict):
+        return ["filters is not an object"]
+    for k, v in f.items():
+        if k not in FILTER_KEYS:
+            errs.append(f"unknown filter key {k}")
+            continue
+        if v is None or v == [] or v == {} or v == "":
+            errs.append(f"{k} is empty/null")
+            continue
+        if k == "category" and v not in cats:
+            errs.append(f"category {v!r} not in taxonomy")
+        elif k == "menu" and v not in dishes:
+            errs.append(f"menu {v!r} not in taxonomy")
+        elif k in ("budget_filter", "party_size") and not (_is_int(v) and v > 0):
+            errs.append(f"{k} must be a positive int, got {v!r}")
+        elif k in ENUMS and v not in ENUMS[k]:
+            errs.append(f"{k} value {v!r} not allowed")
+        elif k in ("good_shop", "open_now") and v is not True:
+            errs.append(f"{k} must be true")
+        elif k in ("dietary_preferences", "exclude_categories", "exclude_menus"):
+            if not isinstance(v, list) or len(v) != len({str(x) for x in v}):
+                errs.append(f"{k} must be a list without duplicates")
+            else:
+                allowed = DIETARY if k == "dietary_preferences" else cats if k == "exclude_categories" else dishes
+                bad = [x for x in v if x not in allowed]
+                if bad:
+                    errs.append(f"{k} has unknown values {bad}")
+        elif k == "location_filter":
+            if not isinstance(v, dict):
+                errs.append("location_filter must be an object")
+            else:
+                for kk, vv in v.items():
+                    if kk not in ("district", "dong", "landmark", "near"):
+                        errs.append(f"location_filter.{kk} unknown")
+                    elif not isinstance(vv, str) or not vv:
+                        errs.append(f"location_filter.{kk} must be a non-empty string")
+                if v.get("district") and v["district"] not in tax["districts_seoul"]:
+                    errs.append(f"district {v['district']!r} not a Seoul 구")
+                if v.get("near") and v["near"] not in NEAR:
+                    errs.append(f"near {v['near']!r} not allowed")
+        elif k == "shop_name" and not (isinstance(v, str) and v.strip()):
+            errs.append("shop_name must be a non-empty string")
+    return errs
+
+
+def validate_result(obj: Any) -> list[str]:
+    """Violations of the contract by one parse result (``NLUResult.to_dict()``)."""
+    if not isinstance(obj, dict):
+        return ["result is not an object"]
+    errs: list[str] = []
+    keys = {"text", "intent", "confidence", "entities", "semantic_query", "filters"}
+    if set(obj) != keys:
+        errs.append(f"keys {sorted(obj)} != {sorted(keys)}")
+        return errs
+    text = obj["text"]
+    if not isinstance(text, str):
+        errs.append("text is not a string")
+        text = ""
+    if obj["intent"] not in INTENTS:
+        errs.append(f"intent {obj['intent']!r} unknown")
+    c = obj["confidence"]
+    if not isinstance(c, (int, float)) or isinstance(c, bool) or not 0.0 <= float(c) <= 1.0:
+        errs.append(f"confidence {c!r} not in [0, 1]")
+    if not isinstance(obj["semantic_query"], str):
+        errs.append("semantic_query is not a string")
+    ents = obj["entities"]
+    if not isinstance(ents, list):
+        errs.append("entities is not a list")
+    else:
+        for e in ents:
+            if not isinstance(e, dict) or not {"entity", "value", "start", "end"} <= set(e):
+                errs.append(f"bad entity {e!r}")
+                continue
+            s, t = e["start"], e["end"]
+            if not (_is_int(s) and _is_int(t) and 0 <= s < t <= len(text)):
+                errs.append(f"bad offsets {s}-{t} for text of length {len(text)}")
+            elif "text" in e and text[s:t] != e["text"]:
+                errs.append(f"entity text {e['text']!r} != text[{s}:{t}] {text[s:t]!r}")
+    errs += validate_filters(obj["filters"])
+    return errs

@@ -1,0 +1,163 @@
+"""Evaluation of an NLU parser on files in the nlu_examples.jsonl format.
+
+A case is ``{"id", "turns": [...], "expect": [{"intent", "filters"}, ...]}``;
+the turns of a case share one session. Figures:
+
+* ``intent_accuracy`` and ``intent_macro_f1`` over turns;
+* per filter key precision/recall/F1 and ``slot_micro_f1`` over filter *items*
+  (a list contributes one item per element, ``location_filter`` one per
+  sub-key) — item = (key, value);
+* ``filters_exact``: turns whose filters equal the expected ones (list order
+  ignored); ``exact``: intent and filters both right;
+* ``multiturn_exact``: multi-turn cases whose every turn is exact;
+* ``ece``: expected calibration error of ``confidence`` against intent
+  correctness, 10 equal-width bins: ECE = Σ_b |B_b|/N · |acc(B_b) − conf(B_b)|.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from naviyam.nlu.state import Session
+
+
+def load_cases(path: Path | str) -> list[dict[str, Any]]:
+    out = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line:
+            out.append(json.loads(line))
+    return out
+
+
+def cases_from_examples(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Single-turn cases from generated training rows."""
+    return [{"id": f"g{i}", "turns": [r["text"]], "expect": [{"intent": r["intent"], "filters": r["filters"]}]}
+            for i, r in enumerate(rows)]
+
+
+def filter_items(f: dict[str, Any]) -> set[tuple[str, str]]:
+    items: set[tuple[str, str]] = set()
+    for k, v in (f or {}).items():
+        if isinstance(v, list):
+            items |= {(k, json.dumps(x, ensure_ascii=False)) for x in v}
+        elif isinstance(v, dict):
+            items |= {(f"{k}.{kk}", json.dumps(vv, ensure_ascii=False)) for kk, vv in v.items()}
+        else:
+            items.add((k, json.dumps(v, ensure_ascii=False)))
+    return items
+
+
+def _canon(f: dict[str, Any]) -> str:
+    def norm(v):
+        if isinstance(v, list):
+            return sorted(json.dumps(x, ensure_ascii=False) for x in v)
+        if isinstance(v, dict):
+            return {k: norm(x) for k, x in sorted(v.items())}
+        return v
+
+    return json.dumps({k: norm(v) for k, v in sorted((f or {}).items())}, ensure_ascii=False, sort_keys=True)
+
+
+def ece(confs: list[float], correct: list[bool], bins: int = 10) -> tuple[float, list[dict[str, float]]]:
+    table = []
+    n = len(confs)
+    total = 0.0
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        idx = [i for i, c in enumerate(confs) if (lo <= c < hi) or (b == bins - 1 and c == 1.0)]
+        if not idx:
+            continue
+        acc = sum(correct[i] for i in idx) / len(idx)
+        conf = sum(confs[i] for i in idx) / len(idx)
+        total += len(idx) / n * abs(acc - conf)
+        table.append({"bin": f"{lo:.1f}-{hi:.1f}", "n": len(idx), "accuracy": round(acc, 4), "confidence": round(conf, 4)})
+    return (total if n else 0.0), table
+
+
+def evaluate_cases(parse: Callable[[str, Session], Any], cases: list[dict[str, Any]],
+                   keep_errors: int = 0) -> dict[str, Any]:
+    """Run ``parse(text, session)`` (returning an object with intent/filters/confidence) over the cases."""
+    y_true, y_pred, confs = [], [], []
+    tp: Counter[str] = Counter()
+    fp: Counter[str] = Counter()
+    fn: Counter[str] = Counter()
+    n_turns = filters_ok = exact_ok = 0
+    mt_total = mt_ok = 0
+    errors = []
+    for case in cases:
+        session = Session()
+        all_ok = True
+        for text, exp in zip(case["turns"], case["expect"]):
+            res = parse(text, session)
+            got_f = res.filters
+            exp_f = exp.get("filters", {})
+            y_true.append(exp["intent"])
+            y_pred.append(res.intent)
+            confs.append(float(res.confidence))
+            gi, ei = filter_items(got_f), filter_items(exp_f)
+            for key, _ in gi & ei:
+                tp[key.split(".")[0]] += 1
+            for key, _ in gi - ei:
+                fp[key.split(".")[0]] += 1
+            for key, _ in ei - gi:
+                fn[key.split(".")[0]] += 1
+            f_ok = _canon(got_f) == _canon(exp_f)
+            ok = f_ok and res.intent == exp["intent"]
+            n_turns += 1
+            filters_ok += f_ok
+            exact_ok += ok
+            all_ok &= ok
+            if not ok and len(errors) < keep_errors:
+                errors.append({"id": case.get("id"), "text": text, "expect": exp,
+                               "got": {"intent": res.intent, "filters": got_f}})
+        if len(case["turns"]) > 1:
+            mt_total += 1
+            mt_ok += all_ok
+    labels = sorted(set(y_true) | set(y_pred))
+    f1s = []
+    for lab in labels:
+        t = sum(1 for a, b in zip(y_true, y_pred) if a == lab and b == lab)
+        p_ = sum(1 for b in y_pred if b == lab)
+        r_ = sum(1 for a in y_true if a == lab)
+        prec = t / p_ if p_ else 0.0
+        rec = t / r_ if r_ else 0.0
+        f1s.append(2 * prec * rec / (prec + rec) if prec + rec else 0.0)
+    per_key = {}
+    for k in sorted(set(tp) | set(fp) | set(fn)):
+        p_ = tp[k] / (tp[k] + fp[k]) if tp[k] + fp[k] else 0.0
+        r_ = tp[k] / (tp[k] + fn[k]) if tp[k] + fn[k] else 0.0
+        per_key[k] = {"precision": round(p_, 4), "recall": round(r_, 4),
+                      "f1": round(2 * p_ * r_ / (p_ + r_), 4) if p_ + r_ else 0.0,
+                      "support": tp[k] + fn[k]}
+    TP, FP, FN = sum(tp.values()), sum(fp.values()), sum(fn.values())
+    micro_p = TP / (TP + FP) if TP + FP else 1.0
+    micro_r = TP / (TP + FN) if TP + FN else 1.0
+    e, table = ece(confs, [a == b for a, b in zip(y_true, y_pred)])
+    out = {
+        "turns": n_turns,
+        "intent_accuracy": round(sum(a == b for a, b in zip(y_true, y_pred)) / max(1, n_turns), 4),
+        "intent_macro_f1": round(sum(f1s) / max(1, len(f1s)), 4),
+        "slot_precision": round(micro_p, 4), "slot_recall": round(micro_r, 4),
+        "slot_micro_f1": round(2 * micro_p * micro_r / (micro_p + micro_r), 4) if micro_p + micro_r else 0.0,
+        "filters_exact": round(filters_ok / max(1, n_turns), 4),
+        "exact": round(exact_ok / max(1, n_turns), 4),
+        "multiturn_cases": mt_total,
+        "multiturn_exact": round(mt_ok / mt_total, 4) if mt_total else None,
+        "ece": round(e, 4),
+        "reliability": table,
+        "per_key": per_key,
+    }
+    if keep_errors:
+        out["errors"] = errors
+    return out
+
+
+def confusion(cases_results: list[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    m: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for t, p in cases_results:
+        m[t][p] += 1
+    return {k: dict(v) for k, v in m.items()}

@@ -1,0 +1,253 @@
+"""The NLU lexicon: taxonomy, hand-written slot words and gazetteers.
+
+Sources, all loaded from package resources or the database (never the network):
+
+* ``resources/taxonomy.json`` (the binding contract's food words),
+* ``resources/nlu/lexicon.json`` (spelling variants, slang, slot words),
+* Seoul 구/동/landmarks from :mod:`naviyam.data.geo` when it is installed
+  (otherwise the small fallback lists of lexicon.json),
+* shop names from the ``shop`` table when an engine is given (otherwise the
+  fallback list).
+
+The lexicon is plain data; it can be saved with a trained model
+(:meth:`Lexicon.to_dict`) so the model is loaded with the gazetteer it was
+trained on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: Entity labels used by the tagger (BIO over characters) and their contract meaning.
+LABELS = (
+    "CAT", "DISH", "BUDGET", "COMP", "PARTY", "TIME", "DIET", "PAY", "GOOD",
+    "DIST", "DONG", "LMK", "NEAR", "OPEN", "SORT", "SHOP",
+)
+
+#: Contract entity names for tagger labels.
+ENTITY_NAMES = {
+    "CAT": "category", "DISH": "menu", "BUDGET": "budget", "COMP": "companion", "PARTY": "party_size",
+    "TIME": "time_of_day", "DIET": "dietary", "PAY": "payment_method", "GOOD": "good_shop",
+    "DIST": "district", "DONG": "dong", "LMK": "landmark", "NEAR": "near", "OPEN": "open_now",
+    "SORT": "sort", "SHOP": "shop_name",
+}
+
+
+def _read_resource(*parts: str) -> Any:
+    ref = resources.files("naviyam.resources")
+    for p in parts:
+        ref = ref / p
+    return json.loads(ref.read_text(encoding="utf-8"))
+
+
+@lru_cache
+def load_taxonomy() -> dict[str, Any]:
+    return _read_resource("taxonomy.json")
+
+
+@lru_cache
+def load_lexicon_data() -> dict[str, Any]:
+    return _read_resource("nlu", "lexicon.json")
+
+
+def _geo_gazetteers() -> tuple[list[tuple[str, str]], list[dict[str, Any]]] | None:
+    """(dong, district) pairs and landmarks from naviyam.data.geo, if that module exists."""
+    try:
+        from naviyam.data import geo  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - optional module owned by another part
+        return None
+    try:
+        dongs = [(str(d), str(g)) for d, g in geo.all_dongs()]
+        try:  # colloquial names ("봉천동") people use instead of administrative ones
+            for alias, covered in geo.dong_aliases().items():
+                if covered:
+                    dongs.append((str(alias), str(covered[0].district)))
+        except Exception:  # noqa: BLE001
+            pass
+        lms = []
+        for lm in geo.all_landmarks():
+            if isinstance(lm, dict):
+                lms.append({"name": str(lm.get("name")), "kind": lm.get("kind"), "dong": lm.get("dong")})
+            else:
+                lms.append({"name": str(getattr(lm, "name")), "kind": getattr(lm, "kind", None),
+                            "dong": getattr(lm, "dong", None)})
+                for alias in getattr(lm, "aliases", ()) or ():
+                    lms.append({"name": str(alias), "kind": getattr(lm, "kind", None), "dong": getattr(lm, "dong", None)})
+        return dongs, [x for x in lms if x["name"]]
+    except Exception as e:  # noqa: BLE001
+        log.warning("naviyam.data.geo present but unusable (%s); using fallback gazetteers", e)
+        return None
+
+
+def _sample_world_name_parts() -> tuple[list[str], list[str], list[str]] | None:
+    """(prefixes, suffixes, whole names) the sample-world generator names shops with, if installed."""
+    try:
+        from naviyam.data import generate as g  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - optional module owned by another part
+        return None
+    try:
+        pre = list(getattr(g, "NAME_PREFIXES", ()))
+        for v in getattr(g, "STYLE_PREFIXES", {}).values():
+            pre += list(v)
+        for v in getattr(g, "FAMOUS_DISH_PLACES", {}).values():
+            pre += list(v)
+        suf = [x for v in getattr(g, "NAME_SUFFIXES", {}).values() for x in v]
+        suf += list(getattr(g, "NAMEABLE_DISHES", ()))
+        names = [x for v in getattr(g, "STYLE_NAMES", {}).values() for x in v]
+        names += [x for _, v in getattr(g, "BRANDS", {}).values() for x in v]
+        return pre, suf, names
+    except Exception as e:  # noqa: BLE001
+        log.warning("naviyam.data.generate present but its name lists are unusable (%s)", e)
+        return None
+
+
+def shop_names_from_db(engine: Any, limit: int = 20000) -> list[str]:
+    """Distinct shop names of the database (may be empty)."""
+    if engine is None:
+        return []
+    try:
+        from sqlalchemy import select
+
+        from naviyam.db.models import Shop
+        from naviyam.db.session import session_scope
+
+        with session_scope(engine) as s:
+            names = s.scalars(select(Shop.name).distinct().limit(limit)).all()
+        return sorted({n.strip() for n in names if n and n.strip()})
+    except Exception as e:  # noqa: BLE001
+        log.warning("could not read shop names from the database: %s", e)
+        return []
+
+
+@dataclass
+class Lexicon:
+    """All word lists of the NLU, as plain data."""
+
+    categories: dict[str, dict[str, list[str]]]
+    dish_category: dict[str, str]
+    phrases: dict[str, dict[str, str]]  # label -> surface -> canonical value
+    districts: list[str]
+    dongs: dict[str, str]  # dong -> district
+    landmarks: list[str]
+    landmark_suffixes: list[str]
+    landmark_prefixes: list[str]
+    shop_names: list[str]
+    shop_prefixes: list[str]
+    shop_suffixes: list[str]
+    negation: list[str]
+    reset: list[str]
+    decoys: list[str]
+    meal_card_names: list[str]
+    good_shop_words: list[str]
+    sources: dict[str, str] = field(default_factory=dict)
+
+    # ---- construction -------------------------------------------------
+    @classmethod
+    def build(cls, engine: Any = None, shop_names: list[str] | None = None) -> "Lexicon":
+        tax = load_taxonomy()
+        lex = load_lexicon_data()
+        categories = {c: {"aliases": list(v["aliases"]), "dishes": list(v["dishes"])}
+                      for c, v in tax["categories"].items()}
+        dish_category = {d: c for c, v in categories.items() for d in v["dishes"]}
+        phrases: dict[str, dict[str, str]] = {lab: {} for lab in ("CAT", "DISH", "COMP", "TIME", "DIET", "PAY",
+                                                                   "GOOD", "OPEN", "SORT", "NEAR")}
+        for c, v in categories.items():
+            for a in v["aliases"]:
+                phrases["CAT"][a] = c
+            phrases["CAT"][c] = c
+            for d in v["dishes"]:
+                phrases["DISH"][d] = d
+        for c, words in lex["category_aliases"].items():
+            for w in words:
+                phrases["CAT"].setdefault(w, c)
+        for d, words in lex["dish_variants"].items():
+            if d not in dish_category:
+                raise ValueError(f"lexicon dish {d!r} is not in taxonomy.json")
+            for w in words:
+                phrases["DISH"].setdefault(w, d)
+        for key, label in (("companion", "COMP"), ("time_of_day", "TIME"), ("dietary", "DIET"),
+                           ("sort", "SORT"), ("near", "NEAR")):
+            for value, words in lex[key].items():
+                for w in words:
+                    phrases[label].setdefault(w, value)
+        for n in tax["meal_card_names"]:
+            phrases["PAY"][n] = "meal_card"
+        for value, words in lex["payment"].items():
+            for w in words:
+                phrases["PAY"].setdefault(w, value)
+        for w in list(tax["good_shop_words"]) + list(lex["good_shop"]):
+            phrases["GOOD"][w] = "true"
+        for w in lex["open_now"]:
+            phrases["OPEN"][w] = "true"
+
+        geo = _geo_gazetteers()
+        sources = {}
+        if geo is not None:
+            dong_pairs, lms = geo
+            dong_pairs = list(dong_pairs) + [tuple(x) for x in lex["dongs_fallback"]]
+            landmarks = sorted({x["name"] for x in lms} | set(lex["landmarks_fallback"]))
+            sources["geo"] = "naviyam.data.geo"
+        else:
+            dong_pairs = [tuple(x) for x in lex["dongs_fallback"]]
+            landmarks = list(lex["landmarks_fallback"])
+            sources["geo"] = "fallback"
+        if not dong_pairs:
+            dong_pairs = [tuple(x) for x in lex["dongs_fallback"]]
+        dongs: dict[str, str] = {}
+        for d, g in dong_pairs:
+            dongs.setdefault(d, g)
+        if shop_names is None:
+            shop_names = shop_names_from_db(engine)
+            sources["shops"] = "database" if shop_names else "fallback"
+        else:
+            sources["shops"] = "given"
+        if not shop_names:
+            shop_names = list(lex["shop_names_fallback"])
+        shop_prefixes, shop_suffixes = list(lex["shop_prefixes"]), list(lex["shop_suffixes"])
+        parts = _sample_world_name_parts()
+        if parts is not None:
+            pre, suf, names = parts
+            shop_prefixes = sorted(set(shop_prefixes) | set(pre))
+            shop_suffixes = sorted(set(shop_suffixes) | set(suf))
+            if sources.get("shops") != "database":
+                shop_names = list(shop_names) + names
+            sources["shop_name_parts"] = "naviyam.data.generate"
+        return cls(
+            categories=categories, dish_category=dish_category, phrases=phrases,
+            districts=list(tax["districts_seoul"]), dongs=dongs, landmarks=landmarks,
+            landmark_suffixes=list(lex["landmark_suffixes"]), landmark_prefixes=list(lex["landmark_prefixes"]),
+            shop_names=sorted(set(shop_names)), shop_prefixes=shop_prefixes,
+            shop_suffixes=shop_suffixes, negation=list(lex["negation"]), reset=list(lex["reset"]),
+            decoys=list(lex["decoys"]), meal_card_names=list(tax["meal_card_names"]),
+            good_shop_words=list(tax["good_shop_words"]), sources=sources,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Lexicon":
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+    # ---- lookups ------------------------------------------------------
+    def category_of_dish(self, dish: str) -> str | None:
+        return self.dish_category.get(dish)
+
+    @property
+    def all_categories(self) -> list[str]:
+        return list(self.categories)
+
+
+_WS = re.compile(r"\s+")
+
+
+def compact(s: str) -> str:
+    return _WS.sub("", s)

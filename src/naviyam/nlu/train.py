@@ -1,0 +1,194 @@
+"""Training the NLU: generate data, fit intent + tagger, calibrate, evaluate, register.
+
+``train_nlu(engine, registry)`` is what ``naviyam train nlu`` runs. The
+registry hands out the version folder; the files written there are the
+parser's plain artefacts (see :meth:`NLUParser.save`), and the metrics on the
+held-out generated split, the public contract examples and the hand-written
+set go into the registry with the version.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+from naviyam.nlu.canonical import Span
+from naviyam.nlu.datagen import generate_dataset, write_jsonl
+from naviyam.nlu.evaluate import cases_from_examples, evaluate_cases, load_cases
+from naviyam.nlu.features import analyse, bio_labels, crf_features, intent_features
+from naviyam.nlu.intent import IntentClassifier, TfidfBaseline
+from naviyam.nlu.lexicon import ENTITY_NAMES, Lexicon
+from naviyam.nlu.parser import NLUParser
+from naviyam.nlu.tagger import CRFTagger
+
+log = logging.getLogger(__name__)
+
+ENTITY_TO_LABEL = {v: k for k, v in ENTITY_NAMES.items()}
+ENTITY_TO_LABEL.update({"exclude_category": "CAT", "exclude_menu": "DISH"})
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class TrainConfig:
+    n_examples: int = 16000
+    heldout: float = 0.12
+    calibration: float = 0.08
+    seed: int = 13
+    epochs: int = 10
+    intent_C: float = 4.0
+    crf_c1: float = 0.05
+    crf_c2: float = 0.01
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def resource_path(name: str) -> Path:
+    return Path(str(resources.files("naviyam.resources") / "nlu" / name))
+
+
+def public_examples() -> list[dict[str, Any]]:
+    return load_cases(resource_path("nlu_examples.jsonl"))
+
+
+def handwritten_cases(name: str = "handwritten_eval.jsonl") -> list[dict[str, Any]]:
+    p = resource_path(name)
+    return load_cases(p) if p.exists() else []
+
+
+def eval_sets(heldout_rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Every evaluation set: held-out generated split, public examples, the two hand-written sets."""
+    return {"heldout_generated": cases_from_examples(heldout_rows), "nlu_examples": public_examples(),
+            "handwritten": handwritten_cases(), "handwritten_blind": handwritten_cases("handwritten_blind.jsonl")}
+
+
+def fit_parser(lexicon: Lexicon, train_rows: list[dict[str, Any]], cal_rows: list[dict[str, Any]],
+               folder: Path, cfg: TrainConfig, progress: Progress | None = None,
+               version: str = "dev") -> NLUParser:
+    """Fit intent classifier and tagger on ``train_rows``, calibrate on ``cal_rows``, save into ``folder``."""
+    prog = progress or (lambda s, f: None)
+    parser = NLUParser(lexicon, version=version)
+    prog("analysing", 0.0)
+    analyses = []
+    for i, r in enumerate(train_rows):
+        analyses.append(analyse(r["text"], parser.matcher))
+        if i % 500 == 0:
+            prog("analysing", i / len(train_rows))
+    prog("intent", 0.0)
+    X = [intent_features(a) for a in analyses]
+    y = [r["intent"] for r in train_rows]
+    clf = IntentClassifier(C=cfg.intent_C, max_iter=max(100, 30 * cfg.epochs)).fit(X, y)
+    prog("tagger", 0.0)
+    rng = random.Random(cfg.seed)
+    intents = sorted(set(y))
+    Xc, Yc = [], []
+    for a, r in zip(analyses, train_rows):
+        # A few examples see a wrong intent, so the tagger does not trust it blindly.
+        it = r["intent"] if rng.random() > 0.05 else rng.choice(intents)
+        Xc.append(crf_features(a, it))
+        Yc.append(bio_labels(a, r["entities"], ENTITY_TO_LABEL))
+    tagger = CRFTagger(c1=cfg.crf_c1, c2=cfg.crf_c2, max_iterations=10 * cfg.epochs).fit(Xc, Yc, folder)
+    prog("calibrating", 0.0)
+    if cal_rows:
+        cal_an = [analyse(r["text"], parser.matcher) for r in cal_rows]
+        clf.calibrate([intent_features(a) for a in cal_an], [r["intent"] for r in cal_rows])
+    parser.intent_model = clf
+    parser.tagger = tagger
+    parser.save(folder, {"train_config": cfg.as_dict(), "lexicon_sources": lexicon.sources})
+    return parser
+
+
+def rules_parse_factory(lexicon: Lexicon, intent_of: Callable[[str], str]):
+    """A parse function using the rules-only slot extractor with intents from ``intent_of``."""
+    from naviyam.nlu.parser import NLUParser as _P
+
+    rp = _P(lexicon)
+
+    def parse(text: str, session):
+        an = analyse(text, rp.matcher)
+        intent = intent_of(text)
+        spans = [Span("LMK" if m.label == "LMKPAT" else m.label, m.start, m.end) for m in an.greedy]
+        ents, f = rp.canon.canonicalise(text, an.norm, spans, intent)
+        from naviyam.nlu.parser import NLUResult
+
+        if session is not None:
+            f = session.state.apply(intent, f, reset=rp.canon.is_reset(an.norm) and intent == "FOOD_RECOMMENDATION")
+        return NLUResult(text, intent, 1.0, ents, "", f)
+
+    return parse
+
+
+def evaluate_all(parser: NLUParser, heldout_rows: list[dict[str, Any]], keep_errors: int = 0) -> dict[str, Any]:
+    out = {}
+    for name, cases in eval_sets(heldout_rows).items():
+        if cases:
+            out[name] = evaluate_cases(parser.parse, cases, keep_errors=keep_errors)
+    return out
+
+
+def baseline_metrics(lexicon: Lexicon, train_rows, heldout_rows) -> dict[str, Any]:
+    """TF-IDF char n-gram LR (intents) and the rules-only slot extractor on the same data sets."""
+    base = TfidfBaseline().fit([r["text"] for r in train_rows], [r["intent"] for r in train_rows])
+    out: dict[str, Any] = {}
+    for name, cases in eval_sets(heldout_rows).items():
+        if not cases:
+            continue
+        texts = [t for c in cases for t in c["turns"]]
+        preds = dict(zip(texts, base.predict(texts)))
+        m = evaluate_cases(rules_parse_factory(lexicon, lambda t: preds[t]), cases)
+        out[name] = {k: m[k] for k in ("intent_accuracy", "intent_macro_f1", "slot_micro_f1", "filters_exact",
+                                       "exact", "multiturn_exact")}
+    return out
+
+
+def summary(metrics: dict[str, Any]) -> dict[str, Any]:
+    keys = ("intent_accuracy", "intent_macro_f1", "slot_micro_f1", "filters_exact", "exact", "multiturn_exact", "ece")
+    return {name: {k: m.get(k) for k in keys} for name, m in metrics.items() if isinstance(m, dict) and "turns" in m}
+
+
+def train_nlu(engine: Any, registry: Any, epochs: int = 10, n_examples: int | None = None, seed: int = 13,
+              progress: Progress | None = None, with_baselines: bool = True,
+              data_dir: Path | None = None, status: str = "production"):
+    """Train, evaluate and register a new NLU version; returns the registry's ModelVersion.
+
+    ``engine`` provides the shop names for the gazetteer (None: built-in fallback list).
+    """
+    t0 = time.time()
+    prog = progress or (lambda s, f: None)
+    cfg = TrainConfig(epochs=epochs, seed=seed)
+    if n_examples:
+        cfg.n_examples = n_examples
+    lexicon = Lexicon.build(engine)
+    prog("generating", 0.0)
+    rows = generate_dataset(lexicon, cfg.n_examples, seed=cfg.seed)
+    rng = random.Random(cfg.seed)
+    rng.shuffle(rows)
+    n_held = int(len(rows) * cfg.heldout)
+    n_cal = int(len(rows) * cfg.calibration)
+    held, cal, train = rows[:n_held], rows[n_held:n_held + n_cal], rows[n_held + n_cal:]
+    alloc = registry.allocate("nlu")
+    if data_dir is not None:
+        write_jsonl(train, Path(data_dir) / "train.jsonl")
+        write_jsonl(held, Path(data_dir) / "heldout.jsonl")
+    write_jsonl(held, alloc.path / "heldout.jsonl")
+    parser = fit_parser(lexicon, train, cal, alloc.path, cfg, prog, version=alloc.version)
+    train_s = time.time() - t0
+    prog("evaluating", 0.0)
+    metrics: dict[str, Any] = evaluate_all(parser, held)
+    if with_baselines:
+        prog("baselines", 0.0)
+        metrics["baselines"] = baseline_metrics(lexicon, train, held)
+    metrics["train_seconds"] = round(train_s, 1)
+    metrics["n_train"], metrics["n_heldout"], metrics["n_calibration"] = len(train), len(held), len(cal)
+    metrics["temperature"] = parser.intent_model.temperature_ if parser.intent_model else None
+    prog("registering", 1.0)
+    mv = registry.register(alloc, metrics=metrics, config={**cfg.as_dict(), "lexicon_sources": lexicon.sources},
+                           status=status)
+    log.info("trained NLU %s in %.1fs", alloc.version, train_s)
+    return mv
