@@ -49,3 +49,54 @@ def pg_engine() -> Iterator[Engine]:
 def engine(request) -> Engine:
     """A migrated, empty database: once on SQLite, once on PostgreSQL."""
     return request.getfixturevalue("sqlite_engine" if request.param == "sqlite" else "pg_engine")
+
+
+#: Three shops whose main business is alcohol, placed at ALCOHOL_SPOT (신림역), for the age rules.
+ALCOHOL_SPOT = (37.4842, 126.9297)
+
+
+@pytest.fixture(scope="session")
+def trained_world(tmp_path_factory):
+    """A small generated world (SQLite file) with a trained NLU and a built Layer 1 index, shared by the session.
+
+    Three 호프 shops stand at ALCOHOL_SPOT so that the minors' rules can be tested on real recommendations.
+    """
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from naviyam.config import Settings
+    from naviyam.data.generate import generate_world
+    from naviyam.db.models import Shop, ShopMenu
+    from naviyam.db.session import session_scope
+    from naviyam.learning.registry import ModelRegistry
+    from naviyam.nlu import train_nlu
+    from naviyam.recommend.layer1 import build_layer1
+
+    var = tmp_path_factory.mktemp("trained-world")
+    settings = Settings(var_dir=var, environment="test", admin_api_key="test-admin-key", database_url=None,
+                        _env_file=None)
+    engine = make_engine(settings.resolved_database_url)
+    migrate(engine)
+    generate_world(engine, seed=11, shops=150, users=250, days=30)
+    with session_scope(engine) as s:
+        for i, name in enumerate(["신림호프", "달빛포차", "이자카야 하루"]):
+            sid = 90_001 + i
+            s.add(Shop(id=sid, name=name, category="치킨", district="관악구", dong="서원동", lat=ALCOHOL_SPOT[0],
+                       lon=ALCOHOL_SPOT[1] + 0.0005 * i, open_time=dt.time(0, 0), close_time=dt.time(0, 0),
+                       is_good_shop=False, accepts_meal_card=False, description="맥주와 치킨"))
+            s.flush()
+            s.add(ShopMenu(id=990_001 + i, shop_id=sid, name="후라이드치킨", price=18000, dish="후라이드치킨",
+                           is_signature=True))
+    registry = ModelRegistry(engine, settings.models_dir)
+    nlu = train_nlu(engine, registry, epochs=3, n_examples=2500, with_baselines=False)
+    index = build_layer1(engine, registry)
+    yield SimpleNamespace(engine=engine, settings=settings, registry=registry, nlu_version=nlu.version,
+                          index_version=index.version)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def runtime(trained_world):
+    from naviyam.service.runtime import Runtime
+
+    return Runtime.load(trained_world.engine, trained_world.settings)

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     sample_shops: int = Field(1500, description="Number of shops in the generated sample world.")
     sample_users: int = Field(6000, description="Number of users in the generated sample world.")
     sample_days: int = Field(180, description="Days of order/favourite/review history in the sample world.")
+    nlu_train_examples: int = Field(16000, description="Generated NLU training sentences when `make run` trains the NLU.")
+    nlu_epochs: int = Field(10, description="Training passes of the NLU tagger when `make run` trains it.")
+    ranker_epochs: int = Field(10, description="Maximum epochs of the ranker when `make run` trains it.")
     log_level: str = Field("INFO", description="Python logging level.")
 
     @model_validator(mode="after")

@@ -41,9 +41,20 @@ def world(engine):
     return engine
 
 
+@pytest.fixture(scope="session")
+def rules_nlu():
+    from naviyam.nlu import rules_parser
+
+    return rules_parser()
+
+
 @pytest.fixture
-def client(world):
-    app = create_app(Settings(environment="test", admin_api_key="test-admin-key"), engine=world)
+def client(world, rules_nlu, tmp_path):
+    from naviyam.service.runtime import Runtime
+
+    settings = Settings(environment="test", admin_api_key="test-admin-key", var_dir=tmp_path)
+    runtime = Runtime.load(world, settings, parser=rules_nlu)
+    app = create_app(settings, engine=world, runtime=runtime)
     with TestClient(app) as c:
         yield c
 

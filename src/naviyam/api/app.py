@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -14,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from naviyam import __version__
 from naviyam.api.metrics import Metrics, MetricsMiddleware, metrics_endpoint
-from naviyam.api.routes import feedback, health, shops
+from naviyam.api.routes import chat, feedback, health, shops
 from naviyam.config import Settings, get_settings
 from naviyam.db.session import make_engine, session_factory
 
@@ -30,7 +31,7 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "요청 값이 올바르지 않아요. " + "; ".join(parts)
 
 
-def create_app(settings: Settings | None = None, engine=None) -> FastAPI:
+def create_app(settings: Settings | None = None, engine=None, runtime=None) -> FastAPI:
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -39,6 +40,13 @@ def create_app(settings: Settings | None = None, engine=None) -> FastAPI:
         app.state.engine = engine or make_engine(settings.resolved_database_url)
         app.state.session_factory = session_factory(app.state.engine)
         app.state.settings = settings
+        if runtime is not None:
+            app.state.runtime = runtime
+        else:
+            from naviyam.service.runtime import Runtime
+
+            app.state.runtime = await run_in_threadpool(Runtime.load, app.state.engine, settings)
+        app.state.metrics.set_model_versions(app.state.runtime.model_versions())
         log.info("naviyam %s serving on %s", __version__,
                  app.state.engine.url.render_as_string(hide_password=True))
         yield
@@ -72,6 +80,7 @@ def create_app(settings: Settings | None = None, engine=None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(shops.router)
     app.include_router(feedback.router)
+    app.include_router(chat.router)
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -9,9 +9,13 @@ import logging
 
 import typer
 
+from naviyam.cli import chat as chat_cli
 from naviyam.cli import data as data_cli
 from naviyam.cli import db as db_cli
+from naviyam.cli import index as index_cli
+from naviyam.cli import nlu as nlu_cli
 from naviyam.cli import serve as serve_cli
+from naviyam.cli import train_ranker as train_ranker_cli
 
 app = typer.Typer(
     name="naviyam",
@@ -19,14 +23,23 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+train_app = typer.Typer(no_args_is_help=True)
+eval_app = typer.Typer(no_args_is_help=True)
+
 app.add_typer(db_cli.app, name="db", help="Database schema (Alembic migrations).")
 app.add_typer(data_cli.app, name="data", help="Sample world, Excel/CSV import and export.")
+app.add_typer(train_app, name="train", help="Train models (NLU, ranker data, ranker).")
+app.add_typer(eval_app, name="eval", help="Evaluate models.")
 serve_cli.register(app)
+nlu_cli.register(app, train_app, eval_app)
+index_cli.register(app)
+train_ranker_cli.register(train_app)
+app.command("chat")(chat_cli.chat)
 
 
 @app.callback()
 def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
     from naviyam.config import get_settings
 
-    level = logging.DEBUG if verbose else getattr(logging, get_settings().log_level.upper(), logging.INFO)
+    level = logging.DEBUG if verbose else getattr(logging, get_settings().log_level.upper(), logging.WARNING)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -107,7 +107,8 @@ def recommendation_line(i: int, rec: dict[str, Any]) -> str:
     if pr.get("min") is not None:
         bits.append(price_range(pr.get("min"), pr.get("max")))
     if rec.get("distance_m") is not None:
-        bits.append(f"{distance(rec['distance_m'])}, {walk(rec['distance_m'])}")
+        far, on_foot = distance(rec["distance_m"]), walk(rec["distance_m"])
+        bits.append(far if far == on_foot else f"{far}, {on_foot}")
     marks = []
     if rec.get("accepts_meal_card"):
         marks.append("급식카드 가능")
@@ -141,7 +142,7 @@ class ResponseWriter:
             return self._out((crisis_intro() + "\n" if crisis else "") + _pick(rng, _NO_RESULTS), age)
         lines = [crisis_intro()] if crisis else []
         if relaxed:
-            names = ", ".join(FILTER_NAMES.get(k, k) for k in relaxed)
+            names = ", ".join(dict.fromkeys(FILTER_NAMES.get(k.split(".")[0], "검색 조건") for k in relaxed))
             lines.append(f"조건에 딱 맞는 곳이 부족해서 {names}{topic_particle(names)} 조금 넓혀서 찾았어요.")
         lines.append(_pick(rng, _INTROS).format(what=describe_search(filters), n=len(recs)))
         lines += [recommendation_line(i, r) for i, r in enumerate(recs, 1)]

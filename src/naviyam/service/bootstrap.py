@@ -16,9 +16,35 @@ from naviyam.shops import count_shops
 
 log = logging.getLogger(__name__)
 
-#: kind → builder(engine, registry, settings) returning the new version string.
-#: Filled as trainable parts land; each builds only when no production version exists.
-MODEL_BUILDERS: dict[str, Callable[[Engine, ModelRegistry, Settings], str]] = {}
+def _build_nlu(engine: Engine, registry: ModelRegistry, settings: Settings) -> str:
+    from naviyam.nlu import train_nlu
+
+    return train_nlu(engine, registry, epochs=settings.nlu_epochs, n_examples=settings.nlu_train_examples,
+                     with_baselines=False).version
+
+
+def _build_index(engine: Engine, registry: ModelRegistry, settings: Settings) -> str:
+    from naviyam.recommend.layer1 import build_layer1
+
+    return build_layer1(engine, registry).version
+
+
+def _build_ranker(engine: Engine, registry: ModelRegistry, settings: Settings) -> str:
+    from naviyam.recommend.ranker.pipeline import default_dataset_dir, train_ranker
+    from naviyam.recommend.ranker.trainer import TrainConfig
+
+    mv, _result, _report = train_ranker(engine, registry, default_dataset_dir(settings), rebuild_data=True,
+                                        train_config=TrainConfig(epochs=settings.ranker_epochs))
+    return mv.version
+
+
+#: kind → builder(engine, registry, settings) returning the new version string, in build order
+#: (the ranker's training set needs the Layer 1 index). Each builds only when no production version exists.
+MODEL_BUILDERS: dict[str, Callable[[Engine, ModelRegistry, Settings], str]] = {
+    "nlu": _build_nlu,
+    "index": _build_index,
+    "ranker": _build_ranker,
+}
 
 
 def ensure_sample_world(engine: Engine, settings: Settings, console: Console | None = None) -> dict[str, int] | None:
@@ -43,5 +69,7 @@ def build_missing_models(engine: Engine, settings: Settings, console: Console | 
             built[kind] = current.version
             continue
         log.info("building %s model", kind)
+        if console is not None:
+            console.print(f"building the {kind} model (first start only)...")
         built[kind] = builder(engine, registry, settings)
     return built

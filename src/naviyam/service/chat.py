@@ -171,9 +171,8 @@ class ChatService:
             return self._recommend(req, {**nlu, "filters": filters, "semantic_query": "급식카드 착한가게 식사"},
                                    age, now, rng, crisis=True)
         if intent in SEARCH_INTENTS:
+            # Too vague (nothing to search by, even after earlier turns) or not understood well enough.
             if confidence < CLARIFY_CONFIDENCE or not nlu["filters"]:
-                if not nlu["filters"] and nlu.get("semantic_query"):
-                    return self._recommend(req, nlu, age, now, rng)
                 return _Turn(self.writer.clarify("어떤 음식이 먹고 싶어요? 가진 돈이나 동네를 알려 줘도 좋아요.", age),
                              follow_ups=_VAGUE_SUGGESTIONS, path="clarify")
             return self._recommend(req, nlu, age, now, rng)
@@ -203,14 +202,24 @@ class ChatService:
     def _recommend(self, req, nlu, age, now, rng, crisis: bool = False) -> _Turn:
         if self.recommender is None:
             return _Turn("지금은 추천을 준비하고 있어요. 조금 뒤에 다시 물어봐 줘요.", path="unavailable")
+        filters = dict(nlu["filters"])
+        implicit_location = "location_filter" not in filters and (req.lat is not None or req.user_id is not None)
+        if implicit_location:
+            # Nobody asked for a place: a child still needs somewhere near, so search near them first
+            # (Layer 1 widens the radius, then drops it, when too few shops are there).
+            filters["location_filter"] = {"near": "current" if req.lat is not None and req.lon is not None
+                                          else "home"}
         # A few spare candidates so that the age rule can drop shops without leaving the list short.
-        out = self.recommender.recommend(req.user_id, nlu, {"now": now, "lat": req.lat, "lon": req.lon},
-                                         self.top_k + 5)
+        context = {"now": now, "lat": req.lat, "lon": req.lon}
+        out = self.recommender.recommend(req.user_id, {**nlu, "filters": filters}, context, self.top_k + 5)
+        if implicit_location and any(not k.startswith("location_filter") for k in out.relaxed_filters):
+            # What the user asked for matters more than the nearness they did not ask for.
+            out = self.recommender.recommend(req.user_id, nlu, context, self.top_k + 5)
         recs = out.recommendations
         if not may_see_alcohol_shops(age):
             recs = [r for r in recs if not is_alcohol_shop(r.get("name", ""), r.get("category"))]
         recs = recs[: self.top_k]
-        relaxed = list(out.relaxed_filters)
+        relaxed = [k for k in out.relaxed_filters if not (implicit_location and k.startswith("location_filter"))]
         text = self.writer.recommendations(recs, nlu["filters"], relaxed=relaxed, age=age, rng=rng, crisis=crisis)
         return _Turn(text, recs, _FOLLOW_UPS[:3] if recs else _VAGUE_SUGGESTIONS[:2], relaxed, path=out.ranking)
 

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field, field_validator
+
+from naviyam.api.schemas import ErrorPublic
+from naviyam.service.chat import MAX_MESSAGE_CHARS, ChatRequest
+
+router = APIRouter(tags=["chat"])
+
+
+class ChatContext(BaseModel):
+    lat: float | None = Field(None, ge=33.0, le=39.0, description="Latitude of the user (Korea)")
+    lon: float | None = Field(None, ge=124.0, le=132.0, description="Longitude of the user (Korea)")
+    now: dt.datetime | None = Field(None, description="Request time (default: the server's clock)")
+
+
+class ChatIn(BaseModel):
+    user_id: int | None = Field(None, ge=1, le=2**31 - 1, description="Known user, or null (cold start)")
+    message: Annotated[str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS)]
+    session_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    context: ChatContext | None = None
+
+    @field_validator("message")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("메시지가 비어 있어요")
+        return v
+
+
+class ChatOut(BaseModel):
+    session_id: str
+    interaction_id: int
+    response: str
+    intent: str
+    nlu: dict[str, Any]
+    recommendations: list[dict[str, Any]]
+    follow_up_questions: list[str]
+    model_versions: dict[str, str]
+
+
+@router.post("/chat", response_model=ChatOut, responses={422: {"model": ErrorPublic}, 503: {"model": ErrorPublic}})
+async def chat(body: ChatIn, request: Request):
+    """One chat turn: understanding, recommendations, the answer; the turn is stored before it is returned."""
+    ctx = body.context or ChatContext()
+    now = ctx.now
+    if now is not None and now.tzinfo is not None:
+        now = now.astimezone().replace(tzinfo=None)
+    service = request.app.state.runtime.chat_service()
+    reply = await run_in_threadpool(service.chat, ChatRequest(
+        message=body.message, user_id=body.user_id, session_id=body.session_id, lat=ctx.lat, lon=ctx.lon, now=now))
+    request.app.state.metrics.chat_intents.labels(reply.intent).inc()
+    return ChatOut(**{k: v for k, v in reply.to_dict().items() if k in ChatOut.model_fields})
