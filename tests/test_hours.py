@@ -42,3 +42,13 @@ def test_closed_days_parsing_and_formatting():
     assert parse_closed_days("") == frozenset()
     assert format_hours(T(17), T(2), "월") == "17:00~02:00 (다음 날), 월요일 휴무"
     assert format_hours(T(0), T(0), None) == "24시간 영업"
+
+
+def test_local_now_is_seoul_time_whatever_the_server_zone(monkeypatch):
+    from naviyam.hours import local_now, to_local
+
+    utc = dt.datetime.now(dt.UTC)
+    diff = (local_now() - utc.replace(tzinfo=None)).total_seconds() / 3600
+    assert round(diff) == 9  # Korea has no daylight saving time
+    assert to_local(dt.datetime(2026, 11, 2, 3, 0, tzinfo=dt.UTC)) == dt.datetime(2026, 11, 2, 12, 0)
+    assert to_local(dt.datetime(2026, 11, 2, 3, 0)) == dt.datetime(2026, 11, 2, 3, 0)

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     nlu_train_examples: int = Field(16000, description="Generated NLU training sentences when `make run` trains the NLU.")
     nlu_epochs: int = Field(10, description="Training passes of the NLU tagger when `make run` trains it.")
     ranker_epochs: int = Field(10, description="Maximum epochs of the ranker when `make run` trains it.")
+    timezone: str = Field("Asia/Seoul", description="Time zone of shop hours and of 'now' (IANA name).")
     log_level: str = Field("INFO", description="Python logging level.")
 
     @model_validator(mode="after")

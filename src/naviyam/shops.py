@@ -13,7 +13,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from naviyam.db.models import ProductOrder, Review, Shop, ShopMenu
-from naviyam.hours import format_hours, is_open
+from naviyam.hours import format_hours, is_open, local_now
 
 
 @dataclass
@@ -123,7 +123,7 @@ def get_shop(session: Session, shop_id: int, now: dt.datetime | None = None) -> 
     if row is None:
         return None
     menus = list(session.scalars(select(ShopMenu).where(ShopMenu.shop_id == shop_id).order_by(ShopMenu.id)))
-    return _record(row, now or dt.datetime.now(), menus)
+    return _record(row, now or local_now(), menus)
 
 
 def list_shops(
@@ -144,7 +144,7 @@ def list_shops(
             count_q = count_q.where(col == value)
     total = session.scalar(count_q) or 0
     rows = session.execute(q.order_by(Shop.id).limit(limit).offset(offset)).all()
-    now = now or dt.datetime.now()
+    now = now or local_now()
     return [_record(r, now) for r in rows], total
 
 

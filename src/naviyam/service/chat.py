@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session as DBSession
 
 from naviyam.db.models import ChatSession, FeedbackEvent, Shop, User, utcnow
 from naviyam.db.session import session_factory
+from naviyam.hours import local_now
 from naviyam.learning.store import store_interaction
 from naviyam.nlg.responses import ResponseWriter
 from naviyam.nlg.safety import RequestRisk, classify_request, is_alcohol_shop, may_see_alcohol_shops
@@ -118,7 +119,7 @@ class ChatService:
     def chat(self, req: ChatRequest) -> ChatReply:
         t0 = time.perf_counter()
         message = (req.message or "")[:MAX_MESSAGE_CHARS]
-        now = req.now or dt.datetime.now()
+        now = req.now or local_now()
         with self.sessions() as db:
             chat_session = self._load_session(db, req.session_id, req.user_id)
             user = db.get(User, req.user_id) if req.user_id is not None else None

@@ -8,6 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, field_validator
 
 from naviyam.api.schemas import ErrorPublic
+from naviyam.hours import to_local
 from naviyam.service.chat import MAX_MESSAGE_CHARS, ChatRequest
 
 router = APIRouter(tags=["chat"])
@@ -48,9 +49,7 @@ class ChatOut(BaseModel):
 async def chat(body: ChatIn, request: Request):
     """One chat turn: understanding, recommendations, the answer; the turn is stored before it is returned."""
     ctx = body.context or ChatContext()
-    now = ctx.now
-    if now is not None and now.tzinfo is not None:
-        now = now.astimezone().replace(tzinfo=None)
+    now = to_local(ctx.now) if ctx.now is not None else None
     service = request.app.state.runtime.chat_service()
     reply = await run_in_threadpool(service.chat, ChatRequest(
         message=body.message, user_id=body.user_id, session_id=body.session_id, lat=ctx.lat, lon=ctx.lon, now=now))

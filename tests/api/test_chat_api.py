@@ -1,0 +1,65 @@
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from naviyam.api.app import create_app
+from naviyam.db.models import FeedbackEvent
+from naviyam.db.session import session_scope
+
+
+@pytest.fixture(scope="module")
+def chat_client(trained_world, runtime):
+    app = create_app(trained_world.settings, engine=trained_world.engine, runtime=runtime)
+    with TestClient(app) as c:
+        yield c
+
+
+def test_chat_returns_the_contract_fields(chat_client, trained_world):
+    r = chat_client.post("/chat", json={"user_id": 3, "message": "급식카드 되는 분식집 추천해줘",
+                                        "context": {"lat": 37.4842, "lon": 126.9297, "now": "2026-11-02T12:30:00"}})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) == {"session_id", "interaction_id", "response", "intent", "nlu", "recommendations",
+                         "follow_up_questions", "model_versions"}
+    assert body["intent"] == "FOOD_RECOMMENDATION" and body["recommendations"]
+    rec = body["recommendations"][0]
+    for key in ("shop_id", "name", "category", "district", "distance_m", "price_range", "signature_menus", "rating",
+                "is_good_shop", "accepts_meal_card", "open_now", "score", "funnels", "reason"):
+        assert key in rec
+    assert body["model_versions"]["nlu"] == trained_world.nlu_version
+    # the page's feedback button posts this
+    fb = chat_client.post("/feedback", json={"user_id": 3, "shop_id": rec["shop_id"], "feedback_type": "clicked",
+                                             "interaction_id": body["interaction_id"]})
+    assert fb.status_code == 202
+
+
+def test_session_continues_over_http(chat_client):
+    first = chat_client.post("/chat", json={"message": "치킨 먹고 싶어"}).json()
+    second = chat_client.post("/chat", json={"message": "만원 이하로", "session_id": first["session_id"]}).json()
+    assert second["session_id"] == first["session_id"] and second["nlu"]["filters"].get("category") == "치킨"
+
+
+@pytest.mark.parametrize("body,needle", [
+    ({"message": ""}, "message"),
+    ({"message": "   "}, "비어 있어요"),
+    ({"message": "가" * 501}, "message"),
+    ({"message": "안녕", "session_id": "../../etc"}, "session_id"),
+    ({"message": "안녕", "user_id": -1}, "user_id"),
+    ({"message": "안녕", "context": {"lat": 95, "lon": 126.9}}, "lat"),
+    ({"user_id": 1}, "message"),
+])
+def test_bad_chat_requests_are_422_with_a_message(chat_client, body, needle):
+    r = chat_client.post("/chat", json=body)
+    assert r.status_code == 422 and needle in r.json()["detail"]
+
+
+def test_chat_turns_are_counted_in_metrics(chat_client):
+    chat_client.post("/chat", json={"message": "안녕"})
+    text = chat_client.get("/metrics").text
+    assert 'naviyam_chat_intents_total{intent="GREETING"}' in text
+    assert "naviyam_model_version_info" in text
+
+
+def test_unknown_user_is_served_as_cold_start(chat_client):
+    r = chat_client.post("/chat", json={"user_id": 999_999, "message": "떡볶이 먹고 싶어"})
+    assert r.status_code == 200 and r.json()["recommendations"]

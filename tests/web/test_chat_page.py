@@ -1,0 +1,89 @@
+"""The web chat page in a real browser (Debian's Chromium driven by Playwright) against a real server."""
+
+import socket
+import threading
+import time
+
+import pytest
+import uvicorn
+from playwright.sync_api import expect, sync_playwright
+from sqlalchemy import select
+
+from naviyam.api.app import create_app
+from naviyam.db.models import FeedbackEvent
+from naviyam.db.session import session_scope
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(trained_world, runtime):
+    app = create_app(trained_world.settings, engine=trained_world.engine, runtime=runtime)
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(300):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        pg = browser.new_page(locale="ko-KR")
+        pg.goto(server + "/")
+        yield pg
+        browser.close()
+
+
+def test_a_child_can_ask_and_gets_cards_with_reasons(page, trained_world, tmp_path_factory):
+    page.fill("#message", "급식카드 되는 분식집 추천해줘")
+    page.click("#send")
+    cards = page.locator(".card")
+    expect(cards.first).to_be_visible(timeout=20_000)
+    assert 1 <= cards.count() <= 3
+    assert page.locator(".msg.user").last.inner_text() == "급식카드 되는 분식집 추천해줘"
+    assert "곳" in page.locator(".msg.bot").last.inner_text()
+    assert page.locator(".card .badges span", has_text="급식카드").count() == cards.count()
+    assert all(page.locator(".card .reason").nth(i).inner_text() for i in range(cards.count()))
+    page.screenshot(path=str(tmp_path_factory.mktemp("shots") / "chat.png"), full_page=True)
+
+    shop_id = int(cards.first.get_attribute("data-shop-id"))
+    cards.first.locator("button.fb-clicked").click()
+    expect(cards.first.locator("button.fb-clicked")).to_be_disabled(timeout=10_000)
+    with session_scope(trained_world.engine) as s:
+        ev = s.scalars(select(FeedbackEvent).where(FeedbackEvent.shop_id == shop_id)
+                       .order_by(FeedbackEvent.id.desc())).first()
+        assert ev is not None and ev.feedback_type == "clicked" and ev.interaction_id is not None
+
+
+def test_follow_up_suggestion_buttons_send_a_message(page):
+    buttons = page.locator(".suggestions button")
+    expect(buttons.first).to_be_visible()
+    before = page.locator(".msg.user").count()
+    text = buttons.first.inner_text()
+    buttons.first.click()
+    expect(page.locator(".msg.user")).to_have_count(before + 1, timeout=20_000)
+    assert page.locator(".msg.user").last.inner_text() == text
+    expect(page.locator(".msg.bot")).to_have_count(before + 2, timeout=20_000)
+
+
+def test_an_error_is_shown_in_korean_not_as_a_crash(page):
+    page.evaluate("document.getElementById('message').removeAttribute('maxlength')")
+    page.fill("#message", "가" * 600)
+    page.click("#send")
+    expect(page.locator(".msg.error").last).to_be_visible(timeout=10_000)
+    assert "요청 값이 올바르지 않아요" in page.locator(".msg.error").last.inner_text()
