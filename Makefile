@@ -30,7 +30,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "torch==2.13.0"
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[test,llm]"
 	touch $(STAMP)
 
 # Start the local PostgreSQL (and Redis) if they are down; the tests need them.

@@ -96,6 +96,11 @@ def trained_world(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def alcohol_spot():
+    return ALCOHOL_SPOT
+
+
+@pytest.fixture(scope="session")
 def runtime(trained_world):
     from naviyam.service.runtime import Runtime
 

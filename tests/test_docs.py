@@ -20,7 +20,11 @@ def _commands(group, prefix=()):
 
 
 def test_every_setting_is_documented_in_the_readme():
-    missing = [f"NAVIYAM_{n.upper()}" for n in Settings.model_fields if f"NAVIYAM_{n.upper()}" not in README]
+    from naviyam.llm.settings import LLMSettings
+
+    names = [f"NAVIYAM_{n.upper()}" for n in Settings.model_fields]
+    names += [f"NAVIYAM_LLM_{n.upper()}" for n in LLMSettings.model_fields]
+    missing = [n for n in names if n not in README]
     assert not missing, f"settings missing from README: {missing}"
 
 

@@ -24,7 +24,9 @@ def served(tmp_path_factory):
     var = tmp_path_factory.mktemp("var")
     port = _free_port()
     env = {**os.environ, "NAVIYAM_VAR_DIR": str(var), "NAVIYAM_DATABASE_URL": "", "NAVIYAM_PORT": str(port),
-           "NAVIYAM_SAMPLE_SHOPS": "80", "NAVIYAM_SAMPLE_USERS": "120", "NAVIYAM_SAMPLE_DAYS": "20"}
+           "NAVIYAM_SAMPLE_SHOPS": "80", "NAVIYAM_SAMPLE_USERS": "120", "NAVIYAM_SAMPLE_DAYS": "20",
+           # small models: this checks the wiring of `make run`, not model quality
+           "NAVIYAM_NLU_TRAIN_EXAMPLES": "1200", "NAVIYAM_NLU_EPOCHS": "2", "NAVIYAM_RANKER_EPOCHS": "1"}
     setup = subprocess.run([BIN / "naviyam", "setup"], env=env, capture_output=True, text=True, timeout=600)
     assert setup.returncode == 0, setup.stdout + setup.stderr
     assert (var / "naviyam.db").exists()
@@ -51,6 +53,15 @@ def test_setup_fills_the_empty_database_and_the_service_serves_real_shops(served
     assert shop["id"] == 1 and shop["menus"] and shop["figures"]["menu_count"] == len(shop["menus"])
     listing = httpx.get(base + "/shops", params={"district": shop["district"]}).json()
     assert 1 in [s["id"] for s in listing["shops"]]
+    assert set(health["models"]) == {"nlu", "index", "ranker"}
+
+
+def test_the_served_chat_recommends_real_shops(served):
+    base, _env, _ = served
+    r = httpx.post(base + "/chat", json={"message": "분식 먹고 싶어"}, timeout=30)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["recommendations"] and body["model_versions"]["ranker"] != "layer1_fallback"
 
 
 def test_setup_is_idempotent(served):

@@ -9,7 +9,6 @@ from naviyam.db.models import ChatSession, FeedbackEvent, Interaction, Shop, Use
 from naviyam.db.session import session_scope
 from naviyam.nlg.normalizer import _EMOJI
 from naviyam.service.chat import ChatRequest, ChatService
-from tests.conftest import ALCOHOL_SPOT
 
 NOON = dt.datetime(2026, 11, 2, 12, 30)  # a Monday lunch time
 
@@ -101,14 +100,14 @@ def _alcohol_ids(recs):
     return {x["shop_id"] for x in recs if x["shop_id"] >= 90_001}
 
 
-def test_minors_and_unknown_ages_never_get_alcohol_shops(service, people):
+def test_minors_and_unknown_ages_never_get_alcohol_shops(service, people, alcohol_spot):
     for user in (people["child"], people["teen"], None):
-        r = say(service, "치킨집 추천해줘", user_id=user, lat=ALCOHOL_SPOT[0], lon=ALCOHOL_SPOT[1])
+        r = say(service, "치킨집 추천해줘", user_id=user, lat=alcohol_spot[0], lon=alcohol_spot[1])
         assert r.recommendations and not _alcohol_ids(r.recommendations), user
 
 
-def test_adults_may_get_alcohol_shops(service, people):
-    r = say(service, "치킨집 추천해줘", user_id=people["adult"], lat=ALCOHOL_SPOT[0], lon=ALCOHOL_SPOT[1])
+def test_adults_may_get_alcohol_shops(service, people, alcohol_spot):
+    r = say(service, "치킨집 추천해줘", user_id=people["adult"], lat=alcohol_spot[0], lon=alcohol_spot[1])
     assert _alcohol_ids(r.recommendations)
 
 

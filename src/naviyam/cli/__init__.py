@@ -13,6 +13,7 @@ from naviyam.cli import chat as chat_cli
 from naviyam.cli import data as data_cli
 from naviyam.cli import db as db_cli
 from naviyam.cli import index as index_cli
+from naviyam.cli import llm as llm_cli
 from naviyam.cli import nlu as nlu_cli
 from naviyam.cli import serve as serve_cli
 from naviyam.cli import train_ranker as train_ranker_cli
@@ -34,6 +35,7 @@ serve_cli.register(app)
 nlu_cli.register(app, train_app, eval_app)
 index_cli.register(app)
 train_ranker_cli.register(train_app)
+llm_cli.register(train_app, data_cli.app)
 app.command("chat")(chat_cli.chat)
 
 

@@ -134,6 +134,12 @@ def eval_cmd(
     data: Optional[Path] = typer.Option(None, "--data", help="Cases in nlu_examples.jsonl format (default: the "
                                         "public contract examples)."),
     as_json: bool = typer.Option(False, "--json", help="End with one JSON line of all figures."),
+    backend: str = typer.Option("trained", "--backend", help="trained (the registry's NLU) or llm (the LLM path "
+                                "with the trained NLU as fallback)."),
+    model_path: Optional[Path] = typer.Option(None, "--model-path", help="LLM folder for --backend llm "
+                                              "(default: NAVIYAM_LLM_MODEL_PATH)."),
+    adapter_path: Optional[Path] = typer.Option(None, "--adapter-path", help="LoRA adapter for --backend llm "
+                                                "(default: NAVIYAM_LLM_ADAPTER_PATH, else the production adapter)."),
 ) -> None:
     """Evaluate the production NLU on a file of cases: intent accuracy, per-key P/R/F1, exact match."""
     from rich.table import Table
@@ -142,12 +148,41 @@ def eval_cmd(
     from naviyam.nlu.evaluate import evaluate_cases, load_cases
     from naviyam.nlu.train import public_examples
 
+    if backend not in ("trained", "llm"):
+        typer.echo("--backend는 trained 또는 llm이에요.", err=True)
+        raise typer.Exit(2)
     console = _console()
     cases = load_cases(data) if data else public_examples()
     parser = load_parser()
-    m = evaluate_cases(parser.parse, cases)
+    counts = {"llm": 0, "trained": 0}
+    parse = parser.parse
+    if backend == "llm":
+        from naviyam.learning.registry import default_registry
+        from naviyam.llm.backend import LLMBackend
+        from naviyam.llm.nlu_parser import LLMNLUParser
+        from naviyam.llm.settings import get_llm_settings
+
+        s = get_llm_settings().model_copy(update={k: v for k, v in (("model_path", model_path),
+                                                                     ("adapter_path", adapter_path)) if v})
+        if not s.model_path:
+            typer.echo("LLM 폴더를 --model-path나 NAVIYAM_LLM_MODEL_PATH로 알려 주세요.", err=True)
+            raise typer.Exit(2)
+        llm_parser = LLMNLUParser(LLMBackend.from_settings(s, default_registry()), parser, timeout_s=s.timeout_s)
+
+        def parse(text, session):
+            res = llm_parser.parse(text, session)
+            counts[llm_parser.last_backend or "trained"] += 1
+            return res
+
+        parser = llm_parser
+    m = evaluate_cases(parse, cases)
     m["model_version"] = parser.version
+    m["backend"] = backend
+    if backend == "llm":
+        m["answered_by"] = counts
     console.print(_metrics_table({str(data or "nlu_examples"): m}, f"NLU {parser.version}"))
+    if backend == "llm":
+        console.print(f"LLM answered {counts['llm']} turns, trained fallback {counts['trained']}")
     t = Table(title="per filter key")
     for c in ("key", "precision", "recall", "F1", "support"):
         t.add_column(c, justify="right")

@@ -93,6 +93,7 @@ class _Turn:
     follow_ups: list[str] = field(default_factory=list)
     relaxed: list[str] = field(default_factory=list)
     path: str = ""
+    answer_backend: str = "template"
 
 
 def age_on(birthday: dt.date | None, today: dt.date) -> int | None:
@@ -106,7 +107,7 @@ class ChatService:
 
     def __init__(self, engine: Engine, parser: Parser, recommender: Recommender | None,
                  writer: ResponseWriter | None = None, *, top_k: int = 3,
-                 model_versions: dict[str, str] | None = None):
+                 model_versions: dict[str, str] | None = None, answerer: Any | None = None):
         self.engine = engine
         self.sessions = session_factory(engine)
         self.parser = parser
@@ -114,6 +115,7 @@ class ChatService:
         self.writer = writer or ResponseWriter()
         self.top_k = top_k
         self.model_versions = dict(model_versions or {})
+        self.answerer = answerer
 
     # ------------------------------------------------------------------ public
     def chat(self, req: ChatRequest) -> ChatReply:
@@ -130,6 +132,8 @@ class ChatService:
             intent = nlu["intent"]
             rng = random.Random(f"{chat_session.id}:{chat_session.turns}")
             turn = self._answer(db, req, nlu, float(result.confidence), age, now, rng, chat_session)
+            versions = {**self.model_versions, "nlu_backend": getattr(result, "backend", "trained"),
+                        "answer_backend": turn.answer_backend}
             state = dict(chat_session.state or {})
             state["nlu"] = nlu_session.to_dict()
             if turn.recommendations:
@@ -145,12 +149,12 @@ class ChatService:
             interaction_id = store_interaction(
                 db, session_id=chat_session.id, user_id=req.user_id, message=message, intent=intent, nlu=nlu,
                 recommendations=shown, response=turn.response, latency_ms=latency_ms,
-                model_versions=self.model_versions, ab_arm=None,
+                model_versions=versions, ab_arm=None,
             )
         return ChatReply(
             session_id=chat_session.id, interaction_id=interaction_id, response=turn.response, intent=intent, nlu=nlu,
             recommendations=turn.recommendations, follow_up_questions=turn.follow_ups,
-            model_versions=self.model_versions, relaxed_filters=turn.relaxed, path=turn.path,
+            model_versions=versions, relaxed_filters=turn.relaxed, path=turn.path,
         )
 
     # ------------------------------------------------------------------ internals
@@ -222,7 +226,12 @@ class ChatService:
         recs = recs[: self.top_k]
         relaxed = [k for k in out.relaxed_filters if not (implicit_location and k.startswith("location_filter"))]
         text = self.writer.recommendations(recs, nlu["filters"], relaxed=relaxed, age=age, rng=rng, crisis=crisis)
-        return _Turn(text, recs, _FOLLOW_UPS[:3] if recs else _VAGUE_SUGGESTIONS[:2], relaxed, path=out.ranking)
+        backend = "template"
+        if self.answerer is not None and recs and not crisis and not relaxed:
+            # The grounded LLM answer names only these shops with their real prices, or the template stays.
+            text, backend = self.answerer.answer(req.message, recs, text, age)
+        return _Turn(text, recs, _FOLLOW_UPS[:3] if recs else _VAGUE_SUGGESTIONS[:2], relaxed, path=out.ranking,
+                     answer_backend=backend)
 
     def _store_chat_feedback(self, db, req, nlu, chat_session, negative: bool) -> None:
         name = nlu["filters"].get("shop_name")

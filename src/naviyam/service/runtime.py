@@ -32,6 +32,8 @@ class Runtime:
     parser: Any
     recommender: Any | None
     writer: ResponseWriter = field(default_factory=ResponseWriter)
+    #: The grounded LLM answerer when NAVIYAM_LLM_ENABLED (answers fall back to templates), else None.
+    answerer: Any | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _chat: ChatService | None = field(default=None, repr=False)
     _last_attempt: float = field(default_factory=time.monotonic, repr=False)
@@ -47,7 +49,13 @@ class Runtime:
         if recommender is None:
             recommender = load_recommender(engine, registry)
         parser.parse("급식카드 되는 떡볶이집 추천해줘")  # warm the morphological analyser before the first user
-        return cls(engine=engine, settings=settings, registry=registry, parser=parser, recommender=recommender)
+        answerer = None
+        llm = load_llm(parser, registry, engine)
+        if llm is not None:
+            parser = llm.parser or parser
+            answerer = llm.answerer
+        return cls(engine=engine, settings=settings, registry=registry, parser=parser, recommender=recommender,
+                   answerer=answerer)
 
     def model_versions(self) -> dict[str, str]:
         versions = {"nlu": getattr(self.parser, "version", "unknown")}
@@ -67,7 +75,7 @@ class Runtime:
                     self._chat = None
             if self._chat is None:
                 self._chat = ChatService(self.engine, self.parser, self.recommender, self.writer,
-                                         model_versions=self.model_versions())
+                                         model_versions=self.model_versions(), answerer=self.answerer)
             return self._chat
 
 
@@ -83,3 +91,21 @@ def load_recommender(engine: Engine, registry: ModelRegistry):
     except Exception:  # noqa: BLE001 - the service still answers everything but recommendations
         log.exception("recommendation engine could not be loaded")
         return None
+
+
+def load_llm(parser: Any, registry: ModelRegistry, engine: Engine):
+    """The optional large-model path (off by default): components, or None."""
+    from naviyam.llm.settings import get_llm_settings
+
+    llm_settings = get_llm_settings()
+    if not llm_settings.enabled:
+        return None
+    from sqlalchemy import select
+
+    from naviyam.db.models import Shop
+    from naviyam.db.session import session_scope
+    from naviyam.llm import build_llm_components
+
+    with session_scope(engine) as s:
+        names = list(s.scalars(select(Shop.name)))
+    return build_llm_components(parser, llm_settings, registry, known_shop_names=names)
