@@ -36,16 +36,19 @@ def register(train_app: typer.Typer) -> None:
         from naviyam.config import get_settings
         from naviyam.db.session import get_engine, migrate
         from naviyam.progress import progress_reporter
-        from naviyam.recommend.ranker.pipeline import default_dataset_dir
+        from naviyam.learning.registry import ModelRegistry
+        from naviyam.recommend.ranker.pipeline import default_dataset_dir, production_index
         from naviyam.recommend.training_data import TrainingDataConfig, build_training_set
 
         engine = get_engine()
         migrate(engine)
+        registry = ModelRegistry(engine, get_settings().models_dir)
         folder = out or default_dataset_dir(get_settings())
         cfg = TrainingDataConfig(max_positives=max_positives, ranking_lists=ranking_lists, seed=seed)
         try:
             with progress_reporter(console) as report:
-                rep = build_training_set(engine, folder, cfg, progress=report)
+                rep = build_training_set(engine, folder, cfg, previous_index=production_index(registry),
+                                         progress=report)
         except (ValueError, LookupError) as exc:
             err_console.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from None
@@ -54,7 +57,8 @@ def register(train_app: typer.Typer) -> None:
         table.add_column("value", justify="right")
         for k, v in (("train rows", rep.n_train), ("validation rows", rep.n_val),
                      ("ranking lists (held-out orders)", rep.n_ranking_lists),
-                     ("positives: orders", rep.positives["order"]), ("positives: favourites", rep.positives["favorite"]),
+                     ("positives: orders", rep.positives["order"]),
+                     ("positives: favourites", rep.positives["favorite"]),
                      ("positives: reviews >= 4", rep.positives["review"]),
                      ("positives skipped (not in Layer 1)", rep.skipped_uncovered),
                      ("time cut-off", f"{rep.cutoff:%Y-%m-%d %H:%M}"), ("seconds", f"{rep.seconds:.1f}")):

@@ -1,0 +1,64 @@
+"""Data → training → registry in one call: what ``naviyam train ranker`` and start-up use."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from naviyam.recommend.ranker.trainer import TRAIN_FILE, EpochStats, TrainConfig, train_and_register
+from naviyam.recommend.training_data import TrainingDataConfig, TrainingSetReport, build_training_set
+
+log = logging.getLogger(__name__)
+
+
+def default_dataset_dir(settings) -> Path:
+    """Where ``naviyam train data`` writes unless told otherwise: ``<var_dir>/datasets/ranker``."""
+    return Path(settings.var_dir) / "datasets" / "ranker"
+
+
+def production_index(registry):
+    """The production Layer 1 shop index (its embeddings are reused for unchanged shops), or None."""
+    from naviyam.retrieval.index import ShopIndex
+
+    mv = registry.current("index") if registry is not None else None
+    if mv is None:
+        return None
+    try:
+        return ShopIndex.load(Path(mv.path) / "index")
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("production index %s unreadable (%s); shops will be embedded again", mv.version, exc)
+        return None
+
+
+def train_ranker(
+    engine: Engine,
+    registry,
+    dataset_dir: Path,
+    *,
+    train_config: TrainConfig | None = None,
+    data_config: TrainingDataConfig | None = None,
+    rebuild_data: bool = False,
+    embedder=None,
+    progress: Callable[[str, int, int], None] | None = None,
+    on_epoch: Callable[[EpochStats], None] | None = None,
+):
+    """Build the training set when missing (or asked), train, register. Returns (ModelVersion, TrainResult, report)."""
+    report: TrainingSetReport | None = None
+    if rebuild_data or not (Path(dataset_dir) / TRAIN_FILE).exists():
+        report = build_training_set(engine, dataset_dir, data_config, embedder=embedder,
+                                    previous_index=production_index(registry), progress=progress)
+    mv, result = train_and_register(dataset_dir, registry, train_config, on_epoch=on_epoch)
+    return mv, result, report
+
+
+def build_ranker_model(engine: Engine, registry, settings) -> str:
+    """``MODEL_BUILDERS["ranker"]`` for start-up: build the data, train, return the new version.
+
+    Needs a Layer 1 index (the candidate generator is refitted from the
+    database, so only the embedder is shared).
+    """
+    mv, _result, _report = train_ranker(engine, registry, default_dataset_dir(settings), rebuild_data=True)
+    return mv.version

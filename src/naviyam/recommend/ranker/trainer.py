@@ -1,0 +1,313 @@
+"""The training loop: mini-batch Adam on BCE, validation every epoch, early stopping, best weights kept.
+
+:func:`fit_wide_deep` is pure in-memory training (frames in, fitted network
+out); :func:`train_and_register` reads a training-set folder, trains,
+saves the best checkpoint into a registry allocation with its training
+curves, and registers it as a new ``ranker`` version.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from naviyam.recommend.features import FeatureRows
+from naviyam.recommend.metrics import log_loss, ranking_metrics, roc_auc
+from naviyam.recommend.ranker.dataset import Encoders, slice_batch
+from naviyam.recommend.ranker.model import WideDeepConfig, WideDeepNet
+
+log = logging.getLogger(__name__)
+
+#: Files of a training-set folder written by ``naviyam train data``.
+TRAIN_FILE = "recommendation_train.csv"
+VAL_FILE = "recommendation_val.csv"
+RANKING_FILE = "recommendation_val_ranking.csv"
+MANIFEST_FILE = "manifest.json"
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 1e-3
+    #: the wide (linear) part learns this many times faster: the paper trains it with its own optimiser
+    #: (FTRL), and a few large weights on the cross features must grow before the deep part overfits
+    wide_lr_multiplier: float = 10.0
+    #: L2 on the deep part (embeddings and MLP); the wide part is not decayed
+    weight_decay: float = 1e-5
+    #: epochs without improvement of the monitored metric before stopping
+    patience: int = 3
+    #: "auc" (validation AUC, higher is better) or "logloss" (lower is better)
+    monitor: str = "auc"
+    seed: int = 0
+    hidden: list[int] = field(default_factory=lambda: [128, 64, 32])
+    dropout: float = 0.3
+    min_user_positives: int = 2
+    query_buckets: int = 8192
+    #: torch intra-op threads while training; 1 is fastest for this small model and robust on a busy machine
+    num_threads: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class EpochStats:
+    epoch: int
+    train_loss: float
+    val_loss: float
+    val_auc: float
+    ranking: dict[str, float]
+    seconds: float
+
+
+@dataclass
+class TrainResult:
+    net: WideDeepNet
+    encoders: Encoders
+    history: list[EpochStats]
+    best_epoch: int
+    metrics: dict[str, float]
+    seconds: float
+
+
+def predict(net: WideDeepNet, batch: dict[str, torch.Tensor], chunk: int = 8192) -> np.ndarray:
+    """Probabilities for a whole encoded batch (eval mode, in chunks)."""
+    n = len(batch["wide"])
+    out = np.empty(n, dtype=np.float32)
+    was = net.training
+    net.eval()
+    with torch.no_grad():
+        for start in range(0, n, chunk):
+            idx = torch.arange(start, min(n, start + chunk))
+            out[start:start + len(idx)] = torch.sigmoid(net(slice_batch(batch, idx))).numpy()
+    net.train(was)
+    return out
+
+
+def ranking_lists(df: pd.DataFrame, scores: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(labels, scores) per ``query_id`` of a ranking frame."""
+    labels = df["label"].to_numpy(np.float64)
+    out = []
+    for idx in df.groupby("query_id", sort=False).indices.values():
+        out.append((labels[idx], np.asarray(scores)[idx]))
+    return out
+
+
+def baseline_scores(df: pd.DataFrame, method: str) -> np.ndarray:
+    """Scores of the reference orders on a ranking frame: ``layer1`` (merge order) or ``popularity``."""
+    if method == "layer1":
+        return -df["layer1_rank"].to_numpy(np.float64)
+    if method == "popularity":
+        # shop order count as of the request (num_feat_8), Layer 1 order breaking ties
+        return df["num_feat_8"].to_numpy(np.float64) - 1e-6 * df["layer1_rank"].to_numpy(np.float64)
+    raise ValueError(f"unknown baseline {method!r}")
+
+
+def fit_wide_deep(
+    train: pd.DataFrame,
+    val: pd.DataFrame,
+    ranking: pd.DataFrame | None = None,
+    config: TrainConfig | None = None,
+    *,
+    categories: list[str] | None = None,
+    on_epoch: Callable[[EpochStats], None] | None = None,
+) -> TrainResult:
+    """Train on ``train``, validate on ``val`` every epoch, keep the best weights (by ``config.monitor``)."""
+    cfg = config or TrainConfig()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, cfg.num_threads))
+    try:
+        return _fit(train, val, ranking, cfg, categories, on_epoch)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit(train, val, ranking, cfg: TrainConfig, categories, on_epoch) -> TrainResult:
+    t0 = time.perf_counter()
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    enc = Encoders.fit(train, min_user_positives=cfg.min_user_positives, categories=categories or [],
+                       query_buckets=cfg.query_buckets)
+    net = WideDeepNet(WideDeepConfig(
+        n_users=len(enc.users), n_shops=len(enc.shops), n_brands=len(enc.brands),
+        n_categories=len(enc.categories), query_buckets=enc.query_buckets,
+        hidden=list(cfg.hidden), dropout=cfg.dropout,
+    ))
+    xb, yb = enc.encode_frame(train)
+    xv, yv = enc.encode_frame(val)
+    xr = enc.encode(FeatureRows.from_frame(ranking)) if ranking is not None and len(ranking) else None
+    wide_params = list(net.wide.parameters())
+    wide_ids = {id(p) for p in wide_params}
+    deep_params = [p for p in net.parameters() if id(p) not in wide_ids]
+    opt = torch.optim.Adam([
+        {"params": wide_params, "lr": cfg.lr * cfg.wide_lr_multiplier, "weight_decay": 0.0},
+        {"params": deep_params, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
+    ])
+    loss_fn = nn.BCEWithLogitsLoss()
+    n = len(yb)
+    history: list[EpochStats] = []
+    best_state, best_value, best_epoch, bad = None, -math.inf, 0, 0
+    sign = 1.0 if cfg.monitor == "auc" else -1.0
+    for epoch in range(1, cfg.epochs + 1):
+        e0 = time.perf_counter()
+        net.train()
+        perm = torch.from_numpy(rng.permutation(n))
+        total = 0.0
+        for start in range(0, n, cfg.batch_size):
+            idx = perm[start:start + cfg.batch_size]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(slice_batch(xb, idx)), yb[idx])
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+        pv = predict(net, xv)
+        stats = EpochStats(
+            epoch=epoch, train_loss=total / max(n, 1), val_loss=log_loss(yv.numpy(), pv),
+            val_auc=roc_auc(yv.numpy(), pv),
+            ranking=ranking_metrics(ranking_lists(ranking, predict(net, xr))) if xr is not None else {},
+            seconds=time.perf_counter() - e0,
+        )
+        history.append(stats)
+        log.debug("epoch %d: train loss %.4f, val loss %.4f, val AUC %.4f, NDCG@10 %s (%.1fs)", epoch,
+                 stats.train_loss, stats.val_loss, stats.val_auc,
+                 f"{stats.ranking.get('ndcg@10', float('nan')):.4f}", stats.seconds)
+        if on_epoch:
+            on_epoch(stats)
+        value = sign * (stats.val_auc if cfg.monitor == "auc" else stats.val_loss)
+        if math.isnan(value):
+            value = -math.inf
+        if best_state is None or value > best_value:
+            best_state, best_value, best_epoch, bad = copy.deepcopy(net.state_dict()), value, epoch, 0
+        else:
+            bad += 1
+            if bad >= cfg.patience:
+                log.info("early stopping after epoch %d (best %d)", epoch, best_epoch)
+                break
+    assert best_state is not None
+    net.load_state_dict(best_state)
+    net.eval()
+    best = history[best_epoch - 1]
+    metrics: dict[str, float] = {"val_auc": best.val_auc, "val_logloss": best.val_loss,
+                                 "train_loss": best.train_loss, "best_epoch": float(best_epoch),
+                                 "epochs_run": float(len(history)),
+                                 "n_train": float(len(train)), "n_val": float(len(val))}
+    for key, value in best.ranking.items():
+        metrics[f"val_{key}"] = value
+    if ranking is not None and len(ranking):
+        for method in ("layer1", "popularity"):
+            base = ranking_metrics(ranking_lists(ranking, baseline_scores(ranking, method)))
+            for key in ("ndcg@5", "ndcg@10", "hit_rate@5", "hit_rate@10", "mrr"):
+                metrics[f"{method}_{key}"] = base[key]
+    seconds = time.perf_counter() - t0
+    metrics["train_seconds"] = seconds
+    return TrainResult(net, enc, history, best_epoch, metrics, seconds)
+
+
+def plot_curves(history: list[EpochStats], path: Path, best_epoch: int | None = None) -> Path:
+    """Training curves (loss, validation AUC and NDCG@10 per epoch) as a PNG; labels in English."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [h.epoch for h in history]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    axes[0].plot(epochs, [h.train_loss for h in history], marker="o", label="train BCE")
+    axes[0].plot(epochs, [h.val_loss for h in history], marker="o", label="validation BCE")
+    axes[0].set_xlabel("epoch")
+    axes[0].set_ylabel("log loss")
+    axes[0].legend()
+    axes[1].plot(epochs, [h.val_auc for h in history], marker="o", label="validation AUC")
+    if history and "ndcg@10" in history[0].ranking:
+        axes[1].plot(epochs, [h.ranking["ndcg@10"] for h in history], marker="s", label="held-out NDCG@10")
+        axes[1].plot(epochs, [h.ranking["hit_rate@10"] for h in history], marker="^", label="held-out HitRate@10")
+    axes[1].set_xlabel("epoch")
+    axes[1].set_ylim(0, 1)
+    axes[1].legend()
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if best_epoch:
+            ax.axvline(best_epoch, color="grey", linestyle=":", linewidth=1, label=None)
+    fig.suptitle("Wide & Deep ranker training")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def load_training_set(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, dict[str, Any]]:
+    """The frames and manifest that ``naviyam train data`` wrote into ``folder``."""
+    folder = Path(folder)
+    for name in (TRAIN_FILE, VAL_FILE):
+        if not (folder / name).exists():
+            raise FileNotFoundError(f"{folder / name} is missing; run `naviyam train data` first")
+    train = pd.read_csv(folder / TRAIN_FILE)
+    val = pd.read_csv(folder / VAL_FILE)
+    ranking = pd.read_csv(folder / RANKING_FILE) if (folder / RANKING_FILE).exists() else None
+    manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8")) \
+        if (folder / MANIFEST_FILE).exists() else {}
+    for df in (train, val, ranking):
+        if df is not None:
+            df["semantic_query"] = df["semantic_query"].fillna("").astype(str)
+            df["category"] = df["category"].astype(str)
+    return train, val, ranking, manifest
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    if not value:
+        return None
+    return dt.datetime.fromisoformat(str(value))
+
+
+def train_and_register(
+    dataset_dir: Path,
+    registry,
+    config: TrainConfig | None = None,
+    *,
+    on_epoch: Callable[[EpochStats], None] | None = None,
+    status: str = "production",
+):
+    """Train on a training-set folder, save the best checkpoint as a new ranker version, register it.
+
+    Returns ``(ModelVersion, TrainResult)``. The version folder holds
+    ``weights.pt`` (state dict), ``ranker.json`` (config, vocabularies,
+    metrics, checksum) and ``training_curves.png``.
+    """
+    from naviyam.recommend.features import FEATURE_VERSION
+    from naviyam.recommend.ranker.serving import WideDeepRanker
+
+    cfg = config or TrainConfig()
+    train, val, ranking, manifest = load_training_set(dataset_dir)
+    result = fit_wide_deep(train, val, ranking, cfg, categories=manifest.get("categories"), on_epoch=on_epoch)
+    ranker = WideDeepRanker.from_training(result, cfg)
+    alloc = registry.allocate("ranker")
+    ranker.save(alloc.path)
+    plot_curves(result.history, alloc.path / "training_curves.png", result.best_epoch)
+    (alloc.path / "history.json").write_text(json.dumps(
+        [asdict(h) for h in result.history], ensure_ascii=False, indent=1), encoding="utf-8")
+    window = (_parse_time(manifest.get("window_start")), _parse_time(manifest.get("window_end")))
+    mv = registry.register(
+        alloc, metrics={k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in result.metrics.items()},
+        config={"train": cfg.to_json(), "model": result.net.config.to_json(), "feature_version": FEATURE_VERSION,
+                "dataset": str(dataset_dir), "dataset_manifest": {k: v for k, v in manifest.items()
+                                                                  if k != "categories"}},
+        data_window=window, status=status,
+    )
+    return mv, result

@@ -1,0 +1,424 @@
+"""The ranker's training set, built from the database as the seed describes (section 45.B).
+
+Positives: orders, favourites and reviews rated >= 4. Each positive is
+replayed at its own moment: the interaction counts are those just *before*
+it (:class:`~naviyam.recommend.features.InteractionState` is replayed event
+by event), the request is the user's home area at that time of day and day,
+and the chatbot's understanding of the request is simulated from what was
+chosen (:func:`simulate_nlu`: sometimes the category, the dish, a budget
+that the menu fits, the meal card, the time of day; always a semantic query).
+
+Negatives: Layer 1 is asked for candidates for that same request; shops it
+proposed that were not chosen become negatives, at most two per positive:
+one *hard* (the best-ranked candidate of the same category, else the best
+ranked) and one drawn at random from the rest. A positive that Layer 1 did
+not propose is skipped: the ranker only ever orders Layer 1's candidates.
+
+Layer 1 itself is refitted as time goes on (``refits`` points): each
+positive is served by the Layer 1 fitted on the data before the last refit
+point preceding it, so its funnel features do not see the future. The
+validation part uses the Layer 1 fitted at the cut-off.
+
+Split: 8:2 by time. The cut-off is the time of the positive at the 80 %
+quantile; every validation example is at or after it, every training example
+strictly before it. Some validation *orders* also get their whole candidate
+list written (``recommendation_val_ranking.csv``) for ranking metrics
+(NDCG, HitRate, MRR) against the Layer 1 merge order and popularity.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, select
+
+from naviyam.db.models import ShopMenu
+from naviyam.recommend.features import (
+    FeatureBuilder,
+    FeatureRows,
+    InteractionState,
+    RankingQuery,
+    load_events,
+    time_bucket,
+)
+from naviyam.recommend.ranker.trainer import MANIFEST_FILE, RANKING_FILE, TRAIN_FILE, VAL_FILE
+from naviyam.retrieval.catalog import ShopCatalog
+
+log = logging.getLogger(__name__)
+
+TIME_WORDS = {"breakfast": "아침", "lunch": "점심", "snack": "간식", "dinner": "저녁", "late_night": "야식"}
+_TAILS = ("", "맛집", "추천", "먹고 싶어", "먹을 곳", "가게")
+_GENERIC = ("맛있는 식당", "근처 맛집", "밥 먹을 곳", "오늘 뭐 먹지")
+
+
+@dataclass
+class TrainingDataConfig:
+    #: positives used (sampled evenly over time when there are more); 0 = all
+    max_positives: int = 12_000
+    negatives_per_positive: int = 2
+    #: the share of the time span used only to warm up the counts (no examples)
+    warmup_share: float = 0.15
+    val_share: float = 0.2
+    #: Layer 1 refit points in the training part (plus one at the cut-off)
+    refits: int = 3
+    #: validation orders whose whole candidate list is kept for ranking metrics
+    ranking_lists: int = 400
+    candidates_k: int = 100
+    min_review_rating: int = 4
+    seed: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TrainingSetReport:
+    folder: Path
+    n_train: int
+    n_val: int
+    n_ranking_rows: int
+    n_ranking_lists: int
+    positives: dict[str, int]
+    skipped_uncovered: int
+    cutoff: dt.datetime
+    window: tuple[dt.datetime, dt.datetime]
+    seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _dish_of_menus(engine: Engine) -> dict[int, tuple[str | None, int]]:
+    with engine.connect() as conn:
+        return {int(i): (d, int(p)) for i, d, p in conn.execute(select(ShopMenu.id, ShopMenu.dish, ShopMenu.price))}
+
+
+def _obj_particle(word: str) -> str:
+    last = word[-1] if word else ""
+    if "가" <= last <= "힣":
+        return "을" if (ord(last) - 0xAC00) % 28 else "를"
+    return "를"
+
+
+def simulate_nlu(
+    rng: np.random.Generator,
+    *,
+    category: str,
+    when: dt.datetime,
+    dish: str | None = None,
+    price: int | None = None,
+    paid_with_meal_card: bool = False,
+    shop_accepts_meal_card: bool = False,
+    is_good_shop: bool = False,
+) -> dict[str, Any]:
+    """A plausible NLU contract object for a request that ended in this choice.
+
+    Every filter is consistent with the chosen shop (its category, a dish it
+    serves, a budget its menu fits, the meal card only when it takes it), so
+    Layer 1 can still propose it; each appears only sometimes, like real
+    requests, and the semantic query is built from the same words.
+    """
+    filters: dict[str, Any] = {}
+    words: list[str] = []
+    tb = time_bucket(when)
+    if rng.random() < 0.3:
+        filters["time_of_day"] = tb
+        words.append(TIME_WORDS[tb])
+    if paid_with_meal_card and shop_accepts_meal_card and rng.random() < 0.5:
+        filters["payment_method"] = "meal_card"
+        words.append("급식카드")
+    if is_good_shop and rng.random() < 0.1:
+        filters["good_shop"] = True
+        words.append("착한가게")
+    if dish and rng.random() < 0.25:
+        filters["menu"] = dish
+        filters["category"] = category
+        words.append(dish)
+    elif rng.random() < 0.45:
+        filters["category"] = category
+        words.append(category)
+    if price and rng.random() < 0.3:
+        budget = int(math.ceil(price / 1000.0) * 1000 + 1000 * int(rng.integers(0, 3)))
+        filters["budget_filter"] = budget
+        words.insert(0, f"{budget // 1000}천원" if budget % 10_000 else f"{budget // 10_000}만원")
+    if not words:
+        words.append(_GENERIC[int(rng.integers(len(_GENERIC)))])
+    tail = _TAILS[int(rng.integers(len(_TAILS)))]
+    semantic = " ".join([*words, tail]).strip()
+    intent = "BUDGET_FOOD_INQUIRY" if "budget_filter" in filters and rng.random() < 0.5 else "FOOD_RECOMMENDATION"
+    return {"text": semantic + " 추천해줘", "intent": intent, "confidence": 1.0, "entities": [],
+            "semantic_query": semantic, "filters": filters}
+
+
+def _refit_points(positives_t: list[dt.datetime], start: dt.datetime, cutoff: dt.datetime,
+                  cfg: TrainingDataConfig) -> list[dt.datetime]:
+    warm_end = start + (cutoff - start) * (cfg.warmup_share / max(1e-9, 1 - cfg.val_share))
+    n = max(1, cfg.refits)
+    pts = [warm_end + (cutoff - warm_end) * (i / n) for i in range(n)]
+    return [*pts, cutoff]
+
+
+def build_training_set(
+    engine: Engine,
+    out_dir: Path,
+    config: TrainingDataConfig | None = None,
+    *,
+    embedder=None,
+    previous_index=None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> TrainingSetReport:
+    """Write train/val (and ranking) CSVs plus a manifest into ``out_dir``; see the module doc.
+
+    ``previous_index`` (e.g. the production Layer 1 index) lets unchanged
+    shops keep their embeddings instead of being embedded again.
+    """
+    from naviyam.recommend.layer1 import (
+        CandidateGenerator,
+        Layer1Config,
+        RequestContext,
+        UserDirectory,
+        fit_layer1,
+    )
+
+    cfg = config or TrainingDataConfig()
+    t_start = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(cfg.seed)
+
+    catalog = ShopCatalog.load(engine)
+    builder = FeatureBuilder(catalog)
+    users = InteractionState.load_users(engine)
+    state = InteractionState.empty(users, catalog)
+    events = load_events(engine)
+    menus = _dish_of_menus(engine)
+
+    def is_positive(e) -> bool:
+        return e.kind in ("order", "favorite") or (e.kind == "review" and e.rating >= cfg.min_review_rating)
+
+    pos_idx = [i for i, e in enumerate(events) if is_positive(e) and e.shop_id in catalog.row_of]
+    if len(pos_idx) < 10:
+        raise ValueError(f"only {len(pos_idx)} positive events in the database; generate or import data first")
+    start, end = events[0].when, events[-1].when
+    cutoff = events[pos_idx[int(len(pos_idx) * (1 - cfg.val_share))]].when
+    refits = _refit_points([events[i].when for i in pos_idx], start, cutoff, cfg)
+    warm_end = refits[0]
+    eligible = [i for i in pos_idx if events[i].when >= warm_end]
+    if cfg.max_positives and len(eligible) > cfg.max_positives:
+        keep = np.sort(rng.choice(len(eligible), cfg.max_positives, replace=False))
+        eligible = [eligible[j] for j in keep]
+    chosen = set(eligible)
+    val_orders = [i for i in eligible if events[i].when >= cutoff and events[i].kind == "order"]
+    ranking_set = set()
+    if val_orders and cfg.ranking_lists:
+        pick = rng.choice(len(val_orders), min(cfg.ranking_lists, len(val_orders)), replace=False)
+        ranking_set = {val_orders[j] for j in pick}
+
+    def simulate(ev) -> tuple[np.random.Generator, dict[str, Any]]:
+        row = catalog.row_of[ev.shop_id]
+        dish, price = (None, None)
+        if ev.kind == "order":
+            dish, menu_price = menus.get(ev.menu_id, (None, 0)) if ev.menu_id is not None else (None, 0)
+            price = menu_price or (int(ev.amount) if ev.amount else None)
+        erng = np.random.default_rng([cfg.seed, _KIND_CODE[ev.kind], ev.id])
+        user = users.get(ev.user_id)
+        nlu = simulate_nlu(
+            erng, category=catalog.categories[row], when=ev.when, dish=dish, price=price,
+            paid_with_meal_card=ev.payment_method == "meal_card"
+            or (ev.kind != "order" and user is not None and user.is_meal_card_holder),
+            shop_accepts_meal_card=bool(catalog.accepts_meal_card[row]),
+            is_good_shop=bool(catalog.is_good_shop[row]),
+        )
+        return erng, nlu
+
+    nlus = {i: simulate(events[i]) for i in eligible}
+    unique_queries = sorted({nlu["semantic_query"] for _rng, nlu in nlus.values()})
+    layer1_config = Layer1Config(query_cache_size=max(4096, len(unique_queries) + 256))
+    user_dir = UserDirectory.load(engine)
+    generator = None
+    first_arts = None
+    fitted_j = -1
+    fit_seconds: list[float] = []
+
+    def layer1_at(t: dt.datetime):
+        nonlocal generator, first_arts
+        t0 = time.perf_counter()
+        if first_arts is None:  # the shop index is built once; only the funnels are refitted
+            arts = first_arts = fit_layer1(engine, embedder=embedder, previous_index=previous_index, until=t,
+                                           catalog=catalog)
+        else:
+            arts = refit_funnels(engine, first_arts, until=t)
+        generator = CandidateGenerator(arts, config=layer1_config, users=user_dir, engine=None,
+                                       version=f"training@{t:%Y-%m-%d}")
+        if len(fit_seconds) == 0:
+            # embed every simulated query once, in batches (the shared query cache then serves every refit)
+            emb = generator.index.embedder
+            for start in range(0, len(unique_queries), 256):
+                emb.embed_queries(unique_queries[start:start + 256])
+                if progress:
+                    progress("queries", min(start + 256, len(unique_queries)), len(unique_queries))
+        fit_seconds.append(time.perf_counter() - t0)
+        log.info("Layer 1 fitted on data before %s (%.1fs)", t, fit_seconds[-1])
+
+    parts: dict[str, _Parts] = {"train": _Parts(), "val": _Parts(), "ranking": _Parts()}
+    counts = {"order": 0, "favorite": 0, "review": 0}
+    skipped = 0
+    done = 0
+    total = len(eligible)
+    qid = 0
+    for i, ev in enumerate(events):
+        if i in chosen:
+            j = bisect.bisect_right(refits, ev.when) - 1  # the latest refit point at or before the event
+            if j > fitted_j:
+                layer1_at(refits[j])
+                fitted_j = j
+            erng, nlu = nlus[i]
+            res = generator.candidates(ev.user_id, nlu, RequestContext(now=ev.when), k=cfg.candidates_k)
+            cands = res.candidates
+            pos_rank = next((r for r, c in enumerate(cands) if c.shop_id == ev.shop_id), None)
+            if pos_rank is None:
+                skipped += 1
+            else:
+                query = RankingQuery(
+                    user_id=ev.user_id, filters=nlu["filters"], semantic_query=nlu["semantic_query"], when=ev.when,
+                    position=(res.origin.lat, res.origin.lon) if res.origin else None,
+                    position_source="home" if res.origin else None,
+                )
+                is_val = ev.when >= cutoff
+                if i in ranking_set:
+                    parts["ranking"].add(builder.build(query, cands, state), ev, qid,
+                                         [float(c.shop_id == ev.shop_id) for c in cands], list(range(len(cands))),
+                                         nlu["filters"])
+                picked = _pick_negatives(cands, pos_rank, catalog, cfg.negatives_per_positive, erng)
+                sel = [pos_rank, *picked]
+                parts["val" if is_val else "train"].add(builder.build(query, [cands[r] for r in sel], state), ev,
+                                                        qid, [1.0] + [0.0] * len(picked), sel, nlu["filters"])
+                counts[ev.kind] += 1
+                qid += 1
+            done += 1
+            if progress and (done % 200 == 0 or done == total):
+                progress("examples", done, total)
+        state.apply(ev)
+
+    if not parts["train"].rows or not parts["val"].rows:
+        raise ValueError("too little data for a time split: no training or no validation examples")
+    train = parts["train"].frame()
+    val = parts["val"].frame()
+    train.to_csv(out_dir / TRAIN_FILE, index=False)
+    val.to_csv(out_dir / VAL_FILE, index=False)
+    n_rank_rows = 0
+    n_rank_lists = len(parts["ranking"].rows)
+    if parts["ranking"].rows:
+        ranking = parts["ranking"].frame()
+        ranking.to_csv(out_dir / RANKING_FILE, index=False)
+        n_rank_rows = len(ranking)
+    elif (out_dir / RANKING_FILE).exists():
+        (out_dir / RANKING_FILE).unlink()
+    seconds = time.perf_counter() - t_start
+    manifest = {
+        "created_at": dt.datetime.now().isoformat(timespec="seconds"),
+        "window_start": start.isoformat(), "window_end": end.isoformat(), "cutoff": cutoff.isoformat(),
+        "layer1_refits": [t.isoformat() for t in refits], "layer1_fit_seconds": fit_seconds,
+        "n_train": len(train), "n_val": len(val), "n_ranking_rows": n_rank_rows,
+        "n_ranking_lists": n_rank_lists, "positives": counts, "skipped_uncovered": skipped,
+        "config": cfg.to_json(), "categories": sorted(set(catalog.categories)), "seconds": seconds,
+    }
+    (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    log.info("training set: %d train, %d val rows; %d positives skipped (not in Layer 1's candidates)",
+             len(train), len(val), skipped)
+    return TrainingSetReport(out_dir, len(train), len(val), n_rank_rows, n_rank_lists, counts, skipped,
+                             cutoff, (start, end), seconds, {"layer1_fit_seconds": fit_seconds})
+
+
+_KIND_CODE = {"order": 0, "favorite": 1, "review": 2}
+
+
+def _pick_negatives(cands, pos_rank: int, catalog: ShopCatalog, n: int, rng: np.random.Generator) -> list[int]:
+    """Indices into ``cands``: first a hard negative (best-ranked same category, else best-ranked), then random."""
+    others = [r for r in range(len(cands)) if r != pos_rank]
+    if not others or n <= 0:
+        return []
+    pos_cat = catalog.categories[catalog.row_of[cands[pos_rank].shop_id]]
+    same = [r for r in others if catalog.categories[catalog.row_of[cands[r].shop_id]] == pos_cat]
+    hard = same[0] if same else others[0]
+    picked = [hard]
+    rest = [r for r in others if r != hard]
+    if n > 1 and rest:
+        picked.extend(int(x) for x in rng.choice(rest, min(n - 1, len(rest)), replace=False))
+    return picked
+
+
+class _Parts:
+    """Feature rows and their metadata, accumulated per example and turned into one frame at the end."""
+
+    def __init__(self) -> None:
+        self.rows: list[FeatureRows] = []
+        self.meta: dict[str, list[Any]] = {"label": [], "filters": [], "event_time": [], "event_kind": [],
+                                           "query_id": [], "layer1_rank": []}
+
+    def add(self, rows: FeatureRows, ev, qid: int, labels: list[float], layer1_rank: list[int],
+            filters: dict[str, Any]) -> None:
+        n = len(rows)
+        self.rows.append(rows)
+        m = self.meta
+        m["label"].extend(labels)
+        m["filters"].extend([json.dumps(filters, ensure_ascii=False, sort_keys=True)] * n)
+        m["event_time"].extend([ev.when.isoformat()] * n)
+        m["event_kind"].extend([ev.kind] * n)
+        m["query_id"].extend([qid] * n)
+        m["layer1_rank"].extend(layer1_rank)
+
+    def frame(self) -> pd.DataFrame:
+        rows = FeatureRows(
+            user_id=np.concatenate([r.user_id for r in self.rows]),
+            shop_id=np.concatenate([r.shop_id for r in self.rows]),
+            brand_id=np.concatenate([r.brand_id for r in self.rows]),
+            category=[c for r in self.rows for c in r.category],
+            semantic_query=[q for r in self.rows for q in r.semantic_query],
+            wide=np.concatenate([r.wide for r in self.rows]),
+            numerical=np.concatenate([r.numerical for r in self.rows]),
+        )
+        df = rows.to_frame()
+        df.insert(2, "label", np.asarray(self.meta["label"], dtype=np.float64))
+        for key in ("filters", "event_time", "event_kind", "query_id", "layer1_rank"):
+            df[key] = self.meta[key]
+        return df
+
+
+def refit_funnels(engine: Engine, arts, *, until: dt.datetime):
+    """Layer 1 artefacts with the same shop index and every funnel refitted on the events before ``until``.
+
+    Mirrors :func:`naviyam.recommend.layer1.fit_layer1` without rebuilding the
+    index (re-tokenising every document for BM25 takes most of a fit).
+    """
+    from naviyam.recommend.funnels import (
+        CollaborativeFunnel,
+        ContentFunnel,
+        ContextualFunnel,
+        FitContext,
+        PopularityFunnel,
+    )
+    from naviyam.recommend.interactions import Interactions, interaction_matrix
+    from naviyam.recommend.layer1 import Layer1Artifacts
+
+    t0 = time.perf_counter()
+    interactions = Interactions.load(engine, until=until)
+    matrix = interaction_matrix(interactions, arts.catalog.ids)
+    ctx = FitContext(arts.catalog, interactions, matrix, arts.index, now=until)
+    funnels = {
+        "collaborative": CollaborativeFunnel().fit(ctx),
+        "content": ContentFunnel().fit(ctx),
+        "contextual": ContextualFunnel().fit(ctx),
+        "popularity": PopularityFunnel().fit(ctx),
+    }
+    return Layer1Artifacts(arts.catalog, arts.index, matrix, funnels, interactions, arts.index_stats,
+                           time.perf_counter() - t0)

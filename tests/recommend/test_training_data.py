@@ -1,0 +1,136 @@
+"""The ranker's training set from a tiny generated world: columns, labels, time split, no look-ahead."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from naviyam.data.generate import generate_world
+from naviyam.db.session import make_engine, migrate
+from naviyam.recommend.features import NUM_COLUMNS, WIDE_COLUMNS, InteractionState, load_events
+from naviyam.recommend.ranker.trainer import RANKING_FILE, TRAIN_FILE, VAL_FILE, load_training_set
+from naviyam.recommend.training_data import TrainingDataConfig, build_training_set, simulate_nlu
+from naviyam.retrieval.catalog import ShopCatalog
+
+
+class HashingEmbedder:
+    """Character-bigram hashing: deterministic and instant (no model load in tests)."""
+
+    name = "test-hash"
+    dim = 64
+
+    def _vec(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        t = text.replace(" ", "")
+        for a, b in zip(t, t[1:], strict=False):
+            v[int(hashlib.md5((a + b).encode()).hexdigest()[:8], 16) % self.dim] += 1.0
+        n = np.linalg.norm(v)
+        return v / n if n else v
+
+    def embed_queries(self, texts):
+        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    embed_passages = embed_queries
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("world")
+    engine = make_engine(f"sqlite:///{folder / 'naviyam.db'}")
+    migrate(engine)
+    generate_world(engine, seed=7, shops=80, users=150, days=30)
+    cfg = TrainingDataConfig(max_positives=600, ranking_lists=40, candidates_k=40, refits=2)
+    report = build_training_set(engine, folder / "data", cfg, embedder=HashingEmbedder())
+    yield engine, folder / "data", report
+    engine.dispose()
+
+
+def test_csv_files_have_the_seed_columns(world):
+    _engine, folder, report = world
+    for name in (TRAIN_FILE, VAL_FILE, RANKING_FILE):
+        assert (folder / name).exists()
+    train = pd.read_csv(folder / TRAIN_FILE)
+    assert list(train.columns[:3]) == ["user_id", "shop_id", "label"]
+    for col in [*WIDE_COLUMNS, *NUM_COLUMNS, "category", "semantic_query", "brand_id", "event_time"]:
+        assert col in train.columns
+    assert train["semantic_query"].fillna("").str.len().gt(0).all()  # the query features are filled
+    assert set(train["label"].unique()) <= {0.0, 1.0}
+    assert report.n_train == len(train) and report.positives["order"] > 0
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["cutoff"] and manifest["positives"] == report.positives
+
+
+def test_split_is_by_time(world):
+    _engine, folder, report = world
+    train, val, ranking, _ = load_training_set(folder)
+    t_train = pd.to_datetime(train["event_time"])
+    t_val = pd.to_datetime(val["event_time"])
+    assert t_train.max() < t_val.min()
+    assert t_val.min() >= pd.Timestamp(report.cutoff) > t_train.max()
+    assert pd.to_datetime(ranking["event_time"]).min() >= t_val.min()
+    # roughly 8:2 by positives
+    n_pos_train, n_pos_val = (train.label == 1).sum(), (val.label == 1).sum()
+    assert 0.1 < n_pos_val / (n_pos_train + n_pos_val) < 0.4
+
+
+def test_each_positive_has_at_most_two_negatives_from_its_own_request(world):
+    _engine, folder, _ = world
+    train, val, _ranking, _ = load_training_set(folder)
+    for df in (train, val):
+        groups = df.groupby("query_id")
+        assert (groups["label"].sum() == 1).all()
+        assert groups.size().max() <= 3
+        assert (groups["user_id"].nunique() == 1).all() and (groups["event_time"].nunique() == 1).all()
+        assert (groups["shop_id"].nunique() == groups.size()).all()  # the chosen shop is never its own negative
+    # negatives come from Layer 1: every row carries at least one funnel flag
+    flags = train[[f"wide_feat_{i}" for i in range(9, 13)]].to_numpy()
+    assert (flags.sum(axis=1) >= 1).all()
+    # some negatives are hard: same category as the chosen shop
+    pos_cat = train[train.label == 1].set_index("query_id")["category"]
+    neg = train[train.label == 0]
+    assert (neg["category"].to_numpy() == pos_cat.loc[neg["query_id"]].to_numpy()).mean() > 0.3
+
+
+def test_ranking_lists_hold_the_chosen_shop_among_layer1_candidates(world):
+    _engine, folder, _ = world
+    _train, _val, ranking, _ = load_training_set(folder)
+    g = ranking.groupby("query_id")
+    assert (g["label"].sum() == 1).all()
+    assert g.size().min() > 3
+    assert (g["layer1_rank"].min() == 0).all()
+
+
+def test_positive_features_never_see_their_own_event(world):
+    engine, folder, _ = world
+    train, _val, _r, _ = load_training_set(folder)
+    first = train[train.label == 1].sort_values("event_time").iloc[0]
+    # replaying only events strictly before it gives the shop order count stored in the row
+    catalog = ShopCatalog.load(engine)
+    state = InteractionState.load(engine, catalog, until=dt.datetime.fromisoformat(first["event_time"]))
+    assert first["num_feat_8"] == pytest.approx(min(1.0, state.shop_orders.get(int(first["shop_id"]), 0) / 1000))
+
+
+def test_simulated_requests_stay_consistent_with_the_choice():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        nlu = simulate_nlu(rng, category="분식", when=dt.datetime(2024, 5, 1, 18, 30), dish="떡볶이", price=4500,
+                           paid_with_meal_card=True, shop_accepts_meal_card=False)
+        f = nlu["filters"]
+        assert f.get("category", "분식") == "분식" and f.get("menu", "떡볶이") == "떡볶이"
+        assert f.get("budget_filter", 5000) >= 4500
+        assert "payment_method" not in f  # the shop does not take the card
+        assert f.get("time_of_day", "dinner") == "dinner"
+        assert nlu["semantic_query"]
+
+
+def test_events_load_the_same_on_both_backends(engine):
+    generate_world(engine, seed=3, shops=20, users=30, days=7)
+    events = load_events(engine)
+    assert events and all(a.when <= b.when for a, b in zip(events, events[1:], strict=False))
+    state = InteractionState.load(engine, ShopCatalog.load(engine))
+    assert sum(state.shop_orders.values()) == sum(1 for e in events if e.kind == "order")
