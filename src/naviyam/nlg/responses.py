@@ -115,7 +115,7 @@ def recommendation_line(i: int, rec: dict[str, Any]) -> str:
     if rec.get("is_good_shop"):
         marks.append("착한가게")
     if rec.get("open_now") is False:
-        marks.append("지금은 영업 전")
+        marks.append("지금은 문 닫음")
     if marks:
         bits.append(" · ".join(marks))
     line = " | ".join(bits)

@@ -69,7 +69,7 @@
       badges.className = "badges";
       if (rec.accepts_meal_card) { const s = document.createElement("span"); s.textContent = "급식카드"; badges.appendChild(s); }
       if (rec.is_good_shop) { const s = document.createElement("span"); s.className = "good"; s.textContent = "착한가게"; badges.appendChild(s); }
-      if (rec.open_now === false) { const s = document.createElement("span"); s.textContent = "영업 전"; badges.appendChild(s); }
+      if (rec.open_now === false) { const s = document.createElement("span"); s.textContent = "문 닫음"; badges.appendChild(s); }
       const reason = document.createElement("p");
       reason.className = "reason";
       reason.textContent = rec.reason || "";
