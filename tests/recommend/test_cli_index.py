@@ -1,0 +1,54 @@
+"""``naviyam index build | info | candidates`` through Typer, on a temporary var folder."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+from world_fixtures import fill_known_world
+
+from naviyam.cli import index as index_cli
+from naviyam.config import get_settings
+from naviyam.db.session import get_engine, migrate
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("NAVIYAM_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("NAVIYAM_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    engine = get_engine()
+    migrate(engine)
+    fill_known_world(engine)
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        pass
+
+    index_cli.register(app)
+    yield app
+    engine.dispose()
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+def test_build_info_and_candidates(app):
+    runner = CliRunner()
+    res = runner.invoke(app, ["index", "candidates", "치킨"])
+    assert res.exit_code == 1 and "naviyam index build" in res.output
+    res = runner.invoke(app, ["index", "build", "--embedder", "hashing"])
+    assert res.exit_code == 0, res.output
+    assert "96" in res.output
+    res = runner.invoke(app, ["index", "build", "--embedder", "hashing"])
+    assert res.exit_code == 0 and "re-used" in res.output
+    res = runner.invoke(app, ["index", "info"])
+    assert res.exit_code == 0 and "production" in res.output and "archived" in res.output
+    res = runner.invoke(app, ["index", "candidates", "짜장면", "--user-id", "2", "--k", "5", "--json",
+                              "--filters", json.dumps({"category": "중식"}, ensure_ascii=False)])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert len(out["candidates"]) == 5 and out["relaxed_filters"] == []

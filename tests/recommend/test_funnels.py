@@ -1,0 +1,127 @@
+"""Every funnel honours the same contract; the collaborative funnel has known answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from world_fixtures import CATS, N_SHOPS, generator, shop_category, user_category, world  # noqa: F401
+
+from naviyam.recommend.funnels import FUNNEL_NAMES, Candidate, Funnel, FunnelQuery
+from naviyam.recommend.funnels.contextual import TIME_SLOTS
+from naviyam.recommend.merge import merge_candidates
+from naviyam.retrieval.location import haversine_m
+
+NOON = dt.datetime(2026, 10, 12, 12, 0)  # a Monday
+
+
+def query(gen, user_id=1, *, allowed=None, filters=None, semantic_query=None, now=NOON, district=None,
+          origin_row=None):
+    cat = gen.catalog
+    distances = None
+    if origin_row is not None:
+        distances = haversine_m(cat.lat[origin_row], cat.lon[origin_row], cat.lat, cat.lon)
+    return FunnelQuery(user_id=user_id, allowed=np.ones(len(cat), bool) if allowed is None else allowed, now=now,
+                       filters=filters or {}, semantic_query=semantic_query, distances=distances, district=district)
+
+
+@pytest.mark.parametrize("name", FUNNEL_NAMES)
+@pytest.mark.parametrize("k", [1, 7, 100])
+def test_funnel_contract(generator, name, k):
+    funnel = generator.funnels[name]
+    assert isinstance(funnel, Funnel) and funnel.name == name
+    cat = generator.catalog
+    allowed = np.zeros(len(cat), bool)
+    allowed[::2] = True
+    q = query(generator, user_id=7, allowed=allowed, semantic_query="떡볶이 김밥", district="관악구", origin_row=0)
+    out = funnel.candidates(q, k)
+    assert out, f"{name} returned nothing"
+    assert len(out) <= k
+    assert len({c.shop_id for c in out}) == len(out)
+    assert all(isinstance(c, Candidate) and 0.0 <= c.score <= 1.0 for c in out)
+    assert all(c.funnels == {name: c.score} for c in out)
+    assert all(allowed[cat.row_of[c.shop_id]] for c in out)
+    assert [c.score for c in out] == sorted((c.score for c in out), reverse=True)
+    assert all(c.distance_m is not None for c in out)
+
+
+@pytest.mark.parametrize("name", FUNNEL_NAMES)
+def test_funnel_with_nothing_allowed_returns_nothing(generator, name):
+    q = query(generator, allowed=np.zeros(len(generator.catalog), bool), semantic_query="치킨")
+    assert generator.funnels[name].candidates(q, 10) == []
+
+
+@pytest.mark.parametrize("user_id", [1, 2, 9, 16])
+def test_collaborative_user_who_only_orders_one_category_gets_it_first(generator, user_id):
+    cands = generator.funnels["collaborative"].candidates(query(generator, user_id), N_SHOPS // len(CATS))
+    cats = [shop_category(c.shop_id) for c in cands]
+    assert cats[:10] == [user_category(user_id)] * 10, cats
+
+
+def test_collaborative_item_item_fallback_for_little_history(generator):
+    collab = generator.funnels["collaborative"]
+    assert len(collab.matrix_.history(500)[0]) < collab.min_history
+    cands = collab.candidates(query(generator, 500), 8)
+    assert [shop_category(c.shop_id) for c in cands] == ["중식"] * 8
+
+
+def test_collaborative_ignores_unknown_users(generator):
+    assert generator.funnels["collaborative"].candidates(query(generator, 600), 10) == []
+    assert generator.funnels["collaborative"].candidates(query(generator, None), 10) == []
+
+
+def test_content_uses_the_query_and_falls_back_to_the_taste_profile(generator):
+    content = generator.funnels["content"]
+    by_query = content.candidates(query(generator, None, semantic_query="짜장면 짬뽕 탕수육"), 5)
+    assert {shop_category(c.shop_id) for c in by_query} == {"중식"}
+    by_filters = content.candidates(query(generator, None, filters={"menu": "떡볶이", "category": "분식"}), 5)
+    assert {shop_category(c.shop_id) for c in by_filters} == {"분식"}
+    profile = content.candidates(query(generator, 4), 5)  # user 4 orders 피자
+    assert {shop_category(c.shop_id) for c in profile} == {"피자"}
+    assert content.candidates(query(generator, None), 5) == []
+
+
+def test_popularity_ranks_the_requested_district_first(generator):
+    cands = generator.funnels["popularity"].candidates(query(generator, None, district="동작구"), 20)
+    districts = [generator.catalog.districts[c.row] for c in cands]
+    n_dongjak = int(np.sum(generator.catalog.district_array == "동작구"))
+    assert districts[: min(20, n_dongjak)] == ["동작구"] * min(20, n_dongjak)
+
+
+def test_contextual_prefers_open_near_and_timely_shops(generator):
+    late = dt.datetime(2026, 10, 13, 1, 0)  # Tuesday 01:00: only the 치킨/피자 shops (16-02) are open
+    cands = generator.funnels["contextual"].candidates(query(generator, None, now=late), 10)
+    assert all(generator.catalog.open_at(late)[c.row] for c in cands)
+    near = generator.funnels["contextual"].candidates(query(generator, None, origin_row=0), 5)
+    assert near[0].distance_m < 1000
+
+
+def test_contextual_learned_time_lifts(generator):
+    ctx = generator.funnels["contextual"]
+    lift = dict(zip(ctx.categories_, ctx.slot_lift_[TIME_SLOTS.index("dinner")], strict=True))
+    assert max(lift, key=lift.get) == "치킨"
+
+
+def test_merge_keeps_funnel_provenance_and_deduplicates():
+    a = [Candidate(1, 1.0, {"collaborative": 1.0}), Candidate(2, 0.5, {"collaborative": 0.5})]
+    b = [Candidate(2, 1.0, {"content": 1.0}), Candidate(3, 0.2, {"content": 0.2})]
+    c = [Candidate(4, 1.0, {"popularity": 1.0})]
+    merged = merge_candidates({"collaborative": a, "content": b, "popularity": c, "contextual": []}, k=10)
+    by_id = {m.shop_id: m for m in merged}
+    assert sorted(by_id) == [1, 2, 3, 4]
+    assert by_id[2].funnels == {"collaborative": 0.5, "content": 1.0}
+    assert by_id[4].funnels == {"popularity": 1.0}
+    assert merged[0].shop_id == 2  # proposed by two funnels
+    assert all(0 <= m.score <= 1 for m in merged)
+    assert [m.score for m in merged] == sorted((m.score for m in merged), reverse=True)
+
+
+def test_merge_quota_keeps_every_funnel_represented():
+    strong = [Candidate(i, 1.0 - i / 100, {"collaborative": 1.0 - i / 100}) for i in range(50)]
+    weak = [Candidate(1000 + i, 0.1, {"popularity": 0.1}) for i in range(50)]
+    merged = merge_candidates({"collaborative": strong, "popularity": weak}, k=20, quota_share=0.5)
+    assert len(merged) == 20
+    assert sum(1 for m in merged if "popularity" in m.funnels) >= 5
+    assert merge_candidates({"collaborative": strong}, k=0) == []
+    assert len(merge_candidates({"collaborative": strong}, k=100, method="rrf")) == 50
