@@ -261,7 +261,7 @@ class RecommendationEngine:
         cat = self.builder().catalog
         r = cat.row_of[cand.shop_id]
         menus = cat.menus[r]
-        real = [m for m in menus if m.price > 0]
+        real = [m for m in menus if m.price > 0 and m.is_main]
         sig = [m for m in menus if m.is_signature] or sorted(real, key=lambda m: m.price)
         sid = int(cand.shop_id)
         uid = query.user_id

@@ -10,6 +10,8 @@ kept as Python lists (one entry per row) *and* as integer codes for numpy.
 
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as dt
 import hashlib
 import logging
@@ -21,6 +23,7 @@ from sqlalchemy import Engine, func, select
 
 from naviyam.db.models import ProductOrder, Review, Shop, ShopMenu, UserFavorite
 from naviyam.hours import format_hours, parse_closed_days
+from naviyam.menus import main_dish_mask
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ class Menu:
     price: int
     dish: str | None
     is_signature: bool
+    #: a main dish rather than a side item (공기밥, 콜라, …): see :mod:`naviyam.menus`
+    is_main: bool = True
 
 
 def closed_days_mask(value: str | None) -> int:
@@ -68,7 +73,7 @@ class ShopCatalog:
     closed_days_text: list[str | None]
     is_good_shop: np.ndarray  # bool
     accepts_meal_card: np.ndarray  # bool
-    min_price: np.ndarray  # float64, cheapest real (price > 0) menu; inf when none
+    min_price: np.ndarray  # float64, cheapest main dish (price > 0, not a side item); inf when none
     avg_price: np.ndarray  # float64, mean real menu price; nan when none
     menu_count: np.ndarray  # int32
     rating: np.ndarray  # float64 mean rating, nan without reviews
@@ -193,9 +198,12 @@ class ShopCatalog:
         dish_rows: dict[str, list[int]] = defaultdict(list)
         main_rows: dict[str, list[int]] = defaultdict(list)
         for i, ms in enumerate(menu_lists):
+            mains = main_dish_mask([(m.name, m.dish, m.price) for m in ms])
+            ms[:] = [dataclasses.replace(m, is_main=ok) for m, ok in zip(ms, mains, strict=True)]
             real = [m.price for m in ms if m.price > 0]
             if real:
-                min_price[i] = min(real)
+                # A budget buys a meal: the cheapest main dish, not a 1,000원 공기밥.
+                min_price[i] = min(m.price for m in ms if m.is_main)
                 avg_price[i] = float(np.mean(real))
             for d in {m.dish for m in ms if m.dish}:
                 dish_rows[d].append(i)
