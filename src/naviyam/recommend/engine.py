@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from naviyam.hours import local_now, to_local
 from naviyam.recommend.features import (
     FeatureBuilder,
     FeatureRows,
@@ -98,7 +99,7 @@ def diversify(categories: list[str], top_k: int, max_per_category: int = 2, wind
 
 def _context_parts(context: Any) -> tuple[dt.datetime, float | None, float | None]:
     if context is None:
-        return dt.datetime.now(), None, None
+        return local_now(), None, None
     if isinstance(context, dict):
         now, lat, lon = context.get("now"), context.get("lat"), context.get("lon")
     else:
@@ -106,8 +107,8 @@ def _context_parts(context: Any) -> tuple[dt.datetime, float | None, float | Non
     if isinstance(now, str):
         now = dt.datetime.fromisoformat(now)
     if isinstance(now, dt.datetime) and now.tzinfo is not None:
-        now = now.astimezone().replace(tzinfo=None)
-    return (now or dt.datetime.now(), float(lat) if lat is not None else None,
+        now = to_local(now)
+    return (now or local_now(), float(lat) if lat is not None else None,
             float(lon) if lon is not None else None)
 
 

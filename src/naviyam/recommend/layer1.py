@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, select
 
+from naviyam.hours import local_now
 from naviyam.db.models import User
 from naviyam.learning.registry import ModelRegistry
 from naviyam.recommend.funnels import (
@@ -422,7 +423,7 @@ class CandidateGenerator:
         nlu = nlu or {}
         filters = nlu.get("filters") or {}
         context = context or RequestContext()
-        now = context.now or dt.datetime.now()
+        now = context.now or local_now()
         user = self.users.get(user_id)
         home = st.resolver.home(user.district, user.dong) if user else None
 

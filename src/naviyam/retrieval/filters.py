@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from naviyam.hours import local_now
 from naviyam.retrieval.catalog import ShopCatalog
 from naviyam.retrieval.location import Place, dong_names, haversine_m
 
@@ -154,7 +155,7 @@ def filter_mask(catalog: ShopCatalog, spec: FilterSpec) -> np.ndarray:
     if spec.place is not None:
         m &= haversine_m(spec.place.lat, spec.place.lon, catalog.lat, catalog.lon) <= spec.place.radius_m
     if spec.open_now:
-        m &= catalog.open_at(spec.now or dt.datetime.now())
+        m &= catalog.open_at(spec.now or local_now())
     if spec.exclude_categories:
         m &= ~np.isin(catalog.category_array, list(spec.exclude_categories))
     for dish in spec.exclude_menus:
