@@ -43,11 +43,13 @@ def parse_cmd(
         None, "--jsonl", help="JSONL 파일 ({\"id\", \"turns\": [...]} 한 줄에 하나, '-'는 표준입력)."),
 ) -> None:
     """메시지를 NLU 결과 JSON 한 줄로 출력합니다 (Parse a message into the NLU contract object)."""
+    from naviyam.db.session import get_engine, migrate
     from naviyam.nlu import load_parser
 
     if text is None and jsonl is None:
         typer.echo("텍스트나 --jsonl 파일을 주세요.", err=True)
         raise typer.Exit(2)
+    migrate(get_engine())  # a fresh folder gets its (empty) registry instead of database errors
     parser = load_parser()
     if text is not None:
         typer.echo(json.dumps(parser.parse(text).to_dict(), ensure_ascii=False))
