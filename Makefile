@@ -7,11 +7,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install system-packages services clean-var
+.PHONY: run run-prod test install system-packages services clean-var
 
 run: install
 	$(BIN)/naviyam setup
 	$(BIN)/naviyam serve
+
+# The scale-out configuration: PostgreSQL (database `naviyam`) + Redis + several uvicorn workers.
+# WORKERS=4 make run-prod for more workers; NAVIYAM_* variables are passed through.
+run-prod: install services
+	scripts/run-prod.sh
 
 test: install services
 	$(BIN)/pytest

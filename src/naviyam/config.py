@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Project-local folder for runtime state (database file, models, exports).
 DEFAULT_VAR_DIR = Path("var")
@@ -45,6 +45,50 @@ class Settings(BaseSettings):
     ranker_epochs: int = Field(10, description="Maximum epochs of the ranker when `make run` trains it.")
     timezone: str = Field("Asia/Seoul", description="Time zone of shop hours and of 'now' (IANA name).")
     log_level: str = Field("INFO", description="Python logging level.")
+    ab_share: float = Field(
+        0.0, ge=0.0, le=1.0,
+        description="Share of users (0-1, stable by user-id hash) served by the newest candidate ranker (online A/B).",
+    )
+    ab_salt: str = Field("naviyam-ab", description="Salt of the A/B arm hash; a new salt reshuffles the users.")
+    promotion_margin: float = Field(
+        0.005, description="How much a candidate must beat production on the offline comparison to be promoted.")
+    max_ranker_latency_ms: float = Field(
+        50.0, description="Sanity check before promotion: most milliseconds a ranker may take for 100 candidates.")
+    max_nlu_latency_ms: float = Field(
+        200.0, description="Sanity check before promotion: most milliseconds an NLU model may take per message.")
+    reload_interval_s: float = Field(
+        30.0, description="How often the server checks the registry for newly promoted models (hot swap).")
+    alert_webhook_url: str | None = Field(
+        None, description="Optional URL that receives every monitoring alert as a JSON POST.")
+    redis_url: str | None = Field(
+        None,
+        description="Redis URL (redis://host:6379/0) for state shared by all workers (rate limits). Empty: "
+        "per-process state; when Redis is down the service falls back to per-process state with a warning.",
+    )
+    rate_limit_per_minute_user: int = Field(
+        30, ge=0, description="Requests per minute one user (user_id) may make; 0 turns the limit off."
+    )
+    rate_limit_per_minute_ip: int = Field(
+        300, ge=0, description="Requests per minute one client address may make (schools share one); 0: off."
+    )
+    rate_limit_strategy: Literal["sliding", "fixed"] = Field(
+        "sliding", description="Rate-limit window: sliding (last 60 s) or fixed (calendar minute)."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated origins allowed to call the API from a browser; empty: no cross-origin.",
+    )
+    retention_days: int = Field(
+        180, ge=0, description="Days conversations and feedback are kept; `naviyam maintenance retention` "
+        "deletes older ones (0 keeps them forever).",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, v):
+        if isinstance(v, str):
+            return [o.strip() for o in v.split(",") if o.strip()]
+        return v
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> "Settings":

@@ -8,16 +8,25 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import OperationalError
+from prometheus_client import Gauge
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from naviyam import __version__
+from naviyam.api.guard import GuardMiddleware
 from naviyam.api.metrics import Metrics, MetricsMiddleware, metrics_endpoint
-from naviyam.api.routes import chat, feedback, health, shops
+from naviyam.api.routes import admin, chat, feedback, health, shops, users
+from naviyam.api.schemas import ErrorPublic
 from naviyam.config import Settings, get_settings
 from naviyam.db.session import make_engine, session_factory
+from naviyam.logging_filters import install_log_redaction
+from naviyam.service.ratelimit import build_rate_limiter
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -31,12 +40,22 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "요청 값이 올바르지 않아요. " + "; ".join(parts)
 
 
+#: What a client gets while the database does not answer (fast, instead of hanging).
+DB_DOWN = "잠시 서비스를 이용할 수 없어요. 조금 뒤에 다시 시도해 주세요."
+#: Seconds a client should wait before retrying after a 503.
+DB_RETRY_AFTER_S = 5
+
+
 def create_app(settings: Settings | None = None, engine=None, runtime=None) -> FastAPI:
     settings = settings or get_settings()
+    install_log_redaction()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         own_engine = engine is None
+        app.state.rate_limiter = build_rate_limiter(settings.redis_url, settings.rate_limit_strategy,
+                                                    on_state_change=redis_up.set)
+        redis_up.set(1 if settings.redis_url else 0)
         app.state.engine = engine or make_engine(settings.resolved_database_url)
         app.state.session_factory = session_factory(app.state.engine)
         app.state.settings = settings
@@ -50,6 +69,9 @@ def create_app(settings: Settings | None = None, engine=None, runtime=None) -> F
         log.info("naviyam %s serving on %s", __version__,
                  app.state.engine.url.render_as_string(hide_password=True))
         yield
+        close = getattr(app.state.rate_limiter, "close", None)
+        if close is not None:
+            await close()
         if own_engine:
             app.state.engine.dispose()
 
@@ -64,10 +86,25 @@ def create_app(settings: Settings | None = None, engine=None, runtime=None) -> F
     async def _on_validation_error(_request: Request, exc: RequestValidationError):
         return JSONResponse(status_code=422, content={"detail": _validation_message(exc)})
 
-    @app.exception_handler(OperationalError)
-    async def _on_db_down(_request: Request, exc: OperationalError):
+    @app.exception_handler(StarletteHTTPException)
+    async def _on_http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            # A body that is not UTF-8 text: as invalid as malformed JSON, and documented the same way.
+            return JSONResponse(status_code=422, content={"detail": "요청 값이 올바르지 않아요. 본문은 UTF-8 JSON이어야 해요."})
+        return await http_exception_handler(request, exc)
+
+    async def _on_db_down(_request: Request, exc: Exception):
+        if isinstance(exc, DBAPIError) and not isinstance(exc, (OperationalError, InterfaceError)) \
+                and not exc.connection_invalidated:
+            return await _on_unexpected(_request, exc)
+        # The class name only: a driver message can quote the SQL parameters (a child's message).
         log.error("database unavailable: %s", exc.__class__.__name__)
-        return JSONResponse(status_code=503, content={"detail": "잠시 서비스를 이용할 수 없어요. 조금 뒤에 다시 시도해 주세요."})
+        return JSONResponse(status_code=503, content={"detail": DB_DOWN},
+                            headers={"Retry-After": str(DB_RETRY_AFTER_S)})
+
+    # Connection refused/reset, a connection that died under us, or no pooled connection in time: all 503.
+    for exc_class in (OperationalError, InterfaceError, DBAPIError, PoolTimeoutError):
+        app.add_exception_handler(exc_class, _on_db_down)
 
     @app.exception_handler(Exception)
     async def _on_unexpected(_request: Request, exc: Exception):
@@ -76,11 +113,27 @@ def create_app(settings: Settings | None = None, engine=None, runtime=None) -> F
 
     metrics = Metrics()
     app.state.metrics = metrics
+    redis_up = Gauge("naviyam_redis_up", "1 while the shared Redis answers (0: per-process state or no Redis)",
+                     registry=metrics.registry)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    # Rate limits (429 + Retry-After), body size, and the X-Naviyam-Worker header on every response.
+    app.add_middleware(GuardMiddleware, settings=settings)
+    if settings.cors_origins:
+        # Default: no CORS headers at all, so browsers refuse every cross-origin call.
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["Content-Type", "X-API-Key"],
+                           max_age=600)
+    # What every API router can answer besides its own responses; 422 is documented as the Korean
+    # {"detail": "..."} that _on_validation_error returns (FastAPI would document its own list shape).
+    limited = {422: {"model": ErrorPublic, "description": "Invalid request (Korean message)"},
+               429: {"model": ErrorPublic, "description": "Too many requests (see Retry-After)"},
+               503: {"model": ErrorPublic, "description": "Database unavailable (see Retry-After)"}}
     app.include_router(health.router)
-    app.include_router(shops.router)
-    app.include_router(feedback.router)
-    app.include_router(chat.router)
+    app.include_router(shops.router, responses=limited)
+    app.include_router(feedback.router, responses=limited)
+    app.include_router(chat.router, responses=limited)
+    app.include_router(users.router, responses=limited)
+    app.include_router(admin.router, responses=limited)
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

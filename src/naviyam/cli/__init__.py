@@ -9,11 +9,16 @@ import logging
 
 import typer
 
+from naviyam.cli import ab as ab_cli
 from naviyam.cli import chat as chat_cli
 from naviyam.cli import data as data_cli
 from naviyam.cli import db as db_cli
 from naviyam.cli import index as index_cli
+from naviyam.cli import learning as learning_cli
 from naviyam.cli import llm as llm_cli
+from naviyam.cli import maintenance as maintenance_cli
+from naviyam.cli import models as models_cli
+from naviyam.cli import monitor as monitor_cli
 from naviyam.cli import nlu as nlu_cli
 from naviyam.cli import serve as serve_cli
 from naviyam.cli import train_ranker as train_ranker_cli
@@ -37,11 +42,16 @@ index_cli.register(app)
 train_ranker_cli.register(train_app)
 llm_cli.register(train_app, data_cli.app)
 app.command("chat")(chat_cli.chat)
+app.add_typer(learning_cli.app, name="learning", help="Learning data: export interactions and feedback (JSONL).")
+app.command("learn")(learning_cli.learn)
+app.add_typer(models_cli.app, name="models", help="Model registry: list, promote, roll back.")
+app.add_typer(ab_cli.app, name="ab", help="Online A/B tests of candidate models.")
+app.add_typer(monitor_cli.app, name="monitor", help="Monitoring: daily metrics, degradation alerts, charts.")
+maintenance_cli.register(app)
 
 
 @app.callback()
 def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
-    from naviyam.config import get_settings
-
-    level = logging.DEBUG if verbose else getattr(logging, get_settings().log_level.upper(), logging.WARNING)
+    # Commands print their own results; logs are for -v (the server's level comes from NAVIYAM_LOG_LEVEL).
+    level = logging.DEBUG if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -30,10 +30,29 @@ def setup() -> None:
         console.print(f"model {kind}: {version}")
 
 
+def log_config(level: str) -> dict:
+    """uvicorn's logging plus the package's loggers, every handler redacting personal data, in every worker."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    cfg = copy.deepcopy(LOGGING_CONFIG)
+    cfg["filters"] = {"redact": {"()": "naviyam.logging_filters.RedactingFilter"}}
+    cfg["formatters"]["naviyam"] = {"format": "%(asctime)s %(levelname)s %(name)s [worker %(process)d]: %(message)s"}
+    cfg["handlers"]["naviyam"] = {"class": "logging.StreamHandler", "formatter": "naviyam",
+                                  "stream": "ext://sys.stderr"}
+    for handler in cfg["handlers"].values():
+        handler["filters"] = ["redact"]
+    cfg["loggers"]["naviyam"] = {"handlers": ["naviyam"], "level": level.upper(), "propagate": False}
+    return cfg
+
+
 def serve(
     host: str = typer.Option(None, help="Bind address (default: settings)."),
     port: int = typer.Option(None, help="Port (default: settings)."),
-    workers: int = typer.Option(1, help="Number of uvicorn worker processes."),
+    workers: int = typer.Option(1, help="Number of uvicorn worker processes (state is shared through the "
+                                "database and Redis, so any worker continues any conversation)."),
+    access_log: bool = typer.Option(True, help="Log every request (client address, method, path, status)."),
 ) -> None:
     """Start the HTTP API."""
     import uvicorn
@@ -41,7 +60,8 @@ def serve(
     settings = get_settings()
     uvicorn.run(
         "naviyam.api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
-        workers=workers, log_level=settings.log_level.lower(),
+        workers=workers, log_level=settings.log_level.lower(), log_config=log_config(settings.log_level),
+        access_log=access_log,
     )
 
 

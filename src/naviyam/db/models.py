@@ -254,3 +254,31 @@ class Alert(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now())
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class LearningRun(Base):
+    """One run of ``naviyam learn``: the feedback watermark it consumed and what it did."""
+
+    __tablename__ = "learning_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    #: trained | skipped | failed
+    status: Mapped[str] = mapped_column(String(20))
+    #: The highest feedback_event.id this run had seen: the next run starts after it.
+    feedback_watermark: Mapped[int] = mapped_column(Integer, default=0)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class DailyMetric(Base):
+    """One monitored figure of one day (``naviyam monitor daily``)."""
+
+    __tablename__ = "daily_metric"
+    __table_args__ = (Index("ix_daily_metric_day_name", "day", "name", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    name: Mapped[str] = mapped_column(String(50))
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now())

@@ -4,6 +4,13 @@ A trainable never builds its own paths: it asks the registry for a fresh
 folder (:meth:`ModelRegistry.allocate`), writes its files there, and then
 registers the version with its metrics, config, data window and parent.
 The service loads the production version of each kind (:meth:`current`).
+
+Promotion and rollback (:meth:`promote`, :meth:`rollback`) only change
+statuses: ``promoted_at`` orders the production history of a kind, so a
+rollback restores the version that was production before the current one
+(the rolled-back one is archived and leaves that history, so a second
+rollback goes one step further back). A running server notices the change
+on its next registry check (see :class:`naviyam.service.runtime.Runtime`).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
-from naviyam.db.models import MODEL_KINDS, ModelVersion, utcnow
+from naviyam.db.models import MODEL_KINDS, MODEL_STATUSES, ModelVersion, utcnow
 from naviyam.db.session import session_scope
 
 log = logging.getLogger(__name__)
@@ -28,6 +35,10 @@ class Allocation:
     kind: str
     version: str
     path: Path
+
+
+class RegistryError(LookupError):
+    """A version or kind the registry cannot act on (unknown, or nothing to roll back to)."""
 
 
 class ModelRegistry:
@@ -93,6 +104,73 @@ class ModelRegistry:
         return list(session.scalars(
             select(ModelVersion).where(ModelVersion.status == "production").order_by(ModelVersion.kind)
         ))
+
+    def get(self, version: str) -> ModelVersion | None:
+        with session_scope(self.engine) as s:
+            return s.scalar(select(ModelVersion).where(ModelVersion.version == version))
+
+    def latest(self, kind: str, status: str = "candidate") -> ModelVersion | None:
+        """The newest version of ``kind`` with ``status`` (e.g. the candidate an online A/B serves)."""
+        with session_scope(self.engine) as s:
+            return s.scalar(select(ModelVersion).where(ModelVersion.kind == kind, ModelVersion.status == status)
+                            .order_by(ModelVersion.created_at.desc(), ModelVersion.id.desc()).limit(1))
+
+    def set_status(self, version: str, status: str, *, note: dict[str, Any] | None = None) -> ModelVersion:
+        """Change a non-production version's status (candidate, archived, failed); ``note`` goes into metrics."""
+        if status not in MODEL_STATUSES or status == "production":
+            raise ValueError(f"use promote() for production; status must be one of {MODEL_STATUSES}")
+        with session_scope(self.engine) as s:
+            mv = s.scalar(select(ModelVersion).where(ModelVersion.version == version))
+            if mv is None:
+                raise RegistryError(f"모델 버전 {version}이(가) 없어요.")
+            if mv.status == "production":
+                raise RegistryError(f"{version}은(는) 운영 중이에요. 되돌리려면 rollback을 쓰세요.")
+            mv.status = status
+            if note:
+                mv.metrics = {**(mv.metrics or {}), **note}
+            return mv
+
+    def promote(self, version: str) -> ModelVersion:
+        """Make ``version`` the production version of its kind; the previous one is archived."""
+        with session_scope(self.engine) as s:
+            mv = s.scalar(select(ModelVersion).where(ModelVersion.version == version))
+            if mv is None:
+                raise RegistryError(f"모델 버전 {version}이(가) 없어요.")
+            if mv.status == "production":
+                return mv
+            s.execute(update(ModelVersion)
+                      .where(ModelVersion.kind == mv.kind, ModelVersion.status == "production")
+                      .values(status="archived"))
+            mv.status = "production"
+            mv.promoted_at = utcnow()
+        log.info("promoted %s", version)
+        return mv
+
+    def rollback(self, kind: str) -> tuple[ModelVersion, ModelVersion]:
+        """Restore the version that was production before the current one. Returns (restored, rolled back)."""
+        with session_scope(self.engine) as s:
+            cur = s.scalar(select(ModelVersion)
+                           .where(ModelVersion.kind == kind, ModelVersion.status == "production")
+                           .order_by(ModelVersion.promoted_at.desc(), ModelVersion.id.desc()).limit(1))
+            if cur is None:
+                raise RegistryError(f"운영 중인 {kind} 모델이 없어 되돌릴 수 없어요.")
+            prev = s.scalar(select(ModelVersion).where(
+                ModelVersion.kind == kind, ModelVersion.status == "archived", ModelVersion.promoted_at.is_not(None),
+                ModelVersion.promoted_at <= cur.promoted_at, ModelVersion.id != cur.id,
+            ).order_by(ModelVersion.promoted_at.desc(), ModelVersion.id.desc()).limit(1))
+            if prev is None:
+                raise RegistryError(f"{cur.version} 이전에 운영하던 {kind} 모델이 없어 되돌릴 수 없어요.")
+            s.execute(update(ModelVersion)
+                      .where(ModelVersion.kind == kind, ModelVersion.status == "production")
+                      .values(status="archived"))
+            # Leave the production history: a second rollback goes further back, not forth.
+            cur.metrics = {**(cur.metrics or {}), "rolled_back": {
+                "at": utcnow().isoformat(timespec="seconds"), "was_promoted_at": cur.promoted_at.isoformat(),
+                "restored": prev.version}}
+            cur.status, cur.promoted_at = "archived", None
+            prev.status = "production"
+        log.warning("rolled back %s to %s", cur.version, prev.version)
+        return prev, cur
 
     def list(self, kind: str | None = None) -> list[ModelVersion]:
         with session_scope(self.engine) as s:

@@ -154,10 +154,15 @@ def summary(metrics: dict[str, Any]) -> dict[str, Any]:
 
 def train_nlu(engine: Any, registry: Any, epochs: int = 10, n_examples: int | None = None, seed: int = 13,
               progress: Progress | None = None, with_baselines: bool = True,
-              data_dir: Path | None = None, status: str = "production"):
+              data_dir: Path | None = None, status: str = "production",
+              extra_rows: list[dict[str, Any]] | None = None, heldout_rows: list[dict[str, Any]] | None = None,
+              parent: str | None = None):
     """Train, evaluate and register a new NLU version; returns the registry's ModelVersion.
 
     ``engine`` provides the shop names for the gazetteer (None: built-in fallback list).
+    ``extra_rows`` (e.g. good conversations) are added to the generated training rows;
+    ``heldout_rows`` replaces the generated held-out split (to compare with an earlier
+    version on the same data: generated rows with the same text are left out of training).
     """
     t0 = time.time()
     prog = progress or (lambda s, f: None)
@@ -172,6 +177,14 @@ def train_nlu(engine: Any, registry: Any, epochs: int = 10, n_examples: int | No
     n_held = int(len(rows) * cfg.heldout)
     n_cal = int(len(rows) * cfg.calibration)
     held, cal, train = rows[:n_held], rows[n_held:n_held + n_cal], rows[n_held + n_cal:]
+    if heldout_rows is not None:
+        held = list(heldout_rows)
+        held_texts = {r["text"] for r in held}
+        cal = [r for r in cal if r["text"] not in held_texts]
+        train = [r for r in train if r["text"] not in held_texts]
+    if extra_rows:
+        held_texts = {r["text"] for r in held}
+        train = train + [r for r in extra_rows if r["text"] not in held_texts]
     alloc = registry.allocate("nlu")
     if data_dir is not None:
         write_jsonl(train, Path(data_dir) / "train.jsonl")
@@ -186,9 +199,10 @@ def train_nlu(engine: Any, registry: Any, epochs: int = 10, n_examples: int | No
         metrics["baselines"] = baseline_metrics(lexicon, train, held)
     metrics["train_seconds"] = round(train_s, 1)
     metrics["n_train"], metrics["n_heldout"], metrics["n_calibration"] = len(train), len(held), len(cal)
+    metrics["n_extra"] = len(extra_rows or [])
     metrics["temperature"] = parser.intent_model.temperature_ if parser.intent_model else None
     prog("registering", 1.0)
     mv = registry.register(alloc, metrics=metrics, config={**cfg.as_dict(), "lexicon_sources": lexicon.sources},
-                           status=status)
+                           status=status, parent=parent)
     log.info("trained NLU %s in %.1fs", alloc.version, train_s)
     return mv

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session as DBSession
 from naviyam.db.models import ChatSession, FeedbackEvent, Shop, User, utcnow
 from naviyam.db.session import session_factory
 from naviyam.hours import local_now
+from naviyam.learning.ab import CANDIDATE, assign_arm
 from naviyam.learning.store import store_interaction
 from naviyam.nlg.responses import ResponseWriter
 from naviyam.nlg.safety import RequestRisk, classify_request, is_alcohol_shop, may_see_alcohol_shops
@@ -107,7 +108,10 @@ class ChatService:
 
     def __init__(self, engine: Engine, parser: Parser, recommender: Recommender | None,
                  writer: ResponseWriter | None = None, *, top_k: int = 3,
-                 model_versions: dict[str, str] | None = None, answerer: Any | None = None):
+                 model_versions: dict[str, str] | None = None, answerer: Any | None = None,
+                 candidate_recommender: Recommender | None = None,
+                 candidate_versions: dict[str, str] | None = None, ab_share: float = 0.0,
+                 ab_salt: str = "naviyam-ab"):
         self.engine = engine
         self.sessions = session_factory(engine)
         self.parser = parser
@@ -116,6 +120,17 @@ class ChatService:
         self.top_k = top_k
         self.model_versions = dict(model_versions or {})
         self.answerer = answerer
+        # Online A/B: users whose hash falls in ``ab_share`` are served by the candidate recommender.
+        self.candidate_recommender = candidate_recommender
+        self.candidate_versions = dict(candidate_versions or self.model_versions)
+        self.ab_share = ab_share if candidate_recommender is not None else 0.0
+        self.ab_salt = ab_salt
+
+    def arm_of(self, user_id: int | None) -> str | None:
+        """The A/B arm of a user while a test runs (None when none runs)."""
+        if self.ab_share <= 0:
+            return None
+        return assign_arm(user_id, self.ab_share, self.ab_salt)
 
     # ------------------------------------------------------------------ public
     def chat(self, req: ChatRequest) -> ChatReply:
@@ -131,8 +146,11 @@ class ChatService:
             nlu = result.to_dict()
             intent = nlu["intent"]
             rng = random.Random(f"{chat_session.id}:{chat_session.turns}")
-            turn = self._answer(db, req, nlu, float(result.confidence), age, now, rng, chat_session)
-            versions = {**self.model_versions, "nlu_backend": getattr(result, "backend", "trained"),
+            arm = self.arm_of(req.user_id)
+            recommender = self.candidate_recommender if arm == CANDIDATE else self.recommender
+            turn = self._answer(db, req, nlu, float(result.confidence), age, now, rng, chat_session, recommender)
+            served = self.candidate_versions if arm == CANDIDATE else self.model_versions
+            versions = {**served, "nlu_backend": getattr(result, "backend", "trained"),
                         "answer_backend": turn.answer_backend}
             state = dict(chat_session.state or {})
             state["nlu"] = nlu_session.to_dict()
@@ -149,7 +167,7 @@ class ChatService:
             interaction_id = store_interaction(
                 db, session_id=chat_session.id, user_id=req.user_id, message=message, intent=intent, nlu=nlu,
                 recommendations=shown, response=turn.response, latency_ms=latency_ms,
-                model_versions=versions, ab_arm=None,
+                model_versions=versions, ab_arm=arm,
             )
         return ChatReply(
             session_id=chat_session.id, interaction_id=interaction_id, response=turn.response, intent=intent, nlu=nlu,
@@ -166,7 +184,7 @@ class ChatService:
             db.add(row)
         return row
 
-    def _answer(self, db, req, nlu, confidence, age, now, rng, chat_session) -> _Turn:
+    def _answer(self, db, req, nlu, confidence, age, now, rng, chat_session, recommender=None) -> _Turn:
         intent = nlu["intent"]
         risk = classify_request(req.message)
         if risk in (RequestRisk.ALCOHOL, RequestRisk.TOBACCO, RequestRisk.ADULT):
@@ -174,13 +192,13 @@ class ChatService:
         if risk is RequestRisk.CRISIS:
             filters = {"payment_method": "meal_card", "open_now": True, "sort": "distance"}
             return self._recommend(req, {**nlu, "filters": filters, "semantic_query": "급식카드 착한가게 식사"},
-                                   age, now, rng, crisis=True)
+                                   age, now, rng, crisis=True, recommender=recommender)
         if intent in SEARCH_INTENTS:
             # Too vague (nothing to search by, even after earlier turns) or not understood well enough.
             if confidence < CLARIFY_CONFIDENCE or not nlu["filters"]:
                 return _Turn(self.writer.clarify("어떤 음식이 먹고 싶어요? 가진 돈이나 동네를 알려 줘도 좋아요.", age),
                              follow_ups=_VAGUE_SUGGESTIONS, path="clarify")
-            return self._recommend(req, nlu, age, now, rng)
+            return self._recommend(req, nlu, age, now, rng, recommender=recommender)
         if intent in ("SHOP_INFO", "MENU_INQUIRY"):
             name = nlu["filters"].get("shop_name")
             shop_id = find_shop_id(db, name) if name else None
@@ -204,8 +222,9 @@ class ChatService:
             return _Turn(self.writer.feedback(negative, age, rng), path="feedback")
         return _Turn(self.writer.out_of_scope(age, rng), follow_ups=_VAGUE_SUGGESTIONS[:2], path="out_of_scope")
 
-    def _recommend(self, req, nlu, age, now, rng, crisis: bool = False) -> _Turn:
-        if self.recommender is None:
+    def _recommend(self, req, nlu, age, now, rng, crisis: bool = False, recommender=None) -> _Turn:
+        recommender = recommender or self.recommender
+        if recommender is None:
             return _Turn("지금은 추천을 준비하고 있어요. 조금 뒤에 다시 물어봐 줘요.", path="unavailable")
         filters = dict(nlu["filters"])
         implicit_location = "location_filter" not in filters and (req.lat is not None or req.user_id is not None)
@@ -216,10 +235,10 @@ class ChatService:
                                           else "home"}
         # A few spare candidates so that the age rule can drop shops without leaving the list short.
         context = {"now": now, "lat": req.lat, "lon": req.lon}
-        out = self.recommender.recommend(req.user_id, {**nlu, "filters": filters}, context, self.top_k + 5)
+        out = recommender.recommend(req.user_id, {**nlu, "filters": filters}, context, self.top_k + 5)
         if implicit_location and any(not k.startswith("location_filter") for k in out.relaxed_filters):
             # What the user asked for matters more than the nearness they did not ask for.
-            out = self.recommender.recommend(req.user_id, nlu, context, self.top_k + 5)
+            out = recommender.recommend(req.user_id, nlu, context, self.top_k + 5)
         recs = out.recommendations
         if not may_see_alcohol_shops(age):
             recs = [r for r in recs if not is_alcohol_shop(r.get("name", ""), r.get("category"))]

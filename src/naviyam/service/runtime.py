@@ -2,6 +2,20 @@
 
 The API keeps one :class:`Runtime` on ``app.state``; ``naviyam chat`` builds
 one too. Both talk to it only through :meth:`Runtime.chat_service`.
+
+Hot swap. Every request takes one :class:`~naviyam.service.chat.ChatService`
+(parser, recommenders and their versions, fixed for its lifetime), so a
+request always sees one consistent set of models. At most every
+``reload_interval_s`` seconds a request notices that it is time to look at
+the registry and starts a background thread (never waiting for it) that
+compares the registry's production versions — and, while an online A/B test
+runs (``ab_share`` > 0), the newest candidate ranker — with what is loaded,
+loads what changed off the request path, and then replaces the one
+reference to the chat service. ``/admin/reload`` does the same at once
+(:meth:`Runtime.refresh`). A model that cannot be loaded (missing or corrupt
+files) leaves the previous one serving and writes an ``alert`` row
+(kind ``model_load_failed``) once per version; later checks try it again, so
+a transient failure heals by itself.
 """
 
 from __future__ import annotations
@@ -10,6 +24,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -22,6 +37,17 @@ from naviyam.service.chat import ChatService
 log = logging.getLogger(__name__)
 #: How often a runtime without a recommender tries to load one again.
 RETRY_SECONDS = 30.0
+ALERT_MODEL_LOAD_FAILED = "model_load_failed"
+
+
+@dataclass
+class RefreshResult:
+    """What one registry check changed: kind -> (old version, new version); failures: kind -> message."""
+
+    changed: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    candidate_versions: dict[str, str] | None = None
 
 
 @dataclass
@@ -34,9 +60,17 @@ class Runtime:
     writer: ResponseWriter = field(default_factory=ResponseWriter)
     #: The grounded LLM answerer when NAVIYAM_LLM_ENABLED (answers fall back to templates), else None.
     answerer: Any | None = None
+    #: The recommender serving the A/B candidate arm (None when no test runs).
+    candidate_recommender: Any | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _refresh_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _chat: ChatService | None = field(default=None, repr=False)
     _last_attempt: float = field(default_factory=time.monotonic, repr=False)
+    _last_check: float = field(default_factory=time.monotonic, repr=False)
+    _refreshing: threading.Thread | None = field(default=None, repr=False)
+    _failed_versions: set[str] = field(default_factory=set, repr=False)
+    #: Components handed to :meth:`load` explicitly (tests, tools) are never swapped.
+    pinned: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, engine: Engine, settings: Settings, *, parser: Any = None, recommender: Any = None) -> "Runtime":
@@ -44,6 +78,7 @@ class Runtime:
         from naviyam.nlu import load_parser
 
         registry = ModelRegistry(engine, settings.models_dir)
+        pinned = frozenset(k for k, v in (("nlu", parser), ("recommender", recommender)) if v is not None)
         if parser is None:
             parser = load_parser(registry, fallback="rules")
         if recommender is None:
@@ -54,29 +89,206 @@ class Runtime:
         if llm is not None:
             parser = llm.parser or parser
             answerer = llm.answerer
-        return cls(engine=engine, settings=settings, registry=registry, parser=parser, recommender=recommender,
-                   answerer=answerer)
+        rt = cls(engine=engine, settings=settings, registry=registry, parser=parser, recommender=recommender,
+                 answerer=answerer, pinned=pinned)
+        if settings.ab_share > 0 and recommender is not None:
+            rt.candidate_recommender = rt._load_candidate(recommender, None, RefreshResult())
+        return rt
 
-    def model_versions(self) -> dict[str, str]:
-        versions = {"nlu": getattr(self.parser, "version", "unknown")}
-        if self.recommender is not None:
-            versions["index"] = self.recommender.generator.version or "unknown"
-            ranker = getattr(self.recommender, "ranker", None)
+    # ------------------------------------------------------------------ versions
+    @staticmethod
+    def _versions(parser: Any, recommender: Any | None) -> dict[str, str]:
+        versions = {"nlu": getattr(parser, "version", "unknown")}
+        if recommender is not None:
+            versions["index"] = recommender.generator.version or "unknown"
+            ranker = getattr(recommender, "ranker", None)
             versions["ranker"] = ranker.version if ranker is not None else "layer1_fallback"
         return versions
 
+    def model_versions(self) -> dict[str, str]:
+        return self._versions(self.parser, self.recommender)
+
+    def candidate_versions(self) -> dict[str, str] | None:
+        if self.candidate_recommender is None:
+            return None
+        return self._versions(self.parser, self.candidate_recommender)
+
+    # ------------------------------------------------------------------ serving
     def chat_service(self) -> ChatService:
+        """The current chat service: one consistent snapshot of the models for a whole request."""
+        self._maybe_refresh_in_background()
+        chat = self._chat
+        if chat is not None:
+            return chat
         with self._lock:
             if self.recommender is None and time.monotonic() - self._last_attempt > RETRY_SECONDS:
                 # Start-up may have found no index or no database; try again now and then.
                 self._last_attempt = time.monotonic()
                 self.recommender = load_recommender(self.engine, self.registry)
-                if self.recommender is not None:
-                    self._chat = None
             if self._chat is None:
-                self._chat = ChatService(self.engine, self.parser, self.recommender, self.writer,
-                                         model_versions=self.model_versions(), answerer=self.answerer)
+                self._chat = self._build_chat()
             return self._chat
+
+    def _build_chat(self) -> ChatService:
+        return ChatService(self.engine, self.parser, self.recommender, self.writer,
+                           model_versions=self.model_versions(), answerer=self.answerer,
+                           candidate_recommender=self.candidate_recommender,
+                           candidate_versions=self.candidate_versions(),
+                           ab_share=self.settings.ab_share, ab_salt=self.settings.ab_salt)
+
+    def _maybe_refresh_in_background(self) -> None:
+        interval = self.settings.reload_interval_s
+        if interval <= 0 or time.monotonic() - self._last_check < interval:
+            return
+        with self._lock:
+            if time.monotonic() - self._last_check < interval:
+                return
+            self._last_check = time.monotonic()
+            if self._refreshing is not None and self._refreshing.is_alive():
+                return
+            self._refreshing = threading.Thread(target=self._refresh_quietly, name="naviyam-model-refresh",
+                                                daemon=True)
+            self._refreshing.start()
+
+    def _refresh_quietly(self) -> None:
+        try:
+            self.refresh()
+        except Exception:  # noqa: BLE001 - a failed check must never reach a request
+            log.exception("model refresh failed; the loaded models keep serving")
+
+    # ------------------------------------------------------------------ hot swap
+    def refresh(self) -> RefreshResult:
+        """Load what the registry changed (production versions, the A/B candidate) and swap it in at once."""
+        with self._refresh_lock:
+            self._last_check = time.monotonic()
+            res = RefreshResult()
+            parser, recommender = self.parser, self.recommender
+            prod = {mv.kind: mv for mv in self._production()}
+
+            nlu_mv = prod.get("nlu")
+            if (nlu_mv is not None and self.answerer is None and "nlu" not in self.pinned
+                    and nlu_mv.version != getattr(parser, "version", None)):
+                new_parser = self._try_load("nlu", nlu_mv, res, lambda: _load_parser(nlu_mv))
+                if new_parser is not None:
+                    res.changed["nlu"] = (getattr(parser, "version", None), nlu_mv.version)
+                    parser = new_parser
+
+            index_mv, ranker_mv = prod.get("index"), prod.get("ranker")
+            if "recommender" in self.pinned:
+                index_mv = ranker_mv = None
+            loaded_index = recommender.generator.version if recommender is not None else None
+            loaded_ranker = getattr(getattr(recommender, "ranker", None), "version", None)
+            if index_mv is not None and index_mv.version != loaded_index:
+                new_rec = self._try_load("index", index_mv, res, lambda: _load_engine(self.engine, self.registry))
+                if new_rec is not None:
+                    res.changed["index"] = (loaded_index, index_mv.version)
+                    new_ranker = getattr(new_rec.ranker, "version", None)
+                    if new_ranker != loaded_ranker:
+                        res.changed["ranker"] = (loaded_ranker, new_ranker)
+                    recommender = new_rec
+            elif recommender is not None and ranker_mv is not None and ranker_mv.version != loaded_ranker:
+                base = recommender
+                new_rec = self._try_load("ranker", ranker_mv, res, lambda: _with_ranker(base, ranker_mv))
+                if new_rec is not None:
+                    res.changed["ranker"] = (loaded_ranker, ranker_mv.version)
+                    recommender = new_rec
+
+            candidate = self._load_candidate(recommender, self.candidate_recommender, res)
+            old_cand = getattr(getattr(self.candidate_recommender, "ranker", None), "version", None)
+            new_cand = getattr(getattr(candidate, "ranker", None), "version", None)
+            if new_cand != old_cand or (candidate is not None and candidate.generator is not getattr(
+                    recommender, "generator", None)):
+                res.changed["candidate_ranker"] = (old_cand, new_cand)
+
+            if res.changed:
+                with self._lock:
+                    self.parser, self.recommender, self.candidate_recommender = parser, recommender, candidate
+                    self._chat = self._build_chat()  # the one reference every new request reads
+                log.info("models swapped: %s", {k: v[1] for k, v in res.changed.items()})
+            res.versions = self.model_versions()
+            res.candidate_versions = self.candidate_versions()
+            return res
+
+    def _production(self):
+        from naviyam.db.session import session_scope
+
+        with session_scope(self.engine) as s:
+            return ModelRegistry.production_versions(s)
+
+    def _load_candidate(self, recommender: Any | None, current: Any | None, res: RefreshResult):
+        """The recommender for the A/B candidate arm: the newest candidate ranker over the serving Layer 1."""
+        if self.settings.ab_share <= 0 or recommender is None:
+            return None
+        mv = self.registry.latest("ranker", "candidate")
+        if mv is None:
+            return None
+        cur_version = getattr(getattr(current, "ranker", None), "version", None)
+        if current is not None and cur_version == mv.version and current.generator is recommender.generator:
+            return current
+        return self._try_load("candidate_ranker", mv, res, lambda: _with_ranker(recommender, mv))
+
+    def _try_load(self, kind: str, mv, res: RefreshResult, loader):
+        try:
+            return loader()
+        except Exception as exc:  # noqa: BLE001 - keep serving what is loaded
+            message = f"{type(exc).__name__}: {exc}"
+            res.failed[kind] = message
+            log.error("%s %s could not be loaded; keeping the loaded one: %s", kind, mv.version, message)
+            if mv.version not in self._failed_versions:
+                self._failed_versions.add(mv.version)
+                _write_alert(self.engine, kind, mv.version, message)
+            return None
+
+
+def _load_parser(mv):
+    from naviyam.nlu.parser import NLUParser
+
+    parser = NLUParser.load(Path(mv.path), version=mv.version)
+    parser.parse("급식카드 되는 떡볶이집 추천해줘")  # warm before it serves
+    return parser
+
+
+def _load_engine(engine: Engine, registry: ModelRegistry):
+    from naviyam.recommend.engine import RecommendationEngine
+
+    rec = RecommendationEngine.load(engine, registry)
+    _warm(rec)
+    return rec
+
+
+def _with_ranker(base, mv):
+    """A recommendation engine sharing ``base``'s Layer 1 and interaction state, ranked by version ``mv``."""
+    from naviyam.recommend.engine import RecommendationEngine
+    from naviyam.recommend.ranker.serving import WideDeepRanker
+
+    ranker = WideDeepRanker.load(Path(mv.path), version=mv.version)
+    rec = RecommendationEngine(base.generator, base.state, ranker, registry=base.registry,
+                               max_per_category=base.max_per_category, diversity_window=base.diversity_window)
+    _warm(rec)
+    return rec
+
+
+def _warm(rec) -> None:
+    """One request through the new engine (builds its feature tables) and a check that its scores are finite."""
+    import math
+
+    out = rec.recommend(None, {"intent": "FOOD_RECOMMENDATION", "filters": {}, "semantic_query": "맛있는 식당"},
+                        None, top_k=3)
+    if any(not math.isfinite(float(r["score"])) for r in out.recommendations):
+        raise ValueError("the new model gives non-finite scores")
+
+
+def _write_alert(engine: Engine, kind: str, version: str, message: str) -> None:
+    from naviyam.db.models import Alert
+    from naviyam.db.session import session_scope
+
+    try:
+        with session_scope(engine) as s:
+            s.add(Alert(kind=ALERT_MODEL_LOAD_FAILED, severity="error",
+                        message=f"새 {kind} 모델 {version}을(를) 불러오지 못해 이전 모델로 계속 서비스해요.",
+                        details={"model_kind": kind, "version": version, "error": message[:2000]}))
+    except Exception:  # noqa: BLE001 - the log line above still tells
+        log.exception("could not write the model_load_failed alert")
 
 
 def load_recommender(engine: Engine, registry: ModelRegistry):

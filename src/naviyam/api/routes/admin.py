@@ -1,0 +1,127 @@
+"""Admin routes (X-API-Key): the model registry, promotion, rollback and hot reload.
+
+Promotion and rollback change the registry, then make this server load the
+result at once (:meth:`naviyam.service.runtime.Runtime.refresh`); other
+workers pick it up on their next registry check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from naviyam.api.deps import AdminDep
+from naviyam.db.models import MODEL_KINDS
+
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
+
+
+class ModelVersionPublic(BaseModel):
+    kind: str
+    version: str
+    status: str
+    metrics: dict[str, Any] | None
+    data_window_start: dt.datetime | None
+    data_window_end: dt.datetime | None
+    parent: str | None
+    created_at: dt.datetime | None
+    promoted_at: dt.datetime | None
+
+
+class ModelsPublic(BaseModel):
+    models: list[ModelVersionPublic]
+    serving: dict[str, str]
+    candidate_serving: dict[str, str] | None
+    ab_share: float
+
+
+class ReloadPublic(BaseModel):
+    changed: dict[str, list[str | None]]
+    failed: dict[str, str]
+    serving: dict[str, str]
+    candidate_serving: dict[str, str] | None
+
+
+class PromotionPublic(BaseModel):
+    kind: str
+    version: str
+    previous: str | None
+    reload: ReloadPublic
+
+
+def _public(mv, parents: dict[int, str]) -> ModelVersionPublic:
+    return ModelVersionPublic(kind=mv.kind, version=mv.version, status=mv.status, metrics=mv.metrics,
+                              data_window_start=mv.data_window_start, data_window_end=mv.data_window_end,
+                              parent=parents.get(mv.parent_id) if mv.parent_id else None,
+                              created_at=mv.created_at, promoted_at=mv.promoted_at)
+
+
+def _reload(request: Request) -> ReloadPublic:
+    runtime = request.app.state.runtime
+    res = runtime.refresh()
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.set_model_versions(res.versions)
+    return ReloadPublic(changed={k: list(v) for k, v in res.changed.items()}, failed=res.failed,
+                        serving=res.versions, candidate_serving=res.candidate_versions)
+
+
+@router.get("/models", response_model=ModelsPublic)
+def list_models(request: Request, kind: str | None = None):
+    """Every registered version (newest first) and what this server serves now."""
+    runtime = request.app.state.runtime
+    versions = runtime.registry.list(kind)
+    parents = {mv.id: mv.version for mv in runtime.registry.list()}
+    return ModelsPublic(models=[_public(mv, parents) for mv in reversed(versions)],
+                        serving=runtime.model_versions(), candidate_serving=runtime.candidate_versions(),
+                        ab_share=runtime.settings.ab_share)
+
+
+@router.post("/models/{version}/promote", response_model=PromotionPublic,
+             responses={404: {"description": "unknown version"}, 409: {"description": "refused by the gate"}})
+async def promote(version: str, request: Request, force: bool = False):
+    """Promote a version (sanity checks always; its recorded offline comparison unless ``force``), then reload."""
+    from naviyam.learning.promotion import PromotionRefused, promote_version
+    from naviyam.learning.registry import RegistryError
+
+    runtime = request.app.state.runtime
+    previous = None
+    mv0 = runtime.registry.get(version)
+    if mv0 is not None:
+        cur = runtime.registry.current(mv0.kind)
+        previous = cur.version if cur is not None else None
+    try:
+        mv = await run_in_threadpool(promote_version, runtime.registry, version, runtime.settings, force=force)
+    except RegistryError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    except PromotionRefused as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from None
+    reload = await run_in_threadpool(_reload, request)
+    return PromotionPublic(kind=mv.kind, version=mv.version, previous=previous, reload=reload)
+
+
+@router.post("/models/{kind}/rollback", response_model=PromotionPublic,
+             responses={404: {"description": "unknown kind"}, 409: {"description": "nothing to roll back to"}})
+async def rollback(kind: str, request: Request):
+    """Make the previous production version of ``kind`` production again (the current one is archived), then reload."""
+    from naviyam.learning.registry import RegistryError
+
+    if kind not in MODEL_KINDS:
+        raise HTTPException(status_code=404, detail=f"모델 종류는 {', '.join(MODEL_KINDS)} 중 하나예요.")
+    runtime = request.app.state.runtime
+    try:
+        restored, rolled_back = await run_in_threadpool(runtime.registry.rollback, kind)
+    except RegistryError as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from None
+    reload = await run_in_threadpool(_reload, request)
+    return PromotionPublic(kind=kind, version=restored.version, previous=rolled_back.version, reload=reload)
+
+
+@router.post("/reload", response_model=ReloadPublic)
+async def reload(request: Request):
+    """Check the registry now and hot-swap whatever changed (no restart, no failed request)."""
+    return await run_in_threadpool(_reload, request)

@@ -1,0 +1,257 @@
+"""Incremental learning data from what users did with what they were shown (seed 46.C, 47.B).
+
+Ranker rows come from stored interactions that got feedback:
+
+* positives: shown shops the user clicked, ordered or favourited, weighted
+  1 / 2 / 1.5 (:data:`FEEDBACK_WEIGHTS`; a shop with several events keeps
+  its largest weight);
+* negatives: shops shown in the *same* interaction and not chosen. Hard
+  negatives — shown above a chosen shop, of a chosen shop's category, or
+  dismissed — weigh ``hard_negative_weight``, the rest ``negative_weight``.
+
+Interactions without any positive feedback give no rows: nobody knows
+whether their list was even looked at. Feedback sent without an
+``interaction_id`` is attached to the user's latest interaction, within
+``match_hours`` before it, that showed that shop.
+
+Each row's features are computed as the ranker sees them at serving time
+(:class:`~naviyam.recommend.features.FeatureBuilder`), with the interaction
+counts replayed up to the moment of the interaction, the stored NLU filters
+and semantic query, the funnel scores stored with the shown list, and the
+request position Layer 1 resolves for that request.
+
+NLU rows ("good conversations", seed 44.E): the messages of those same
+interactions whose recommendations were chosen and that nobody rated below
+4, with the intent and entities the model produced.
+
+The split is by time: the most recent ``holdout_share`` of labelled
+interactions is held out to compare candidate and production.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, select
+
+from naviyam.db.models import FeedbackEvent, Interaction
+from naviyam.db.session import session_scope
+from naviyam.recommend.features import FeatureBuilder, InteractionState, RankingQuery, load_events
+
+log = logging.getLogger(__name__)
+
+#: Weight of a positive by the strongest feedback it got.
+FEEDBACK_WEIGHTS = {"clicked": 1.0, "ordered": 2.0, "favorited": 1.5}
+POSITIVE_TYPES = tuple(FEEDBACK_WEIGHTS)
+SEARCH_INTENTS = ("FOOD_RECOMMENDATION", "BUDGET_FOOD_INQUIRY")
+
+
+@dataclass
+class IncrementalDataConfig:
+    #: days of interactions (before the run) that feed the incremental data
+    window_days: int = 28
+    #: the most recent share of labelled interactions, held out for the comparison
+    holdout_share: float = 0.2
+    negative_weight: float = 1.0
+    hard_negative_weight: float = 2.0
+    #: unlinked feedback is matched to an interaction at most this long before it
+    match_hours: float = 6.0
+    #: a conversation rated below this (1-5) is not a good one for the NLU
+    min_satisfaction: float = 4.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class LabelledInteraction:
+    interaction_id: int
+    user_id: int | None
+    created_at: dt.datetime  # UTC, as stored
+    message: str
+    nlu: dict[str, Any]
+    shown: list[dict[str, Any]]
+    #: shop id -> set of feedback types the user gave it (for this interaction)
+    feedback: dict[int, set[str]] = field(default_factory=dict)
+    satisfaction: list[float] = field(default_factory=list)
+
+    @property
+    def chosen(self) -> set[int]:
+        return {s for s, kinds in self.feedback.items() if kinds & set(POSITIVE_TYPES)}
+
+
+@dataclass
+class IncrementalData:
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+    nlu_rows: list[dict[str, Any]]
+    n_interactions: int
+    n_train_interactions: int
+    n_holdout_interactions: int
+    positives: dict[str, int]
+    window: tuple[dt.datetime, dt.datetime]
+    skipped_unknown_shops: int = 0
+
+
+def _positive_weight(kinds: set[str]) -> float:
+    return max((FEEDBACK_WEIGHTS[k] for k in kinds if k in FEEDBACK_WEIGHTS), default=0.0)
+
+
+def collect_labelled(engine: Engine, start: dt.datetime, end: dt.datetime,
+                     config: IncrementalDataConfig | None = None) -> list[LabelledInteraction]:
+    """Interactions created in ``[start, end)`` (UTC) that showed shops, with the feedback they got."""
+    cfg = config or IncrementalDataConfig()
+    with session_scope(engine) as s:
+        its = list(s.scalars(select(Interaction).where(Interaction.created_at >= start, Interaction.created_at < end)
+                             .order_by(Interaction.created_at, Interaction.id)))
+        fbs = list(s.scalars(select(FeedbackEvent).where(
+            FeedbackEvent.created_at >= start,
+            FeedbackEvent.created_at < end + dt.timedelta(hours=cfg.match_hours)).order_by(FeedbackEvent.id)))
+    by_id: dict[int, LabelledInteraction] = {}
+    by_user: dict[int, list[LabelledInteraction]] = defaultdict(list)
+    for it in its:
+        if not it.recommendations or not isinstance(it.nlu, dict):
+            continue
+        li = LabelledInteraction(it.id, it.user_id, it.created_at, it.message, it.nlu, list(it.recommendations))
+        by_id[it.id] = li
+        if it.user_id is not None:
+            by_user[it.user_id].append(li)
+    window = dt.timedelta(hours=cfg.match_hours)
+    for fb in fbs:
+        li = by_id.get(fb.interaction_id) if fb.interaction_id is not None else None
+        if li is None and fb.interaction_id is None and fb.user_id is not None:
+            for cand in reversed(by_user.get(fb.user_id, [])):
+                if cand.created_at <= fb.created_at <= cand.created_at + window and any(
+                        r.get("shop_id") == fb.shop_id for r in cand.shown):
+                    li = cand
+                    break
+        if li is None:
+            continue
+        if fb.satisfaction_score is not None:
+            li.satisfaction.append(float(fb.satisfaction_score))
+        li.feedback.setdefault(int(fb.shop_id), set()).add(fb.feedback_type)
+    return [li for li in by_id.values() if li.chosen]
+
+
+def good_conversation_rows(labelled: list[LabelledInteraction], min_satisfaction: float = 4.0) -> list[dict[str, Any]]:
+    """NLU training rows (text, intent, entities, filters) of conversations whose recommendations were chosen."""
+    rows, seen = [], set()
+    for li in labelled:
+        if li.satisfaction and min(li.satisfaction) < min_satisfaction:
+            continue
+        intent = li.nlu.get("intent")
+        text = li.message.strip()
+        if intent not in SEARCH_INTENTS or not text or text in seen:
+            continue
+        seen.add(text)
+        ents = [dict(e) for e in li.nlu.get("entities") or []
+                if isinstance(e, dict) and {"entity", "start", "end"} <= set(e)
+                and 0 <= int(e["start"]) < int(e["end"]) <= len(text)]
+        rows.append({"text": text, "intent": intent, "entities": ents, "filters": li.nlu.get("filters") or {},
+                     "source": "conversation", "interaction_id": li.interaction_id})
+    return rows
+
+
+@dataclass
+class _Shown:
+    shop_id: int
+    funnels: dict[str, float]
+
+
+def _local(t_utc: dt.datetime) -> dt.datetime:
+    from naviyam.hours import to_local
+
+    return to_local(t_utc.replace(tzinfo=dt.UTC))
+
+
+def ranker_rows(engine: Engine, generator, labelled: list[LabelledInteraction],
+                config: IncrementalDataConfig | None = None) -> tuple[pd.DataFrame, int]:
+    """Weighted feature rows (one per shown shop) of labelled interactions; (frame, shops skipped)."""
+    from naviyam.recommend.layer1 import RequestContext
+
+    cfg = config or IncrementalDataConfig()
+    catalog = generator.catalog
+    builder = FeatureBuilder(catalog)
+    state = InteractionState.empty(InteractionState.load_users(engine), catalog)
+    events = load_events(engine)
+    e = 0
+    frames: list[pd.DataFrame] = []
+    skipped = 0
+    for li in sorted(labelled, key=lambda x: (x.created_at, x.interaction_id)):
+        when = _local(li.created_at)
+        while e < len(events) and events[e].when < when:
+            state.apply(events[e])
+            e += 1
+        shown = [r for r in sorted(li.shown, key=lambda r: r.get("rank") or 0) if r.get("shop_id") in catalog.row_of]
+        skipped += len(li.shown) - len(shown)
+        chosen = li.chosen
+        if not shown or not chosen & {r["shop_id"] for r in shown}:
+            continue
+        filters = dict(li.nlu.get("filters") or {})
+        semantic = str(li.nlu.get("semantic_query") or li.nlu.get("text") or "")
+        # Where Layer 1 placed this request (a named place, else the user's home area).
+        l1 = generator.candidates(li.user_id, {**li.nlu, "filters": filters}, RequestContext(now=when), k=1)
+        origin = l1.origin
+        query = RankingQuery(user_id=li.user_id, filters=filters, semantic_query=semantic, when=when,
+                             position=(origin.lat, origin.lon) if origin else None,
+                             position_source=origin.label if origin else None)
+        cands = [_Shown(int(r["shop_id"]), {str(k): float(v or 0.0) for k, v in (r.get("funnels") or {}).items()}
+                        if isinstance(r.get("funnels"), dict) else {str(k): 0.0 for k in r.get("funnels") or []})
+                 for r in shown]
+        rows = builder.build(query, cands, state)
+        best_chosen_rank = min(i for i, c in enumerate(cands) if c.shop_id in chosen)
+        chosen_cats = {catalog.categories[catalog.row_of[c.shop_id]] for c in cands if c.shop_id in chosen}
+        labels, weights, kinds = [], [], []
+        for i, c in enumerate(cands):
+            fb = li.feedback.get(c.shop_id, set())
+            if c.shop_id in chosen:
+                labels.append(1.0)
+                weights.append(_positive_weight(fb))
+                kinds.append(max((k for k in fb if k in FEEDBACK_WEIGHTS), key=FEEDBACK_WEIGHTS.get))
+            else:
+                hard = ("dismissed" in fb or i < best_chosen_rank
+                        or catalog.categories[catalog.row_of[c.shop_id]] in chosen_cats)
+                labels.append(0.0)
+                weights.append(cfg.hard_negative_weight if hard else cfg.negative_weight)
+                kinds.append("hard_negative" if hard else "negative")
+        df = rows.to_frame()
+        df.insert(2, "label", np.asarray(labels))
+        df["weight"] = weights
+        df["kind"] = kinds
+        df["query_id"] = li.interaction_id
+        df["layer1_rank"] = [int(r.get("rank") or i + 1) for i, r in enumerate(shown)]
+        df["event_time"] = when.isoformat()
+        frames.append(df)
+    if not frames:
+        return pd.DataFrame(), skipped
+    return pd.concat(frames, ignore_index=True), skipped
+
+
+def build_incremental_data(engine: Engine, generator, end: dt.datetime,
+                           config: IncrementalDataConfig | None = None) -> IncrementalData:
+    """Ranker rows split by time into fine-tuning and held-out parts, and the good conversations."""
+    cfg = config or IncrementalDataConfig()
+    start = end - dt.timedelta(days=cfg.window_days)
+    labelled = collect_labelled(engine, start, end, cfg)
+    labelled.sort(key=lambda x: (x.created_at, x.interaction_id))
+    n = len(labelled)
+    n_hold = int(round(n * cfg.holdout_share)) if n >= 5 else 0
+    hold_ids = {li.interaction_id for li in labelled[n - n_hold:]} if n_hold else set()
+    frame, skipped = ranker_rows(engine, generator, labelled, cfg) if generator is not None else (pd.DataFrame(), 0)
+    if len(frame):
+        is_hold = frame["query_id"].isin(hold_ids)
+        train, holdout = frame[~is_hold].reset_index(drop=True), frame[is_hold].reset_index(drop=True)
+        positives = frame.loc[frame["label"] > 0.5, "kind"].value_counts().to_dict()
+    else:
+        train = holdout = frame
+        positives = {}
+    nlu_rows = good_conversation_rows([li for li in labelled if li.interaction_id not in hold_ids],
+                                      cfg.min_satisfaction)
+    return IncrementalData(train, holdout, nlu_rows, n, n - n_hold, n_hold,
+                           {k: int(v) for k, v in positives.items()}, (start, end), skipped)

@@ -1,0 +1,133 @@
+"""``naviyam learn``: feedback → incremental data → candidate ranker and NLU → comparison → promotion."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from naviyam.db.models import LearningRun
+from naviyam.db.session import session_scope
+from naviyam.learning.incremental import FEEDBACK_WEIGHTS, IncrementalDataConfig, build_incremental_data
+from naviyam.learning.learn import LearnConfig, last_watermark, run_learning
+from naviyam.recommend.ranker.finetune import FineTuneConfig
+
+TINY = dict(finetune=FineTuneConfig(epochs=3, lr=5e-4), replay_rows=300, nlu_examples=300, nlu_epochs=1)
+
+
+def _cli(var, monkeypatch):
+    from naviyam.cli import app
+    from naviyam.config import get_settings
+    from naviyam.db.session import get_engine
+
+    monkeypatch.setenv("NAVIYAM_VAR_DIR", str(var))
+    monkeypatch.delenv("NAVIYAM_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    return app
+
+
+def _reset_cli():
+    from naviyam.config import get_settings
+    from naviyam.db.session import get_engine
+
+    get_engine().dispose()
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+def test_learn_without_feedback_says_so_and_exits_zero(tmp_path, monkeypatch):
+    app = _cli(tmp_path / "var", monkeypatch)
+    try:
+        res = CliRunner().invoke(app, ["learn"])
+    finally:
+        _reset_cli()
+    assert res.exit_code == 0, res.output
+    assert "새로운 피드백이 없어요" in res.output
+
+
+def test_incremental_rows_weight_feedback_and_hard_negatives(loop_world):
+    from naviyam.recommend.layer1 import CandidateGenerator
+    from naviyam.db.models import utcnow
+
+    gen = CandidateGenerator.load(loop_world.engine, loop_world.registry)
+    data = build_incremental_data(loop_world.engine, gen, utcnow(), IncrementalDataConfig(hard_negative_weight=2.0))
+    assert data.n_interactions == loop_world.n_feedback
+    frame = data.train
+    pos, neg = frame[frame["label"] == 1.0], frame[frame["label"] == 0.0]
+    # every positive carries the weight of its feedback: ordered 2, favorited 1.5, clicked 1
+    assert set(pos["kind"]) <= set(FEEDBACK_WEIGHTS)
+    assert (pos["weight"] == pos["kind"].map(FEEDBACK_WEIGHTS)).all()
+    assert set(neg["weight"]) <= {1.0, 2.0} and set(neg["kind"]) <= {"negative", "hard_negative"}
+    # a shop shown above the chosen one is a hard negative
+    for _qid, g in frame.groupby("query_id"):
+        chosen_rank = g.loc[g["label"] == 1.0, "layer1_rank"].min()
+        assert (g.loc[(g["label"] == 0.0) & (g["layer1_rank"] < chosen_rank), "kind"] == "hard_negative").all()
+    # held out by time: every held-out interaction is newer than every training one
+    assert data.holdout["event_time"].min() >= frame["event_time"].max()
+    assert data.nlu_rows and all(r["intent"] in ("FOOD_RECOMMENDATION", "BUDGET_FOOD_INQUIRY") for r in data.nlu_rows)
+
+
+def test_learn_trains_compares_on_the_same_data_and_promotes_only_a_better_ranker(loop_world, monkeypatch):
+    reg = loop_world.registry
+    before_nlu, before_ranker = reg.current("nlu").version, reg.current("ranker").version
+    report = run_learning(loop_world.engine, reg, LearnConfig(**TINY), say=lambda m: None)
+    assert report.status == "trained", report.message
+    ranker, nlu = report.models
+    assert ranker.kind == "ranker" and nlu.kind == "nlu"
+    # the same held-out lists were scored by both models
+    assert ranker.candidate_metrics["recent_lists"] == ranker.production_metrics["recent_lists"] > 10
+    assert ranker.candidate_metrics["val_rows"] == ranker.production_metrics["val_rows"]
+    # the production ranker never saw the users' rule; the fine-tuned candidate learnt it
+    assert ranker.candidate_metrics["recent_mrr"] > ranker.production_metrics["recent_mrr"] + 0.005
+    assert ranker.status == "promoted"
+    mv = reg.current("ranker")
+    assert mv.version == ranker.version and mv.data_window_end is not None
+    assert {m.id: m.version for m in reg.list()}[mv.parent_id] == before_ranker
+    assert mv.metrics["promotion"]["promote"] is True and mv.metrics["promotion"]["sanity"]["ok"] is True
+    # the NLU candidate was compared on production's held-out set and either promoted or archived
+    cand_nlu = reg.get(nlu.version)
+    assert cand_nlu.metrics["comparison"]["exact_mean"] is not None
+    assert (nlu.status, cand_nlu.status) in {("promoted", "production"), ("rejected", "archived")}
+    if nlu.status == "rejected":
+        assert reg.current("nlu").version == before_nlu
+    # the watermark is kept in the database: nothing new → skipped, exit 0
+    assert last_watermark(loop_world.engine) == report.watermark > 0
+    again = run_learning(loop_world.engine, reg, LearnConfig(**TINY), say=lambda m: None)
+    assert again.status == "skipped" and again.models == []
+    with session_scope(loop_world.engine) as s:
+        runs = list(s.scalars(select(LearningRun).order_by(LearningRun.id)))
+    assert [r.status for r in runs][-2:] == ["trained", "skipped"]
+    assert json.dumps(runs[-2].summary)  # plain JSON
+
+
+def test_an_ab_test_keeps_a_passing_candidate_unpromoted(loop_world):
+    reg = loop_world.registry
+    prod = reg.current("ranker").version
+    cfg = LearnConfig(**{**TINY, "finetune": FineTuneConfig(epochs=1, lr=1e-4)}, train_nlu=False, ab_share=0.3,
+                      margin=-1.0, guard_tolerance=1.0, force=True)
+    report = run_learning(loop_world.engine, reg, cfg, say=lambda m: None)
+    (ranker,) = report.models
+    assert ranker.status == "candidate" and "A/B" in ranker.message
+    assert reg.current("ranker").version == prod
+    assert reg.latest("ranker", "candidate").version == ranker.version
+
+
+def test_export_cli_writes_the_seed_jsonl_files(loop_world, tmp_path, monkeypatch):
+    import datetime as dt
+
+    app = _cli(loop_world.var, monkeypatch)
+    today = dt.date.today()
+    try:
+        res = CliRunner().invoke(app, ["learning", "export", "--start", (today - dt.timedelta(days=2)).isoformat(),
+                                       "--end", (today + dt.timedelta(days=1)).isoformat(), "--out",
+                                       str(tmp_path / "out")])
+    finally:
+        _reset_cli()
+    assert res.exit_code == 0, res.output
+    conv = next((tmp_path / "out").glob("conversations_*.jsonl")).read_text(encoding="utf-8").splitlines()
+    fbs = next((tmp_path / "out").glob("feedbacks_*.jsonl")).read_text(encoding="utf-8").splitlines()
+    assert len(fbs) >= loop_world.n_feedback and len(conv) >= loop_world.n_feedback
+    first = json.loads(conv[0])
+    assert {"recommendations_shown", "model_versions", "ab_arm", "user_feedback"} <= set(first)
