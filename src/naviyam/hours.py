@@ -50,6 +50,24 @@ def format_hours(open_time: dt.time, close_time: dt.time, closed_days: str | Non
     return text
 
 
+#: Meal times in the NLU's time_of_day values, in the order of the day.
+MEAL_TIMES = ("breakfast", "lunch", "snack", "dinner", "late_night")
+
+
+def meal_time(when: dt.datetime) -> str:
+    """breakfast 05-10, lunch 10-14, snack 14-17, dinner 17-21, late_night 21-05 (NLU time_of_day values)."""
+    h = when.hour
+    if 5 <= h < 10:
+        return "breakfast"
+    if 10 <= h < 14:
+        return "lunch"
+    if 14 <= h < 17:
+        return "snack"
+    if 17 <= h < 21:
+        return "dinner"
+    return "late_night"
+
+
 def local_now() -> dt.datetime:
     """The service's wall clock as a naive datetime in its time zone (Asia/Seoul by default).
 

@@ -60,6 +60,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from naviyam.db.models import ProductOrder, Review, User, UserFavorite
+from naviyam.hours import MEAL_TIMES, meal_time
 from naviyam.retrieval.catalog import ShopCatalog
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ FAVOURITE_WEIGHT = 2.0
 W = {name: i for i, name in enumerate(WIDE_NAMES)}
 
 AGE_GROUPS = ("unknown", "child", "teen", "20s", "30s", "40s", "50plus")
-TIME_BUCKETS = ("breakfast", "lunch", "snack", "dinner", "late_night")
+TIME_BUCKETS = MEAL_TIMES
 
 # Dishes (taxonomy.json) that fit each dietary preference of the NLU contract;
 # a menu without a known dish is judged by its shop's category.
@@ -151,18 +152,8 @@ def age_group(age: float | None) -> str:
     return "50plus"
 
 
-def time_bucket(when: dt.datetime) -> str:
-    """breakfast 05-10, lunch 10-14, snack 14-17, dinner 17-21, late_night 21-05 (NLU time_of_day values)."""
-    h = when.hour
-    if 5 <= h < 10:
-        return "breakfast"
-    if 10 <= h < 14:
-        return "lunch"
-    if 14 <= h < 17:
-        return "snack"
-    if 17 <= h < 21:
-        return "dinner"
-    return "late_night"
+#: The meal time of a moment (one definition for features, funnels and training data).
+time_bucket = meal_time
 
 
 def age_at(birthday: dt.date | None, when: dt.datetime) -> float | None:

@@ -23,22 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from naviyam.hours import MEAL_TIMES, meal_time
 from naviyam.recommend.funnels.base import Candidate, FitContext, FunnelQuery, top_k_candidates
 
-TIME_SLOTS = ("breakfast", "lunch", "snack", "dinner", "late_night")
-
-
-def time_slot(when: dt.datetime) -> str:
-    h = when.hour
-    if 5 <= h < 10:
-        return "breakfast"
-    if 10 <= h < 14:
-        return "lunch"
-    if 14 <= h < 17:
-        return "snack"
-    if 17 <= h < 21:
-        return "dinner"
-    return "late_night"
+TIME_SLOTS = MEAL_TIMES
+time_slot = meal_time
 
 
 class ContextualFunnel:
