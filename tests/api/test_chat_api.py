@@ -63,3 +63,26 @@ def test_chat_turns_are_counted_in_metrics(chat_client):
 def test_unknown_user_is_served_as_cold_start(chat_client):
     r = chat_client.post("/chat", json={"user_id": 999_999, "message": "떡볶이 먹고 싶어"})
     assert r.status_code == 200 and r.json()["recommendations"]
+
+
+def test_recommendations_endpoint_takes_an_nlu_object(chat_client, trained_world):
+    body = {"user_id": 3, "top_k": 4, "context": {"lat": 37.4842, "lon": 126.9297, "now": "2026-11-02T12:30:00"},
+            "chatbot_output": {"text": "급식카드 되는 분식집", "intent": "FOOD_RECOMMENDATION",
+                               "semantic_query": "분식", "filters": {"category": "분식", "payment_method": "meal_card"}}}
+    r = chat_client.post("/recommendations", json=body)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["original_query"] == "급식카드 되는 분식집" and 1 <= len(out["recommendations"]) <= 4
+    assert all(x["category"] == "분식" and x["accepts_meal_card"] for x in out["recommendations"])
+    assert isinstance(out["metadata"]["relaxed_filters"], list) and out["metadata"]["interaction_id"] > 0
+    fb = chat_client.post("/feedback", json={"user_id": 3, "shop_id": out["recommendations"][0]["shop_id"],
+                                             "feedback_type": "ordered",
+                                             "interaction_id": out["metadata"]["interaction_id"]})
+    assert fb.status_code == 202
+
+
+@pytest.mark.parametrize("chatbot_output", [{"filters": {"category": "우주음식"}}, {"filters": {"budget_filter": "많이"}},
+                                            {"filters": []}, {"filters": {}, "text": 5}])
+def test_recommendations_rejects_objects_outside_the_contract(chat_client, chatbot_output):
+    r = chat_client.post("/recommendations", json={"chatbot_output": chatbot_output})
+    assert r.status_code == 422 and r.json()["detail"]
