@@ -12,7 +12,7 @@ that does not exist is rightly a 404/422.
         .venv/bin/python benchmarks/fuzz_api.py --use-settings --examples 300
 
 Without ``--use-settings`` it fuzzes a generated 40-shop world on a temporary
-SQLite file with the rules NLU (fast); with it, the configured database and
+SQLite file with a Layer 1 index and the rules NLU (fast); with it, the configured database and
 its production models. Exit status 1 when any operation failed.
 """
 
@@ -49,6 +49,10 @@ def build_app(use_settings: bool):
     engine = make_engine(settings.resolved_database_url)
     migrate(engine)
     generate_world(engine, seed=5, shops=40, users=40, days=10)
+    from naviyam.learning.registry import ModelRegistry
+    from naviyam.recommend.layer1 import build_layer1
+
+    build_layer1(engine, ModelRegistry(engine, settings.models_dir))
     return create_app(settings, engine=engine, runtime=Runtime.load(engine, settings, parser=_rules()))
 
 

@@ -146,6 +146,14 @@ def test_maintenance_retention_command_uses_the_setting(sqlite_engine, monkeypat
         get_engine.cache_clear()
 
 
+def test_a_message_with_nul_and_control_characters_is_answered_on_both_databases(client):
+    # PostgreSQL cannot store NUL in text: found by fuzzing the API (a 500 there, fine on SQLite).
+    r = client.post("/chat", json={"message": "떡볶이\x00 먹고\x07 싶어", "user_id": 1})
+    assert r.status_code == 200, r.text
+    assert "\x00" not in r.json()["nlu"]["text"]
+    assert client.post("/chat", json={"message": "\x00\x01"}).status_code == 422
+
+
 # --------------------------------------------------------------------------- rate limits
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, text
 
 from naviyam.db.session import make_engine, migrate
 
-pytest.importorskip("redis")  # the workers' Redis client (a dependency of the scale-out setup)
+import redis  # noqa: F401 - the workers' Redis client (a dependency of the scale-out setup)
 
 
 @pytest.fixture(scope="package")

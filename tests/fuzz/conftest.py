@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-schemathesis = pytest.importorskip("schemathesis")  # a test dependency: pip install schemathesis
+import schemathesis
 
 from naviyam.api.app import create_app
 from naviyam.config import Settings
@@ -16,8 +16,9 @@ FUZZ_ADMIN_KEY = "fuzz-admin-key"
 
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory):
-    """The app on a generated 20-shop world (SQLite), rules NLU, no rate limits; lifespan entered."""
+    """The app on a generated 20-shop world (SQLite) with a Layer 1 index, rules NLU, no rate limits."""
     from naviyam.data.generate import generate_world
+    from naviyam.learning.registry import ModelRegistry
     from naviyam.nlu import rules_parser
     from naviyam.service.runtime import Runtime
 
@@ -27,6 +28,9 @@ def fuzz_app(tmp_path_factory):
     engine = make_engine(settings.resolved_database_url)
     migrate(engine)
     generate_world(engine, seed=3, shops=20, users=20, days=5)
+    from naviyam.recommend.layer1 import build_layer1
+
+    build_layer1(engine, ModelRegistry(engine, settings.models_dir))  # so /recommendations and /chat recommend
     runtime = Runtime.load(engine, settings, parser=rules_parser())
     app = create_app(settings, engine=engine, runtime=runtime)
     with TestClient(app):  # runs the lifespan: app.state is ready for schemathesis' own client

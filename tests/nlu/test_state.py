@@ -70,3 +70,11 @@ def test_state_round_trips_through_json():
 def test_empty_or_missing_state_dict_gives_a_fresh_session():
     assert Session.from_dict(None).filters == {}
     assert Session.from_dict({}).filters == {}
+
+
+def test_a_damaged_stored_state_starts_afresh():
+    from naviyam.nlu.state import DialogueState
+
+    for bad in ({"search": "x"}, {"search": {"category": 5}, "turns": "many"}, ["not", "a", "dict"], {"turns": {}}):
+        state = DialogueState.from_dict(bad)
+        assert isinstance(state.search, dict)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Annotated, Any
+
+from annotated_types import Ge, Le
+from pydantic import BaseModel, BeforeValidator, Field
 
 
 class HealthPublic(BaseModel):
@@ -71,14 +74,24 @@ class ErrorPublic(BaseModel):
 FEEDBACK_TYPE_PATTERN = "^(clicked|ordered|favorited|rated|dismissed)$"
 
 
+def _number_not_bool_or_text(value: Any) -> Any:
+    """An id is a JSON number (5 or 5.0); pydantic would also take true as 1 and "5" as 5."""
+    if isinstance(value, (bool, str, bytes)):
+        raise ValueError("숫자여야 해요")
+    return value
+
+
+#: A 32-bit id column's value (found by fuzzing the API: 7683712728 was a 500 on PostgreSQL, true was 1).
+DbId = Annotated[int, Ge(1), Le(2**31 - 1), BeforeValidator(_number_not_bool_or_text)]
+
+
 class FeedbackCreate(BaseModel):
-    user_id: int | None = Field(None, ge=1, le=2**31 - 1, description="The user, or null for an anonymous user")
-    shop_id: int = Field(ge=1, le=2**31 - 1)
+    user_id: DbId | None = Field(None, description="The user, or null for an anonymous user")
+    shop_id: DbId
     feedback_type: str = Field(pattern=FEEDBACK_TYPE_PATTERN,
                                description="clicked | ordered | favorited | rated | dismissed")
-    interaction_id: int | None = Field(None, ge=1, le=2**63 - 1,
-                                       description="The /chat or /recommendations answer this refers to")
-    satisfaction_score: float | None = Field(None, ge=1, le=5, description="1-5, for 'rated'")
+    interaction_id: DbId | None = Field(None, description="The /chat or /recommendations answer this refers to")
+    satisfaction_score: float | None = Field(None, ge=1, le=5, strict=True, description="1-5, for 'rated'")
 
 
 class FeedbackAccepted(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 
 import typer
 from rich.console import Console
@@ -28,6 +29,36 @@ def setup() -> None:
         console.print("database already has shops; sample world not generated")
     for kind, version in build_missing_models(engine, settings, console=console).items():
         console.print(f"model {kind}: {version}")
+
+
+def _http_protocol_base():
+    try:
+        import httptools  # noqa: F401
+
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as base
+    except ImportError:
+        from uvicorn.protocols.http.h11_impl import H11Protocol as base
+    return base
+
+
+class NoDelayHTTPProtocol(_http_protocol_base()):
+    """uvicorn's HTTP protocol with TCP_NODELAY on every connection.
+
+    With ``--workers`` > 1 uvicorn binds the listening socket itself with
+    protocol number 0, so asyncio does not recognise accepted connections as
+    TCP and leaves Nagle's algorithm on: a response written in two parts
+    (head, body) then waits for the client's delayed ACK, about 40 ms on every
+    keep-alive request (measured: 48 ms instead of 4 ms for /health).
+    """
+
+    def connection_made(self, transport) -> None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:  # pragma: no cover - a socket that is already gone
+                pass
+        super().connection_made(transport)
 
 
 def log_config(level: str) -> dict:
@@ -61,7 +92,7 @@ def serve(
     uvicorn.run(
         "naviyam.api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
         workers=workers, log_level=settings.log_level.lower(), log_config=log_config(settings.log_level),
-        access_log=access_log,
+        access_log=access_log, http=NoDelayHTTPProtocol,
     )
 
 

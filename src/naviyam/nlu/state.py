@@ -18,6 +18,7 @@ round-trip through JSON, so it can live in a database or Redis.
 from __future__ import annotations
 
 import copy
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,8 @@ from naviyam.nlu.canonical import SEARCH_INTENTS, clean_filters
 
 _CONFLICTS = {"spicy": "not_spicy", "not_spicy": "spicy", "light": "hearty", "hearty": "light"}
 STATE_VERSION = 1
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -40,10 +43,15 @@ class DialogueState:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> "DialogueState":
-        if not d:
+        if not d or not isinstance(d, dict):
             return cls()
-        return cls(search=clean_filters(dict(d.get("search") or {})), last_intent=d.get("last_intent"),
-                   last_search_intent=d.get("last_search_intent"), turns=int(d.get("turns") or 0))
+        try:
+            return cls(search=clean_filters(dict(d.get("search") or {})), last_intent=d.get("last_intent"),
+                       last_search_intent=d.get("last_search_intent"), turns=int(d.get("turns") or 0))
+        except (TypeError, ValueError, AttributeError):
+            # A damaged stored state starts the conversation afresh rather than failing the turn.
+            log.warning("unreadable dialogue state; starting a new one")
+            return cls()
 
     # ------------------------------------------------------------------
     def apply(self, intent: str, turn: dict[str, Any], *, reset: bool = False,

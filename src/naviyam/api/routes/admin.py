@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from naviyam.api.deps import AdminDep
 from naviyam.db.models import MODEL_KINDS
@@ -30,6 +30,12 @@ class ModelVersionPublic(BaseModel):
     parent: str | None
     created_at: dt.datetime | None
     promoted_at: dt.datetime | None
+
+    @field_validator("data_window_start", "data_window_end", "created_at", "promoted_at")
+    @classmethod
+    def _utc(cls, v: dt.datetime | None) -> dt.datetime | None:
+        """Stored timestamps are naive UTC; the API says so (RFC 3339 needs an offset)."""
+        return v.replace(tzinfo=dt.UTC) if v is not None and v.tzinfo is None else v
 
 
 class ModelsPublic(BaseModel):

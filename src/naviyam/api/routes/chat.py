@@ -1,27 +1,37 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, field_validator
 
-from naviyam.api.schemas import ErrorPublic
+from naviyam.api.schemas import DbId, ErrorPublic
 from naviyam.hours import to_local
 from naviyam.service.chat import MAX_MESSAGE_CHARS, ChatRequest
 
 router = APIRouter(tags=["chat"])
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class ChatContext(BaseModel):
-    lat: float | None = Field(None, ge=33.0, le=39.0, description="Latitude of the user (Korea)")
-    lon: float | None = Field(None, ge=124.0, le=132.0, description="Longitude of the user (Korea)")
-    now: dt.datetime | None = Field(None, description="Request time (default: the server's clock)")
+    lat: float | None = Field(None, ge=33.0, le=39.0, strict=True, description="Latitude of the user (Korea)")
+    lon: float | None = Field(None, ge=124.0, le=132.0, strict=True, description="Longitude of the user (Korea)")
+    now: dt.datetime | None = Field(None, description="Request time, ISO 8601 (default: the server's clock)")
+
+    @field_validator("now", mode="before")
+    @classmethod
+    def _iso_text_only(cls, v):
+        # pydantic would read a number as seconds since 1970 (found by fuzzing the API)
+        if v is not None and not isinstance(v, (str, dt.datetime)):
+            raise ValueError("ISO 8601 시각 문자열이어야 해요 (예: 2026-11-02T12:30:00)")
+        return v
 
 
 class ChatIn(BaseModel):
-    user_id: int | None = Field(None, ge=1, le=2**31 - 1, description="Known user, or null (cold start)")
+    user_id: DbId | None = Field(None, description="Known user, or null (cold start)")
     message: Annotated[str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS)]
     session_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     context: ChatContext | None = None
@@ -29,6 +39,9 @@ class ChatIn(BaseModel):
     @field_validator("message")
     @classmethod
     def _not_blank(cls, v: str) -> str:
+        # Control characters carry no meaning in a chat message, and PostgreSQL cannot store NUL in text
+        # (found by fuzzing the API: a 500 on PostgreSQL).
+        v = _CONTROL.sub("", v)
         if not v.strip():
             raise ValueError("메시지가 비어 있어요")
         return v

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from naviyam.api.routes.chat import ChatContext
-from naviyam.api.schemas import ErrorPublic
+from naviyam.api.schemas import DbId, ErrorPublic
 from naviyam.hours import local_now, to_local
 from naviyam.learning.store import store_interaction
 from naviyam.nlu.contract import validate_filters
@@ -18,7 +18,7 @@ router = APIRouter(tags=["recommendations"])
 
 
 class RecommendationsIn(BaseModel):
-    user_id: int | None = Field(None, ge=1, le=2**31 - 1, description="Known user, or null (cold start)")
+    user_id: DbId | None = Field(None, description="Known user, or null (cold start)")
     chatbot_output: dict[str, Any] = Field(
         description="The NLU contract object (contracts/nlu.md): at least `filters`; `text`, `intent`, "
                     "`semantic_query` when known")
