@@ -56,12 +56,14 @@ def import_(path: Path = typer.Argument(..., help="Workbook (.xlsx) or folder of
     try:
         counts = import_workbook(engine, path)
     except ImportValidationError as exc:
-        err_console.print(f"[red]import refused, nothing was written: {len(exc.errors)} problem(s)[/red]")
+        err_console.print(f"[red]가져오지 않았어요 (아무것도 쓰지 않음): 문제 {len(exc.errors)}개[/red]")
         for e in exc.errors[:50]:
             err_console.print(f"  {e}")
         if len(exc.errors) > 50:
-            err_console.print(f"  ... and {len(exc.errors) - 50} more")
+            err_console.print(f"  ... 그 밖에 {len(exc.errors) - 50}개")
         raise typer.Exit(1) from None
+    for warning in getattr(counts, "warnings", []):
+        err_console.print(f"[yellow]주의: {warning}[/yellow]")
     _print_counts(f"imported {path}", counts)
 
 
