@@ -18,8 +18,8 @@ err_console = Console(stderr=True)
 
 def _print_counts(title: str, counts: dict[str, int]) -> None:
     table = Table(title=title)
-    table.add_column("table")
-    table.add_column("rows", justify="right")
+    table.add_column("테이블")
+    table.add_column("행 수", justify="right")
     for name, n in counts.items():
         table.add_row(name, f"{n:,}")
     console.print(table)
@@ -43,7 +43,7 @@ def generate(
     except WorldNotEmptyError as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
-    _print_counts(f"sample world (seed {seed})", counts)
+    _print_counts(f"샘플 세계 (seed {seed})", counts)
 
 
 @app.command("import")
@@ -64,7 +64,7 @@ def import_(path: Path = typer.Argument(..., help="Workbook (.xlsx) or folder of
         raise typer.Exit(1) from None
     for warning in getattr(counts, "warnings", []):
         err_console.print(f"[yellow]주의: {warning}[/yellow]")
-    _print_counts(f"imported {path}", counts)
+    _print_counts(f"가져온 데이터: {path}", counts)
 
 
 @app.command("export")
@@ -75,4 +75,4 @@ def export(path: Path = typer.Argument(..., help="Workbook (.xlsx) or folder for
     engine = get_engine()
     migrate(engine)
     counts = export_workbook(engine, path)
-    _print_counts(f"exported {path}", counts)
+    _print_counts(f"내보낸 데이터: {path}", counts)
