@@ -46,7 +46,8 @@ def server(tmp_path_factory):
 
     var = tmp_path_factory.mktemp("admin-world")
     settings = Settings(var_dir=var, environment="test", admin_api_key="test-admin-key", database_url=None,
-                        reload_interval_s=0.3, _env_file=None)
+                        reload_interval_s=0.3, rate_limit_per_minute_user=0, rate_limit_per_minute_ip=0,
+                        _env_file=None)  # the hammering threads are one user: no rate limit here
     engine = make_engine(settings.resolved_database_url)
     migrate(engine)
     generate_world(engine, seed=5, shops=60, users=60, days=30)
