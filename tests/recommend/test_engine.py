@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
 from collections import Counter
@@ -22,30 +21,11 @@ from naviyam.recommend.layer1 import CandidateGenerator, UserDirectory, fit_laye
 from naviyam.recommend.ranker.trainer import TrainConfig, load_training_set, train_and_register
 from naviyam.recommend.training_data import TrainingDataConfig, build_training_set
 from naviyam.retrieval.catalog import ShopCatalog
+from naviyam.retrieval.embedding import HashingEmbedder
 
 CONTRACT = {"shop_id", "name", "category", "district", "distance_m", "price_range", "signature_menus", "rating",
             "is_good_shop", "accepts_meal_card", "open_now", "score", "funnels", "reason"}
 HANGUL = re.compile(r"[가-힣]")
-
-
-class HashingEmbedder:
-    """Character-bigram hashing: deterministic and instant (no model load in tests)."""
-
-    name = "test-hash"
-    dim = 64
-
-    def _vec(self, text: str) -> np.ndarray:
-        v = np.zeros(self.dim, dtype=np.float32)
-        t = text.replace(" ", "")
-        for a, b in zip(t, t[1:], strict=False):
-            v[int(hashlib.md5((a + b).encode()).hexdigest()[:8], 16) % self.dim] += 1.0
-        n = np.linalg.norm(v)
-        return v / n if n else v
-
-    def embed_queries(self, texts):
-        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
-
-    embed_passages = embed_queries
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 
 import numpy as np
@@ -16,26 +15,7 @@ from naviyam.recommend.features import NUM_COLUMNS, WIDE_COLUMNS, InteractionSta
 from naviyam.recommend.ranker.trainer import RANKING_FILE, TRAIN_FILE, VAL_FILE, load_training_set
 from naviyam.recommend.training_data import TrainingDataConfig, build_training_set, simulate_nlu
 from naviyam.retrieval.catalog import ShopCatalog
-
-
-class HashingEmbedder:
-    """Character-bigram hashing: deterministic and instant (no model load in tests)."""
-
-    name = "test-hash"
-    dim = 64
-
-    def _vec(self, text: str) -> np.ndarray:
-        v = np.zeros(self.dim, dtype=np.float32)
-        t = text.replace(" ", "")
-        for a, b in zip(t, t[1:], strict=False):
-            v[int(hashlib.md5((a + b).encode()).hexdigest()[:8], 16) % self.dim] += 1.0
-        n = np.linalg.norm(v)
-        return v / n if n else v
-
-    def embed_queries(self, texts):
-        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
-
-    embed_passages = embed_queries
+from naviyam.retrieval.embedding import HashingEmbedder
 
 
 @pytest.fixture(scope="module")
