@@ -42,6 +42,7 @@ from sqlalchemy import Engine, select
 
 from naviyam.db.models import FeedbackEvent, Interaction
 from naviyam.db.session import session_scope
+from naviyam.nlu.canonical import SEARCH_INTENTS
 from naviyam.recommend.features import FeatureBuilder, InteractionState, RankingQuery, load_events
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,6 @@ log = logging.getLogger(__name__)
 #: Weight of a positive by the strongest feedback it got.
 FEEDBACK_WEIGHTS = {"clicked": 1.0, "ordered": 2.0, "favorited": 1.5}
 POSITIVE_TYPES = tuple(FEEDBACK_WEIGHTS)
-SEARCH_INTENTS = ("FOOD_RECOMMENDATION", "BUDGET_FOOD_INQUIRY")
 
 
 @dataclass

@@ -40,11 +40,11 @@ from sqlalchemy import Engine, delete, select
 
 from naviyam.db.models import DailyMetric, FeedbackEvent, Interaction, Shop
 from naviyam.db.session import session_scope
+from naviyam.nlu.canonical import SEARCH_INTENTS
 from naviyam.recommend.metrics import intra_list_diversity
 
 log = logging.getLogger(__name__)
 
-SEARCH_INTENTS = ("FOOD_RECOMMENDATION", "BUDGET_FOOD_INQUIRY")
 CLARIFY_CONFIDENCE = 0.40
 POSITIVE = ("clicked", "ordered", "favorited")
 #: Metric name -> Korean label (charts, alerts).

@@ -29,6 +29,7 @@ from naviyam.learning.ab import CANDIDATE, assign_arm
 from naviyam.learning.store import store_interaction
 from naviyam.nlg.responses import ResponseWriter
 from naviyam.nlg.safety import RequestRisk, classify_request, is_alcohol_shop, may_see_alcohol_shops
+from naviyam.nlu.canonical import SEARCH_INTENTS
 from naviyam.nlu.state import Session as NLUSession
 from naviyam.shops import get_shop
 
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 #: Below this NLU confidence a search request gets a clarifying question instead of a guess.
 CLARIFY_CONFIDENCE = 0.40
 MAX_MESSAGE_CHARS = 500
-SEARCH_INTENTS = ("FOOD_RECOMMENDATION", "BUDGET_FOOD_INQUIRY")
 _NEGATIVE_FEEDBACK = re.compile(r"문\s*닫|별로|맛없|불친절|비싸|더럽|최악|실망|안\s*받|안\s*돼|없던데|틀렸")
 _VAGUE_SUGGESTIONS = ["분식 먹고 싶어", "급식카드 되는 곳", "만원으로 뭐 먹지?", "가까운 곳 추천해줘"]
 _FOLLOW_UPS = ["더 싼 데는?", "더 가까운 곳은?", "급식카드 되는 곳만", "다른 거 찾아줘"]
