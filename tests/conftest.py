@@ -1,4 +1,12 @@
-"""Shared fixtures: real databases (a SQLite file and the PostgreSQL server on this machine).
+"""Shared fixtures: a pinned clock and real databases (a SQLite file and the PostgreSQL server on this machine).
+
+Time: every test runs at ``TEST_NOW`` (a Friday evening in Seoul; ``NAVIYAM_TEST_NOW`` picks another
+instant for the whole run), whatever the machine's clock or time zone says. The service's clock
+(``naviyam.core.clock``) is pinned in this process for every test, starting at that instant and ticking
+with real elapsed time, and ``NAVIYAM_CLOCK`` carries the same instant to servers and CLIs that tests
+start in subprocesses. A test that needs another moment pins it itself (``clock.pinned(...)``).
+
+Chance: pytest-randomly reseeds ``random`` and numpy before every test; torch is seeded here too.
 
 ``engine`` is parametrised over both backends, so every test that takes it
 runs twice. PostgreSQL tests get a private schema (search_path) that is
@@ -18,6 +26,28 @@ from sqlalchemy import Engine, create_engine, text
 from naviyam.db.session import make_engine, migrate
 
 PG_URL = os.environ.get("NAVIYAM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+#: The instant the suite runs at: Friday 2026-11-27, 19:00 in Seoul (dinner time, most shops open).
+TEST_NOW = os.environ.get("NAVIYAM_TEST_NOW", "2026-11-27T19:00:00+09:00")
+os.environ["NAVIYAM_CLOCK"] = TEST_NOW  # subprocesses (servers, CLIs) start at the same instant
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock() -> Iterator[None]:
+    """Every test starts at TEST_NOW on the service's clock (ticking), and with torch seeded."""
+    from naviyam.core import clock
+
+    _seed_torch()
+    with clock.pinned(TEST_NOW, tick=True):
+        yield
+
+
+def _seed_torch(seed: int = 20261129) -> None:
+    import sys
+
+    torch = sys.modules.get("torch")  # only when something already imported it: keeps light tests light
+    if torch is not None:
+        torch.manual_seed(seed)
 
 
 @pytest.fixture

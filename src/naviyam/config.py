@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     nlu_epochs: int = Field(10, description="Training passes of the NLU tagger when `make run` trains it.")
     ranker_epochs: int = Field(10, description="Maximum epochs of the ranker when `make run` trains it.")
     timezone: str = Field("Asia/Seoul", description="Time zone of shop hours and of 'now' (IANA name).")
+    clock: str | None = Field(
+        None,
+        description="Pin the service's clock to an ISO instant (e.g. 2026-11-27T19:00:00+09:00); it runs on from "
+        "there. Empty: the real clock. For tests and demos at a chosen hour.",
+    )
     log_level: str = Field("INFO", description="Python logging level.")
     ab_share: float = Field(
         0.0, ge=0.0, le=1.0,

@@ -66,25 +66,3 @@ def meal_time(when: dt.datetime) -> str:
     if 17 <= h < 21:
         return "dinner"
     return "late_night"
-
-
-def local_now() -> dt.datetime:
-    """The service's wall clock as a naive datetime in its time zone (Asia/Seoul by default).
-
-    Shop hours are local times, so "open now" must be asked in local time,
-    whatever time zone the server machine runs in.
-    """
-    return dt.datetime.now(_zone()).replace(tzinfo=None)
-
-
-def to_local(when: dt.datetime) -> dt.datetime:
-    """A datetime as naive local time: aware values are converted, naive ones are taken as local already."""
-    return when.astimezone(_zone()).replace(tzinfo=None) if when.tzinfo is not None else when
-
-
-def _zone():
-    from zoneinfo import ZoneInfo
-
-    from naviyam.config import get_settings
-
-    return ZoneInfo(get_settings().timezone)

@@ -13,7 +13,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from naviyam.db.models import ProductOrder, Review, Shop, ShopMenu
-from naviyam.hours import format_hours, is_open, local_now
+from naviyam.core.clock import local_now
+from naviyam.hours import format_hours, is_open
 
 
 @dataclass

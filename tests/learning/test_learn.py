@@ -49,7 +49,7 @@ def test_learn_without_feedback_says_so_and_exits_zero(tmp_path, monkeypatch):
 
 def test_incremental_rows_weight_feedback_and_hard_negatives(loop_world):
     from naviyam.recommend.layer1 import CandidateGenerator
-    from naviyam.db.models import utcnow
+    from naviyam.core.clock import utcnow
 
     gen = CandidateGenerator.load(loop_world.engine, loop_world.registry)
     data = build_incremental_data(loop_world.engine, gen, utcnow(), IncrementalDataConfig(hard_negative_weight=2.0))

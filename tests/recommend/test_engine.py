@@ -17,7 +17,7 @@ from naviyam.db.session import make_engine, migrate
 from naviyam.learning.registry import ModelRegistry
 from naviyam.recommend.engine import RANKING_FALLBACK, RANKING_WIDE_DEEP, RecommendationEngine, diversify
 from naviyam.recommend.features import NUM_COLUMNS, WIDE_COLUMNS, InteractionState, load_events
-from naviyam.recommend.layer1 import CandidateGenerator, UserDirectory, fit_layer1
+from naviyam.recommend.layer1 import CandidateGenerator, RequestContext, UserDirectory, fit_layer1
 from naviyam.recommend.ranker.trainer import TrainConfig, load_training_set, train_and_register
 from naviyam.recommend.training_data import TrainingDataConfig, build_training_set
 from naviyam.retrieval.catalog import ShopCatalog
@@ -66,10 +66,12 @@ def test_diversify_keeps_at_most_two_per_category_in_the_top_five():
 def test_engine_without_a_trained_ranker_falls_back_to_the_layer1_order(world):
     rec = RecommendationEngine(world["gen"], InteractionState.load(world["engine"], world["catalog"]), None)
     nlu = {"semantic_query": "치킨", "filters": {"category": "치킨"}}
-    out = rec.recommend(None, nlu, {"now": dt.datetime(2026, 10, 30, 19, 0)}, top_k=5)
+    when = dt.datetime(2026, 10, 30, 19, 0)
+    out = rec.recommend(None, nlu, {"now": when}, top_k=5)
     assert out.ranking == RANKING_FALLBACK and out.metadata["ranking"] == RANKING_FALLBACK
     assert out.ranker_version is None
-    l1 = world["gen"].candidates(None, nlu, None).candidates  # same request → same Layer 1 order
+    # the same request at the same moment → the same Layer 1 order
+    l1 = world["gen"].candidates(None, nlu, RequestContext(now=when)).candidates
     assert [r["shop_id"] for r in out.recommendations] == [c.shop_id for c in l1[:5]]
 
 

@@ -28,9 +28,9 @@ def _engine_and_registry():
     return engine, ModelRegistry(engine, get_settings().models_dir)
 
 
-def _day(value: str, option: str) -> dt.datetime:
+def _day(value: str, option: str) -> dt.date:
     try:
-        return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(0))
+        return dt.date.fromisoformat(value)
     except ValueError:
         err_console.print(f"[red]{option}: 날짜는 YYYY-MM-DD 형식이어야 해요 ({value!r}).[/red]")
         raise typer.Exit(2) from None
@@ -38,19 +38,22 @@ def _day(value: str, option: str) -> dt.datetime:
 
 @app.command("export")
 def export(
-    start: str = typer.Option(..., "--start", help="First day (YYYY-MM-DD, UTC), included."),
-    end: str = typer.Option(..., "--end", help="Last day (YYYY-MM-DD, UTC), included."),
+    start: str = typer.Option(..., "--start", help="First day (YYYY-MM-DD, the service's time zone), included."),
+    end: str = typer.Option(..., "--end", help="Last day (YYYY-MM-DD, the service's time zone), included."),
     out: Path = typer.Option(Path("outputs/learning_data"), "--out", help="Output folder."),
 ) -> None:
     """Write conversations_*.jsonl and feedbacks_*.jsonl (seed 46.C) for a date range."""
+    from naviyam.core.clock import day_bounds_utc
     from naviyam.learning.store import export_learning_data
 
-    s, e = _day(start, "--start"), _day(end, "--end") + dt.timedelta(days=1)
-    if e <= s:
+    first, last = _day(start, "--start"), _day(end, "--end")
+    if last < first:
         err_console.print("[red]--end는 --start보다 같거나 뒤여야 해요.[/red]")
         raise typer.Exit(2)
     engine, _ = _engine_and_registry()
-    res = export_learning_data(engine, out, s, e)
+    # Days are the operator's calendar days (Seoul), stored timestamps are UTC.
+    res = export_learning_data(engine, out, day_bounds_utc(first)[0], day_bounds_utc(last)[1],
+                               tag=f"{first:%Y%m%d}_{last + dt.timedelta(days=1):%Y%m%d}")
     console.print(f"대화 {res.n_conversations}개 → {res.conversations}")
     console.print(f"피드백 {res.n_feedbacks}개 → {res.feedbacks}")
 

@@ -149,6 +149,7 @@ def lora_data_cmd(
     min_satisfaction: float = typer.Option(4.0, "--min-satisfaction", help="Lowest satisfaction of a good turn."),
 ) -> None:
     """LoRA 학습 데이터 만들기 (Write lora_training_data.jsonl from NLU data, good conversations and pairs)."""
+    from naviyam.core.clock import utcnow
     from naviyam.llm import lora_data
 
     rows = []
@@ -168,7 +169,7 @@ def lora_data_cmd(
         if conversations_file is not None:
             part = lora_data.conversation_rows(lora_data.read_jsonl(conversations_file), min_satisfaction)
         else:
-            end = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            end = utcnow()
             part = lora_data.conversation_rows_from_db(engine, end - dt.timedelta(days=days), end, min_satisfaction)
         rows += part
         counts["nlu (good conversations)"] = len(part)

@@ -40,12 +40,11 @@ def daily(
 ) -> None:
     """Compute and store the day's metrics, then check for degradation (alert rows, log, webhook)."""
     from naviyam.config import get_settings
-    from naviyam.hours import local_now
     from naviyam.monitor.alerts import check_and_alert
-    from naviyam.monitor.daily import METRICS, run_daily
+    from naviyam.monitor.daily import METRICS, run_daily, yesterday
 
     settings = get_settings()
-    target = _parse_day(day) or (local_now().date() - dt.timedelta(days=1))
+    target = _parse_day(day) or yesterday()
     engine = _engine()
     results = run_daily(engine, target, timezone=settings.timezone, days=max(1, days))
     metrics = results[target]

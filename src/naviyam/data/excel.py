@@ -51,6 +51,7 @@ from sqlalchemy import Engine, Table, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from naviyam.core.clock import local_today
 from naviyam.data import validation as v
 from naviyam.data.validation import RowError
 from naviyam.db.models import Brand, ProductOrder, Review, Shop, ShopMenu, User, UserFavorite
@@ -149,7 +150,7 @@ def _rating(value: int) -> v.Parsed:
 def _birthday(value: dt.date) -> v.Parsed:
     if value.year < 1900:
         return None, f"생일({value.isoformat()})이 너무 옛날입니다. 날짜를 확인해 주세요"
-    if value > dt.date.today():
+    if value > local_today():
         return None, f"생일({value.isoformat()})이 미래 날짜입니다"
     return value, None
 

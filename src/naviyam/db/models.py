@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from naviyam.core.clock import utcnow  # every service timestamp is stored in naive UTC
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -44,9 +46,6 @@ MODEL_KINDS = ("nlu", "index", "ranker", "lora", "normalizer")
 MODEL_STATUSES = ("candidate", "production", "archived", "failed")
 
 
-def utcnow() -> dt.datetime:
-    """Naive UTC now: every service timestamp is stored in UTC."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):

@@ -165,7 +165,7 @@ class _Shown:
 
 
 def _local(t_utc: dt.datetime) -> dt.datetime:
-    from naviyam.hours import to_local
+    from naviyam.core.clock import to_local
 
     return to_local(t_utc.replace(tzinfo=dt.UTC))
 

@@ -34,7 +34,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from naviyam.db.models import FeedbackEvent, LearningRun, utcnow
+from naviyam.core.clock import utcnow
+from naviyam.db.models import FeedbackEvent, LearningRun
 from naviyam.db.session import session_scope
 from naviyam.learning.incremental import IncrementalData, IncrementalDataConfig, build_incremental_data
 from naviyam.learning.promotion import (

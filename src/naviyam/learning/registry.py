@@ -24,7 +24,9 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
-from naviyam.db.models import MODEL_KINDS, MODEL_STATUSES, ModelVersion, utcnow
+from naviyam.core.clock import now as clock_now
+from naviyam.core.clock import utcnow
+from naviyam.db.models import MODEL_KINDS, MODEL_STATUSES, ModelVersion
 from naviyam.db.session import session_scope
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,7 @@ class ModelRegistry:
         """A new, empty folder for a version of ``kind``; nothing is registered yet."""
         if kind not in MODEL_KINDS:
             raise ValueError(f"unknown model kind {kind!r}; known: {', '.join(MODEL_KINDS)}")
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+        stamp = clock_now().strftime("%Y%m%dT%H%M%S")
         version = f"{kind}-{stamp}-{secrets.token_hex(3)}"
         path = self.models_dir / kind / version
         path.mkdir(parents=True, exist_ok=False)

@@ -55,10 +55,14 @@ def _iso(t: dt.datetime | None) -> str | None:
     return t.isoformat() if t else None
 
 
-def export_learning_data(engine: Engine, out_dir: Path, start: dt.datetime, end: dt.datetime) -> ExportResult:
-    """Write interactions and feedback created in ``[start, end)`` as the seed's JSONL files."""
+def export_learning_data(engine: Engine, out_dir: Path, start: dt.datetime, end: dt.datetime, *,
+                         tag: str | None = None) -> ExportResult:
+    """Write interactions and feedback created in ``[start, end)`` (naive UTC) as the seed's JSONL files.
+
+    ``tag`` names the files (default: the two dates of ``start`` and ``end``).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    tag = f"{start:%Y%m%d}_{end:%Y%m%d}"
+    tag = tag or f"{start:%Y%m%d}_{end:%Y%m%d}"
     conv_path, fb_path = out_dir / f"conversations_{tag}.jsonl", out_dir / f"feedbacks_{tag}.jsonl"
     n_conv = n_fb = 0
     with session_scope(engine) as s:

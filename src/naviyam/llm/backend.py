@@ -195,7 +195,7 @@ class LLMBackend:
              dtype: str = "auto", load_in_4bit: bool = True, max_new_tokens: int = 160, timeout_s: float = 8.0,
              prompt_style: str | None = None) -> "LLMBackend":
         """Load a base model folder and, optionally, a PEFT adapter folder on top of it."""
-        t0 = time.time()
+        t0 = time.perf_counter()
         model, tokenizer, dev = load_model_and_tokenizer(model_path, device=device, dtype=dtype,
                                                          load_in_4bit=load_in_4bit)
         version = Path(model_path).name
@@ -208,7 +208,7 @@ class LLMBackend:
             style = prompt_style or meta.get("prompt_style") or style
             version = f"{version}+{meta.get('version') or Path(adapter_path).name}"
         model.eval()
-        log.info("loaded LLM %s on %s in %.1fs", version, dev, time.time() - t0)
+        log.info("loaded LLM %s on %s in %.1fs", version, dev, time.perf_counter() - t0)
         return cls(model, tokenizer, device=dev, max_new_tokens=max_new_tokens, timeout_s=timeout_s,
                    prompt_style=style, version=version)
 

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from naviyam.core.clock import now as clock_now
 from naviyam.llm.backend import (ADAPTER_META, adapter_base_model, is_adapter_dir, load_model_and_tokenizer,
                                  read_adapter_meta)
 from naviyam.llm.prompts import output_text, render_prompt, resolve_style
@@ -296,7 +297,7 @@ def train_lora(base_model: Path | str, rows: list[dict[str, Any]], output_dir: P
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     out = Path(output_dir)
-    t0 = time.time()
+    t0 = time.perf_counter()
     prog("loading", 0.0)
     model, tok, device, base_path, parent = load_for_training(base_model, cfg)
     if val_rows is None:
@@ -347,11 +348,11 @@ def train_lora(base_model: Path | str, rows: list[dict[str, Any]], output_dir: P
         "n_train": len(train_rows), "n_val": len(val_rows),
         "tasks": {t: sum(1 for r in train_rows if str(r.get("task", "nlu")) == t)
                   for t in sorted({str(r.get("task", "nlu")) for r in train_rows})},
-        "train_seconds": round(time.time() - t0, 1),
+        "train_seconds": round(time.perf_counter() - t0, 1),
     }
     if val_rows:
         metrics["val_perplexity"] = trainer.perplexity(val_rows)
-    meta = {**base_meta, "metrics": metrics, "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    meta = {**base_meta, "metrics": metrics, "created_at": clock_now().isoformat(timespec="seconds")}
     save_adapter(model, tok, out, meta)
     prog("done", 1.0)
     return LoraRunResult(out, metrics, history, incremental=parent is not None, parent=base_meta["parent"])

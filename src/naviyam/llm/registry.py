@@ -141,7 +141,8 @@ def promote(registry: Any, version: str) -> None:
         return
     from sqlalchemy import update
 
-    from naviyam.db.models import ModelVersion, utcnow
+    from naviyam.core.clock import utcnow
+    from naviyam.db.models import ModelVersion
     from naviyam.db.session import session_scope
 
     with session_scope(registry.engine) as s:

@@ -33,11 +33,11 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import Engine, delete, select
 
+from naviyam.core.clock import day_bounds_utc, local_today
 from naviyam.db.models import DailyMetric, FeedbackEvent, Interaction, Shop
 from naviyam.db.session import session_scope
 from naviyam.nlu.canonical import SEARCH_INTENTS
@@ -65,12 +65,9 @@ METRICS: dict[str, str] = {
 }
 
 
-def day_bounds_utc(day: dt.date, timezone: str) -> tuple[dt.datetime, dt.datetime]:
-    """[start, end) of a local calendar day as naive UTC datetimes."""
-    tz = ZoneInfo(timezone)
-    start = dt.datetime.combine(day, dt.time(0), tzinfo=tz).astimezone(dt.UTC).replace(tzinfo=None)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=tz).astimezone(dt.UTC)
-    return start, end.replace(tzinfo=None)
+def yesterday() -> dt.date:
+    """The day the nightly ``monitor daily`` computes: yesterday in the service's time zone."""
+    return local_today() - dt.timedelta(days=1)
 
 
 def _mean(values: list[float]) -> float | None:
@@ -81,7 +78,7 @@ def _share(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
-def compute_day(engine: Engine, day: dt.date, timezone: str = "Asia/Seoul") -> dict[str, float | None]:
+def compute_day(engine: Engine, day: dt.date, timezone: str | None = None) -> dict[str, float | None]:
     """The day's metrics (None where the day has nothing to measure)."""
     start, end = day_bounds_utc(day, timezone)
     with session_scope(engine) as s:
@@ -157,7 +154,7 @@ def load_history(engine: Engine, start: dt.date | None = None, end: dt.date | No
     return dict(out)
 
 
-def run_daily(engine: Engine, day: dt.date, *, timezone: str = "Asia/Seoul", days: int = 1
+def run_daily(engine: Engine, day: dt.date, *, timezone: str | None = None, days: int = 1
               ) -> dict[dt.date, dict[str, Any]]:
     """Compute and store ``days`` days ending with ``day`` (a backfill when > 1)."""
     out = {}

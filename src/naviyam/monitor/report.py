@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
+from naviyam.core.clock import local_today
 from naviyam.db.models import Alert, ModelVersion
 from naviyam.db.session import session_scope
 from naviyam.monitor.daily import METRICS, load_history
@@ -89,7 +90,7 @@ def plot_metrics(history: dict[dt.date, dict[str, float | None]], path: Path,
 
 def write_report(engine: Engine, out_dir: Path, *, days: int = 28, end: dt.date | None = None) -> Path:
     """``index.html`` + ``metrics.png`` for the last ``days`` days in ``out_dir``; returns the HTML path."""
-    end = end or max(load_history(engine) or {dt.date.today(): {}})
+    end = end or max(load_history(engine) or {local_today(): {}})
     start = end - dt.timedelta(days=days - 1)
     history = load_history(engine, start, end)
     marks = promotions(engine, start, end)

@@ -164,7 +164,7 @@ def train_nlu(engine: Any, registry: Any, epochs: int = 10, n_examples: int | No
     ``heldout_rows`` replaces the generated held-out split (to compare with an earlier
     version on the same data: generated rows with the same text are left out of training).
     """
-    t0 = time.time()
+    t0 = time.perf_counter()
     prog = progress or (lambda s, f: None)
     cfg = TrainConfig(epochs=epochs, seed=seed)
     if n_examples:
@@ -191,7 +191,7 @@ def train_nlu(engine: Any, registry: Any, epochs: int = 10, n_examples: int | No
         write_jsonl(held, Path(data_dir) / "heldout.jsonl")
     write_jsonl(held, alloc.path / "heldout.jsonl")
     parser = fit_parser(lexicon, train, cal, alloc.path, cfg, prog, version=alloc.version)
-    train_s = time.time() - t0
+    train_s = time.perf_counter() - t0
     prog("evaluating", 0.0)
     metrics: dict[str, Any] = evaluate_all(parser, held)
     if with_baselines:

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from naviyam.hours import local_now, to_local
+from naviyam.core.clock import local_now, to_local
 from naviyam.recommend.features import (
     FeatureBuilder,
     FeatureRows,

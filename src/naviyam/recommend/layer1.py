@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, select
 
-from naviyam.hours import local_now
+from naviyam.core.clock import local_now
 from naviyam.db.models import User
 from naviyam.learning.registry import ModelRegistry
 from naviyam.recommend.funnels import (

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
+from naviyam.core.clock import local_now
 from naviyam.db.models import ShopMenu
 from naviyam.recommend.features import (
     FeatureBuilder,
@@ -325,7 +326,7 @@ def build_training_set(
         (out_dir / RANKING_FILE).unlink()
     seconds = time.perf_counter() - t_start
     manifest = {
-        "created_at": dt.datetime.now().isoformat(timespec="seconds"),
+        "created_at": local_now().isoformat(timespec="seconds"),
         "window_start": start.isoformat(), "window_end": end.isoformat(), "cutoff": cutoff.isoformat(),
         "layer1_refits": [t.isoformat() for t in refits], "layer1_fit_seconds": fit_seconds,
         "n_train": len(train), "n_val": len(val), "n_ranking_rows": n_rank_rows,

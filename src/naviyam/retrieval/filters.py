@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from naviyam.hours import local_now
+from naviyam.core.clock import local_now
 from naviyam.retrieval.catalog import ShopCatalog
 from naviyam.retrieval.location import Place, dong_names, haversine_m
 

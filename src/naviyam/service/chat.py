@@ -22,9 +22,9 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session as DBSession
 
-from naviyam.db.models import ChatSession, FeedbackEvent, Shop, User, utcnow
+from naviyam.core.clock import local_now, utcnow
+from naviyam.db.models import ChatSession, FeedbackEvent, Shop, User
 from naviyam.db.session import session_factory
-from naviyam.hours import local_now
 from naviyam.learning.ab import CANDIDATE, assign_arm
 from naviyam.learning.store import store_interaction
 from naviyam.nlg.responses import ResponseWriter

@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import Engine, delete, or_, select, update
 
-from naviyam.db.models import ChatSession, FeedbackEvent, Interaction, utcnow
+from naviyam.core.clock import utcnow
+from naviyam.db.models import ChatSession, FeedbackEvent, Interaction
 from naviyam.db.session import session_scope
 
 log = logging.getLogger(__name__)

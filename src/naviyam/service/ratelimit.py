@@ -129,7 +129,7 @@ class RedisRateLimiter:
         return "memory" if self._down_since is not None else "redis"
 
     async def hit(self, key: str, limit: int, window_s: int = 60) -> Decision:
-        now = time.time()
+        now = time.time()  # real-clock: rate windows are shared by worker processes, not service time
         if self._down_since is not None and now < self._next_try:
             return self.fallback.hit_sync(key, limit, window_s)
         try:

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, field_validator
 
 from naviyam.api.schemas import DbId, ErrorPublic
-from naviyam.hours import to_local
+from naviyam.core.clock import to_local
 from naviyam.service.chat import MAX_MESSAGE_CHARS, ChatRequest
 
 router = APIRouter(tags=["chat"])

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from typing import Any
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from naviyam.api.routes.chat import ChatContext
 from naviyam.api.schemas import DbId, ErrorPublic
-from naviyam.hours import local_now, to_local
+from naviyam.core.clock import local_now, to_local
 from naviyam.learning.store import store_interaction
 from naviyam.nlu.contract import validate_filters
 
@@ -55,7 +56,7 @@ async def recommendations(body: RecommendationsIn, request: Request):
     query = str(nlu.get("text") or nlu.get("semantic_query") or "")[:500]
 
     def run() -> tuple[Any, int]:
-        t0 = dt.datetime.now()
+        t0 = time.perf_counter()
         res = recommender.recommend(body.user_id, {**nlu, "filters": filters},
                                     {"now": now, "lat": ctx.lat, "lon": ctx.lon}, body.top_k)
         shown = [{"shop_id": r["shop_id"], "rank": i + 1, "score": r.get("score"), "funnels": r.get("funnels")}
@@ -65,7 +66,7 @@ async def recommendations(body: RecommendationsIn, request: Request):
                 db, session_id=f"api-{uuid.uuid4().hex[:20]}", user_id=body.user_id, message=query,
                 intent=str(nlu.get("intent") or "FOOD_RECOMMENDATION"), nlu={**nlu, "filters": filters},
                 recommendations=shown, response=None,
-                latency_ms=(dt.datetime.now() - t0).total_seconds() * 1000, model_versions=service.model_versions)
+                latency_ms=(time.perf_counter() - t0) * 1000, model_versions=service.model_versions)
         return res, iid
 
     res, interaction_id = await run_in_threadpool(run)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from naviyam.core.clock import local_now
 from naviyam.recommend.funnels.base import Candidate, FitContext, FunnelQuery, top_k_candidates
 
 
@@ -33,7 +34,7 @@ class PopularityFunnel:
 
     def fit(self, ctx: FitContext) -> PopularityFunnel:
         cat = ctx.catalog
-        now = ctx.now or ctx.interactions.window()[1] or dt.datetime.now()
+        now = ctx.now or ctx.interactions.window()[1] or local_now()
         ref = np.datetime64(now.replace(tzinfo=None), "s")
         tau = self.half_life_days * 86400 / np.log(2)
         raw = {}

@@ -1,0 +1,153 @@
+"""The service's one clock: every "now" in the package is read here.
+
+Shop hours, meal times, "open now", learning windows, retention and the
+daily monitoring all ask this module, never ``datetime.now()`` directly, so
+that one switch pins time for a whole process:
+
+* :func:`pin` / :func:`pinned` set the clock to an instant, either frozen or
+  ticking forward from it with the real elapsed time (``tick=True``);
+* the setting ``NAVIYAM_CLOCK`` (an ISO instant, e.g.
+  ``2026-11-27T19:00:00+09:00``) pins a process from its environment, so a
+  server started by a test, or a demo, runs at a chosen moment. It ticks.
+
+Three views of the same instant:
+
+* :func:`now` – aware, in UTC;
+* :func:`utcnow` – naive UTC, what the database stores;
+* :func:`local_now` – naive wall-clock time in the service's time zone
+  (``NAVIYAM_TIMEZONE``, Asia/Seoul by default), what shop hours mean,
+  whatever zone the server machine runs in;
+* :func:`local_today` – the local date.
+
+Durations (``time.perf_counter``/``monotonic``) are not "now" and need no clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+__all__ = ["now", "utcnow", "local_now", "local_today", "to_local", "zone", "pin", "unpin", "pinned",
+           "parse_instant", "pinned_instant", "day_bounds_utc"]
+
+
+@dataclass(frozen=True)
+class _Pin:
+    instant: dt.datetime  # aware
+    started: float  # time.monotonic() when pinned
+    tick: bool
+
+    def read(self) -> dt.datetime:
+        if not self.tick:
+            return self.instant
+        return self.instant + dt.timedelta(seconds=time.monotonic() - self.started)
+
+
+_lock = threading.Lock()
+_pin: _Pin | None = None
+_env_pin: tuple[str, _Pin] | None = None
+
+
+@lru_cache(maxsize=16)
+def _zone_named(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def zone() -> ZoneInfo:
+    """The service's time zone (``NAVIYAM_TIMEZONE``)."""
+    from naviyam.config import get_settings
+
+    return _zone_named(get_settings().timezone)
+
+
+def parse_instant(value: str | dt.datetime) -> dt.datetime:
+    """An aware instant from ISO text or a datetime; naive values are read as the service's local time."""
+    when = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=zone())
+    return when.astimezone(dt.UTC)
+
+
+def _from_settings() -> _Pin | None:
+    global _env_pin
+    from naviyam.config import get_settings
+
+    text = get_settings().clock
+    if not text:
+        return None
+    if _env_pin is None or _env_pin[0] != text:
+        _env_pin = (text, _Pin(parse_instant(text), time.monotonic(), True))
+    return _env_pin[1]
+
+
+def now() -> dt.datetime:
+    """The current instant, aware, in UTC (pinned when a pin is set)."""
+    p = _pin or _from_settings()
+    return p.read() if p is not None else dt.datetime.now(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC: what the database stores in its timestamp columns."""
+    return now().replace(tzinfo=None)
+
+
+def local_now() -> dt.datetime:
+    """The service's wall clock as a naive datetime in its time zone (Asia/Seoul by default)."""
+    return now().astimezone(zone()).replace(tzinfo=None)
+
+
+def local_today() -> dt.date:
+    """Today's date in the service's time zone."""
+    return local_now().date()
+
+
+def to_local(when: dt.datetime) -> dt.datetime:
+    """A datetime as naive local time: aware values are converted, naive ones are taken as local already."""
+    return when.astimezone(zone()).replace(tzinfo=None) if when.tzinfo is not None else when
+
+
+def day_bounds_utc(day: dt.date, timezone: str | None = None) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of a local calendar day (the service's zone unless named) as naive UTC datetimes."""
+    tz = _zone_named(timezone) if timezone else zone()
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=tz).astimezone(dt.UTC)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=tz).astimezone(dt.UTC)
+    return start.replace(tzinfo=None), end.replace(tzinfo=None)
+
+
+def pin(instant: str | dt.datetime, *, tick: bool = False) -> None:
+    """Set the clock to ``instant`` (naive = local time); with ``tick`` it runs on from there."""
+    global _pin
+    with _lock:
+        _pin = _Pin(parse_instant(instant), time.monotonic(), tick)
+
+
+def unpin() -> None:
+    """Back to the real clock (or to ``NAVIYAM_CLOCK`` when that is set)."""
+    global _pin
+    with _lock:
+        _pin = None
+
+
+def pinned_instant() -> dt.datetime | None:
+    """The instant the clock is pinned at (aware UTC), or None when it runs free."""
+    p = _pin or _from_settings()
+    return p.instant if p is not None else None
+
+
+@contextlib.contextmanager
+def pinned(instant: str | dt.datetime, *, tick: bool = False) -> Iterator[None]:
+    """Run a block at ``instant``; the previous clock comes back afterwards."""
+    global _pin
+    before = _pin
+    pin(instant, tick=tick)
+    try:
+        yield
+    finally:
+        with _lock:
+            _pin = before
