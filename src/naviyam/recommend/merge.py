@@ -22,7 +22,8 @@ from naviyam.recommend.funnels.base import Candidate
 DEFAULT_K = 100
 #: Tuned on held-out orders of half the users of the sample world (benchmarks/retrieval_eval.py, merge grid):
 #: weighted RRF with these weights beat the weighted mean of scores by ~2-3 recall points.
-DEFAULT_FUNNEL_WEIGHTS = {"collaborative": 1.0, "content": 1.0, "contextual": 0.5, "popularity": 0.25}
+#: item-kNN (co-visitation) came later; ``index build`` fits all five weights on the operator's own data.
+DEFAULT_FUNNEL_WEIGHTS = {"collaborative": 1.0, "content": 1.0, "contextual": 0.5, "popularity": 0.25, "itemknn": 1.0}
 
 
 def merge_candidates(

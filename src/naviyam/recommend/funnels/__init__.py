@@ -1,4 +1,4 @@
-"""Layer 1 funnels: collaborative, content, contextual, popularity (one module each, one interface)."""
+"""Layer 1 funnels: collaborative, content, contextual, popularity, item-kNN (one module each, one interface)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,20 @@ from naviyam.recommend.funnels.base import Candidate, FitContext, Funnel, Funnel
 from naviyam.recommend.funnels.collaborative import CollaborativeFunnel
 from naviyam.recommend.funnels.content import ContentFunnel
 from naviyam.recommend.funnels.contextual import ContextualFunnel
+from naviyam.recommend.funnels.itemknn import ItemKNNFunnel
 from naviyam.recommend.funnels.popularity import PopularityFunnel
 
-#: Funnels by name, in the order of the seed's wide features (collaborative, content, contextual, popularity).
+#: Funnels by name: the seed's four (in the order of their wide features), then item-kNN (co-visitation).
 FUNNELS: dict[str, type] = {
     "collaborative": CollaborativeFunnel,
     "content": ContentFunnel,
     "contextual": ContextualFunnel,
     "popularity": PopularityFunnel,
+    "itemknn": ItemKNNFunnel,
 }
 FUNNEL_NAMES = tuple(FUNNELS)
 
 __all__ = [
     "FUNNELS", "FUNNEL_NAMES", "Candidate", "CollaborativeFunnel", "ContentFunnel", "ContextualFunnel", "FitContext",
-    "Funnel", "FunnelQuery", "PopularityFunnel", "top_k_candidates",
+    "Funnel", "FunnelQuery", "ItemKNNFunnel", "PopularityFunnel", "top_k_candidates",
 ]
