@@ -25,24 +25,46 @@ from sqlalchemy import Engine, create_engine, text
 
 from naviyam.db.session import make_engine, migrate
 
+#: pytest-randomly's seed when none is given: the order (and every reseed) is the same run after run.
+DEFAULT_ORDER_SEED = 20261129
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    if config.pluginmanager.hasplugin("randomly") and config.getoption("randomly_seed", None) == "default":
+        config.option.randomly_seed = DEFAULT_ORDER_SEED
+
+
 PG_URL = os.environ.get("NAVIYAM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
-#: The instant the suite runs at: Friday 2026-11-27, 19:00 in Seoul (dinner time, most shops open).
+#: The instant the suite starts at: Friday 2026-11-27, 19:00 in Seoul (dinner time, most shops open).
 TEST_NOW = os.environ.get("NAVIYAM_TEST_NOW", "2026-11-27T19:00:00+09:00")
 os.environ["NAVIYAM_CLOCK"] = TEST_NOW  # subprocesses (servers, CLIs) start at the same instant
 
 
+def _pin_session_clock():
+    from naviyam.core import clock
+
+    # One ticking pin for the whole run: time moves forward from TEST_NOW as the suite runs and never
+    # jumps back between tests (models registered and chats stored earlier stay in the past).
+    clock.pin(TEST_NOW, tick=True)
+    return clock._pin
+
+
+_SESSION_PIN = _pin_session_clock()
+
+
 @pytest.fixture(autouse=True)
 def _pinned_clock() -> Iterator[None]:
-    """Every test starts at TEST_NOW on the service's clock (ticking), and with torch seeded."""
+    """Every test runs on the suite's clock (a test may pin another instant inside it), with torch seeded."""
     from naviyam.core import clock
 
     _seed_torch()
-    with clock.pinned(TEST_NOW, tick=True):
-        yield
+    yield
+    clock._pin = _SESSION_PIN  # whatever a test did to the clock, the next one gets the suite's clock
 
 
-def _seed_torch(seed: int = 20261129) -> None:
+def _seed_torch(seed: int = DEFAULT_ORDER_SEED) -> None:
     import sys
 
     torch = sys.modules.get("torch")  # only when something already imported it: keeps light tests light

@@ -105,11 +105,16 @@ def test_the_environment_setting_pins_a_process(monkeypatch):
 
     monkeypatch.setenv("NAVIYAM_CLOCK", "2026-12-06T23:50:00+00:00")
     get_settings.cache_clear()
+    before = clock._pin
     clock.unpin()  # what a fresh server process sees: no in-process pin, only the setting
     try:
         assert clock.local_now() - dt.datetime(2026, 12, 7, 8, 50) < dt.timedelta(minutes=1)
         assert clock.local_today() == dt.date(2026, 12, 7)
+        first = clock.now()
+        time.sleep(0.01)
+        assert clock.now() > first  # it ticks, and reading it again never restarts it
     finally:
+        clock._pin = before
         get_settings.cache_clear()
 
 
@@ -119,12 +124,13 @@ def test_the_real_clock_when_nothing_is_pinned(monkeypatch):
 
     monkeypatch.delenv("NAVIYAM_CLOCK", raising=False)
     get_settings.cache_clear()
-    clock.unpin()
     try:
-        real = dt.datetime.now(dt.UTC)
-        assert abs(clock.now() - real) < dt.timedelta(seconds=5)
-        assert round((clock.local_now() - clock.utcnow()).total_seconds() / 3600) == 9
-        assert clock.pinned_instant() is None
+        with clock.pinned(None):
+            real = dt.datetime.now(dt.UTC)
+            assert abs(clock.now() - real) < dt.timedelta(seconds=5)
+            assert round((clock.local_now() - clock.utcnow()).total_seconds() / 3600) == 9
+            assert clock.pinned_instant() is None
+        assert clock.pinned_instant() is not None  # the suite's pin is back after the block
     finally:
         get_settings.cache_clear()
 

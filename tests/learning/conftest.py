@@ -77,7 +77,8 @@ def build_world(var, *, nlu: bool = True):
 
 
 @pytest.fixture(scope="session")
-def loop_world(tmp_path_factory):
+def _loop_world_template(tmp_path_factory):
+    """The world built and lived in once per run; tests get copies of it (``loop_world``)."""
     from naviyam.service.runtime import Runtime
 
     var = tmp_path_factory.mktemp("learning-world")
@@ -85,6 +86,37 @@ def loop_world(tmp_path_factory):
     runtime = Runtime.load(engine, settings)
     first_ranker = registry.current("ranker").version
     n = simulate_day(runtime.chat_service(), engine, range(1, 121))
+    engine.dispose()
+    return SimpleNamespace(var=var, first_ranker=first_ranker, n_feedback=n)
+
+
+@pytest.fixture
+def loop_world(_loop_world_template, tmp_path):
+    """A private copy of the lived-in world: what one test learns, promotes or adds never reaches another.
+
+    The SQLite file and the model folders are copied and the registry's paths moved to the copy, so
+    each test sees the same world whatever ran before it (no dependence on test order).
+    """
+    import shutil
+
+    from sqlalchemy import text
+
+    from naviyam.config import Settings
+    from naviyam.db.session import make_engine
+    from naviyam.learning.registry import ModelRegistry
+    from naviyam.service.runtime import Runtime
+
+    template = _loop_world_template
+    var = tmp_path / "learning-world"
+    shutil.copytree(template.var, var)
+    settings = Settings(var_dir=var, environment="test", admin_api_key="test-admin-key", database_url=None,
+                        reload_interval_s=0, _env_file=None)
+    engine = make_engine(settings.resolved_database_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE model_version SET path = replace(path, :old, :new)"),
+                     {"old": str(template.var), "new": str(var)})
+    registry = ModelRegistry(engine, settings.models_dir)
+    runtime = Runtime.load(engine, settings)
     yield SimpleNamespace(var=var, engine=engine, registry=registry, settings=settings, runtime=runtime,
-                          first_ranker=first_ranker, n_feedback=n)
+                          first_ranker=template.first_ranker, n_feedback=template.n_feedback)
     engine.dispose()

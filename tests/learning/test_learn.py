@@ -7,6 +7,7 @@ import json
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from naviyam.core.clock import local_today
 from naviyam.db.models import LearningRun
 from naviyam.db.session import session_scope
 from naviyam.learning.incremental import FEEDBACK_WEIGHTS, IncrementalDataConfig, build_incremental_data
@@ -118,7 +119,7 @@ def test_export_cli_writes_the_seed_jsonl_files(loop_world, tmp_path, monkeypatc
     import datetime as dt
 
     app = _cli(loop_world.var, monkeypatch)
-    today = dt.date.today()
+    today = local_today()
     try:
         res = CliRunner().invoke(app, ["learning", "export", "--start", (today - dt.timedelta(days=2)).isoformat(),
                                        "--end", (today + dt.timedelta(days=1)).isoformat(), "--out",

@@ -1,6 +1,7 @@
 import datetime as dt
 import json
 
+from naviyam.core.clock import utcnow
 from naviyam.db.models import FeedbackEvent
 from naviyam.db.session import session_factory
 from naviyam.learning.store import export_learning_data, store_interaction
@@ -16,7 +17,7 @@ def test_interactions_and_feedback_export_as_seed_jsonl(engine, tmp_path):
     s.add(FeedbackEvent(interaction_id=iid, user_id=7, shop_id=3, feedback_type="rated", satisfaction_score=4.5))
     s.commit()
     s.close()
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utcnow()
     res = export_learning_data(engine, tmp_path / "out", now - dt.timedelta(days=1), now + dt.timedelta(days=1))
     assert res.n_conversations == 1 and res.n_feedbacks == 2
     assert res.conversations.name.startswith("conversations_") and res.feedbacks.name.startswith("feedbacks_")

@@ -8,6 +8,7 @@ import json
 import typer
 from typer.testing import CliRunner
 
+from naviyam.core.clock import utcnow
 from naviyam.learning.registry import ModelRegistry
 from naviyam.llm import lora_data
 from naviyam.llm.registry import compare_adapters, decide, evaluate_adapter, promote_if_better
@@ -51,7 +52,7 @@ def test_conversation_rows_come_from_the_database(sqlite_engine):
                                 nlu=nlu, recommendations=[{"shop_id": 7, "rank": 1}], response="…",
                                 latency_ms=10.0, model_versions={})
         s.add(FeedbackEvent(interaction_id=iid, user_id=1, shop_id=7, feedback_type="ordered"))
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utcnow()
     rows = lora_data.conversation_rows_from_db(sqlite_engine, now - dt.timedelta(days=1), now + dt.timedelta(days=1))
     assert [r["output"]["filters"] for r in rows] == [{"menu": "떡볶이"}]
 

@@ -51,7 +51,8 @@ class _Pin:
 
 _lock = threading.Lock()
 _pin: _Pin | None = None
-_env_pin: tuple[str, _Pin] | None = None
+_env_pins: dict[str, _Pin] = {}  # one ticking pin per NAVIYAM_CLOCK text, so time never runs backwards
+_FREE = object()  # ``pinned(None)``: the real clock inside the block
 
 
 @lru_cache(maxsize=16)
@@ -75,20 +76,26 @@ def parse_instant(value: str | dt.datetime) -> dt.datetime:
 
 
 def _from_settings() -> _Pin | None:
-    global _env_pin
     from naviyam.config import get_settings
 
     text = get_settings().clock
     if not text:
         return None
-    if _env_pin is None or _env_pin[0] != text:
-        _env_pin = (text, _Pin(parse_instant(text), time.monotonic(), True))
-    return _env_pin[1]
+    p = _env_pins.get(text)
+    if p is None:
+        p = _env_pins.setdefault(text, _Pin(parse_instant(text), time.monotonic(), True))
+    return p
+
+
+def _active() -> _Pin | None:
+    if _pin is _FREE:
+        return None
+    return _pin or _from_settings()
 
 
 def now() -> dt.datetime:
     """The current instant, aware, in UTC (pinned when a pin is set)."""
-    p = _pin or _from_settings()
+    p = _active()
     return p.read() if p is not None else dt.datetime.now(dt.UTC)
 
 
@@ -136,16 +143,21 @@ def unpin() -> None:
 
 def pinned_instant() -> dt.datetime | None:
     """The instant the clock is pinned at (aware UTC), or None when it runs free."""
-    p = _pin or _from_settings()
+    p = _active()
     return p.instant if p is not None else None
 
 
 @contextlib.contextmanager
-def pinned(instant: str | dt.datetime, *, tick: bool = False) -> Iterator[None]:
-    """Run a block at ``instant``; the previous clock comes back afterwards."""
+def pinned(instant: str | dt.datetime | None, *, tick: bool = False) -> Iterator[None]:
+    """Run a block at ``instant`` (None: on the real clock); the previous clock comes back afterwards."""
     global _pin
-    before = _pin
-    pin(instant, tick=tick)
+    with _lock:
+        before = _pin
+    if instant is None:
+        with _lock:
+            _pin = _FREE
+    else:
+        pin(instant, tick=tick)
     try:
         yield
     finally:
