@@ -83,6 +83,13 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Comma-separated origins allowed to call the API from a browser; empty: no cross-origin.",
     )
+    meal_card_per_meal: int = Field(
+        9000, ge=1000, le=100000,
+        description="The meal card's amount per meal (원) for a 구 without a row in the meal_card_limit table.",
+    )
+    closing_soon_minutes: int = Field(
+        30, ge=0, le=180, description="A shop closing within this many minutes is marked '곧 문 닫아요'.",
+    )
     retention_days: int = Field(
         180, ge=0, description="Days conversations and feedback are kept; `naviyam maintenance retention` "
         "deletes older ones (0 keeps them forever).",

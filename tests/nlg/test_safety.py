@@ -11,13 +11,18 @@ from naviyam.nlg.safety import (
 
 
 @pytest.mark.parametrize("text", ["돈이 없어서 굶었어", "집에 밥이 없어", "배고픈데 돈이 없어요ㅠㅠ", "어제부터 밥을 못 먹었어",
-                                  "먹을 게 하나도 없어", "아빠가 때렸어", "집에 혼자 있는데 무서워"])
+                                  "먹을 게 하나도 없어"])
 def test_a_child_in_need_is_recognised(text):
     assert classify_request(text) is RequestRisk.CRISIS
 
 
+@pytest.mark.parametrize("text", ["아빠가 때렸어", "집에 혼자 있는데 무서워", "죽고 싶어", "자해했어"])
+def test_danger_and_self_harm_are_safety(text):
+    assert classify_request(text) is RequestRisk.SAFETY
+
+
 @pytest.mark.parametrize("text", ["떡볶이 먹고 싶어", "매운 거 무서워", "배고파 살려줘ㅋㅋ", "미술학원 근처 분식집",
-                                  "기술 배우고 밥 먹으러 가", "니 말이 맞았어", "메뉴 고르는 거 도와줘"])
+                                  "기술 배우고 밥 먹으러 가", "니 말이 맞았어", "메뉴 고르는 거 도와줘", "배고파 죽겠다"])
 def test_ordinary_requests_are_not_flagged(text):
     assert classify_request(text) is RequestRisk.NONE
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from naviyam.nlg.format import distance, price_range, subject_particle, topic_particle, walk, won
 from naviyam.nlg.normalizer import ChildFriendlyNormalizer
-from naviyam.nlg.safety import RequestRisk, crisis_intro, refusal_text
+from naviyam.nlg.safety import RequestRisk, crisis_intro, refusal_text, safety_answer
 
 #: How each relaxable filter key is named to the user.
 FILTER_NAMES = {
@@ -169,6 +169,10 @@ class ResponseWriter:
 
     def refusal(self, risk: RequestRisk, age: int | None) -> str:
         return self._out(refusal_text(risk, minor=age is None or age < 19), age)
+
+    def safety(self, age: int | None) -> str:
+        """Self-harm, abuse or danger: the helplines, never restaurants (not shortened by the normaliser)."""
+        return safety_answer()
 
     def clarify(self, question: str, age: int | None) -> str:
         return self._out(question, age)

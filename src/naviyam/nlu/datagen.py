@@ -25,8 +25,10 @@ from naviyam.nlu.text import CHOSEONG, JUNGSEONG, compose, decompose
 
 INTENTS = (
     "FOOD_RECOMMENDATION", "BUDGET_FOOD_INQUIRY", "MENU_INQUIRY", "SHOP_INFO", "COUPON_INQUIRY",
-    "GREETING", "GOODBYE", "HELP", "FEEDBACK", "OUT_OF_SCOPE",
+    "GREETING", "GOODBYE", "HELP", "FEEDBACK", "OUT_OF_SCOPE", "SAFETY",
 )
+#: Intents the trained classifier learns; SAFETY is decided by rules (naviyam.core.safety) before it.
+LEARNED_INTENTS = INTENTS[:-1]
 
 # ---------------------------------------------------------------- pieces
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from naviyam.core.safety import is_safety_message
 from naviyam.nlu.canonical import SEARCH_INTENTS, Canonicaliser, Span, clean_filters, semantic_query
-from naviyam.nlu.datagen import INTENTS
+from naviyam.nlu.datagen import INTENTS, LEARNED_INTENTS
 from naviyam.nlu.features import analyse, crf_features, intent_features, spans_from_bio
 from naviyam.nlu.intent import IntentClassifier
 from naviyam.nlu.lexicon import Lexicon, compact
@@ -131,6 +132,12 @@ class NLUParser:
             if session is not None:
                 session.state.apply(intent, {})
             return NLUResult(text, intent, 1.0 if not text.strip() else 0.5, [], "", {}, scores)
+        if is_safety_message(text):
+            # Self-harm, abuse or danger: never a search, whatever the model thinks (contracts/nlu.md).
+            if session is not None:
+                session.state.apply("SAFETY", {})
+            scores = {i: (1.0 if i == "SAFETY" else 0.0) for i in INTENTS}
+            return NLUResult(text, "SAFETY", 1.0, [], "", {}, scores)
         scores = self.predict_intent(an)
         intent = max(scores, key=scores.get)
         spans = self.tag_spans(an, intent)
@@ -220,4 +227,4 @@ def rule_intent(an) -> dict[str, float]:
         guess = "FOOD_RECOMMENDATION"
     else:
         guess = "OUT_OF_SCOPE"
-    return {i: (0.5 if i == guess else 0.5 / (len(INTENTS) - 1)) for i in INTENTS}
+    return {i: (0.5 if i == guess else 0.5 / (len(LEARNED_INTENTS) - 1)) for i in LEARNED_INTENTS}

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import Engine, func, select
 
+from naviyam.core.safety import is_alcohol_shop
 from naviyam.db.models import ProductOrder, Review, Shop, ShopMenu, UserFavorite
 from naviyam.hours import format_hours, parse_closed_days
 from naviyam.menus import main_dish_mask
@@ -125,6 +126,15 @@ class ShopCatalog:
             mask[rows] = True
         return mask
 
+    def alcohol_mask(self) -> np.ndarray:
+        """Rows of shops whose main business is alcohol (computed once per catalog)."""
+        mask = self.__dict__.get("_alcohol_mask")
+        if mask is None:
+            mask = np.array([is_alcohol_shop(n, c, d) for n, c, d in
+                             zip(self.names, self.categories, self.descriptions, strict=True)], dtype=bool)
+            self.__dict__["_alcohol_mask"] = mask
+        return mask
+
     def open_at(self, when: dt.datetime) -> np.ndarray:
         """Which shops are open at ``when`` (local time), after-midnight hours and closed days included.
 
@@ -153,8 +163,13 @@ class ShopCatalog:
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def load(cls, engine: Engine) -> ShopCatalog:
-        """Read every shop with menus and review/order aggregates (a few queries, no per-shop SQL)."""
+    def load(cls, engine: Engine, until: dt.datetime | None = None) -> ShopCatalog:
+        """Read every shop with menus and review/order aggregates (a few queries, no per-shop SQL).
+
+        ``until`` counts only reviews and orders before it (offline evaluation on a time split).
+        """
+        rev_time = [Review.created_at < until] if until is not None else []
+        ord_time = [ProductOrder.ordered_at < until] if until is not None else []
         with engine.connect() as conn:
             shops = conn.execute(select(Shop.__table__).order_by(Shop.id)).mappings().all()
             menus = conn.execute(
@@ -164,15 +179,17 @@ class ShopCatalog:
             rev_agg = dict(
                 (r[0], (r[1], r[2]))
                 for r in conn.execute(
-                    select(Review.shop_id, func.avg(Review.rating), func.count()).group_by(Review.shop_id)
+                    select(Review.shop_id, func.avg(Review.rating), func.count()).where(*rev_time)
+                    .group_by(Review.shop_id)
                 )
             )
             ord_agg = dict(
-                conn.execute(select(ProductOrder.shop_id, func.count()).group_by(ProductOrder.shop_id)).all()
+                conn.execute(select(ProductOrder.shop_id, func.count()).where(*ord_time)
+                             .group_by(ProductOrder.shop_id)).all()
             )
             snippets_rows = conn.execute(
                 select(Review.shop_id, Review.text)
-                .where(Review.rating >= 4, Review.text.is_not(None))
+                .where(Review.rating >= 4, Review.text.is_not(None), *rev_time)
                 .order_by(Review.shop_id, Review.created_at.desc(), Review.id.desc())
             ).all()
         return cls.from_rows(shops, menus, rev_agg, ord_agg, snippets_rows)

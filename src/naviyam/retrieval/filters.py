@@ -28,6 +28,17 @@ What each filter means (the property tests check exactly this):
   menus when none is marked) is not one of them. A 분식집 whose signature is
   김밥 stays when the user says "떡볶이 말고".
 
+Service rules (filter keys the service adds, never the NLU; see
+:data:`SERVICE_KEYS`), none of them ever relaxed:
+
+- ``_allow_alcohol``: unless it is true, shops whose main business is
+  alcohol (호프, 포차, 이자카야 …) are left out. The service sets it only for
+  users known to be adults, so an unknown age counts as a minor and a list is
+  never short because an alcohol shop was dropped after ranking.
+- ``_exclude_shop_ids``: shops already shown in this conversation ("다른 데는?").
+- ``_cheaper_than``: the shop's cheapest main dish costs less than this
+  ("더 싼 데는?").
+
 Relaxation order (first relaxed first); payment_method, exclude_categories and
 exclude_menus are never relaxed: a child cannot pay with a card the shop
 refuses, and a dislike is never overridden.
@@ -60,6 +71,8 @@ from naviyam.retrieval.location import Place, dong_names, haversine_m
 DEFAULT_MIN_RESULTS = 5
 #: Filter keys never relaxed.
 NEVER_RELAXED = ("payment_method", "exclude_categories", "exclude_menus")
+#: Filter keys the service adds (never the NLU, never relaxed, never shown as filters).
+SERVICE_KEYS = ("_allow_alcohol", "_exclude_shop_ids", "_cheaper_than")
 
 
 def _has_final_consonant(word: str) -> bool:
@@ -93,6 +106,11 @@ class FilterSpec:
     now: dt.datetime | None = None
     exclude_categories: tuple[str, ...] = ()
     exclude_menus: tuple[str, ...] = ()
+    #: alcohol shops are left out unless this is true (only for users known to be adults)
+    allow_alcohol: bool = False
+    exclude_shop_ids: tuple[int, ...] = ()
+    #: the cheapest main dish must cost less than this
+    cheaper_than: int | None = None
 
     def active_keys(self) -> list[str]:
         keys = []
@@ -160,6 +178,12 @@ def filter_mask(catalog: ShopCatalog, spec: FilterSpec) -> np.ndarray:
         m &= ~np.isin(catalog.category_array, list(spec.exclude_categories))
     for dish in spec.exclude_menus:
         m &= ~catalog.main_dish_mask(dish)
+    if not spec.allow_alcohol:
+        m &= ~catalog.alcohol_mask()
+    if spec.exclude_shop_ids:
+        m &= ~np.isin(catalog.ids, np.asarray(spec.exclude_shop_ids, dtype=np.int64))
+    if spec.cheaper_than is not None:
+        m &= catalog.min_price < spec.cheaper_than
     return m
 
 
@@ -333,5 +357,8 @@ def build_spec(
         now=now,
         exclude_categories=tuple(filters.get("exclude_categories") or ()),
         exclude_menus=tuple(filters.get("exclude_menus") or ()),
+        allow_alcohol=filters.get("_allow_alcohol") is True,
+        exclude_shop_ids=tuple(int(s) for s in filters.get("_exclude_shop_ids") or ()),
+        cheaper_than=int(filters["_cheaper_than"]) if filters.get("_cheaper_than") is not None else None,
     )
     return spec, notes

@@ -28,7 +28,14 @@ from naviyam.db.session import session_factory
 from naviyam.learning.ab import CANDIDATE, assign_arm
 from naviyam.learning.store import store_interaction
 from naviyam.nlg.responses import ResponseWriter
-from naviyam.nlg.safety import RequestRisk, classify_request, is_alcohol_shop, may_see_alcohol_shops
+from naviyam.nlg.safety import (
+    RequestRisk,
+    classify_request,
+    is_alcohol_shop,
+    may_see_alcohol_shops,
+    safety_answer,
+)
+from naviyam.service.alerts import alert_safety
 from naviyam.nlu.canonical import SEARCH_INTENTS
 from naviyam.nlu.state import Session as NLUSession
 from naviyam.shops import get_shop
@@ -111,7 +118,7 @@ class ChatService:
                  model_versions: dict[str, str] | None = None, answerer: Any | None = None,
                  candidate_recommender: Recommender | None = None,
                  candidate_versions: dict[str, str] | None = None, ab_share: float = 0.0,
-                 ab_salt: str = "naviyam-ab"):
+                 ab_salt: str = "naviyam-ab", settings: Any | None = None):
         self.engine = engine
         self.sessions = session_factory(engine)
         self.parser = parser
@@ -125,6 +132,8 @@ class ChatService:
         self.candidate_versions = dict(candidate_versions or self.model_versions)
         self.ab_share = ab_share if candidate_recommender is not None else 0.0
         self.ab_salt = ab_salt
+        self.settings = settings
+        self.alert_webhook_url = getattr(settings, "alert_webhook_url", None)
 
     def arm_of(self, user_id: int | None) -> str | None:
         """The A/B arm of a user while a test runs (None when none runs)."""
@@ -144,6 +153,9 @@ class ChatService:
             nlu_session = NLUSession.from_dict((chat_session.state or {}).get("nlu"))
             result = self.parser.parse(message, nlu_session)
             nlu = result.to_dict()
+            if classify_request(message) is RequestRisk.SAFETY and nlu["intent"] != "SAFETY":
+                # Whatever parser is serving (a trained model, the LLM), danger is never a search.
+                nlu = {**nlu, "intent": "SAFETY", "entities": [], "filters": {}, "semantic_query": ""}
             intent = nlu["intent"]
             rng = random.Random(f"{chat_session.id}:{chat_session.turns}")
             arm = self.arm_of(req.user_id)
@@ -175,6 +187,19 @@ class ChatService:
             model_versions=versions, relaxed_filters=turn.relaxed, path=turn.path,
         )
 
+    def recommend_for(self, user_id: int | None, nlu: dict[str, Any], *, now: dt.datetime,
+                      lat: float | None = None, lon: float | None = None, top_k: int = 10) -> Any:
+        """``POST /recommendations``: the engine's answer for a caller's NLU object under the same rules as chat
+        (alcohol shops only for users known to be adults, inside retrieval)."""
+        with self.sessions() as db:
+            user = db.get(User, user_id) if user_id is not None else None
+            age = age_on(user.birthday, now.date()) if user else None
+        filters = dict(nlu.get("filters") or {})
+        if may_see_alcohol_shops(age):
+            filters["_allow_alcohol"] = True
+        return self.recommender.recommend(user_id, {**nlu, "filters": filters},
+                                          {"now": now, "lat": lat, "lon": lon}, top_k)
+
     # ------------------------------------------------------------------ internals
     def _load_session(self, db: DBSession, session_id: str | None, user_id: int | None) -> ChatSession:
         row = db.get(ChatSession, session_id) if session_id else None
@@ -187,6 +212,10 @@ class ChatService:
     def _answer(self, db, req, nlu, confidence, age, now, rng, chat_session, recommender=None) -> _Turn:
         intent = nlu["intent"]
         risk = classify_request(req.message)
+        if intent == "SAFETY" or risk is RequestRisk.SAFETY:
+            # Self-harm, abuse or danger: who to call, no restaurants, and the operator is told (no text).
+            alert_safety(db, channel="chat", webhook_url=self.alert_webhook_url)
+            return _Turn(self.writer.safety(age), path="safety")
         if risk in (RequestRisk.ALCOHOL, RequestRisk.TOBACCO, RequestRisk.ADULT):
             return _Turn(self.writer.refusal(risk, age), follow_ups=_VAGUE_SUGGESTIONS[:2], path="safety")
         if risk is RequestRisk.CRISIS:
@@ -227,6 +256,8 @@ class ChatService:
         if recommender is None:
             return _Turn("지금은 추천을 준비하고 있어요. 조금 뒤에 다시 물어봐 줘요.", path="unavailable")
         filters = dict(nlu["filters"])
+        if may_see_alcohol_shops(age):
+            filters["_allow_alcohol"] = True  # else retrieval leaves alcohol shops out (unknown age = minor)
         implicit_location = "location_filter" not in filters and (req.lat is not None or req.user_id is not None)
         if implicit_location:
             # Nobody asked for a place: a child still needs somewhere near, so search near them first
@@ -238,9 +269,11 @@ class ChatService:
         out = recommender.recommend(req.user_id, {**nlu, "filters": filters}, context, self.top_k + 5)
         if implicit_location and any(not k.startswith("location_filter") for k in out.relaxed_filters):
             # What the user asked for matters more than the nearness they did not ask for.
-            out = recommender.recommend(req.user_id, nlu, context, self.top_k + 5)
+            rules = {k: v for k, v in filters.items() if k.startswith("_")}
+            out = recommender.recommend(req.user_id, {**nlu, "filters": {**nlu["filters"], **rules}}, context,
+                                        self.top_k + 5)
         recs = out.recommendations
-        if not may_see_alcohol_shops(age):
+        if not may_see_alcohol_shops(age):  # retrieval already left them out; a last guard
             recs = [r for r in recs if not is_alcohol_shop(r.get("name", ""), r.get("category"))]
         recs = recs[: self.top_k]
         relaxed = [k for k in out.relaxed_filters if not (implicit_location and k.startswith("location_filter"))]

@@ -134,7 +134,8 @@ class Runtime:
                            model_versions=self.model_versions(), answerer=self.answerer,
                            candidate_recommender=self.candidate_recommender,
                            candidate_versions=self.candidate_versions(),
-                           ab_share=self.settings.ab_share, ab_salt=self.settings.ab_salt)
+                           ab_share=self.settings.ab_share, ab_salt=self.settings.ab_salt,
+                           settings=self.settings)
 
     def _maybe_refresh_in_background(self) -> None:
         interval = self.settings.reload_interval_s

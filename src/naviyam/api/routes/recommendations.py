@@ -57,8 +57,8 @@ async def recommendations(body: RecommendationsIn, request: Request):
 
     def run() -> tuple[Any, int]:
         t0 = time.perf_counter()
-        res = recommender.recommend(body.user_id, {**nlu, "filters": filters},
-                                    {"now": now, "lat": ctx.lat, "lon": ctx.lon}, body.top_k)
+        res = service.recommend_for(body.user_id, {**nlu, "filters": filters}, now=now, lat=ctx.lat, lon=ctx.lon,
+                                    top_k=body.top_k)
         shown = [{"shop_id": r["shop_id"], "rank": i + 1, "score": r.get("score"), "funnels": r.get("funnels")}
                  for i, r in enumerate(res.recommendations)]
         with service.sessions() as db:
