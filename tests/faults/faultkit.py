@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -158,6 +160,34 @@ class Served:
     def worker_pids(self) -> set[int]:
         out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True)
         return {int(p) for p in out.stdout.split()}
+
+
+@contextlib.contextmanager
+def another_server(served: Served, log_path: Path, workers: int = 1):
+    """A second `naviyam serve` on another port, on the same database and Redis as ``served``.
+
+    Lets a test send a conversation's turns to chosen processes, instead of hoping the kernel
+    spreads fresh connections over the workers of one listening socket.
+    """
+    port = free_port()
+    env = {**served.env, "NAVIYAM_PORT": str(port)}
+    with log_path.open("w") as log_file:
+        proc = subprocess.Popen([BIN / "naviyam", "serve", "--workers", str(workers), "--no-access-log"], env=env,
+                                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while _try_health(base) is None:
+            assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text(errors="replace")
+            time.sleep(0.2)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
 
 
 def fresh_get(url: str, **kw) -> httpx.Response:

@@ -9,30 +9,32 @@ from sqlalchemy import select
 from naviyam.db.models import ChatSession, Interaction
 from naviyam.db.session import session_scope
 
-from faultkit import USER_LIMIT, fresh_post
+from faultkit import USER_LIMIT, another_server, fresh_post
 
 BUDGETS = ["만원 이하로", "8천원 이하로", "7천원으로", "6천원 이하", "9천원 이하로"]
 
 
-def test_a_conversation_continues_whichever_worker_answers(served):
+def test_a_conversation_continues_whichever_worker_answers(served, tmp_path):
+    """Turns alternate between two server processes (chosen, not left to the kernel's accept order)."""
     session_id = f"xw-{uuid.uuid4().hex[:12]}"
-    first = fresh_post(served.base + "/chat", json={"message": "떡볶이 먹고 싶어", "session_id": session_id})
-    assert first.status_code == 200, first.text
-    assert first.json()["nlu"]["filters"].get("menu") == "떡볶이"
-    workers = [first.headers["X-Naviyam-Worker"]]
-    turns = 1
-    while len(set(workers)) < 2 and turns < 40:
-        r = fresh_post(served.base + "/chat", json={"message": BUDGETS[turns % len(BUDGETS)],
-                                                    "session_id": session_id})
-        assert r.status_code == 200, r.text
-        turns += 1
-        body = r.json()
-        workers.append(r.headers["X-Naviyam-Worker"])
-        assert body["session_id"] == session_id
-        # The first turn's dish is still part of the search, whichever worker holds this turn.
-        assert body["nlu"]["filters"].get("menu") == "떡볶이", (workers, body["nlu"])
-        assert body["nlu"]["filters"].get("budget_filter"), body["nlu"]
-    assert len(set(workers)) >= 2, f"all {turns} turns went to worker {workers[0]}"
+    with another_server(served, tmp_path / "second.log") as second:
+        bases = [served.base, second]
+        first = fresh_post(served.base + "/chat", json={"message": "떡볶이 먹고 싶어", "session_id": session_id})
+        assert first.status_code == 200, first.text
+        assert first.json()["nlu"]["filters"].get("menu") == "떡볶이"
+        workers = [first.headers["X-Naviyam-Worker"]]
+        turns = 1
+        for budget in BUDGETS * 2:
+            r = fresh_post(bases[turns % 2] + "/chat", json={"message": budget, "session_id": session_id})
+            assert r.status_code == 200, r.text
+            turns += 1
+            body = r.json()
+            workers.append(r.headers["X-Naviyam-Worker"])
+            assert body["session_id"] == session_id
+            # The first turn's dish is still part of the search, whichever process holds this turn.
+            assert body["nlu"]["filters"].get("menu") == "떡볶이", (workers, body["nlu"])
+            assert body["nlu"]["filters"].get("budget_filter"), body["nlu"]
+    assert set(workers[0::2]).isdisjoint(workers[1::2]), workers  # every turn went to the other process
     with session_scope(served.engine) as s:
         row = s.get(ChatSession, session_id)
         assert row.turns == turns

@@ -40,13 +40,26 @@ def server(trained_world, runtime):
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser():
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        pg = browser.new_page(locale="ko-KR")
-        pg.goto(server + "/")
-        yield pg
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(server, browser):
+    """A fresh tab on the chat page for every test: no test depends on what another one typed."""
+    pg = browser.new_page(locale="ko-KR")
+    pg.goto(server + "/")
+    yield pg
+    pg.close()
+
+
+def ask(page, message: str) -> None:
+    page.fill("#message", message)
+    page.click("#send")
+    expect(page.locator(".card").first).to_be_visible(timeout=20_000)
 
 
 def test_a_child_can_ask_and_gets_cards_with_reasons(page, trained_world, tmp_path_factory):
@@ -71,6 +84,7 @@ def test_a_child_can_ask_and_gets_cards_with_reasons(page, trained_world, tmp_pa
 
 
 def test_follow_up_suggestion_buttons_send_a_message(page):
+    ask(page, "급식카드 되는 분식집 추천해줘")
     buttons = page.locator(".suggestions button")
     expect(buttons.first).to_be_visible()
     before = page.locator(".msg.user").count()
