@@ -50,14 +50,48 @@ def redact(text: str) -> str:
     return _COORD.sub(COORD, text)
 
 
+_UNCHANGED = object()
+
+
+def _redact_arg(value):
+    """A redacted log argument; ``_UNCHANGED`` when a non-text value would have to become text."""
+    if isinstance(value, str):
+        return redact(value)
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value)
+    return value if redact(text) == text else _UNCHANGED
+
+
+def _redact_args(args):
+    """Arguments redacted one by one (so formatters that unpack them keep working), or None if impossible."""
+    if isinstance(args, tuple):
+        out = tuple(_redact_arg(a) for a in args)
+        return None if any(a is _UNCHANGED for a in out) else out
+    if isinstance(args, dict):
+        out = {k: _redact_arg(v) for k, v in args.items()}
+        return None if any(v is _UNCHANGED for v in out.values()) else out
+    return None
+
+
 def redact_record(record: logging.LogRecord) -> logging.LogRecord:
-    """Redact one record in place: the formatted message, the traceback and the stack."""
-    try:
-        message = record.getMessage()
-    except Exception:  # noqa: BLE001 - a broken format string must not break logging
-        message = str(record.msg)
-    record.msg = redact(message)
-    record.args = None
+    """Redact one record in place: the message and its arguments, the traceback and the stack.
+
+    Arguments stay arguments where they can (uvicorn's access formatter unpacks them); a number that
+    is itself personal data (a coordinate passed to ``%f``) makes the message formatted and redacted
+    as a whole instead.
+    """
+    args = record.args
+    redacted_args = _redact_args(args) if args else args
+    if args and redacted_args is None:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken format string must not break logging
+            message = str(record.msg)
+        record.msg, record.args = redact(message), None
+    else:
+        record.msg = redact(record.msg) if isinstance(record.msg, str) else redact(str(record.msg))
+        record.args = redacted_args
     if record.exc_info and not record.exc_text:
         record.exc_text = logging.Formatter().formatException(record.exc_info)
     if record.exc_text:

@@ -30,7 +30,10 @@ def served(tmp_path_factory):
     setup = subprocess.run([BIN / "naviyam", "setup"], env=env, capture_output=True, text=True, timeout=600)
     assert setup.returncode == 0, setup.stdout + setup.stderr
     assert (var / "naviyam.db").exists()
-    proc = subprocess.Popen([BIN / "naviyam", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log_path = var / "serve.log"
+    log_file = log_path.open("w")
+    proc = subprocess.Popen([BIN / "naviyam", "serve"], env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    env["_SERVE_LOG"] = str(log_path)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -43,6 +46,7 @@ def served(tmp_path_factory):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+        log_file.close()
 
 
 def test_setup_fills_the_empty_database_and_the_service_serves_real_shops(served):
@@ -70,3 +74,28 @@ def test_setup_is_idempotent(served):
     assert again.returncode == 0, again.stderr
     assert "already has shops" in again.stdout
     assert httpx.get(base + "/health").json()["shops"] == 80
+
+
+def test_a_hundred_requests_leave_no_logging_error_or_traceback_in_the_server_log(served):
+    """uvicorn's access log goes through the redaction filter: every line formats, nothing breaks."""
+    base, env, _ = served
+    codes = []
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for i in range(100):
+            kind = i % 5
+            if kind == 0:
+                r = client.get("/health")
+            elif kind == 1:
+                r = client.get(f"/shops/{1 + i % 80}")
+            elif kind == 2:
+                r = client.post("/chat", json={"message": "떡볶이 먹고 싶어", "user_id": 1 + i % 50})
+            elif kind == 3:
+                r = client.get("/shops/999999")  # 404
+            else:
+                r = client.post("/chat", json={"message": ""})  # 422
+            codes.append(r.status_code)
+    assert set(codes) == {200, 404, 422}
+    time.sleep(0.5)
+    log = Path(env["_SERVE_LOG"]).read_text(encoding="utf-8", errors="replace")
+    assert "Logging error" not in log and "Traceback" not in log, log[-3000:]
+    assert log.count('"GET /health HTTP/1.1" 200') >= 20  # the access lines themselves are written
