@@ -22,8 +22,10 @@ def test_answers_vary_in_phrasing():
     assert len(greetings) >= 2
 
 
-def test_each_recommendation_shows_price_distance_marks_and_reason():
-    text = ResponseWriter().recommendations(RECS, {}, age=30, rng=random.Random(0))
+def test_the_bubble_is_short_and_the_cards_carry_the_details():
+    bubble = ResponseWriter().recommendations(RECS, {}, age=30, rng=random.Random(0))
+    assert "행복분식" not in bubble and bubble.count("\n") <= 1
+    text = ResponseWriter().cards_text(RECS)
     assert "1. 행복분식 (분식)" in text and "3,000원~8,000원" in text and "420m, 걸어서 6분" in text
     assert "1.5km" in text and text.count("급식카드 가능") == 3 and text.count("착한가게") == 2
     assert "대표 메뉴: 떡볶이 4,000원" in text and "급식카드로 4,000원 떡볶이를 먹을 수 있어요." in text

@@ -24,7 +24,7 @@ def test_danger_gets_the_helplines_and_never_restaurants(service, text):
 def test_hunger_figures_of_speech_stay_food(service, text):
     assert classify_request(text) is RequestRisk.NONE
     r = service.chat(ChatRequest(message=text, user_id=1))
-    assert r.intent == "FOOD_RECOMMENDATION" and r.path != "safety"
+    assert r.intent == "FOOD_RECOMMENDATION" and r.path != "safety" and r.recommendations
 
 
 def test_a_hungry_child_without_money_keeps_the_meal_card_answer(service):

@@ -32,6 +32,8 @@ def chat(
         reply = service.chat(ChatRequest(message=text, user_id=user_id, session_id=session_id, lat=lat, lon=lon))
         session_id = reply.session_id
         console.print(f"[bold yellow]나비얌[/bold yellow]: {reply.response}")
+        if reply.recommendations:
+            console.print(service.writer.cards_text(reply.recommendations), markup=False)
         if reply.follow_up_questions:
             console.print("[dim]예: " + " / ".join(reply.follow_up_questions) + "[/dim]")
 

@@ -77,7 +77,17 @@ import numpy as np
 from sqlalchemy import Engine, Table, insert, select
 
 from naviyam.data import geo
-from naviyam.db.models import OPERATOR_TABLES, Brand, ProductOrder, Review, Shop, ShopMenu, User, UserFavorite
+from naviyam.db.models import (
+    OPERATOR_TABLES,
+    Brand,
+    MealCardLimit,
+    ProductOrder,
+    Review,
+    Shop,
+    ShopMenu,
+    User,
+    UserFavorite,
+)
 from naviyam.hours import is_open, parse_closed_days
 
 log = logging.getLogger(__name__)
@@ -1196,6 +1206,14 @@ _TABLES: tuple[tuple[str, type], ...] = (
 )
 INSERT_CHUNK = 5000
 
+#: The sample world's meal card amounts (원 per meal, per day) by 구: most 구 top the city's base up to 9,000원;
+#: a few differ so that the per-district rule shows. Districts not listed get the settings default.
+SAMPLE_MEAL_CARD_LIMITS: dict[str, tuple[int, int]] = {
+    "송파구": (9_500, 28_500), "관악구": (9_000, 27_000), "동작구": (8_000, 24_000), "영등포구": (9_000, 27_000),
+    "구로구": (8_500, 25_500), "금천구": (9_000, 27_000), "서초구": (9_000, 27_000), "강남구": (9_000, 27_000),
+    "마포구": (9_000, 27_000), "중구": (7_000, 21_000), "종로구": (9_000, 27_000), "용산구": (9_000, 27_000),
+}
+
 
 def _copy_rows(conn, table: Table, rows: list[dict]) -> None:
     """PostgreSQL fast path: COPY FROM STDIN in the connection's open transaction."""
@@ -1254,6 +1272,11 @@ def generate_world(engine: Engine, *, seed: int = DEFAULT_SEED, shops: int = DEF
                     conn.execute(insert(model.__table__), chunk)
                 done += len(chunk)
                 _report(progress, "writing", done, total, every=1)
+        known = set(conn.execute(select(MealCardLimit.district)).scalars())
+        limits = [{"district": d, "per_meal": m, "per_day": day} for d, (m, day) in SAMPLE_MEAL_CARD_LIMITS.items()
+                  if d not in known]
+        if limits:
+            conn.execute(insert(MealCardLimit.__table__), limits)
     counts = world.counts()
     log.info("sample world (seed %s) generated in %.1fs and written in %.1fs: %s", seed, t1 - t0,
              time.perf_counter() - t1, counts)

@@ -163,6 +163,21 @@ class Review(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class MealCardLimit(Base):
+    """The meal card's amount per meal (and per day) in one 구, maintained by the operator.
+
+    A 구 without a row uses the ``meal_card_per_meal`` setting (9,000원).
+    """
+
+    __tablename__ = "meal_card_limit"
+
+    district: Mapped[str] = mapped_column(String(20), primary_key=True)
+    per_meal: Mapped[int] = mapped_column(Integer)
+    per_day: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    __table_args__ = (CheckConstraint("per_meal > 0", name="per_meal_positive"),)
+
+
 #: The operator's tables in dependency order (parents first): import and export use it.
 OPERATOR_TABLES = (Brand, Shop, ShopMenu, User, ProductOrder, UserFavorite, Review)
 

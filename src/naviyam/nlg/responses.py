@@ -101,7 +101,7 @@ def describe_search(filters: dict[str, Any]) -> str:
 
 
 def recommendation_line(i: int, rec: dict[str, Any]) -> str:
-    """One list line: name, category, price, distance, marks, and the reason."""
+    """One card as text (the CLI's list): name, category, price, distance, hours, marks, dishes, the reason."""
     bits = [f"{i}. {rec['name']} ({rec['category']})"]
     pr = rec.get("price_range") or {}
     if pr.get("min") is not None:
@@ -115,16 +115,38 @@ def recommendation_line(i: int, rec: dict[str, Any]) -> str:
     if rec.get("is_good_shop"):
         marks.append("착한가게")
     if rec.get("open_now") is False:
-        marks.append("지금은 문 닫음")
+        marks.append("지금은 문 닫음" + (f"({rec['opens_text']})" if rec.get("opens_text") else ""))
+    elif rec.get("closing_soon") and rec.get("closes_at"):
+        marks.append(f"곧 문 닫아요({rec['closes_at']}까지)")
+    elif rec.get("closes_at"):
+        marks.append(f"{rec['closes_at']}까지")
     if marks:
         bits.append(" · ".join(marks))
     line = " | ".join(bits)
-    sig = rec.get("signature_menus") or []
-    if sig:
-        line += "\n   대표 메뉴: " + ", ".join(f"{m['name']} {won(m['price'])}" for m in sig[:3])
+    dishes = rec.get("dishes")
+    if dishes:
+        line += "\n   먹을 수 있는 메뉴: " + ", ".join(f"{m['name']} {won(m['price'])}" for m in dishes[:3])
+    elif rec.get("signature_menus"):
+        line += "\n   대표 메뉴: " + ", ".join(f"{m['name']} {won(m['price'])}" for m in rec["signature_menus"][:3])
     if rec.get("reason"):
         line += f"\n   → {rec['reason']}"
     return line
+
+
+def _lead(filters: dict[str, Any], plan: Any, n: int, budget_relaxed: bool) -> str | None:
+    """The first sentence when a service rule shaped the search (meal card, 'more', 'cheaper', 'closer')."""
+    what = filters.get("menu") or filters.get("category")
+    place = f"{what} 가게" if what else "곳"
+    if getattr(plan, "cheaper_than", None) is not None:
+        return f"아까 본 곳보다 더 싸게 먹을 수 있는 {place} {n}곳이에요."
+    if getattr(plan, "excluded_shown", 0):
+        return f"아직 안 보여 준 {place} {n}곳이에요."
+    if getattr(plan, "closer", False):
+        return f"가까운 순서로 {place} {n}곳을 골랐어요."
+    budget = getattr(plan, "card_budget", None)
+    if budget and not budget_relaxed:
+        return f"급식카드 한 끼 {won(budget)} 안에서 먹을 수 있는 {place}{'이에요' if place == '곳' else '예요'}."
+    return None
 
 
 class ResponseWriter:
@@ -137,17 +159,48 @@ class ResponseWriter:
         return self.normalizer.normalize(text, age)
 
     def recommendations(self, recs: list[dict[str, Any]], filters: dict[str, Any], *, relaxed: Sequence[str] = (),
-                        age: int | None, rng: random.Random, crisis: bool = False) -> str:
+                        age: int | None, rng: random.Random, crisis: bool = False, plan: Any = None) -> str:
+        """The bubble: one or two sentences (what was found, what was relaxed, what is closed); the cards
+        (``recs``) carry the details."""
         if not recs:
+            if getattr(plan, "cheaper_than", None) is not None:
+                return self._out(f"아까 본 곳({won(plan.cheaper_than)})보다 더 싼 곳은 찾지 못했어요. "
+                                 "다른 음식으로 찾아볼까요?", age)
+            if getattr(plan, "excluded_shown", 0):
+                return self._out("조건에 맞는 곳은 다 보여 줬어요. 다른 음식이나 동네로 찾아볼까요?", age)
             return self._out((crisis_intro() + "\n" if crisis else "") + _pick(rng, _NO_RESULTS), age)
         lines = [crisis_intro()] if crisis else []
+        budget_relaxed = any(k == "budget_filter" for k in relaxed)
+        card_budget = getattr(plan, "card_budget", None)
         if relaxed:
-            names = ", ".join(dict.fromkeys(FILTER_NAMES.get(k.split(".")[0], "검색 조건") for k in relaxed))
-            lines.append(f"조건에 딱 맞는 곳이 부족해서 {names}{topic_particle(names)} 조금 넓혀서 찾았어요.")
-        lines.append(_pick(rng, _INTROS).format(what=describe_search(filters), n=len(recs)))
-        lines += [recommendation_line(i, r) for i, r in enumerate(recs, 1)]
-        lines.append(_pick(rng, _CLOSINGS))
+            if card_budget and budget_relaxed:
+                lines.append(f"급식카드 한 끼 {won(card_budget)} 안에서 먹을 수 있는 곳이 부족해서 조금 더 비싼 곳도 넣었어요.")
+            others = [k for k in relaxed if not (card_budget and k == "budget_filter")]
+            if others:
+                names = ", ".join(dict.fromkeys(FILTER_NAMES.get(k.split(".")[0], "검색 조건") for k in others))
+                lines.append(f"조건에 딱 맞는 곳이 부족해서 {names}{topic_particle(names)} 조금 넓혀서 찾았어요.")
+        lead = _lead(filters, plan, len(recs), budget_relaxed)
+        shown = {k: v for k, v in filters.items() if not k.startswith("_") and k != "sort"}
+        if card_budget and not budget_relaxed:
+            shown.pop("budget_filter", None)
+        lines.append(lead or _pick(rng, _INTROS).format(what=describe_search(shown), n=len(recs)))
+        closed = [r for r in recs if r.get("open_now") is False]
+        if closed and len(closed) == len(recs):
+            lines.append("지금 문 연 곳이 없어서 나중에 여는 곳을 보여 줄게요. 여는 시간을 꼭 확인해요.")
+        elif closed:
+            lines.append("지금 연 곳이 부족해서 지금은 닫은 곳도 뒤에 넣었어요.")
+        soon = [r for r in recs if r.get("open_now") and r.get("closing_soon")]
+        if soon:
+            name = soon[0]["name"]
+            lines.append(f"{name}{topic_particle(name)} 곧 문을 닫으니 서둘러요!")
         return self._out("\n".join(lines), age)
+
+    def cards_text(self, recs: list[dict[str, Any]]) -> str:
+        """The cards as text lines, for the command line."""
+        return "\n".join(recommendation_line(i, r) for i, r in enumerate(recs, 1))
+
+    def hungry_follow_up(self, age: int | None) -> str:
+        return self._out("먹고 싶은 음식이 있으면 말해 줘요. 더 딱 맞게 찾아 줄게요!", age)
 
     def greeting(self, age: int | None, rng: random.Random) -> str:
         return self._out(_pick(rng, _GREETINGS), age)

@@ -36,6 +36,17 @@ from naviyam.nlg.safety import (
     safety_answer,
 )
 from naviyam.service.alerts import alert_safety
+from naviyam.service.policy import (
+    DEFAULT_CLOSING_SOON_MINUTES,
+    DEFAULT_PER_MEAL,
+    Asker,
+    annotate,
+    arrange,
+    is_hungry_talk,
+    is_refinement,
+    per_meal_amount,
+    plan_search,
+)
 from naviyam.nlu.canonical import SEARCH_INTENTS
 from naviyam.nlu.state import Session as NLUSession
 from naviyam.shops import get_shop
@@ -164,7 +175,7 @@ class ChatService:
             served = self.candidate_versions if arm == CANDIDATE else self.model_versions
             versions = {**served, "nlu_backend": getattr(result, "backend", "trained"),
                         "answer_backend": turn.answer_backend}
-            state = dict(chat_session.state or {})
+            state = dict(chat_session.state or {})  # _answer may have added to it (shown shops, card choice)
             state["nlu"] = nlu_session.to_dict()
             if turn.recommendations:
                 state["last_shown"] = [r["shop_id"] for r in turn.recommendations]
@@ -189,16 +200,24 @@ class ChatService:
 
     def recommend_for(self, user_id: int | None, nlu: dict[str, Any], *, now: dt.datetime,
                       lat: float | None = None, lon: float | None = None, top_k: int = 10) -> Any:
-        """``POST /recommendations``: the engine's answer for a caller's NLU object under the same rules as chat
-        (alcohol shops only for users known to be adults, inside retrieval)."""
+        """``POST /recommendations``: the engine's answer for a caller's NLU object under the rules chat follows:
+        alcohol shops only for users known to be adults (inside retrieval), ``sort`` honoured over a wider pool,
+        open shops before closed ones unless a time of day is asked, hours and dishes on every shop."""
+        filters = dict(nlu.get("filters") or {})
         with self.sessions() as db:
             user = db.get(User, user_id) if user_id is not None else None
             age = age_on(user.birthday, now.date()) if user else None
-        filters = dict(nlu.get("filters") or {})
-        if may_see_alcohol_shops(age):
-            filters["_allow_alcohol"] = True
-        return self.recommender.recommend(user_id, {**nlu, "filters": filters},
-                                          {"now": now, "lat": lat, "lon": lon}, top_k)
+            if may_see_alcohol_shops(age):
+                filters["_allow_alcohol"] = True
+            pool = max(top_k * 3, top_k + 10)
+            res = self.recommender.recommend(user_id, {**nlu, "filters": filters}, {"now": now, "lat": lat, "lon": lon},
+                                             pool)
+            budget = filters.get("budget_filter") if "budget_filter" not in res.relaxed_filters else None
+            recs = annotate(db, res.recommendations, now=now, asked_menu=filters.get("menu"), budget=budget,
+                            closing_soon_minutes=self._closing_minutes())
+        res.recommendations = arrange(recs, sort=filters.get("sort"), now_request=not filters.get("time_of_day"),
+                                      top_k=top_k)
+        return res
 
     # ------------------------------------------------------------------ internals
     def _load_session(self, db: DBSession, session_id: str | None, user_id: int | None) -> ChatSession:
@@ -209,6 +228,13 @@ class ChatService:
             db.add(row)
         return row
 
+    def _asker(self, db, user_id: int | None, age: int | None) -> Asker:
+        user = db.get(User, user_id) if user_id is not None else None
+        if user is None:
+            return Asker(user_id=user_id, age=age)
+        return Asker(user_id=user_id, age=age, district=user.district, card_holder=bool(user.is_meal_card_holder),
+                     known=True)
+
     def _answer(self, db, req, nlu, confidence, age, now, rng, chat_session, recommender=None) -> _Turn:
         intent = nlu["intent"]
         risk = classify_request(req.message)
@@ -218,16 +244,34 @@ class ChatService:
             return _Turn(self.writer.safety(age), path="safety")
         if risk in (RequestRisk.ALCOHOL, RequestRisk.TOBACCO, RequestRisk.ADULT):
             return _Turn(self.writer.refusal(risk, age), follow_ups=_VAGUE_SUGGESTIONS[:2], path="safety")
+        asker = self._asker(db, req.user_id, age)
+        state = dict(chat_session.state or {})  # a copy: the ORM sees the new object as a change
+        chat_session.state = state
         if risk is RequestRisk.CRISIS:
             filters = {"payment_method": "meal_card", "open_now": True, "sort": "distance"}
-            return self._recommend(req, {**nlu, "filters": filters, "semantic_query": "급식카드 착한가게 식사"},
-                                   age, now, rng, crisis=True, recommender=recommender)
+            return self._recommend(db, req, {**nlu, "filters": filters, "semantic_query": "급식카드 착한가게 식사"},
+                                   asker, now, rng, state, crisis=True, recommender=recommender)
+        shown_before = bool(state.get("shown_all"))
+        if intent not in SEARCH_INTENTS and "shop_name" not in nlu["filters"] and (
+                intent in ("OUT_OF_SCOPE", "GREETING", "HELP", "SHOP_INFO", "MENU_INQUIRY")
+                and is_hungry_talk(req.message)
+                or intent != "FEEDBACK" and shown_before and is_refinement(req.message)):
+            # "배고파", "뭐 먹지", "다른 데는?": food, whatever the intent model guessed.
+            intent = "FOOD_RECOMMENDATION"
+            nlu["intent"] = intent
         if intent in SEARCH_INTENTS:
-            # Too vague (nothing to search by, even after earlier turns) or not understood well enough.
-            if confidence < CLARIFY_CONFIDENCE or not nlu["filters"]:
+            personal = asker.known or (req.lat is not None and req.lon is not None)
+            vague = not nlu["filters"] or confidence < CLARIFY_CONFIDENCE
+            if vague and not personal and not (shown_before and is_refinement(req.message)):
+                # Nothing to go on: no words, no history, no place.
                 return _Turn(self.writer.clarify("어떤 음식이 먹고 싶어요? 가진 돈이나 동네를 알려 줘도 좋아요.", age),
                              follow_ups=_VAGUE_SUGGESTIONS, path="clarify")
-            return self._recommend(req, nlu, age, now, rng, recommender=recommender)
+            if vague and confidence < CLARIFY_CONFIDENCE and not is_hungry_talk(req.message) \
+                    and not is_refinement(req.message):
+                return _Turn(self.writer.clarify("어떤 음식이 먹고 싶어요? 가진 돈이나 동네를 알려 줘도 좋아요.", age),
+                             follow_ups=_VAGUE_SUGGESTIONS, path="clarify")
+            return self._recommend(db, req, nlu, asker, now, rng, state, recommender=recommender,
+                                   vague=not nlu["filters"])
         if intent in ("SHOP_INFO", "MENU_INQUIRY"):
             name = nlu["filters"].get("shop_name")
             shop_id = find_shop_id(db, name) if name else None
@@ -251,39 +295,59 @@ class ChatService:
             return _Turn(self.writer.feedback(negative, age, rng), path="feedback")
         return _Turn(self.writer.out_of_scope(age, rng), follow_ups=_VAGUE_SUGGESTIONS[:2], path="out_of_scope")
 
-    def _recommend(self, req, nlu, age, now, rng, crisis: bool = False, recommender=None) -> _Turn:
+    def _per_meal(self, db, district: str | None) -> int:
+        return per_meal_amount(db, district, getattr(self.settings, "meal_card_per_meal", DEFAULT_PER_MEAL))
+
+    def _closing_minutes(self) -> int:
+        return int(getattr(self.settings, "closing_soon_minutes", DEFAULT_CLOSING_SOON_MINUTES))
+
+    def _recommend(self, db, req, nlu, asker: Asker, now, rng, state: dict[str, Any], crisis: bool = False,
+                   recommender=None, vague: bool = False) -> _Turn:
         recommender = recommender or self.recommender
+        age = asker.age
         if recommender is None:
             return _Turn("지금은 추천을 준비하고 있어요. 조금 뒤에 다시 물어봐 줘요.", path="unavailable")
-        filters = dict(nlu["filters"])
-        if may_see_alcohol_shops(age):
-            filters["_allow_alcohol"] = True  # else retrieval leaves alcohol shops out (unknown age = minor)
+        plan = plan_search(req.message, nlu["filters"], asker, per_meal=self._per_meal(db, asker.district),
+                           state=state)
+        filters = dict(plan.filters)
         implicit_location = "location_filter" not in filters and (req.lat is not None or req.user_id is not None)
         if implicit_location:
             # Nobody asked for a place: a child still needs somewhere near, so search near them first
             # (Layer 1 widens the radius, then drops it, when too few shops are there).
             filters["location_filter"] = {"near": "current" if req.lat is not None and req.lon is not None
                                           else "home"}
-        # A few spare candidates so that the age rule can drop shops without leaving the list short.
+        # Spare candidates so that sorting and 'open first' choose from more than the list shown.
+        pool = self.top_k * 4 + 10
         context = {"now": now, "lat": req.lat, "lon": req.lon}
-        out = recommender.recommend(req.user_id, {**nlu, "filters": filters}, context, self.top_k + 5)
+        out = recommender.recommend(req.user_id, {**nlu, "filters": filters}, context, pool)
         if implicit_location and any(not k.startswith("location_filter") for k in out.relaxed_filters):
             # What the user asked for matters more than the nearness they did not ask for.
-            rules = {k: v for k, v in filters.items() if k.startswith("_")}
-            out = recommender.recommend(req.user_id, {**nlu, "filters": {**nlu["filters"], **rules}}, context,
-                                        self.top_k + 5)
+            out = recommender.recommend(req.user_id, {**nlu, "filters": plan.filters}, context, pool)
         recs = out.recommendations
         if not may_see_alcohol_shops(age):  # retrieval already left them out; a last guard
             recs = [r for r in recs if not is_alcohol_shop(r.get("name", ""), r.get("category"))]
-        recs = recs[: self.top_k]
+        budget = filters.get("budget_filter") if "budget_filter" not in out.relaxed_filters else None
+        recs = annotate(db, recs, now=now, asked_menu=filters.get("menu"), budget=budget,
+                        closing_soon_minutes=self._closing_minutes())
+        recs = arrange(recs, sort=filters.get("sort"), now_request=plan.now_request, top_k=self.top_k)
         relaxed = [k for k in out.relaxed_filters if not (implicit_location and k.startswith("location_filter"))]
-        text = self.writer.recommendations(recs, nlu["filters"], relaxed=relaxed, age=age, rng=rng, crisis=crisis)
+        if recs:
+            state["shown_all"] = list(dict.fromkeys([*(state.get("shown_all") or []),
+                                                     *(r["shop_id"] for r in recs)]))
+            prices = [r["cheapest_main"] for r in recs if r.get("cheapest_main") is not None]
+            if prices:
+                state["last_prices"] = prices
+        text = self.writer.recommendations(recs, {**nlu["filters"], **plan.filters}, relaxed=relaxed, age=age,
+                                           rng=rng, crisis=crisis, plan=plan)
         backend = "template"
         if self.answerer is not None and recs and not crisis and not relaxed:
             # The grounded LLM answer names only these shops with their real prices, or the template stays.
             text, backend = self.answerer.answer(req.message, recs, text, age)
-        return _Turn(text, recs, _FOLLOW_UPS[:3] if recs else _VAGUE_SUGGESTIONS[:2], relaxed, path=out.ranking,
-                     answer_backend=backend)
+        follow = _FOLLOW_UPS[:3] if recs else _VAGUE_SUGGESTIONS[:2]
+        if vague and recs:
+            text += "\n" + self.writer.hungry_follow_up(age)
+            follow = _VAGUE_SUGGESTIONS[:2] + _FOLLOW_UPS[:1]
+        return _Turn(text, recs, follow, relaxed, path=out.ranking, answer_backend=backend)
 
     def _store_chat_feedback(self, db, req, nlu, chat_session, negative: bool) -> None:
         name = nlu["filters"].get("shop_name")

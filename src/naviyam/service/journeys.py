@@ -1,0 +1,123 @@
+"""The child-journey check (issue 15's bar): what a meal-card child gets, turn by turn.
+
+For one card-holding child and one first message, :func:`check_journey` asks the
+chat service the message, then "더 싼 데는?" and "다른 데는?" in a fresh session
+each, and lists every broken promise:
+
+- the first answer recommends shops, every one accepts the meal card and has a
+  main dish within the child's per-meal amount (or the answer says it relaxed
+  that, or the child named a budget);
+- no closed shop stands above an open one;
+- "더 싼 데는?" lowers the cheapest main dish of the top result, or says there
+  is nothing cheaper;
+- "다른 데는?" shows none of the shops already shown, or says there are no more.
+
+Used by ``tests/service/test_child_journeys.py`` on a small world and by
+``benchmarks/child_journeys.py`` on the default one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from naviyam.service.chat import ChatRequest, ChatService
+
+#: The messages of the issue and a dozen more of children's own.
+FIRST_MESSAGES = (
+    "배고파 뭐 먹지", "떡볶이 먹고 싶어", "급식카드 되는 떡볶이집", "급식카드 되는 치킨집 추천해줘", "만원으로 먹을 수 있는 거",
+    "아무거나 추천해줘", "배고파", "국밥 먹고 싶어", "돈까스 먹을래", "김밥 어디서 먹어?", "짜장면 먹고 싶다",
+    "학교 근처 분식집", "든든한 밥 먹고 싶어", "햄버거 먹고 싶어", "라면 먹을 데", "근처에 밥집 있어?", "피자 먹고 싶어ㅠㅠ",
+    "순대 먹고 싶어",
+)
+CHEAPER = "더 싼 데는?"
+OTHER = "다른 데는?"
+
+
+@dataclass
+class JourneyResult:
+    user_id: int
+    message: str
+    problems: list[str] = field(default_factory=list)
+    relaxed_budget: bool = False
+    cheaper_lowered: bool | None = None
+    cheaper_none: bool = False
+
+
+def _closed_above_open(recs: list[dict[str, Any]]) -> bool:
+    seen_closed = False
+    for r in recs:
+        if r.get("open_now") is False:
+            seen_closed = True
+        elif seen_closed:
+            return True
+    return False
+
+
+def check_journey(service: ChatService, user_id: int, message: str, per_meal: int, *,
+                  now: dt.datetime | None = None, lat: float | None = None,
+                  lon: float | None = None) -> JourneyResult:
+    out = JourneyResult(user_id, message)
+
+    def ask(text: str, session_id: str | None = None):
+        return service.chat(ChatRequest(message=text, user_id=user_id, session_id=session_id, lat=lat, lon=lon,
+                                        now=now))
+
+    first = ask(message)
+    recs = first.recommendations
+    if not recs:
+        out.problems.append(f"no recommendations ({first.path}): {first.response[:60]}")
+        return out
+    budget = first.nlu.get("filters", {}).get("budget_filter")
+    limit = int(budget) if budget else per_meal
+    relaxed = "budget_filter" in first.relaxed_filters
+    out.relaxed_budget = relaxed
+    if relaxed and "넣었어요" not in first.response:
+        out.problems.append("budget relaxed but not said")
+    for r in recs:
+        if not r.get("accepts_meal_card"):
+            out.problems.append(f"{r['name']} does not accept the meal card")
+        cheapest = r.get("cheapest_main")
+        if not relaxed and (cheapest is None or cheapest > limit):
+            out.problems.append(f"{r['name']}: cheapest main {cheapest} above {limit}")
+    if _closed_above_open(recs):
+        out.problems.append("a closed shop above an open one")
+    top_price = recs[0].get("cheapest_main")
+
+    cheaper = ask(CHEAPER, first.session_id)
+    if cheaper.recommendations:
+        new_top = cheaper.recommendations[0].get("cheapest_main")
+        out.cheaper_lowered = new_top is not None and top_price is not None and new_top < top_price
+        if not out.cheaper_lowered:
+            out.problems.append(f"'더 싼 데는?' top {new_top} not below {top_price}")
+        if _closed_above_open(cheaper.recommendations):
+            out.problems.append("'더 싼 데는?': a closed shop above an open one")
+    else:
+        out.cheaper_none = True
+        if "못 찾았어요" not in cheaper.response:
+            out.problems.append("'더 싼 데는?' gave nothing and did not say so")
+
+    other = ask(OTHER, first.session_id)
+    shown = {r["shop_id"] for r in recs}
+    if other.recommendations:
+        again = shown & {r["shop_id"] for r in other.recommendations}
+        if again:
+            out.problems.append(f"'다른 데는?' showed {sorted(again)} again")
+    elif "다 보여 줬어요" not in other.response:
+        out.problems.append("'다른 데는?' gave nothing and did not say so")
+    return out
+
+
+def summarise(results: list[JourneyResult]) -> dict[str, Any]:
+    failed = [r for r in results if r.problems]
+    cheaper = [r for r in results if r.cheaper_lowered is not None or r.cheaper_none]
+    return {
+        "journeys": len(results),
+        "passed": len(results) - len(failed),
+        "failed": len(failed),
+        "budget_relaxed_and_said": sum(r.relaxed_budget for r in results),
+        "cheaper_lowered": sum(bool(r.cheaper_lowered) for r in cheaper),
+        "cheaper_said_none": sum(r.cheaper_none for r in cheaper),
+        "examples": [{"user_id": r.user_id, "message": r.message, "problems": r.problems[:3]} for r in failed[:10]],
+    }
