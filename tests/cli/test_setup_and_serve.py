@@ -36,12 +36,16 @@ def served(tmp_path_factory):
     env["_SERVE_LOG"] = str(log_path)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
+        deadline = time.monotonic() + 180  # loading the models takes a while on a busy 2-core machine
+        while True:
+            assert proc.poll() is None, log_path.read_text(encoding="utf-8", errors="replace")
             try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
+                if httpx.get(base + "/health", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
-                time.sleep(0.1)
+                pass
+            assert time.monotonic() < deadline, "server not healthy:\n" + log_path.read_text(errors="replace")
+            time.sleep(0.2)
         yield base, env, setup.stdout
     finally:
         proc.terminate()

@@ -75,11 +75,18 @@ def create_app(settings: Settings | None = None, engine=None, runtime=None) -> F
         if own_engine:
             app.state.engine.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the service itself (fastapi-offline's bundled
+    # assets), not from a CDN: many public-sector networks have no internet.
+    from fastapi_offline import FastAPIOffline
+
+    app = FastAPIOffline(
         title="Naviyam (나비얌)",
         version=__version__,
-        description="Food recommendations for children and families with meal-support cards.",
+        description="급식카드를 쓰는 아이들과 가족을 위한 음식 추천 API입니다. "
+                    "(Food recommendations for children and families with meal-support cards.)",
         lifespan=lifespan,
+        static_url="/docs-assets",
+        swagger_ui_parameters={"defaultModelsExpandDepth": 0},
     )
 
     @app.exception_handler(RequestValidationError)
