@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from naviyam.nlu.matcher import Match, Matcher
-from naviyam.nlu.text import MAX_TAG_CHARS, char_type, normalize, skeleton_char
+from naviyam.nlu.text import MAX_TAG_CHARS, char_type, mask_decorations, normalize, skeleton_char
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,15 @@ class Analysis:
     greedy: list[Match]
 
 
+#: Children's openers, laughter, emoji and drawn-out endings are masked before analysis (benchmarks turn it off
+#: to measure the difference).
+MASK_DECORATIONS = True
+
+
 def analyse(text: str, matcher: Matcher) -> Analysis:
     norm = normalize(text)
+    if MASK_DECORATIONS:
+        norm = mask_decorations(norm)
     prefix = norm[:MAX_TAG_CHARS]
     pos = [""] * len(prefix)
     pos_begin = [False] * len(prefix)

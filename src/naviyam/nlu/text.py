@@ -7,6 +7,7 @@ into the original string.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -84,6 +85,39 @@ def _norm_char(ch: str) -> str:
 def normalize(text: str) -> str:
     """NFKC per character, lower case, every control/space char → ' ' (same length)."""
     return "".join(_norm_char(c) for c in text)
+
+
+_OPENER = re.compile(r"^[\s,.!~]*(?:(?:나비얌아?|나비야|야+|얌+|근데|그런데|그니까|저기요?|있잖아|아+|음+|헐)(?=[\s,.!~]|$)"
+                     r"|나비얌아?)[\s,.!~]*")
+_LAUGH = re.compile(r"[ㅋㅎ]{2,}|[ㅠㅜ]+|~+|!{2,}|\^\^|;;+")
+#: A drawn-out ending: a vowel-only syllable after an open syllable at the very end ("추천해줘어~", "뭐 먹지이").
+_DRAWN = re.compile(r"(?<=[가-힣])([아어오우이애에으]+)(?=[\s?.!]*$)")
+
+
+#: The vowel-only syllable that draws out a syllable with this vowel ("줘" → "어", "파" → "아").
+_ECHO = {"ㅝ": "어", "ㅓ": "어", "ㅕ": "어", "ㅏ": "아", "ㅘ": "아", "ㅑ": "아", "ㅗ": "오", "ㅛ": "오", "ㅜ": "우",
+         "ㅠ": "우", "ㅣ": "이", "ㅐ": "애", "ㅔ": "에", "ㅡ": "으"}
+
+
+def _is_symbol(ch: str) -> bool:
+    return unicodedata.category(ch) == "So" or "\U0001F000" <= ch <= "\U0001FAFF" or ch in "\u200d\ufe0f"
+
+
+def mask_decorations(norm: str) -> str:
+    """What children add around a request, turned into spaces (same length): openers ("야", "나비얌아",
+    "근데"), laughter and tears (ㅋㅋ, ㅎㅎ, ㅠㅠ), tildes, "!!", emoji, drawn-out endings ("줘어~")."""
+    chars = [" " if _is_symbol(c) else c for c in norm]
+    s = "".join(chars)
+    s = _LAUGH.sub(lambda m: " " * len(m.group(0)), s)
+    m = _OPENER.match(s)
+    if m and m.end() < len(s.rstrip()):
+        s = " " * m.end() + s[m.end():]
+    def drawn(m: re.Match) -> str:
+        prev = decompose(s[m.start() - 1])
+        echo = _ECHO.get(prev[1], "") if prev and not prev[2] else ""
+        return " " * len(m.group(1)) if echo and set(m.group(1)) == {echo} else m.group(1)
+    s = _DRAWN.sub(drawn, s)
+    return s
 
 
 def char_type(ch: str) -> str:
