@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.exc import OperationalError
 
 from naviyam.data import excel
@@ -474,7 +474,6 @@ MALFORMED: dict[str, tuple[Case, tuple[str, int | None, str | None], str]] = {
     "bad_datetime": (_set("review", 0, "created_at", "어제 저녁"), (*_m("review", 0), "created_at"), "YYYY-MM-DD"),
     "empty_required_cell": (_set("shop_menu", 0, "name", None), (*_m("shop_menu", 0), "name"), "비어"),
     "too_long_text": (_set("brand", 0, "name", "가" * 201), (*_m("brand", 0), "name"), "200자"),
-    "id_clashes_with_database": (_append("brand", id=1, name="기존 브랜드와 같은 id"), ("brand", 4, "id"), "이미 데이터베이스"),
     "order_menu_of_another_shop": (
         _set("product_order", 0, "menu_id", 103), (*_m("product_order", 0), "menu_id"), "가게 102의 메뉴",
     ),
@@ -548,11 +547,11 @@ def test_every_error_of_every_sheet_is_collected(populated: Engine, tmp_path: Pa
         frame = frames[sheet].astype(object)
         frame.loc[index, column] = value
         frames[sheet] = frame
-    frames["brand"] = pd.concat([frames["brand"], pd.DataFrame([{"id": 2, "name": "겹치는 id"}])], ignore_index=True)
+    frames["brand"] = pd.concat([frames["brand"], pd.DataFrame([{"id": 102, "name": "겹치는 id"}])], ignore_index=True)
     before = snapshot(populated)
     with pytest.raises(ImportValidationError) as info:
         import_workbook(populated, write_xlsx(frames, tmp_path / "bad.xlsx"))
-    # cell errors, a reference error and a clash with the database, all in one report, in sheet order
+    # cell errors, a reference error and an id twice in one sheet, all in one report, in sheet order
     assert [(e.sheet, e.row, e.column) for e in info.value.errors] == [
         ("shop", 2, "open_time"),
         ("shop", 5, "district"),
@@ -566,20 +565,81 @@ def test_every_error_of_every_sheet_is_collected(populated: Engine, tmp_path: Pa
     assert snapshot(populated) == before
 
 
-def test_importing_the_same_file_twice_is_summarised(populated: Engine, tmp_path: Path) -> None:
+def test_importing_the_same_file_twice_changes_nothing(populated: Engine, tmp_path: Path) -> None:
+    before = snapshot(populated)
+    result = import_workbook(populated, write_xlsx(world(), tmp_path / "again.xlsx"))
+    assert snapshot(populated) == before
+    assert {k: (c.added, c.changed, c.deleted) for k, c in result.changes.items()} == {k: (0, 0, 0) for k in result}
+    assert {k: c.unchanged for k, c in result.changes.items()} == dict(result)
+
+
+def test_upsert_adds_new_ids_updates_changed_rows_and_leaves_the_rest(populated: Engine, tmp_path: Path) -> None:
+    frames = world()
+    frames["shop_menu"].loc[0, "price"] = 4500  # a price goes up
+    frames["shop"].loc[1, "open_time"] = "17:00"  # an opening hour moves
+    frames["shop"] = pd.concat([frames["shop"], world(50)["shop"].iloc[[2]]], ignore_index=True)  # a new shop
+    result = import_workbook(populated, write_xlsx(frames, tmp_path / "week2.xlsx"))
+    c = result.changes
+    assert (c["shop"].added, c["shop"].changed, c["shop"].unchanged) == (1, 1, 3)
+    assert (c["shop_menu"].added, c["shop_menu"].changed, c["shop_menu"].unchanged) == (0, 1, 7)
+    assert all(x.deleted == 0 and x.cascaded == 0 for x in c.values())
+    with populated.connect() as conn:
+        assert conn.execute(text("SELECT price FROM shop_menu WHERE id = 1")).scalar() == 4500
+        assert str(conn.execute(text("SELECT open_time FROM shop WHERE id = 2")).scalar())[:5] == "17:00"
+        assert conn.execute(text("SELECT name FROM shop WHERE id = 53")).scalar() == "바다중식"
+
+
+def test_a_partial_file_updates_only_the_columns_it_has(populated: Engine, tmp_path: Path) -> None:
+    menus = world()["shop_menu"][["id", "shop_id", "name", "price"]].copy()
+    menus.loc[2, "price"] = 17000
+    result = import_workbook(populated, write_xlsx({"shop_menu": menus}, tmp_path / "prices.xlsx"))
+    assert result.changes["shop_menu"].changed == 1
+    with populated.connect() as conn:
+        row = conn.execute(text("SELECT price, dish, is_signature FROM shop_menu WHERE id = 3")).one()
+    assert tuple(row) == (17000, "후라이드치킨", True)  # columns absent from the file keep their values
+
+
+def test_replace_deletes_missing_rows_with_their_dependants(populated: Engine, tmp_path: Path) -> None:
+    frames = world()
+    frames["shop"] = frames["shop"][frames["shop"]["id"] != 1].reset_index(drop=True)  # shop 1 closes for good
+    frames["brand"] = frames["brand"][frames["brand"]["id"] != 1].reset_index(drop=True)
+    for name in ("shop_menu", "product_order", "userfavorite", "review"):
+        del frames[name]  # sheets not in the file are not emptied, only reached through what they belong to
+    frames["shop"] = frames["shop"].assign(brand_id=pd.array([2, None, None], dtype="Int64"))
+    before = snapshot(populated)
+    result = import_workbook(populated, write_xlsx(frames, tmp_path / "w.xlsx"), replace=True)
+    after = snapshot(populated)
+    assert result.changes["shop"].deleted == 1 and result.changes["brand"].deleted == 1
+    assert result.changes["shop_menu"].cascaded == 2  # shop 1's two menus
+    gone_orders = [r for r in before["product_order"] if r[2] == 1]
+    assert result.changes["product_order"].cascaded == len(gone_orders) > 0
+    assert [r[0] for r in after["shop"]] == [2, 3, 4]
+    assert all(r[1] != 1 for r in after["shop_menu"]) and all(r[2] != 1 for r in after["product_order"])
+    assert all(r[2] != 1 for r in after["review"]) and all(r[2] != 1 for r in after["userfavorite"])
+    assert len(after["product_order"]) == len(before["product_order"]) - len(gone_orders)
+
+
+def test_replace_refuses_references_to_rows_it_would_delete(populated: Engine, tmp_path: Path) -> None:
+    frames = world()
+    frames["shop"] = frames["shop"][frames["shop"]["id"] != 4].reset_index(drop=True)  # menus 7, 8 still point at 4
     before = snapshot(populated)
     with pytest.raises(ImportValidationError) as info:
-        import_workbook(populated, write_xlsx(world(), tmp_path / "again.xlsx"))
-    # one line per sheet with more than three rows, not one per row
-    assert [(e.sheet, e.row, e.column) for e in info.value.errors] == [
-        ("shop", None, "id"), ("shop_menu", None, "id"),
-        ("brand", 2, "id"), ("brand", 3, "id"),
-        ("user", 2, "id"), ("user", 3, "id"), ("user", 4, "id"),
-        ("product_order", None, "id"),
-        ("userfavorite", 2, "id"), ("userfavorite", 3, "id"), ("userfavorite", 4, "id"),
-        ("review", 2, "id"), ("review", 3, "id"), ("review", 4, "id"),
-    ]
-    assert "이미 가져온 파일" in info.value.errors[0].message
+        import_workbook(populated, write_xlsx(frames, tmp_path / "w.xlsx"), replace=True)
+    assert {(e.sheet, e.column) for e in info.value.errors} >= {("shop_menu", "shop_id")}
+    assert "--replace" in info.value.errors[0].message or any("--replace" in e.message for e in info.value.errors)
+    assert snapshot(populated) == before
+
+
+def test_validate_checks_everything_and_writes_nothing(populated: Engine, tmp_path: Path) -> None:
+    frames = world()
+    frames["shop_menu"].loc[0, "price"] = 4500
+    frames["shop"] = frames["shop"][frames["shop"]["id"] != 3].reset_index(drop=True)
+    frames["shop_menu"] = frames["shop_menu"][frames["shop_menu"]["shop_id"] != 3].reset_index(drop=True)
+    for name in ("product_order", "userfavorite", "review"):
+        del frames[name]
+    before = snapshot(populated)
+    result = import_workbook(populated, write_xlsx(frames, tmp_path / "w.xlsx"), replace=True, dry_run=True)
+    assert result.dry_run and result.changes["shop_menu"].changed == 1 and result.changes["shop"].deleted == 1
     assert snapshot(populated) == before
 
 
@@ -593,14 +653,14 @@ def test_missing_parent_sheet_with_empty_database(engine: Engine, tmp_path: Path
 
 
 def test_database_error_midway_rolls_back(populated: Engine, tmp_path: Path, monkeypatch) -> None:
-    real_insert = excel._insert
+    real_insert = excel._insert_rows
 
-    def failing_insert(conn, sheet, chunk_size):
-        if sheet.spec.name == "user":
+    def failing_insert(conn, table, names, rows):
+        if table.name == "user":
             raise OperationalError("INSERT INTO user ...", {}, Exception("disk full"))
-        return real_insert(conn, sheet, chunk_size)
+        return real_insert(conn, table, names, rows)
 
-    monkeypatch.setattr(excel, "_insert", failing_insert)
+    monkeypatch.setattr(excel, "_insert_rows", failing_insert)
     before = snapshot(populated)
     with pytest.raises(ImportValidationError) as info:
         import_workbook(populated, write_xlsx(world(100), tmp_path / "w.xlsx"))
@@ -611,7 +671,7 @@ def test_database_error_midway_rolls_back(populated: Engine, tmp_path: Path, mon
 
 def test_database_refusal_midway_rolls_back(populated: Engine, tmp_path: Path, monkeypatch) -> None:
     """With the reference check switched off, the database itself refuses a row after earlier sheets went in."""
-    monkeypatch.setattr(excel, "_check_references", lambda conn, parsed, broken, errors: None)
+    monkeypatch.setattr(excel, "_check_references", lambda conn, parsed, broken, errors, replace=False: None)
     frames = world(100)
     frames["review"] = frames["review"].assign(user_id=[101, 102, 999])
     before = snapshot(populated)

@@ -46,15 +46,27 @@ def generate(
     _print_counts(f"샘플 세계 (seed {seed})", counts)
 
 
-@app.command("import")
-def import_(path: Path = typer.Argument(..., help="Workbook (.xlsx) or folder of CSV files, one per sheet.")) -> None:
-    """Validate and import the operator's workbook in one transaction."""
+def _print_changes(title: str, result) -> None:
+    table = Table(title=title)
+    table.add_column("시트")
+    table.add_column("파일 행", justify="right")
+    for label in ("추가", "변경", "그대로", "삭제", "함께 삭제", "연결 해제"):
+        table.add_column(label, justify="right")
+    for name, c in result.changes.items():
+        read = result.get(name)
+        table.add_row(name, "-" if read is None else f"{read:,}", f"{c.added:,}", f"{c.changed:,}",
+                      f"{c.unchanged:,}", f"{c.deleted:,}", f"{c.cascaded:,}", f"{c.detached:,}")
+    console.print(table)
+
+
+def _run_import(path: Path, *, replace: bool, dry_run: bool):
     from naviyam.data.excel import ImportValidationError, import_workbook
 
     engine = get_engine()
     migrate(engine)
     try:
-        counts = import_workbook(engine, path)
+        with progress_reporter(console) as report:
+            result = import_workbook(engine, path, replace=replace, dry_run=dry_run, progress=report)
     except ImportValidationError as exc:
         err_console.print(f"[red]가져오지 않았어요 (아무것도 쓰지 않음): 문제 {len(exc.errors)}개[/red]")
         for e in exc.errors[:50]:
@@ -62,9 +74,41 @@ def import_(path: Path = typer.Argument(..., help="Workbook (.xlsx) or folder of
         if len(exc.errors) > 50:
             err_console.print(f"  ... 그 밖에 {len(exc.errors) - 50}개")
         raise typer.Exit(1) from None
-    for warning in getattr(counts, "warnings", []):
+    for warning in getattr(result, "warnings", []):
         err_console.print(f"[yellow]주의: {warning}[/yellow]")
-    _print_counts(f"가져온 데이터: {path}", counts)
+    return result
+
+
+@app.command("import")
+def import_(
+    path: Path = typer.Argument(..., help="Workbook (.xlsx) or folder of CSV files, one per sheet."),
+    replace: bool = typer.Option(False, "--replace",
+                                 help="Also delete rows missing from the file, with what depends on them."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before deleting (--replace)."),
+) -> None:
+    """Import the operator's workbook in one transaction: new ids added, changed rows updated (upsert)."""
+    if replace and not yes:
+        preview = _run_import(path, replace=True, dry_run=True)
+        doomed = {k: c.deleted + c.cascaded for k, c in preview.changes.items() if c.deleted + c.cascaded}
+        if doomed:
+            _print_changes(f"미리 보기 (아직 쓰지 않음): {path}", preview)
+            listing = ", ".join(f"{k} {n:,}행" for k, n in doomed.items())
+            if not typer.confirm(f"파일에 없는 행을 지울까요? ({listing})", default=False):
+                err_console.print("[yellow]취소했어요. 아무것도 바꾸지 않았어요.[/yellow]")
+                raise typer.Exit(1)
+    result = _run_import(path, replace=replace, dry_run=False)
+    _print_changes(f"가져온 데이터: {path}", result)
+
+
+@app.command("validate")
+def validate(
+    path: Path = typer.Argument(..., help="Workbook (.xlsx) or folder of CSV files, one per sheet."),
+    replace: bool = typer.Option(False, "--replace", help="Check as `import --replace` would run."),
+) -> None:
+    """Check a workbook as `data import` would, database included, and write nothing."""
+    result = _run_import(path, replace=replace, dry_run=True)
+    _print_changes(f"검사만 했어요 (아무것도 쓰지 않음): {path}", result)
+    console.print("[green]문제 없음: 이대로 가져올 수 있어요.[/green]")
 
 
 @app.command("export")
@@ -74,5 +118,6 @@ def export(path: Path = typer.Argument(..., help="Workbook (.xlsx) or folder for
 
     engine = get_engine()
     migrate(engine)
-    counts = export_workbook(engine, path)
+    with progress_reporter(console) as report:
+        counts = export_workbook(engine, path, progress=report)
     _print_counts(f"내보낸 데이터: {path}", counts)

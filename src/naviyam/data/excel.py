@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, func, select
+from sqlalchemy import Engine, Table, bindparam, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -284,12 +284,38 @@ _CACHED_KINDS = frozenset({"bool", "time", "date", "str"})
 # --------------------------------------------------------------------------- results and errors
 
 
-class ImportResult(dict[str, int]):
-    """Rows imported per sheet; ``warnings`` lists what was ignored (unknown sheets or columns)."""
+@dataclass
+class SheetChanges:
+    """What an import did to one table: rows added, changed, left as they were, deleted.
 
-    def __init__(self, counts: dict[str, int], warnings: Sequence[RowError] = ()):
+    ``cascaded`` counts rows deleted because what they belonged to was deleted (``--replace``:
+    a deleted shop's menus, orders, favourites and reviews); ``detached`` counts rows kept with a
+    reference emptied (an order whose menu was deleted keeps the order, without the menu).
+    """
+
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    cascaded: int = 0
+    detached: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return dict(vars(self))
+
+
+class ImportResult(dict[str, int]):
+    """Rows read per sheet; ``changes`` says what happened to each table, ``warnings`` what was ignored.
+
+    ``dry_run`` is true for a validation run: everything was checked and nothing was written.
+    """
+
+    def __init__(self, counts: dict[str, int], warnings: Sequence[RowError] = (),
+                 changes: dict[str, SheetChanges] | None = None, dry_run: bool = False):
         super().__init__(counts)
         self.warnings: list[RowError] = list(warnings)
+        self.changes: dict[str, SheetChanges] = dict(changes or {})
+        self.dry_run = dry_run
 
 
 class ImportValidationError(Exception):
@@ -614,8 +640,8 @@ def _menu_shops_in_db(conn: Connection, menu_ids: set[int]) -> dict[int, int]:
     return out
 
 
-def _check_ids(conn: Connection, parsed: dict[str, _ParsedSheet], errors: list[RowError]) -> None:
-    """Duplicates within a sheet and clashes with rows already in the database."""
+def _check_ids(parsed: dict[str, _ParsedSheet], errors: list[RowError]) -> None:
+    """Duplicate ids within a sheet (an id already in the database is an update, not an error)."""
     for name, sheet in parsed.items():
         ids = sheet.columns["id"]
         first: dict[int, int] = {}
@@ -625,36 +651,17 @@ def _check_ids(conn: Connection, parsed: dict[str, _ParsedSheet], errors: list[R
             j = first.setdefault(x, i)
             if j != i:
                 errors.append(RowError(name, sheet.rows[i], "id", f"중복된 id({x})입니다. {sheet.rows[j]}행에 같은 id가 있습니다"))
-        if not first:
-            continue
-        table = sheet.spec.table
-        count, lo, hi = conn.execute(select(func.count(), func.min(table.c.id), func.max(table.c.id))).one()
-        if not count:
-            continue
-        candidates = {x for x in first if lo <= x <= hi}
-        clashes = _ids_in_db(conn, table, candidates)
-        if len(clashes) > 3 and len(clashes) == len(first):
-            errors.append(
-                RowError(
-                    name, None, "id",
-                    f"{len(clashes):,}개 행의 id가 모두 이미 데이터베이스에 있습니다. 이미 가져온 파일이 아닌지 확인해 주세요"
-                    " (가져오기는 새 행만 추가합니다)",
-                )
-            )
-            continue
-        for x in sorted(clashes):
-            errors.append(
-                RowError(
-                    name, sheet.rows[first[x]], "id",
-                    f"이미 데이터베이스에 있는 {sheet.spec.what} id({x})입니다. 가져오기는 새 행만 추가합니다",
-                )
-            )
 
 
 def _check_references(
-    conn: Connection, parsed: dict[str, _ParsedSheet], broken: set[str], errors: list[RowError]
+    conn: Connection, parsed: dict[str, _ParsedSheet], broken: set[str], errors: list[RowError],
+    replace: bool = False,
 ) -> None:
-    """Foreign keys resolve in the file or the database; skipped for parents whose sheet is unusable."""
+    """Foreign keys resolve in the file or the database; skipped for parents whose sheet is unusable.
+
+    With ``replace`` a parent sheet in the file is all there will be: its rows missing from the file
+    are about to be deleted, so references must resolve in the file itself.
+    """
     for name, sheet in parsed.items():
         for fk in sheet.spec.foreign_keys:
             if fk.column not in sheet.present or fk.parent in broken:
@@ -665,7 +672,7 @@ def _check_references(
             wanted = {x for x in values if x is not None and x not in in_file}
             if not wanted:
                 continue
-            missing = wanted - _ids_in_db(conn, parent.table, wanted)
+            missing = wanted if (replace and fk.parent in parsed) else wanted - _ids_in_db(conn, parent.table, wanted)
             if not missing:
                 continue
             parent_empty = conn.execute(select(parent.table.c.id).limit(1)).first() is None
@@ -683,7 +690,9 @@ def _check_references(
                     errors.append(
                         RowError(
                             name, sheet.rows[i], fk.column,
-                            f"없는 {parent.what} id({x})입니다. {fk.parent} 시트에도 데이터베이스에도 없습니다",
+                            f"없는 {parent.what} id({x})입니다. "
+                            + (f"{fk.parent} 시트에 없습니다 (--replace는 시트에 없는 행을 지웁니다)"
+                               if replace and fk.parent in parsed else f"{fk.parent} 시트에도 데이터베이스에도 없습니다"),
                         )
                     )
     if "shop_menu" not in broken:
@@ -720,8 +729,20 @@ def _check_order_menus(conn: Connection, parsed: dict[str, _ParsedSheet], errors
 # --------------------------------------------------------------------------- import
 
 
-def import_workbook(engine: Engine, path: str | os.PathLike[str], *, chunk_size: int = CHUNK_SIZE) -> ImportResult:
-    """Validate and import an operator workbook (.xlsx), CSV folder or single CSV, all or nothing.
+class _DryRun(Exception):
+    """Raised inside the import transaction to roll a validation run back."""
+
+
+def import_workbook(engine: Engine, path: str | os.PathLike[str], *, chunk_size: int = CHUNK_SIZE,
+                    replace: bool = False, dry_run: bool = False,
+                    progress: Callable[[str, int, int], None] | None = None) -> ImportResult:
+    """Validate and import (upsert) an operator workbook (.xlsx), CSV folder or single CSV, all or nothing.
+
+    Rows are matched by ``id``: new ids are added, rows whose cells differ from the database are
+    updated (only the columns the file has), identical rows are left alone. With ``replace`` the
+    rows of each sheet in the file that the file no longer has are deleted, with what depends on
+    them (see :func:`_replace`). ``dry_run`` checks everything, database constraints included,
+    and writes nothing. ``progress(stage, done, total)`` is told how far each sheet is.
 
     ``path`` is an .xlsx workbook whose sheets are named after the tables
     (``shop``, ``shop_menu``, ``brand``, ``user``, ``product_order``,
@@ -730,8 +751,8 @@ def import_workbook(engine: Engine, path: str | os.PathLike[str], *, chunk_size:
     some sheets; their foreign keys must then resolve in the file or in the
     database.
 
-    Returns the number of rows imported per sheet present in the file (an
-    :class:`ImportResult`, a ``dict`` with ``.warnings``). Raises
+    Returns the number of rows read per sheet present in the file (an
+    :class:`ImportResult`, a ``dict`` with ``.changes`` and ``.warnings``). Raises
     :class:`ImportValidationError` with every problem found; then nothing
     has been written.
     """
@@ -786,48 +807,164 @@ def import_workbook(engine: Engine, path: str | os.PathLike[str], *, chunk_size:
         raise ImportValidationError(errors, warnings)
 
     current = "-"
+    counts: dict[str, int] = {}
+    changes: dict[str, SheetChanges] = {}
     try:
         with engine.begin() as conn:
             # Cell errors do not stop these checks: the operator gets every problem at once.
-            _check_ids(conn, parsed, errors)
-            _check_references(conn, parsed, broken, errors)
+            _check_ids(parsed, errors)
+            _check_references(conn, parsed, broken, errors, replace=replace)
             if errors:
                 raise ImportValidationError(errors, warnings)
-            counts: dict[str, int] = {}
             for key in INSERT_ORDER:
                 if key not in parsed:
                     continue
                 current = key
-                counts[key] = _insert(conn, parsed[key], chunk_size)
+                counts[key] = len(parsed[key])
+                changes[key] = _upsert(conn, parsed[key], chunk_size, progress)
+            if replace:
+                current = "-"
+                _replace(conn, parsed, changes)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
     except SQLAlchemyError as exc:
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
         raise ImportValidationError(
             [RowError(current, None, None, f"데이터베이스 오류로 아무것도 저장하지 않았습니다: {detail}")],
             warnings,
         ) from exc
-    log.info("imported %s: %s", path, counts)
-    return ImportResult({k: counts[k] for k in SHEET_ORDER if k in counts}, warnings)
+    log.info("%s %s: %s", "checked" if dry_run else "imported", path.name,
+             {k: c.to_dict() for k, c in changes.items()})
+    order = [k for k in SHEET_ORDER if k in changes]
+    return ImportResult({k: counts[k] for k in SHEET_ORDER if k in counts}, warnings,
+                        {k: changes[k] for k in order}, dry_run=dry_run)
 
 
-def _insert(conn: Connection, sheet: _ParsedSheet, chunk_size: int) -> int:
-    """Bulk-insert one sheet, ``chunk_size`` rows at a time, inside the caller's transaction.
+def _existing(conn: Connection, table: Table, names: list[str], ids: list[int]) -> dict[int, tuple]:
+    """The database's values of ``names`` for those of ``ids`` that exist, by id."""
+    out: dict[int, tuple] = {}
+    cols = [table.c[n] for n in names]
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        for row in conn.execute(select(table.c.id, *cols).where(table.c.id.in_(chunk))):
+            out[row[0]] = tuple(row[1:])
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return a is not None and b is not None and abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(a)))
+    if isinstance(a, dt.datetime) and isinstance(b, dt.datetime):
+        return a.replace(tzinfo=None) == b.replace(tzinfo=None)
+    return a == b
+
+
+def _upsert(conn: Connection, sheet: _ParsedSheet, chunk_size: int,
+            progress: Callable[[str, int, int], None] | None) -> SheetChanges:
+    """Insert the sheet's new ids, update its changed rows (the file's columns only), count the rest."""
+    table = sheet.spec.table
+    names = sheet.spec.column_names
+    ids = sheet.columns["id"]
+    stage = f"{sheet.spec.name} 가져오는 중"
+    total = len(sheet)
+    if progress is not None:
+        progress(stage, 0, total)
+    compared = [n for n in names if n != "id" and n in sheet.present]
+    done = 0
+    changes = SheetChanges()
+    for start in range(0, total, chunk_size):
+        stop = min(total, start + chunk_size)
+        existing = _existing(conn, table, compared, ids[start:stop])
+        new_rows, updates = [], []
+        for i in range(start, stop):
+            key = ids[i]
+            old = existing.get(key)
+            if old is None:
+                new_rows.append(tuple(sheet.columns[n][i] for n in names))
+                continue
+            values = {n: sheet.columns[n][i] for n in compared}
+            if all(_same(values[n], o) for n, o in zip(compared, old)):
+                changes.unchanged += 1
+            else:
+                updates.append({"_key": key, **values})
+        if new_rows:
+            _insert_rows(conn, table, names, new_rows)
+            changes.added += len(new_rows)
+        if updates:
+            conn.execute(table.update().where(table.c.id == bindparam("_key")), updates)
+            changes.changed += len(updates)
+        done = stop
+        if progress is not None:
+            progress(stage, done, total)
+    return changes
+
+
+def _replace(conn: Connection, parsed: dict[str, _ParsedSheet], changes: dict[str, SheetChanges]) -> None:
+    """``--replace``: delete the rows of each sheet in the file that the file does not have.
+
+    What depends on a deleted row goes with it when its reference is required (a deleted shop's
+    menus, orders, favourites and reviews; a deleted user's orders, favourites and reviews), and
+    keeps living with the reference emptied when it is optional (an order whose menu was deleted,
+    a shop whose brand was deleted). Sheets absent from the file are never emptied for their own sake.
+    """
+    doomed: dict[str, set[int]] = {}
+    for key in INSERT_ORDER:
+        if key in parsed:
+            table = SHEETS[key].table
+            keep = {x for x in parsed[key].columns["id"] if x is not None}
+            gone = set(conn.execute(select(table.c.id)).scalars()) - keep
+            doomed[key] = gone
+            changes[key].deleted = len(gone)
+    detach: list[tuple[str, str, set[int]]] = []
+    for key in INSERT_ORDER:  # parents first, so a cascade reaches grandchildren
+        spec = SHEETS[key]
+        for fk in spec.foreign_keys:
+            parents = doomed.get(fk.parent)
+            if not parents:
+                continue
+            col = spec.table.c[fk.column]
+            hit: set[int] = set()
+            items = sorted(parents)
+            for start in range(0, len(items), _IN_CHUNK):
+                hit.update(conn.execute(select(spec.table.c.id).where(col.in_(items[start : start + _IN_CHUNK])))
+                           .scalars())
+            hit -= doomed.get(key, set())
+            if not hit:
+                continue
+            required = next(c.required for c in spec.columns if c.name == fk.column)
+            entry = changes.setdefault(key, SheetChanges())
+            if required:
+                doomed.setdefault(key, set()).update(hit)
+                entry.cascaded += len(hit)
+            else:
+                detach.append((key, fk.column, hit))
+                entry.detached += len(hit)
+    for key, column, rows in detach:
+        table = SHEETS[key].table
+        items = sorted(rows - doomed.get(key, set()))
+        for start in range(0, len(items), _IN_CHUNK):
+            conn.execute(table.update().where(table.c.id.in_(items[start : start + _IN_CHUNK])).values({column: None}))
+    for key in reversed(INSERT_ORDER):  # children first
+        items = sorted(doomed.get(key, ()))
+        table = SHEETS[key].table
+        for start in range(0, len(items), _IN_CHUNK):
+            conn.execute(table.delete().where(table.c.id.in_(items[start : start + _IN_CHUNK])))
+
+
+def _insert_rows(conn: Connection, table: Table, names: list[str], rows: list[tuple]) -> None:
+    """Bulk-insert rows (tuples in ``names`` order) inside the caller's transaction.
 
     SQLAlchemy Core executemany everywhere, except PostgreSQL through
     psycopg 3, which gets ``COPY ... FROM STDIN`` (psycopg would otherwise
     send one pipelined INSERT per row: several times slower).
     """
-    names = sheet.spec.column_names
-    table = sheet.spec.table
-    columns = [sheet.columns[n] for n in names]
-    n = len(sheet)
     copy_into = _pg_copy(conn, table, names)
-    for start in range(0, n, chunk_size):
-        rows = zip(*(c[start : start + chunk_size] for c in columns))
-        if copy_into is not None:
-            copy_into(rows)
-        else:
-            conn.execute(table.insert(), [dict(zip(names, values)) for values in rows])
-    return n
+    if copy_into is not None:
+        copy_into(rows)
+    else:
+        conn.execute(table.insert(), [dict(zip(names, values)) for values in rows])
 
 
 def _pg_copy(conn: Connection, table: Table, names: list[str]) -> Callable[[Iterable[tuple]], None] | None:
@@ -883,8 +1020,11 @@ def _read_table(conn: Connection, spec: SheetSpec) -> Iterable[Sequence[Any]]:
     return conn.execute(select(*cols).order_by(spec.table.c.id))
 
 
-def export_workbook(engine: Engine, path: str | os.PathLike[str]) -> dict[str, int]:
+def export_workbook(engine: Engine, path: str | os.PathLike[str],
+                    progress: Callable[[str, int, int], None] | None = None) -> dict[str, int]:
     """Write every operator table to ``path``; returns the rows written per sheet.
+
+    ``progress(stage, done, total)`` is told how far each sheet is.
 
     - ``path`` ending in ``.xlsx``: one workbook, one sheet per table.
     - an existing folder, or a path without a suffix: a folder (created when
@@ -920,10 +1060,12 @@ def export_workbook(engine: Engine, path: str | os.PathLike[str]) -> dict[str, i
         with conn.begin():
             if as_csv:
                 path.mkdir(parents=True, exist_ok=True)
-                for name in SHEET_ORDER:
+                for i, name in enumerate(SHEET_ORDER, 1):
                     counts[name] = _write_csv(conn, SHEETS[name], path / f"{name}.csv")
+                    if progress is not None:
+                        progress("CSV 파일 쓰는 중", i, len(SHEET_ORDER))
             else:
-                counts = _write_xlsx(conn, path)
+                counts = _write_xlsx(conn, path, progress)
     log.info("exported %s: %s", path, counts)
     return counts
 
@@ -941,7 +1083,8 @@ def _write_csv(conn: Connection, spec: SheetSpec, target: Path) -> int:
     return n
 
 
-def _write_xlsx(conn: Connection, path: Path) -> dict[str, int]:
+def _write_xlsx(conn: Connection, path: Path, progress: Callable[[str, int, int], None] | None = None
+                ) -> dict[str, int]:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ERROR_CODES
@@ -974,7 +1117,10 @@ def _write_xlsx(conn: Connection, path: Path) -> dict[str, int]:
             cell.font = bold
             header.append(cell)
         ws.append(header)
-        for row in rows:
+        stage = f"{name} 내보내는 중"
+        for n_row, row in enumerate(rows, 1):
+            if progress is not None and (n_row % 5000 == 0 or n_row == len(rows)):
+                progress(stage, n_row, len(rows))
             out: list[Any] = []
             for x in row:
                 x = _export_value(x, for_csv=False)
