@@ -62,14 +62,20 @@
       const pr = rec.price_range || {};
       const parts = [];
       if (pr.min != null) parts.push(pr.min === pr.max ? won(pr.min) : won(pr.min) + "~" + won(pr.max));
-      if (rec.distance_m != null) parts.push(rec.distance_m < 1000 ? Math.round(rec.distance_m) + "m" : (rec.distance_m / 1000).toFixed(1) + "km");
+      if (rec.walk_minutes != null && rec.walk_minutes <= 30) parts.push("걸어서 " + rec.walk_minutes + "분");
+      else if (rec.distance_m != null) parts.push(rec.distance_m < 1000 ? Math.round(rec.distance_m) + "m" : (rec.distance_m / 1000).toFixed(1) + "km");
       if (rec.rating != null) parts.push("★ " + rec.rating.toFixed(1));
       meta.textContent = parts.join(" · ");
       const badges = document.createElement("div");
       badges.className = "badges";
       if (rec.accepts_meal_card) { const s = document.createElement("span"); s.textContent = "급식카드"; badges.appendChild(s); }
       if (rec.is_good_shop) { const s = document.createElement("span"); s.className = "good"; s.textContent = "착한가게"; badges.appendChild(s); }
-      if (rec.open_now === false) { const s = document.createElement("span"); s.textContent = "문 닫음"; badges.appendChild(s); }
+      if (rec.open_now === false) { const s = document.createElement("span"); s.className = "closed"; s.textContent = "지금은 문 닫음" + (rec.opens_text ? " · " + rec.opens_text : ""); badges.appendChild(s); }
+      else if (rec.closing_soon && rec.closes_at) { const s = document.createElement("span"); s.className = "soon"; s.textContent = "곧 문 닫아요 (" + rec.closes_at + "까지)"; badges.appendChild(s); }
+      else if (rec.open_now && rec.closes_at) { const s = document.createElement("span"); s.textContent = "영업 중 · " + rec.closes_at + "까지"; badges.appendChild(s); }
+      const dishes = document.createElement("p");
+      dishes.className = "dishes";
+      if (rec.dishes && rec.dishes.length) dishes.textContent = "먹을 수 있는 메뉴: " + rec.dishes.map((d) => d.name + " " + won(d.price)).join(", ");
       const reason = document.createElement("p");
       reason.className = "reason";
       reason.textContent = rec.reason || "";
@@ -81,7 +87,7 @@
       fav.textContent = "즐겨찾기";
       fav.className = "fb-favorited";
       fav.addEventListener("click", () => feedback(rec, "favorited", interactionId, fav));
-      card.append(h, meta, badges, reason, look, fav);
+      card.append(h, meta, badges, dishes, reason, look, fav);
       box.appendChild(card);
     }
     chat.appendChild(box);
