@@ -54,7 +54,7 @@ def server(tmp_path_factory):
     registry = ModelRegistry(engine, settings.models_dir)
     emb = HashingEmbedder()
     build_layer1(engine, registry, config=Layer1Config(embedder=emb.name), embedder=emb)
-    build_training_set(engine, var / "ds", TrainingDataConfig(max_positives=200, ranking_lists=10, refits=1),
+    build_training_set(engine, var / "ds", TrainingDataConfig(max_positives=200, ranking_lists=10, window_days=7),
                        embedder=emb)
     train_and_register(var / "ds", registry, TrainConfig(epochs=1, hidden=[8], batch_size=64))
     runtime = Runtime.load(engine, settings, parser=rules_parser(engine))
@@ -152,7 +152,10 @@ def test_promotion_under_load_swaps_without_a_failed_request(server):
 
 def test_a_corrupt_promoted_model_keeps_the_previous_one_and_alerts(server):
     url, engine, registry, runtime = server
-    serving = registry.current("ranker").version
+    # A good production with a predecessor (whatever other tests did first), so rollback has two steps to take.
+    serving = _copy_version(registry, status="production")
+    with httpx.Client(base_url=url, timeout=60) as c:
+        assert c.post("/admin/reload", headers=KEY).json()["serving"]["ranker"] == serving
     bad = _copy_version(registry, status="production")  # promoted behind the gate's back …
     Path(registry.get(bad).path, "weights.pt").write_bytes(b"\0" * 64)  # … and its weights corrupt
     with httpx.Client(base_url=url, timeout=60) as c:
