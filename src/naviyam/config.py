@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     admin_api_key: str = Field(
         "changethis", description="Key for admin routes (X-API-Key header). Must be changed in production."
     )
+    workbook: Path | None = Field(
+        None,
+        description="The operator's workbook (.xlsx or CSV folder) that `make run`/`naviyam setup` imports into an "
+        "empty database instead of generating the sample world.",
+    )
     sample_seed: int = Field(42, description="Seed of the sample world that `make run` generates into an empty database.")
     sample_shops: int = Field(1500, description="Number of shops in the generated sample world.")
     sample_users: int = Field(6000, description="Number of users in the generated sample world.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -14,19 +15,40 @@ console = Console()
 log = logging.getLogger(__name__)
 
 
-def setup() -> None:
-    """Create the schema, fill an empty database with the sample world, build missing models."""
+def setup(
+    workbook: Path = typer.Option(None, "--workbook", help="The operator's workbook (.xlsx or CSV folder) to import "
+                                  "into an empty database instead of the sample world (default: NAVIYAM_WORKBOOK)."),
+) -> None:
+    """Create the schema, fill an empty database (the operator's workbook, else the sample world), build missing models."""
     from naviyam.db.session import get_engine, migrate
-    from naviyam.service.bootstrap import build_missing_models, ensure_sample_world
+    from naviyam.service.bootstrap import build_missing_models, ensure_operator_data, ensure_sample_world
 
     settings = get_settings()
     engine = get_engine()
     migrate(engine)
-    counts = ensure_sample_world(engine, settings, console=console)
-    if counts:
-        console.print(f"sample world generated: {counts}")
+    workbook = workbook or settings.workbook
+    if workbook is not None:
+        from naviyam.data.excel import ImportValidationError
+
+        try:
+            counts = ensure_operator_data(engine, workbook, console=console)
+        except ImportValidationError as exc:
+            console.print(f"[red]운영 데이터를 가져오지 못했어요 (아무것도 쓰지 않음): 문제 {len(exc.errors)}개[/red]")
+            for e in exc.errors[:50]:
+                console.print(f"  {e}")
+            raise typer.Exit(1) from None
+        if counts:
+            console.print(f"운영 데이터를 가져왔어요 ({workbook}): {counts}")
+        else:
+            console.print(f"[yellow]데이터베이스에 이미 가게가 있어 {workbook}을(를) 가져오지 않았어요. 바뀐 내용은 "
+                          "`naviyam data import`로 반영하고, 처음부터 다시 하려면 `make clean-var` 뒤에 실행하세요."
+                          "[/yellow] (database already has shops)")
     else:
-        console.print("database already has shops; sample world not generated")
+        counts = ensure_sample_world(engine, settings, console=console)
+        if counts:
+            console.print(f"sample world generated: {counts}")
+        else:
+            console.print("database already has shops; sample world not generated")
     for kind, version in build_missing_models(engine, settings, console=console).items():
         console.print(f"model {kind}: {version}")
 

@@ -47,6 +47,21 @@ MODEL_BUILDERS: dict[str, Callable[[Engine, ModelRegistry, Settings], str]] = {
 }
 
 
+def ensure_operator_data(engine: Engine, workbook, console: Console | None = None) -> dict[str, int] | None:
+    """Import the operator's workbook when the shop table is empty; return rows per sheet, or None.
+
+    Raises :class:`naviyam.data.excel.ImportValidationError` (nothing written) for a bad workbook.
+    """
+    from naviyam.data.excel import import_workbook
+
+    with session_scope(engine) as s:
+        if count_shops(s):
+            return None
+    with progress_reporter(console) as report:
+        result = import_workbook(engine, workbook, progress=report)
+    return dict(result)
+
+
 def ensure_sample_world(engine: Engine, settings: Settings, console: Console | None = None) -> dict[str, int] | None:
     """Generate the sample world when the shop table is empty; return its counts, or None."""
     from naviyam.data.generate import generate_world
@@ -71,5 +86,14 @@ def build_missing_models(engine: Engine, settings: Settings, console: Console | 
         log.info("building %s model", kind)
         if console is not None:
             console.print(f"building the {kind} model (first start only)...")
-        built[kind] = builder(engine, registry, settings)
+        try:
+            built[kind] = builder(engine, registry, settings)
+        except ValueError as exc:
+            if kind != "ranker":
+                raise
+            # Too few orders for a time split: the service still answers, in Layer 1's order.
+            log.warning("ranker not built: %s", exc)
+            if console is not None:
+                console.print("[yellow]주문 기록이 아직 적어 순위 모델(ranker)을 만들지 못했어요. 추천은 후보 순서"
+                              "(Layer 1)로 하고, 주문이 쌓이면 `naviyam train ranker`로 만들 수 있어요.[/yellow]")
     return built
