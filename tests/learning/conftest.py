@@ -67,7 +67,7 @@ def build_world(var, *, nlu: bool = True):
     emb = HashingEmbedder()
     build_layer1(engine, registry, config=Layer1Config(embedder=emb.name), embedder=emb)
     build_training_set(engine, var / "datasets" / "ranker",
-                       TrainingDataConfig(max_positives=300, ranking_lists=40, refits=1), embedder=emb)
+                       TrainingDataConfig(max_positives=300, ranking_lists=40, window_days=7), embedder=emb)
     train_and_register(var / "datasets" / "ranker", registry, TrainConfig(epochs=2, hidden=[16], batch_size=64))
     if nlu:
         from naviyam.nlu import train_nlu

@@ -95,7 +95,7 @@ def test_vectors_have_the_seed_shapes_and_ranges(catalog, state):
     assert rows.wide.shape == (4, WIDE_DIM) and rows.numerical.shape == (4, NUM_DIM)
     assert rows.wide.dtype == np.float32 and rows.numerical.dtype == np.float32
     assert np.all((rows.wide >= 0) & (rows.wide <= 1)) and np.all((rows.numerical >= 0) & (rows.numerical <= 1))
-    assert len(WIDE_NAMES) == 17
+    assert len(WIDE_NAMES) == 30  # the seed's 17, then item-kNN, funnel ranks, recent popularity, taste (v2)
     assert np.all(rows.wide[:, len(WIDE_NAMES):] == 0.0)  # zero padding
     assert list(rows.shop_id) == [1, 2, 3, 4] and rows.brand_id.tolist() == [-1, 7, -1, -1]
     assert rows.category == ["분식", "치킨", "한식", "샐러드"]
@@ -220,3 +220,20 @@ def test_csv_round_trip_keeps_the_features(catalog, state, tmp_path):
 def test_age_groups():
     assert [age_group(a) for a in (None, 8, 13, 18, 19, 35, 47, 60)] == [
         "unknown", "child", "teen", "teen", "20s", "30s", "40s", "50plus"]
+
+
+def test_recent_popularity_counts_only_the_window_before_the_request():
+    from naviyam.recommend.features import InteractionState
+
+    state = InteractionState({}, {1: "분식", 2: "치킨"}, {1: "관악구", 2: "관악구"})
+    t0 = dt.datetime(2026, 3, 1, 12)
+    for day in (0, 1, 2, 20):
+        state.apply_order(5, 1, 5000, t0 + dt.timedelta(days=day))
+    state.apply_order(6, 2, 5000, t0 + dt.timedelta(days=21))
+    when = t0 + dt.timedelta(days=22)
+    counts, total = state.recent_orders([1, 2], when, days=7)
+    assert counts.tolist() == [1.0, 1.0] and total == 2
+    counts, total = state.recent_orders([1, 2], when, days=30)
+    assert counts.tolist() == [4.0, 1.0] and total == 5
+    assert state.days_since_last_order([1, 2], when).tolist() == [2.0, 1.0]
+    assert state.user_history[5] == {1} and state.user_cat[5]["분식"] == 4

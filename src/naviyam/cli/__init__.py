@@ -13,6 +13,7 @@ from naviyam.cli import ab as ab_cli
 from naviyam.cli import chat as chat_cli
 from naviyam.cli import data as data_cli
 from naviyam.cli import db as db_cli
+from naviyam.cli import eval_ranker as eval_ranker_cli
 from naviyam.cli import index as index_cli
 from naviyam.cli import learning as learning_cli
 from naviyam.cli import llm as llm_cli
@@ -40,6 +41,7 @@ serve_cli.register(app)
 nlu_cli.register(app, train_app, eval_app)
 index_cli.register(app)
 train_ranker_cli.register(train_app)
+eval_ranker_cli.register(eval_app)
 llm_cli.register(train_app, data_cli.app)
 app.command("chat")(chat_cli.chat)
 app.add_typer(learning_cli.app, name="learning", help="Learning data: export interactions and feedback (JSONL).")

@@ -37,7 +37,11 @@ def register(train_app: typer.Typer) -> None:
         from naviyam.db.session import get_engine, migrate
         from naviyam.progress import progress_reporter
         from naviyam.learning.registry import ModelRegistry
-        from naviyam.recommend.ranker.pipeline import default_dataset_dir, production_index
+        from naviyam.recommend.ranker.pipeline import (
+            default_dataset_dir,
+            production_index,
+            production_layer1_config,
+        )
         from naviyam.recommend.training_data import TrainingDataConfig, build_training_set
 
         engine = get_engine()
@@ -48,7 +52,7 @@ def register(train_app: typer.Typer) -> None:
         try:
             with progress_reporter(console) as report:
                 rep = build_training_set(engine, folder, cfg, previous_index=production_index(registry),
-                                         progress=report)
+                                         progress=report, layer1_config=production_layer1_config(registry))
         except (ValueError, LookupError) as exc:
             err_console.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from None
@@ -60,7 +64,8 @@ def register(train_app: typer.Typer) -> None:
                      ("positives: orders", rep.positives["order"]),
                      ("positives: favourites", rep.positives["favorite"]),
                      ("positives: reviews >= 4", rep.positives["review"]),
-                     ("positives skipped (not in Layer 1)", rep.skipped_uncovered),
+                     ("positives outside Layer 1 (kept)", rep.extra.get("outside_layer1", 0)),
+                     ("favourites/reviews of shops already ordered (skipped)", rep.extra.get("skipped_not_new", 0)),
                      ("time cut-off", f"{rep.cutoff:%Y-%m-%d %H:%M}"), ("seconds", f"{rep.seconds:.1f}")):
             table.add_row(k, f"{v:,}" if isinstance(v, int) else str(v))
         console.print(table)
@@ -74,12 +79,15 @@ def register(train_app: typer.Typer) -> None:
         data_dir: Path = typer.Option(None, "--data", help="Training-set folder (default: <var_dir>/datasets/ranker)."),
         rebuild_data: bool = typer.Option(False, help="Rebuild the training set first."),
         seed: int = typer.Option(0, help="Random seed."),
+        loss: str = typer.Option("softmax", help="softmax (each positive against its request's negatives) or bce."),
+        force: bool = typer.Option(False, "--force", help="Promote the new ranker even if it does not beat production."),
     ) -> None:
-        """Train the Wide & Deep ranker, keep the best epoch as a new production model version."""
+        """Train the Wide & Deep ranker as a candidate; it serves only if it beats production on the same hold-out."""
         from naviyam.config import get_settings
         from naviyam.db.session import get_engine, migrate
         from naviyam.learning.registry import ModelRegistry
         from naviyam.progress import progress_reporter
+        from naviyam.learning.ranker_gate import gate_ranker
         from naviyam.recommend.ranker.pipeline import default_dataset_dir, train_ranker
         from naviyam.recommend.ranker.trainer import TrainConfig
 
@@ -88,7 +96,8 @@ def register(train_app: typer.Typer) -> None:
         migrate(engine)
         registry = ModelRegistry(engine, settings.models_dir)
         folder = data_dir or default_dataset_dir(settings)
-        cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed)
+        cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, loss=loss)
+        production = registry.current("ranker")
         try:
             with progress_reporter(console) as report:
                 def on_epoch(stats) -> None:
@@ -98,20 +107,24 @@ def register(train_app: typer.Typer) -> None:
                                   f"NDCG@10 {_fmt(stats.ranking.get('ndcg@10'))} ({stats.seconds:.1f}s)")
 
                 mv, result, _ = train_ranker(engine, registry, folder, train_config=cfg, rebuild_data=rebuild_data,
-                                             progress=report, on_epoch=on_epoch)
+                                             progress=report, on_epoch=on_epoch, status="candidate")
+            gate = gate_ranker(registry, mv, result.metrics, folder, production_mv=production, force=force)
         except (ValueError, LookupError, FileNotFoundError) as exc:
             err_console.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from None
-        m = result.metrics
-        table = Table(title=f"ranker {mv.version} (best epoch {result.best_epoch})")
+        table = Table(title=f"ranker {mv.version} (best epoch {result.best_epoch}): 같은 평가 목록에서 비교")
         table.add_column("metric")
-        for col in ("wide & deep", "layer 1 order", "popularity"):
-            table.add_column(col, justify="right")
-        table.add_row("val AUC", _fmt(m.get("val_auc")), "-", "-")
-        table.add_row("val log loss", _fmt(m.get("val_logloss")), "-", "-")
-        for key in ("ndcg@5", "ndcg@10", "hit_rate@5", "hit_rate@10", "mrr"):
-            table.add_row(key, _fmt(m.get(f"val_{key}")), _fmt(m.get(f"layer1_{key}")),
-                          _fmt(m.get(f"popularity_{key}")))
+        cols = [c for c in ("candidate", "production", "layer1", "popularity") if c in gate.table]
+        names = {"candidate": f"후보 {mv.version[-6:]}", "production": f"운영 {(gate.production_version or '')[-6:]}",
+                 "layer1": "layer 1 order", "popularity": "popularity"}
+        for col in cols:
+            table.add_column(names[col], justify="right")
+        for key, label in (("val_ndcg@10", "NDCG@10"), ("val_mrr", "MRR"), ("val_auc", "val AUC")):
+            table.add_row(label, *(_fmt(gate.table[c].get(key)) for c in cols))
         console.print(table)
+        verdict = "[green]승격[/green]" if gate.promoted else "[yellow]유지[/yellow]"
+        console.print(f"{verdict}: 지금 서비스하는 랭커는 {gate.serving_version}이에요.")
+        for reason in gate.reasons:
+            console.print(f"  - {reason}")
         console.print(f"saved to {mv.path} (training curves: training_curves.png), "
                       f"{result.seconds:.1f}s")

@@ -198,7 +198,8 @@ class RecommendationEngine:
             when=now, position=(origin.lat, origin.lon) if origin else None,
             position_source=(origin.label if origin else None),
         )
-        rows = self.builder().build(query, l1.candidates, self.state) if l1.candidates else None
+        rows = self.builder().build(query, l1.candidates, self.state,
+                                    similarity=self.generator.funnels.get("itemknn")) if l1.candidates else None
         return l1, query, rows
 
     def recommend(self, user: int | None, nlu_output: dict[str, Any] | None, context: Any = None,

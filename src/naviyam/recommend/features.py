@@ -2,7 +2,7 @@
 
 The layout follows the seed (section 45.A) and DESIGN.md.
 
-Wide vector (``WIDE_DIM`` = 50): slots 0-16 are defined below, 17-49 are zero
+Wide vector (``WIDE_DIM`` = 50): slots 0-29 are defined below, 30-49 are zero
 padding reserved for later features.
 
 ====  =======================  ==============================================================
@@ -30,6 +30,17 @@ slot  name                     value
 9-12  funnel flags             1.0 when the collaborative / content / contextual / popularity
                                funnel produced the candidate
 13-16 funnel scores            that funnel's normalised score in [0, 1] (0.0 when absent)
+17-18 item-kNN flag, score     as 9-16 for the item-kNN (co-visitation) funnel
+19-23 funnel ranks             1 / log2(rank + 2) of the shop in each funnel's own list
+                               (collaborative, content, contextual, popularity, item-kNN); 0 when absent
+24-25 shop_orders_7d / 30d     the shop's orders in the last 7 / 30 days as a lift over the average
+                               shop, squashed: x / (1 + x) with x = n_shop * n_shops / n_all
+26    shop_recency             exp(-days since the shop's last order / 7); 0 without orders
+27    itemknn_similarity       the shop's item-kNN similarity to the user's history as of the request
+                               (the state's, not the funnel's), divided by the largest over the
+                               catalogue (0 for users without history)
+28    shop_popularity          all-time orders as a lift over the average shop, squashed as 24
+29    user_x_category          share of the user's orders in the shop's category
 ====  =======================  ==============================================================
 
 Numerical features (``NUM_DIM`` = 10), value / scale clipped to [0, 1]: user
@@ -47,6 +58,7 @@ so the same code computes the same numbers in both places.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import logging
 import math
@@ -66,15 +78,22 @@ from naviyam.retrieval.catalog import ShopCatalog
 log = logging.getLogger(__name__)
 
 #: Bump when the meaning of any feature changes: a checkpoint with another version is refused.
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 
 WIDE_DIM = 50
 NUM_DIM = 10
 FUNNELS = ("collaborative", "content", "contextual", "popularity")
+#: Funnels added after the seed's four: their flag, score and rank live in the slots after 16.
+EXTRA_FUNNELS = ("itemknn",)
+RANKED_FUNNELS = (*FUNNELS, *EXTRA_FUNNELS)
 WIDE_NAMES: tuple[str, ...] = (
     "age_group_x_category", "location_x_district", "time_x_category", "user_x_shop_history",
     "budget_compatibility", "distance", "dietary_match", "good_shop", "rating",
     *(f"funnel_{f}" for f in FUNNELS), *(f"score_{f}" for f in FUNNELS),
+    *(f"funnel_{f}" for f in EXTRA_FUNNELS), *(f"score_{f}" for f in EXTRA_FUNNELS),
+    *(f"rank_{f}" for f in RANKED_FUNNELS),
+    "shop_orders_7d", "shop_orders_30d", "shop_recency", "itemknn_similarity", "shop_popularity",
+    "user_x_category",
 )
 NUM_NAMES: tuple[str, ...] = (
     "user_age", "user_favorite_count", "user_order_count", "user_review_count",
@@ -89,6 +108,8 @@ NUM_COLUMNS = [f"num_feat_{i}" for i in range(NUM_DIM)]
 #: The seed's bias correction: a good shop's raw 1.0 becomes 0.3.
 GOOD_SHOP_VALUE = 0.3
 RATING_THRESHOLD = 3.5
+#: A review at or above this rating is a choice (DESIGN.md: label 1 for review >= 4).
+GOOD_REVIEW_RATING = 4
 DISTANCE_SCALE_M = 1000.0
 HISTORY_SATURATION = 5.0
 FAVOURITE_WEIGHT = 2.0
@@ -321,14 +342,24 @@ class InteractionState:
         self.shop_rating_sum: Counter[int] = Counter()
         self.age_cat: dict[str, Counter[str]] = defaultdict(Counter)
         self.time_cat: dict[str, Counter[str]] = defaultdict(Counter)
+        self.user_cat: dict[int, Counter[str]] = defaultdict(Counter)
+        #: the shops each user chose (orders, favourites, reviews >= 4), as of the last event applied
+        self.user_history: dict[int, set[int]] = defaultdict(set)
         self._max_cache: dict[tuple[str, str], int] = {}
+        #: order times, in the order applied (events are applied in time order): all, and per shop
+        self.order_times: list[dt.datetime] = []
+        self.shop_order_times: dict[int, list[dt.datetime]] = defaultdict(list)
 
     # ------------------------------------------------------------------ updates
     def apply_order(self, user_id: int, shop_id: int, amount: float, when: dt.datetime) -> None:
         self.user_shop_orders[(user_id, shop_id)] += 1
+        self.user_history[user_id].add(shop_id)
         self.user_orders[user_id] += 1
         self.user_amount_sum[user_id] += float(amount or 0)
         self.shop_orders[shop_id] += 1
+        if when is not None:
+            self.order_times.append(when)
+            self.shop_order_times[shop_id].append(when)
         district = self._shop_district.get(shop_id)
         if district:
             self.user_district_orders[user_id][district] += 1
@@ -338,16 +369,20 @@ class InteractionState:
             g = age_group(age_at(u.birthday, when) if u else None)
             self.age_cat[g][cat] += 1
             self.time_cat[time_bucket(when)][cat] += 1
+            self.user_cat[user_id][cat] += 1
             self._max_cache.pop(("age", g), None)
             self._max_cache.pop(("time", time_bucket(when)), None)
 
     def apply_favorite(self, user_id: int, shop_id: int, when: dt.datetime | None = None) -> None:
+        self.user_history[user_id].add(shop_id)
         if (user_id, shop_id) not in self.favourites:
             self.favourites.add((user_id, shop_id))
             self.user_favs[user_id] += 1
 
     def apply_review(self, user_id: int, shop_id: int, rating: float, when: dt.datetime | None = None) -> None:
         self.user_reviews[user_id] += 1
+        if rating >= GOOD_REVIEW_RATING:
+            self.user_history[user_id].add(shop_id)
         self.shop_reviews[shop_id] += 1
         self.shop_rating_sum[shop_id] += float(rating)
 
@@ -358,6 +393,28 @@ class InteractionState:
             self._shop_district.setdefault(int(s), d)
 
     # ------------------------------------------------------------------ reads
+    def recent_orders(self, shop_ids: Sequence[int], when: dt.datetime, days: float) -> tuple[np.ndarray, int]:
+        """Orders of each shop, and of all shops, in the ``days`` before ``when``."""
+        since = when - dt.timedelta(days=days)
+        counts = np.zeros(len(shop_ids))
+        for i, s in enumerate(shop_ids):
+            times = self.shop_order_times.get(int(s))
+            if times:
+                counts[i] = bisect.bisect_left(times, when) - bisect.bisect_left(times, since)
+        total = bisect.bisect_left(self.order_times, when) - bisect.bisect_left(self.order_times, since)
+        return counts, total
+
+    def days_since_last_order(self, shop_ids: Sequence[int], when: dt.datetime) -> np.ndarray:
+        """Days from each shop's last order before ``when`` (inf without one)."""
+        out = np.full(len(shop_ids), np.inf)
+        for i, s in enumerate(shop_ids):
+            times = self.shop_order_times.get(int(s))
+            if times:
+                j = bisect.bisect_left(times, when)
+                if j:
+                    out[i] = max(0.0, (when - times[j - 1]).total_seconds() / 86400)
+        return out
+
     def shop_rating(self, shop_id: int) -> float | None:
         n = self.shop_reviews.get(shop_id, 0)
         return self.shop_rating_sum[shop_id] / n if n else None
@@ -488,8 +545,11 @@ class FeatureBuilder:
         return np.array([row_of[int(s)] for s in shop_ids], dtype=np.int64)
 
     def build(self, query: RankingQuery, candidates: Sequence[CandidateLike],
-              state: InteractionState) -> FeatureRows:
-        """Features of every candidate for this query, as of ``query.when`` in ``state``."""
+              state: InteractionState, similarity: SimilaritySource | None = None) -> FeatureRows:
+        """Features of every candidate for this query, as of ``query.when`` in ``state``.
+
+        ``similarity`` (the item-kNN funnel) gives slot 27; without it the slot is 0.
+        """
         cat = self.catalog
         shop_ids = np.array([int(c.shop_id) for c in candidates], dtype=np.int64)
         rows = self.rows(shop_ids)
@@ -550,6 +610,7 @@ class FeatureBuilder:
             scores = np.array([m.get(f, 0.0) for m in funnel_maps], dtype=np.float64)
             wide[:, W["funnel_collaborative"] + j] = flags
             wide[:, W["score_collaborative"] + j] = np.clip(np.nan_to_num(scores), 0.0, 1.0) * flags
+        self._dynamic(wide, query, candidates, funnel_maps, shop_ids, rows, categories, state, similarity)
 
         # numerical
         if uid is not None:
@@ -575,6 +636,52 @@ class FeatureBuilder:
             numerical=num.astype(np.float32),
             distance_m=dist,
         )
+
+
+    def _dynamic(self, wide, query, candidates, funnel_maps, shop_ids, rows, categories, state,
+                 similarity) -> None:
+        """Slots 17-29: the item-kNN funnel, funnel ranks, recent popularity, recency, similarity, taste."""
+        for f in EXTRA_FUNNELS:
+            flags = np.array([f in m for m in funnel_maps], dtype=np.float64)
+            wide[:, W[f"funnel_{f}"]] = flags
+            wide[:, W[f"score_{f}"]] = np.clip([m.get(f, 0.0) for m in funnel_maps], 0.0, 1.0) * flags
+        for f in RANKED_FUNNELS:
+            wide[:, W[f"rank_{f}"]] = [_rank_feature((getattr(c, "ranks", None) or {}).get(f)) for c in candidates]
+        n_shops = max(1, len(self.catalog))
+        for days, slot in ((7, "shop_orders_7d"), (30, "shop_orders_30d")):
+            counts, total = state.recent_orders(shop_ids, query.when, days)
+            wide[:, W[slot]] = _squash(counts * n_shops / total) if total else 0.0
+        wide[:, W["shop_recency"]] = np.exp(-state.days_since_last_order(shop_ids, query.when) / 7.0)
+        all_orders = sum(state.shop_orders.values())
+        if all_orders:
+            wide[:, W["shop_popularity"]] = _squash(
+                np.array([state.shop_orders.get(int(s), 0) for s in shop_ids]) * n_shops / all_orders)
+        uid = query.user_id
+        if uid is not None:
+            history = state.user_history.get(uid)
+            sims = similarity.history_scores_by_row(history) if similarity is not None and history else None
+            if sims is not None and len(sims) == n_shops and sims.max() > 0:
+                wide[:, W["itemknn_similarity"]] = sims[rows] / sims.max()
+            mine = state.user_cat.get(uid)
+            total = sum(mine.values()) if mine else 0
+            if total:
+                wide[:, W["user_x_category"]] = [mine.get(c, 0) / total for c in categories]
+
+
+def _rank_feature(rank: int | None) -> float:
+    """1 / log2(rank + 2) for a 0-based rank; 0.0 when the funnel did not propose the shop."""
+    return 0.0 if rank is None else 1.0 / math.log2(rank + 2)
+
+
+def _squash(x) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return x / (1.0 + x)
+
+
+class SimilaritySource(Protocol):
+    """What the builder reads from the item-kNN funnel: similarity to a history of shops per catalog row."""
+
+    def history_scores_by_row(self, shop_ids) -> np.ndarray | None: ...
 
 
 def make_query(user_id: int | None, nlu_output: Mapping[str, Any] | None, when: dt.datetime,

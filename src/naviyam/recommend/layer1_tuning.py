@@ -98,12 +98,15 @@ def _metrics(lists: dict[int, list[int]], holdout: Holdout, k: int) -> dict[str,
 
 
 def tune_layer1(engine: Engine, config, *, catalog: ShopCatalog, embedder, index, holdout_days: int = 14,
-                max_users: int = 400, seed: int = 0) -> tuple[Any, TuningReport]:
-    """A copy of ``config`` with the settings fitted on a time split of the database, and the report."""
+                max_users: int = 400, seed: int = 0, until: dt.datetime | None = None) -> tuple[Any, TuningReport]:
+    """A copy of ``config`` with the settings fitted on a time split of the database, and the report.
+
+    ``until`` ignores every event from then on (so an offline evaluation can tune on its past only).
+    """
     from naviyam.recommend.layer1 import CandidateGenerator, RequestContext, UserDirectory, fit_layer1
 
     t0 = time.perf_counter()
-    everything = Interactions.load(engine)
+    everything = Interactions.load(engine, until=until)
     start, end = everything.window()
     if end is None:
         return config, TuningReport(None, 0, 0.0, skipped="no interactions")

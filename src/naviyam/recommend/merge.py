@@ -46,6 +46,7 @@ def merge_candidates(
             if m is None:
                 m = merged[c.shop_id] = Candidate(c.shop_id, 0.0, {}, c.distance_m, c.row)
             m.funnels[name] = max(m.funnels.get(name, 0.0), c.funnels.get(name, c.score))
+            m.ranks[name] = min(m.ranks.get(name, rank), rank)
             rrf[c.shop_id] = rrf.get(c.shop_id, 0.0) + weights.get(name, 1.0) / (rrf_k + 1 + rank)
     wsum = sum(weights.get(n, 1.0) for n in active)
     top_rrf = sum(weights.get(n, 1.0) for n in active) / (rrf_k + 1)

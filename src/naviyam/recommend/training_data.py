@@ -1,27 +1,36 @@
 """The ranker's training set, built from the database as the seed describes (section 45.B).
 
-Positives: orders, favourites and reviews rated >= 4. Each positive is
-replayed at its own moment: the interaction counts are those just *before*
-it (:class:`~naviyam.recommend.features.InteractionState` is replayed event
-by event), the request is the user's home area at that time of day and day,
-and the chatbot's understanding of the request is simulated from what was
-chosen (:func:`simulate_nlu`: sometimes the category, the dish, a budget
-that the menu fits, the meal card, the time of day; always a semantic query).
+Positives: orders, favourites and reviews rated >= 4 (a favourite or review
+of a shop already ordered from is not a new choice and is left out).
+
+Requests are asked the way the service and its evaluation ask them: time is
+cut into windows of ``window_days``; at the start of each window Layer 1 is
+refitted on everything before it, and every user who chooses a shop during
+the window asks for recommendations *at the window's start*, with the
+interaction counts as of then (:class:`~naviyam.recommend.features.InteractionState`
+is replayed event by event). The ranker thus learns what a user will choose
+in the coming days from what is known today, not the next click of a session.
+The chatbot's understanding of each request is simulated from what was
+chosen (:func:`simulate_nlu`: sometimes the category, the dish, a budget that
+the menu fits, the meal card, the time of day; a share of requests say
+nothing at all, like "오늘 뭐 먹지?"). The user's other choices in the same
+window are never negatives; a shop chosen twice in a window counts once;
+when Layer 1 leaves out shops a user already chose, so does the training set.
 
 Negatives: Layer 1 is asked for candidates for that same request; shops it
-proposed that were not chosen become negatives, at most two per positive:
-one *hard* (the best-ranked candidate of the same category, else the best
-ranked) and one drawn at random from the rest. A positive that Layer 1 did
-not propose is skipped: the ranker only ever orders Layer 1's candidates.
-
-Layer 1 itself is refitted as time goes on (``refits`` points): each
-positive is served by the Layer 1 fitted on the data before the last refit
-point preceding it, so its funnel features do not see the future. The
-validation part uses the Layer 1 fitted at the cut-off.
+proposed that were not chosen become negatives, eight per positive: one
+*hard* (the best-ranked candidate of the same category, else the best
+ranked) and the others drawn at random from the rest, so each positive is
+ranked against a sample of the list it will be served in. One more comes
+from the whole catalogue, so the ranker also learns what users choose
+beyond Layer 1's list. A positive that Layer 1 did not propose is kept, not
+thrown away: its negatives are then drawn from the catalogue outside Layer
+1's list, so that no funnel flag ever separates a positive from its
+negatives for a reason serving never sees.
 
 Split: 8:2 by time. The cut-off is the time of the positive at the 80 %
-quantile; every validation example is at or after it, every training example
-strictly before it. Some validation *orders* also get their whole candidate
+quantile; windows start there again, every validation example is asked at or
+after it, every training example strictly before it. Some validation *orders* also get their whole candidate
 list written (``recommendation_val_ranking.csv``) for ranking metrics
 (NDCG, HitRate, MRR) against the Layer 1 merge order and popularity.
 """
@@ -29,6 +38,7 @@ list written (``recommendation_val_ranking.csv``) for ranking metrics
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -45,6 +55,7 @@ from sqlalchemy import Engine, select
 
 from naviyam.core.clock import local_now
 from naviyam.db.models import ShopMenu
+from naviyam.recommend.funnels import Candidate
 from naviyam.recommend.features import (
     FeatureBuilder,
     FeatureRows,
@@ -67,16 +78,23 @@ _GENERIC = ("맛있는 식당", "근처 맛집", "밥 먹을 곳", "오늘 뭐 �
 class TrainingDataConfig:
     #: positives used (sampled evenly over time when there are more); 0 = all
     max_positives: int = 12_000
-    negatives_per_positive: int = 2
+    #: Layer 1 candidates not chosen, per positive: one hard (same category), the rest at random
+    negatives_per_positive: int = 8
     #: the share of the time span used only to warm up the counts (no examples)
     warmup_share: float = 0.15
     val_share: float = 0.2
-    #: Layer 1 refit points in the training part (plus one at the cut-off)
-    refits: int = 3
+    #: length of a request window: at each window's start Layer 1 is refitted and every user who
+    #: chooses something in the window asks for recommendations (see the module doc)
+    window_days: float = 14.0
     #: validation orders whose whole candidate list is kept for ranking metrics
     ranking_lists: int = 400
     candidates_k: int = 100
     min_review_rating: int = 4
+    #: negatives drawn from the whole catalogue per positive (half uniformly, half by popularity), besides
+    #: the Layer 1 ones: the ranker learns what users choose, not only what Layer 1 found
+    catalogue_negatives: int = 1
+    #: share of simulated requests with no words at all ("오늘 뭐 먹지?"), as the vague requests of known users
+    vague_share: float = 0.35
     seed: int = 0
 
     def to_json(self) -> dict[str, Any]:
@@ -160,12 +178,15 @@ def simulate_nlu(
             "semantic_query": semantic, "filters": filters}
 
 
-def _refit_points(positives_t: list[dt.datetime], start: dt.datetime, cutoff: dt.datetime,
-                  cfg: TrainingDataConfig) -> list[dt.datetime]:
+def _window_starts(start: dt.datetime, cutoff: dt.datetime, end: dt.datetime,
+                   cfg: TrainingDataConfig) -> list[dt.datetime]:
+    """Request moments: every ``window_days`` from the end of the warm-up to the end, one at the cut-off."""
     warm_end = start + (cutoff - start) * (cfg.warmup_share / max(1e-9, 1 - cfg.val_share))
-    n = max(1, cfg.refits)
-    pts = [warm_end + (cutoff - warm_end) * (i / n) for i in range(n)]
-    return [*pts, cutoff]
+    step = dt.timedelta(days=cfg.window_days)
+    n_train = max(1, math.ceil((cutoff - warm_end) / step))
+    train = [cutoff - step * k for k in range(n_train, 0, -1)]
+    val = [cutoff + step * k for k in range(0, max(1, math.ceil((end - cutoff) / step)))]
+    return [t for t in train if t >= start] + val
 
 
 def build_training_set(
@@ -176,11 +197,16 @@ def build_training_set(
     embedder=None,
     previous_index=None,
     progress: Callable[[str, int, int], None] | None = None,
+    layer1_config=None,
+    until: dt.datetime | None = None,
 ) -> TrainingSetReport:
     """Write train/val (and ranking) CSVs plus a manifest into ``out_dir``; see the module doc.
 
     ``previous_index`` (e.g. the production Layer 1 index) lets unchanged
-    shops keep their embeddings instead of being embedded again.
+    shops keep their embeddings instead of being embedded again;
+    ``layer1_config`` is the Layer 1 the ranker will serve behind (the
+    production index's fitted settings); ``until`` ignores every event from
+    then on (offline evaluation).
     """
     from naviyam.recommend.layer1 import (
         CandidateGenerator,
@@ -200,18 +226,26 @@ def build_training_set(
     builder = FeatureBuilder(catalog)
     users = InteractionState.load_users(engine)
     state = InteractionState.empty(users, catalog)
-    events = load_events(engine)
+    events = load_events(engine, until=until)
     menus = _dish_of_menus(engine)
 
     def is_positive(e) -> bool:
         return e.kind in ("order", "favorite") or (e.kind == "review" and e.rating >= cfg.min_review_rating)
 
-    pos_idx = [i for i, e in enumerate(events) if is_positive(e) and e.shop_id in catalog.row_of]
+    ordered: set[tuple[int, int]] = set()
+    pos_idx = []
+    for i, e in enumerate(events):
+        # a favourite or good review of a shop the user already ordered from is not a new choice
+        if is_positive(e) and e.shop_id in catalog.row_of and (
+                e.kind == "order" or (e.user_id, e.shop_id) not in ordered):
+            pos_idx.append(i)
+        if e.kind == "order":
+            ordered.add((e.user_id, e.shop_id))
     if len(pos_idx) < 10:
         raise ValueError(f"only {len(pos_idx)} positive events in the database; generate or import data first")
     start, end = events[0].when, events[-1].when
     cutoff = events[pos_idx[int(len(pos_idx) * (1 - cfg.val_share))]].when
-    refits = _refit_points([events[i].when for i in pos_idx], start, cutoff, cfg)
+    refits = _window_starts(start, cutoff, end, cfg)
     warm_end = refits[0]
     eligible = [i for i in pos_idx if events[i].when >= warm_end]
     if cfg.max_positives and len(eligible) > cfg.max_positives:
@@ -224,16 +258,19 @@ def build_training_set(
         pick = rng.choice(len(val_orders), min(cfg.ranking_lists, len(val_orders)), replace=False)
         ranking_set = {val_orders[j] for j in pick}
 
-    def simulate(ev) -> tuple[np.random.Generator, dict[str, Any]]:
+    def simulate(ev, when: dt.datetime) -> tuple[np.random.Generator, dict[str, Any]]:
         row = catalog.row_of[ev.shop_id]
         dish, price = (None, None)
         if ev.kind == "order":
             dish, menu_price = menus.get(ev.menu_id, (None, 0)) if ev.menu_id is not None else (None, 0)
             price = menu_price or (int(ev.amount) if ev.amount else None)
         erng = np.random.default_rng([cfg.seed, _KIND_CODE[ev.kind], ev.id])
+        if erng.random() < cfg.vague_share:
+            return erng, {"text": "오늘 뭐 먹지?", "intent": "FOOD_RECOMMENDATION", "confidence": 1.0,
+                          "entities": [], "semantic_query": "오늘 뭐 먹지?", "filters": {}}
         user = users.get(ev.user_id)
         nlu = simulate_nlu(
-            erng, category=catalog.categories[row], when=ev.when, dish=dish, price=price,
+            erng, category=catalog.categories[row], when=when, dish=dish, price=price,
             paid_with_meal_card=ev.payment_method == "meal_card"
             or (ev.kind != "order" and user is not None and user.is_meal_card_holder),
             shop_accepts_meal_card=bool(catalog.accepts_meal_card[row]),
@@ -241,9 +278,11 @@ def build_training_set(
         )
         return erng, nlu
 
-    nlus = {i: simulate(events[i]) for i in eligible}
+    window_of = {i: bisect.bisect_right(refits, events[i].when) - 1 for i in eligible}
+    nlus = {i: simulate(events[i], refits[window_of[i]]) for i in eligible}
     unique_queries = sorted({nlu["semantic_query"] for _rng, nlu in nlus.values()})
-    layer1_config = Layer1Config(query_cache_size=max(4096, len(unique_queries) + 256))
+    base_config = layer1_config or Layer1Config()
+    layer1_config = dataclasses.replace(base_config, query_cache_size=max(4096, len(unique_queries) + 256))
     user_dir = UserDirectory.load(engine)
     generator = None
     first_arts = None
@@ -254,10 +293,10 @@ def build_training_set(
         nonlocal generator, first_arts
         t0 = time.perf_counter()
         if first_arts is None:  # the shop index is built once; only the funnels are refitted
-            arts = first_arts = fit_layer1(engine, embedder=embedder, previous_index=previous_index, until=t,
-                                           catalog=catalog)
+            arts = first_arts = fit_layer1(engine, config=layer1_config, embedder=embedder,
+                                           previous_index=previous_index, until=t, catalog=catalog)
         else:
-            arts = refit_funnels(engine, first_arts, until=t)
+            arts = refit_funnels(engine, first_arts, until=t, config=layer1_config)
         generator = CandidateGenerator(arts, config=layer1_config, users=user_dir, engine=None,
                                        version=f"training@{t:%Y-%m-%d}")
         if len(fit_seconds) == 0:
@@ -273,42 +312,83 @@ def build_training_set(
     parts: dict[str, _Parts] = {"train": _Parts(), "val": _Parts(), "ranking": _Parts()}
     counts = {"order": 0, "favorite": 0, "review": 0}
     skipped = 0
+    outside = 0
     done = 0
     total = len(eligible)
     qid = 0
-    for i, ev in enumerate(events):
-        if i in chosen:
-            j = bisect.bisect_right(refits, ev.when) - 1  # the latest refit point at or before the event
-            if j > fitted_j:
-                layer1_at(refits[j])
-                fitted_j = j
+    by_window: dict[int, list[int]] = {}
+    for i in eligible:
+        by_window.setdefault(window_of[i], []).append(i)
+
+    def process_window(w: int) -> None:
+        """Every chosen positive of window ``w``, asked at its start with the state as of then."""
+        nonlocal skipped, outside, done, qid
+        layer1_at(refits[w])
+        when = refits[w]
+        is_val = when >= cutoff
+        similarity = generator.funnels.get("itemknn")
+        idx = by_window.get(w, [])
+        chosen_here: dict[int, set[int]] = {}
+        for i in idx:
+            chosen_here.setdefault(events[i].user_id, set()).add(events[i].shop_id)
+        seen_pairs: set[tuple[int, int]] = set()
+        for i in idx:
+            ev = events[i]
+            key = (ev.user_id, ev.shop_id)
+            done += 1
+            if key in seen_pairs or (layer1_config.exclude_history
+                                     and ev.shop_id in state.user_history.get(ev.user_id, ())):
+                skipped += 1  # chosen again in the window, or a shop Layer 1 never shows this user again
+                continue
+            seen_pairs.add(key)
             erng, nlu = nlus[i]
-            res = generator.candidates(ev.user_id, nlu, RequestContext(now=ev.when), k=cfg.candidates_k)
+            res = generator.candidates(ev.user_id, nlu, RequestContext(now=when),
+                                       k=max(cfg.candidates_k, layer1_config.k))
             cands = res.candidates
             pos_rank = next((r for r, c in enumerate(cands) if c.shop_id == ev.shop_id), None)
             if pos_rank is None:
-                skipped += 1
+                outside += 1
+            query = RankingQuery(
+                user_id=ev.user_id, filters=nlu["filters"], semantic_query=nlu["semantic_query"], when=when,
+                position=(res.origin.lat, res.origin.lon) if res.origin else None,
+                position_source="home" if res.origin else None,
+            )
+            mine = chosen_here[ev.user_id]
+            if i in ranking_set and pos_rank is not None:
+                parts["ranking"].add(builder.build(query, cands, state, similarity), ev, qid,
+                                     [float(c.shop_id in mine) for c in cands], list(range(len(cands))),
+                                     nlu["filters"], when)
+            if pos_rank is None:
+                # every positive is used: one outside Layer 1's list is compared with shops outside it too,
+                # so that being proposed by a funnel never looks like a reason not to be chosen
+                outside_ids = {c.shop_id for c in cands} | mine
+                extra = _catalogue_negatives(catalog, state, outside_ids,
+                                             cfg.negatives_per_positive + cfg.catalogue_negatives, erng)
+                sel_cands = [Candidate(ev.shop_id, 0.0), *extra]
+                ranks = [len(cands)] * len(sel_cands)
             else:
-                query = RankingQuery(
-                    user_id=ev.user_id, filters=nlu["filters"], semantic_query=nlu["semantic_query"], when=ev.when,
-                    position=(res.origin.lat, res.origin.lon) if res.origin else None,
-                    position_source="home" if res.origin else None,
-                )
-                is_val = ev.when >= cutoff
-                if i in ranking_set:
-                    parts["ranking"].add(builder.build(query, cands, state), ev, qid,
-                                         [float(c.shop_id == ev.shop_id) for c in cands], list(range(len(cands))),
-                                         nlu["filters"])
-                picked = _pick_negatives(cands, pos_rank, catalog, cfg.negatives_per_positive, erng)
-                sel = [pos_rank, *picked]
-                parts["val" if is_val else "train"].add(builder.build(query, [cands[r] for r in sel], state), ev,
-                                                        qid, [1.0] + [0.0] * len(picked), sel, nlu["filters"])
-                counts[ev.kind] += 1
-                qid += 1
-            done += 1
+                picked = _pick_negatives(cands, pos_rank, catalog, cfg.negatives_per_positive, erng, exclude=mine)
+                chosen_ids = {c.shop_id for c in cands} | mine
+                extra = _catalogue_negatives(catalog, state, chosen_ids, cfg.catalogue_negatives, erng)
+                sel_cands = [cands[r] for r in (pos_rank, *picked)] + extra
+                ranks = [pos_rank, *picked] + [len(cands)] * len(extra)
+            parts["val" if is_val else "train"].add(builder.build(query, sel_cands, state, similarity), ev,
+                                                    qid, [1.0] + [0.0] * (len(sel_cands) - 1), ranks,
+                                                    nlu["filters"], when)
+            counts[ev.kind] += 1
+            qid += 1
             if progress and (done % 200 == 0 or done == total):
                 progress("examples", done, total)
+
+    next_w = 0
+    for ev in events:
+        while next_w < len(refits) and ev.when >= refits[next_w]:
+            process_window(next_w)
+            next_w += 1
         state.apply(ev)
+    while next_w < len(refits):
+        process_window(next_w)
+        next_w += 1
 
     if not parts["train"].rows or not parts["val"].rows:
         raise ValueError("too little data for a time split: no training or no validation examples")
@@ -330,22 +410,28 @@ def build_training_set(
         "window_start": start.isoformat(), "window_end": end.isoformat(), "cutoff": cutoff.isoformat(),
         "layer1_refits": [t.isoformat() for t in refits], "layer1_fit_seconds": fit_seconds,
         "n_train": len(train), "n_val": len(val), "n_ranking_rows": n_rank_rows,
-        "n_ranking_lists": n_rank_lists, "positives": counts, "skipped_uncovered": skipped,
+        "n_ranking_lists": n_rank_lists, "positives": counts, "skipped_uncovered": 0,
+        "skipped_not_new": skipped, "outside_layer1": outside, "layer1_config": layer1_config.to_dict(),
         "config": cfg.to_json(), "categories": sorted(set(catalog.categories)), "seconds": seconds,
     }
     (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-    log.info("training set: %d train, %d val rows; %d positives skipped (not in Layer 1's candidates)",
-             len(train), len(val), skipped)
-    return TrainingSetReport(out_dir, len(train), len(val), n_rank_rows, n_rank_lists, counts, skipped,
-                             cutoff, (start, end), seconds, {"layer1_fit_seconds": fit_seconds})
+    log.info("training set: %d train, %d val rows; %d positives outside Layer 1's candidates (kept), "
+             "%d not new (skipped)", len(train), len(val), outside, skipped)
+    return TrainingSetReport(out_dir, len(train), len(val), n_rank_rows, n_rank_lists, counts, 0,
+                             cutoff, (start, end), seconds, {"layer1_fit_seconds": fit_seconds,
+                                                             "outside_layer1": outside, "skipped_not_new": skipped})
 
 
 _KIND_CODE = {"order": 0, "favorite": 1, "review": 2}
 
 
-def _pick_negatives(cands, pos_rank: int, catalog: ShopCatalog, n: int, rng: np.random.Generator) -> list[int]:
-    """Indices into ``cands``: first a hard negative (best-ranked same category, else best-ranked), then random."""
-    others = [r for r in range(len(cands)) if r != pos_rank]
+def _pick_negatives(cands, pos_rank: int, catalog: ShopCatalog, n: int, rng: np.random.Generator,
+                    exclude: set[int] | frozenset[int] = frozenset()) -> list[int]:
+    """Indices into ``cands``: first a hard negative (best-ranked same category, else best-ranked), then random.
+
+    Shops in ``exclude`` (the user's other choices in the same window) are never negatives.
+    """
+    others = [r for r in range(len(cands)) if r != pos_rank and cands[r].shop_id not in exclude]
     if not others or n <= 0:
         return []
     pos_cat = catalog.categories[catalog.row_of[cands[pos_rank].shop_id]]
@@ -358,22 +444,43 @@ def _pick_negatives(cands, pos_rank: int, catalog: ShopCatalog, n: int, rng: np.
     return picked
 
 
+def _catalogue_negatives(catalog: ShopCatalog, state: InteractionState, exclude: set[int], n: int,
+                         rng: np.random.Generator) -> list:
+    """``n`` shops from the whole catalogue, alternately uniform and in proportion to past orders (+1)."""
+    out: list = []
+    if n <= 0:
+        return out
+    ids = catalog.ids
+    weights = np.array([state.shop_orders.get(int(s), 0) + 1.0 for s in ids])
+    weights /= weights.sum()
+    for j in range(n * 4):
+        if len(out) >= n:
+            break
+        r = int(rng.integers(len(ids))) if (len(out) % 2 == 0) else int(rng.choice(len(ids), p=weights))
+        sid = int(ids[r])
+        if sid not in exclude:
+            exclude.add(sid)
+            out.append(Candidate(sid, 0.0))
+    return out
+
+
 class _Parts:
     """Feature rows and their metadata, accumulated per example and turned into one frame at the end."""
 
     def __init__(self) -> None:
         self.rows: list[FeatureRows] = []
-        self.meta: dict[str, list[Any]] = {"label": [], "filters": [], "event_time": [], "event_kind": [],
-                                           "query_id": [], "layer1_rank": []}
+        self.meta: dict[str, list[Any]] = {"label": [], "filters": [], "event_time": [], "request_time": [],
+                                           "event_kind": [], "query_id": [], "layer1_rank": []}
 
     def add(self, rows: FeatureRows, ev, qid: int, labels: list[float], layer1_rank: list[int],
-            filters: dict[str, Any]) -> None:
+            filters: dict[str, Any], request_time: dt.datetime) -> None:
         n = len(rows)
         self.rows.append(rows)
         m = self.meta
         m["label"].extend(labels)
         m["filters"].extend([json.dumps(filters, ensure_ascii=False, sort_keys=True)] * n)
         m["event_time"].extend([ev.when.isoformat()] * n)
+        m["request_time"].extend([request_time.isoformat()] * n)
         m["event_kind"].extend([ev.kind] * n)
         m["query_id"].extend([qid] * n)
         m["layer1_rank"].extend(layer1_rank)
@@ -390,36 +497,25 @@ class _Parts:
         )
         df = rows.to_frame()
         df.insert(2, "label", np.asarray(self.meta["label"], dtype=np.float64))
-        for key in ("filters", "event_time", "event_kind", "query_id", "layer1_rank"):
+        for key in ("filters", "event_time", "request_time", "event_kind", "query_id", "layer1_rank"):
             df[key] = self.meta[key]
         return df
 
 
-def refit_funnels(engine: Engine, arts, *, until: dt.datetime):
+def refit_funnels(engine: Engine, arts, *, until: dt.datetime, config=None):
     """Layer 1 artefacts with the same shop index and every funnel refitted on the events before ``until``.
 
     Mirrors :func:`naviyam.recommend.layer1.fit_layer1` without rebuilding the
     index (re-tokenising every document for BM25 takes most of a fit).
     """
-    from naviyam.recommend.funnels import (
-        CollaborativeFunnel,
-        ContentFunnel,
-        ContextualFunnel,
-        FitContext,
-        PopularityFunnel,
-    )
+    from naviyam.recommend.funnels import FitContext
     from naviyam.recommend.interactions import Interactions, interaction_matrix
-    from naviyam.recommend.layer1 import Layer1Artifacts
+    from naviyam.recommend.layer1 import Layer1Artifacts, Layer1Config
 
     t0 = time.perf_counter()
     interactions = Interactions.load(engine, until=until)
     matrix = interaction_matrix(interactions, arts.catalog.ids)
     ctx = FitContext(arts.catalog, interactions, matrix, arts.index, now=until)
-    funnels = {
-        "collaborative": CollaborativeFunnel().fit(ctx),
-        "content": ContentFunnel().fit(ctx),
-        "contextual": ContextualFunnel().fit(ctx),
-        "popularity": PopularityFunnel().fit(ctx),
-    }
+    funnels = {name: f.fit(ctx) for name, f in (config or Layer1Config()).make_funnels().items()}
     return Layer1Artifacts(arts.catalog, arts.index, matrix, funnels, interactions, arts.index_stats,
                            time.perf_counter() - t0)

@@ -40,6 +40,8 @@ class Candidate:
     distance_m: float | None = None
     #: the shop's row in the catalog the candidate came from (internal; not stable across refreshes)
     row: int = -1
+    #: funnel name -> 0-based rank of the shop in that funnel's own list (set by the merge)
+    ranks: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"shop_id": self.shop_id, "score": round(self.score, 6),

@@ -83,7 +83,7 @@ class ItemKNNFunnel:
         self.align(catalog)
 
     def align(self, catalog) -> None:
-        col_of = {int(s): j for j, s in enumerate(self.matrix_.shop_ids)}
+        col_of = self._col_of = {int(s): j for j, s in enumerate(self.matrix_.shop_ids)}
         self.row_to_col_ = np.array([col_of.get(int(s), -1) for s in catalog.ids], dtype=np.int64)
         self._catalog = catalog
 
@@ -104,6 +104,20 @@ class ItemKNNFunnel:
         s = self.user_scores(user_id)
         if s is None:
             return None
+        out = np.zeros(len(self.row_to_col_), dtype=np.float64)
+        has = self.row_to_col_ >= 0
+        out[has] = s[self.row_to_col_[has]]
+        return out
+
+    def history_scores_by_row(self, shop_ids) -> np.ndarray | None:
+        """Sum of similarities to the given shops (a history as of some moment), over catalog rows."""
+        col_of = self._col_of
+        cols = [col_of[int(s)] for s in shop_ids if int(s) in col_of]
+        if not cols:
+            return None
+        profile = np.zeros(self.similarity_.shape[0], dtype=np.float32)
+        profile[cols] = 1.0
+        s = np.asarray(self.similarity_t_ @ profile).ravel()
         out = np.zeros(len(self.row_to_col_), dtype=np.float64)
         has = self.row_to_col_ >= 0
         out[has] = s[self.row_to_col_[has]]

@@ -33,6 +33,20 @@ def production_index(registry):
         return None
 
 
+def production_layer1_config(registry):
+    """The fitted Layer 1 settings of the production index (the ranker serves behind them), or None."""
+    from naviyam.recommend.layer1 import load_config
+
+    mv = registry.current("index") if registry is not None else None
+    if mv is None:
+        return None
+    try:
+        return load_config(Path(mv.path))
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("production index %s has no readable Layer 1 config (%s); using the defaults", mv.version, exc)
+        return None
+
+
 def train_ranker(
     engine: Engine,
     registry,
@@ -44,13 +58,15 @@ def train_ranker(
     embedder=None,
     progress: Callable[[str, int, int], None] | None = None,
     on_epoch: Callable[[EpochStats], None] | None = None,
+    status: str = "production",
 ):
     """Build the training set when missing (or asked), train, register. Returns (ModelVersion, TrainResult, report)."""
     report: TrainingSetReport | None = None
     if rebuild_data or not (Path(dataset_dir) / TRAIN_FILE).exists():
         report = build_training_set(engine, dataset_dir, data_config, embedder=embedder,
-                                    previous_index=production_index(registry), progress=progress)
-    mv, result = train_and_register(dataset_dir, registry, train_config, on_epoch=on_epoch)
+                                    previous_index=production_index(registry), progress=progress,
+                                    layer1_config=production_layer1_config(registry))
+    mv, result = train_and_register(dataset_dir, registry, train_config, on_epoch=on_epoch, status=status)
     return mv, result, report
 
 

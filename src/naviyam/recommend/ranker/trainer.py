@@ -50,8 +50,14 @@ class TrainConfig:
     weight_decay: float = 1e-5
     #: epochs without improvement of the monitored metric before stopping
     patience: int = 3
-    #: "auc" (validation AUC, higher is better) or "logloss" (lower is better)
+    #: "auc" (validation AUC, higher is better), "logloss" (lower is better) or "ndcg" (NDCG@10 of the
+    #: held-out ranking lists when the training set has them, else AUC)
     monitor: str = "auc"
+    #: "bce": each row on its own (pointwise); "softmax": each request's positive against the negatives
+    #: drawn for it (sampled softmax over the request's rows, listwise), which ranks rather than classifies
+    loss: str = "bce"
+    #: L2 on the id embeddings (user, shop, brand, category, query) of each batch: sum of squares / batch
+    embedding_l2: float = 0.0
     seed: int = 0
     hidden: list[int] = field(default_factory=lambda: [128, 64, 32])
     dropout: float = 0.3
@@ -159,21 +165,26 @@ def _fit(train, val, ranking, cfg: TrainConfig, categories, on_epoch) -> TrainRe
     ])
     loss_fn = nn.BCEWithLogitsLoss()
     n = len(yb)
+    groups = _groups(train) if cfg.loss == "softmax" else None
     history: list[EpochStats] = []
     best_state, best_value, best_epoch, bad = None, -math.inf, 0, 0
-    sign = 1.0 if cfg.monitor == "auc" else -1.0
+    sign = -1.0 if cfg.monitor == "logloss" else 1.0
     for epoch in range(1, cfg.epochs + 1):
         e0 = time.perf_counter()
         net.train()
-        perm = torch.from_numpy(rng.permutation(n))
         total = 0.0
-        for start in range(0, n, cfg.batch_size):
-            idx = perm[start:start + cfg.batch_size]
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(net(slice_batch(xb, idx)), yb[idx])
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
+        if groups is not None:
+            total = _softmax_epoch(net, opt, xb, groups, cfg, rng) * n
+        else:
+            perm = torch.from_numpy(rng.permutation(n))
+            for start in range(0, n, cfg.batch_size):
+                idx = perm[start:start + cfg.batch_size]
+                opt.zero_grad(set_to_none=True)
+                batch = slice_batch(xb, idx)
+                loss = loss_fn(net(batch), yb[idx]) + _embedding_penalty(net, batch, cfg.embedding_l2)
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(idx)
         pv = predict(net, xv)
         stats = EpochStats(
             epoch=epoch, train_loss=total / max(n, 1), val_loss=log_loss(yv.numpy(), pv),
@@ -187,7 +198,10 @@ def _fit(train, val, ranking, cfg: TrainConfig, categories, on_epoch) -> TrainRe
                  f"{stats.ranking.get('ndcg@10', float('nan')):.4f}", stats.seconds)
         if on_epoch:
             on_epoch(stats)
-        value = sign * (stats.val_auc if cfg.monitor == "auc" else stats.val_loss)
+        if cfg.monitor == "ndcg" and "ndcg@10" in stats.ranking:
+            value = stats.ranking["ndcg@10"]
+        else:
+            value = sign * (stats.val_loss if cfg.monitor == "logloss" else stats.val_auc)
         if math.isnan(value):
             value = -math.inf
         if best_state is None or value > best_value:
@@ -215,6 +229,52 @@ def _fit(train, val, ranking, cfg: TrainConfig, categories, on_epoch) -> TrainRe
     seconds = time.perf_counter() - t0
     metrics["train_seconds"] = seconds
     return TrainResult(net, enc, history, best_epoch, metrics, seconds)
+
+
+def _groups(df: pd.DataFrame) -> np.ndarray:
+    """(requests, width) row indices, the request's positive first, -1 padding; requests without one dropped."""
+    labels = df["label"].to_numpy(np.float64)
+    out = []
+    for idx in df.groupby("query_id", sort=True).indices.values():
+        pos = idx[labels[idx] > 0.5]
+        if len(pos) == 1 and len(idx) > 1:
+            out.append([int(pos[0]), *(int(i) for i in idx if labels[i] <= 0.5)])
+    width = max((len(g) for g in out), default=1)
+    arr = np.full((len(out), width), -1, dtype=np.int64)
+    for i, g in enumerate(out):
+        arr[i, :len(g)] = g
+    return arr
+
+
+def _embedding_penalty(net: WideDeepNet, batch: dict[str, torch.Tensor], l2: float) -> torch.Tensor:
+    """l2 * mean over the batch of the squared norms of the id embeddings it looks up."""
+    if l2 <= 0:
+        return torch.zeros(())
+    sq = (net.user_emb(batch["user"]).pow(2).sum(1) + net.shop_emb(batch["shop"]).pow(2).sum(1)
+          + net.brand_emb(batch["brand"]).pow(2).sum(1) + net.category_emb(batch["category"]).pow(2).sum(1))
+    return l2 * sq.mean()
+
+
+def _softmax_epoch(net, opt, xb, groups: np.ndarray, cfg: TrainConfig, rng: np.random.Generator) -> float:
+    """One pass of sampled-softmax training over request groups; mean loss per request."""
+    per_batch = max(1, cfg.batch_size // max(1, groups.shape[1]))
+    order = rng.permutation(len(groups))
+    total, count = 0.0, 0
+    for start in range(0, len(order), per_batch):
+        g = torch.from_numpy(groups[order[start:start + per_batch]])
+        mask = g >= 0
+        flat = g[mask]
+        opt.zero_grad(set_to_none=True)
+        batch = slice_batch(xb, flat)
+        logits = torch.full(g.shape, -1e9)
+        logits[mask] = net(batch)
+        loss = (torch.logsumexp(logits, dim=1) - logits[:, 0]).mean() + _embedding_penalty(net, batch,
+                                                                                           cfg.embedding_l2)
+        loss.backward()
+        opt.step()
+        total += float(loss.detach()) * len(g)
+        count += len(g)
+    return total / max(1, count)
 
 
 def plot_curves(history: list[EpochStats], path: Path, best_epoch: int | None = None) -> Path:

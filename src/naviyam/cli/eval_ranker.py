@@ -1,0 +1,72 @@
+"""``naviyam eval ranker``: the operator's temporal hold-out, every method side by side (full ranking).
+
+A thin shell over :func:`naviyam.recommend.offline_eval.run_eval_ranker`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+
+COLUMNS = (("ndcg@10", "NDCG@10"), ("recall@10", "Recall@10"), ("mrr", "MRR"), ("recall@100", "Recall@100"),
+           ("auc", "AUC"), ("coverage", "커버리지"), ("meal_card_share", "급식카드"), ("good_shop_share", "착한가게"),
+           ("diversity", "다양성"))
+
+
+def _fmt(v) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4f}"
+
+
+def ranker(
+    days: int = typer.Option(14, "--days", help="How many last days of the database are held out."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON line {method: {metric: value}} last."),
+    out: Path = typer.Option(None, "--out", help="Report folder (default: <var_dir>/reports/ranker_eval)."),
+    epochs: int = typer.Option(10, help="Maximum epochs of the temporary ranker."),
+    max_positives: int = typer.Option(12_000, help="Positives in the temporary ranker's training set."),
+    seed: int = typer.Option(0, help="Random seed."),
+) -> None:
+    """Hold out the last days, train temporary models on the rest, compare with popularity, item-kNN, ALS."""
+    from naviyam.config import get_settings
+    from naviyam.db.session import get_engine, migrate
+    from naviyam.learning.registry import ModelRegistry
+    from naviyam.recommend.offline_eval import run_eval_ranker
+    from naviyam.recommend.ranker.trainer import TrainConfig
+    from naviyam.recommend.training_data import TrainingDataConfig
+
+    settings = get_settings()
+    engine = get_engine()
+    migrate(engine)
+    registry = ModelRegistry(engine, settings.models_dir)
+    folder = out or settings.var_dir / "reports" / "ranker_eval"
+    try:
+        with console.status(f"마지막 {days}일을 남기고 임시 모델을 학습하는 중…"):
+            rep = run_eval_ranker(engine, registry, days=days, out_dir=folder, seed=seed,
+                                  train_config=TrainConfig(epochs=epochs, seed=seed),
+                                  data_config=TrainingDataConfig(max_positives=max_positives, seed=seed))
+    except (ValueError, LookupError) as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    table = Table(title=f"전체 순위 평가: {rep.cutoff:%Y-%m-%d %H:%M} 이후 {rep.days}일, 사용자 {rep.n_users}명")
+    table.add_column("방법")
+    for _key, label in COLUMNS:
+        table.add_column(label, justify="right")
+    summary = rep.summary()
+    for method, vals in summary.items():
+        table.add_row(method, *(_fmt(vals.get(k)) for k, _ in COLUMNS))
+    console.print(table)
+    console.print(f"보고서: {rep.files.get('markdown')} (그래프 {rep.files.get('chart')})")
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False))
+
+
+def register(eval_app: typer.Typer) -> None:
+    """Add ``ranker`` to the ``eval`` command group."""
+    eval_app.command("ranker")(ranker)
