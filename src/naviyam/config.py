@@ -95,6 +95,14 @@ class Settings(BaseSettings):
     closing_soon_minutes: int = Field(
         30, ge=0, le=180, description="A shop closing within this many minutes is marked '곧 문 닫아요'.",
     )
+    balanced_meal_min_meals: int = Field(
+        3, ge=0, le=50,
+        description="Meals of one kind (분식, 패스트푸드, 치킨 …) in the last 7 days before places with rice, soup "
+                    "or vegetables are gently moved up for that user (0 turns the nudge off).",
+    )
+    balanced_meal_boost: int = Field(
+        4, ge=0, le=20, description="How many places such a balanced shop moves up in the list.",
+    )
     retention_days: int = Field(
         180, ge=0, description="Days conversations and feedback are kept; `naviyam maintenance retention` "
         "deletes older ones (0 keeps them forever).",

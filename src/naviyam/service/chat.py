@@ -36,6 +36,7 @@ from naviyam.nlg.safety import (
     safety_answer,
 )
 from naviyam.service.alerts import alert_safety
+from naviyam.service.balance import BalanceRule, applies as balance_applies, nudge, recent_meals
 from naviyam.service.policy import (
     DEFAULT_CLOSING_SOON_MINUTES,
     DEFAULT_PER_MEAL,
@@ -144,6 +145,9 @@ class ChatService:
         self.ab_share = ab_share if candidate_recommender is not None else 0.0
         self.ab_salt = ab_salt
         self.settings = settings
+        # Balanced meals: the rule, and where a user's recent meals come from (a simulation may swap it).
+        self.balance = BalanceRule.from_settings(settings)
+        self.meal_history = recent_meals
         self.alert_webhook_url = getattr(settings, "alert_webhook_url", None)
 
     def arm_of(self, user_id: int | None) -> str | None:
@@ -215,6 +219,7 @@ class ChatService:
             budget = filters.get("budget_filter") if "budget_filter" not in res.relaxed_filters else None
             recs = annotate(db, res.recommendations, now=now, asked_menu=filters.get("menu"), budget=budget,
                             closing_soon_minutes=self._closing_minutes())
+            recs = self._balanced(db, user_id if user is not None else None, recs, filters, now, budget)
         res.recommendations = arrange(recs, sort=filters.get("sort"), now_request=not filters.get("time_of_day"),
                                       top_k=top_k)
         return res
@@ -295,6 +300,14 @@ class ChatService:
             return _Turn(self.writer.feedback(negative, age, rng), path="feedback")
         return _Turn(self.writer.out_of_scope(age, rng), follow_ups=_VAGUE_SUGGESTIONS[:2], path="out_of_scope")
 
+    def _balanced(self, db, user_id: int | None, recs: list[dict[str, Any]], filters: dict[str, Any],
+                  now: dt.datetime, budget: int | None, *, refinement: bool = False) -> list[dict[str, Any]]:
+        """The gentle balanced-meal nudge (naviyam.service.balance) for a known user who asked nothing specific."""
+        if user_id is None or not self.balance.active or not balance_applies(filters, refinement=refinement):
+            return recs
+        week = self.meal_history(db, user_id, now=now, days=self.balance.window_days)
+        return nudge(db, recs, week, self.balance, budget=budget)
+
     def _per_meal(self, db, district: str | None) -> int:
         return per_meal_amount(db, district, getattr(self.settings, "meal_card_per_meal", DEFAULT_PER_MEAL))
 
@@ -329,6 +342,9 @@ class ChatService:
         budget = filters.get("budget_filter") if "budget_filter" not in out.relaxed_filters else None
         recs = annotate(db, recs, now=now, asked_menu=filters.get("menu"), budget=budget,
                         closing_soon_minutes=self._closing_minutes())
+        if not crisis:
+            recs = self._balanced(db, asker.user_id if asker.known else None, recs, filters, now, budget,
+                                  refinement=is_refinement(req.message))
         recs = arrange(recs, sort=filters.get("sort"), now_request=plan.now_request, top_k=self.top_k)
         relaxed = [k for k in out.relaxed_filters if not (implicit_location and k.startswith("location_filter"))]
         if recs:
