@@ -4,13 +4,16 @@
 
     .venv/bin/python benchmarks/realdata/run.py ml100k --work var/benchmarks/ml100k
     .venv/bin/python benchmarks/realdata/run.py sample --work var/benchmarks/sample
+    .venv/bin/python benchmarks/realdata/run.py ml100k-heldback --work var/benchmarks/heldback
 
 Steps (each a subprocess of the installed ``naviyam`` command, with its own
 ``NAVIYAM_VAR_DIR`` inside ``--work`` so no other database is touched):
 
 1. the workbook: MovieLens-100k converted by ``movielens.py`` (``ml100k``),
-   or the sample world generated, exported and cut by ``split.py``
-   (``sample``); the hold-out (the last ``--holdout-days``) is never in it;
+   by the independently written ``heldback.py`` with a 28-day hold-out
+   (``ml100k-heldback``, the held-back check), or the sample world
+   generated, exported and cut by ``split.py`` (``sample``); the hold-out
+   (the last ``--holdout-days``) is never in it;
 2. ``naviyam data import`` → ``naviyam index build`` → ``naviyam train data``
    → ``naviyam train ranker``;
 3. one evaluation run on the hold-out: popularity, implicit ALS, item-kNN
@@ -75,10 +78,15 @@ def prepare(dataset: str, work: Path, holdout_days: int, cache: Path, seed: int)
         ml = _load_sibling("movielens")
         rep = ml.convert(ml.read_movielens(ml.wheel_path(cache)), data, holdout_days=holdout_days)
         return data, rep.cutoff
+    if dataset == "ml100k-heldback":  # the independent conversion and split (28 days unless told)
+        ml = _load_sibling("movielens")
+        rep = _load_sibling("heldback").convert(ml.wheel_path(cache), data, holdout_days=holdout_days or 28)
+        return data, rep["cutoff"]
     split = _load_sibling("split")
     world = work / "world"
-    naviyam(world, "data", "generate", "--seed", str(seed))
-    naviyam(world, "data", "export", str(world / "export"))
+    if not (world / "export" / "shop.csv").exists():
+        naviyam(world, "data", "generate", "--seed", str(seed))
+        naviyam(world, "data", "export", str(world / "export"))
     rep = split.split_workbook(world / "export", data, holdout_days=holdout_days)
     return data, rep["cutoff"]
 
@@ -200,9 +208,9 @@ def chart(dataset: str, out: dict, path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("dataset", choices=["ml100k", "sample"])
+    ap.add_argument("dataset", choices=["ml100k", "ml100k-heldback", "sample"])
     ap.add_argument("--work", type=Path, default=None, help="Working folder (default var/benchmarks/<dataset>)")
-    ap.add_argument("--holdout-days", type=int, default=14)
+    ap.add_argument("--holdout-days", type=int, default=None, help="Default 14 (28 for ml100k-heldback)")
     ap.add_argument("--cache", type=Path, default=Path("var/benchmarks/cache"), help="Where the RecBole wheel is kept")
     ap.add_argument("--seed", type=int, default=42, help="Sample-world seed")
     ap.add_argument("--eval-only", action="store_true", help="Reuse the trained models in --work")
@@ -210,7 +218,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     work = (args.work or Path("var/benchmarks") / args.dataset).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    data, cutoff = prepare(args.dataset, work, args.holdout_days, args.cache.resolve(), args.seed)
+    days = args.holdout_days or (28 if args.dataset == "ml100k-heldback" else 14)
+    data, cutoff = prepare(args.dataset, work, days, args.cache.resolve(), args.seed)
     seconds = operator_path(work, data, skip_train=args.eval_only)
     out = evaluate(work, data, cutoff)
     out["seconds"] = seconds

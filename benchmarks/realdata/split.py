@@ -19,7 +19,7 @@ EVENT_SHEETS = {"product_order": "ordered_at", "userfavorite": "created_at", "re
 
 
 def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with path.open(encoding="utf-8", newline="") as f:
+    with path.open(encoding="utf-8-sig", newline="") as f:  # the export writes a BOM for Excel
         r = csv.DictReader(f)
         return list(r.fieldnames or []), list(r)
 

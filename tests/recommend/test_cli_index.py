@@ -52,3 +52,27 @@ def test_build_info_and_candidates(app):
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     assert len(out["candidates"]) == 5 and out["relaxed_filters"] == []
+
+
+def test_index_gate_keeps_production_when_the_new_settings_score_worse(tmp_path):
+    """A worse Layer 1 (only the contextual funnel) is registered as a candidate; production keeps serving."""
+    from naviyam.db.session import make_engine
+    from naviyam.learning.registry import ModelRegistry
+    from naviyam.recommend.layer1 import Layer1Config, build_layer1
+    from naviyam.retrieval.embedding import HashingEmbedder
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'gate.db'}")
+    migrate(engine)
+    fill_known_world(engine)
+    registry = ModelRegistry(engine, tmp_path / "models")
+    emb = HashingEmbedder()
+    first = build_layer1(engine, registry, config=Layer1Config(embedder=emb.name), embedder=emb, tune=True)
+    assert first.promoted and registry.current("index").version == first.version
+    worse = Layer1Config(embedder=emb.name, funnels=("contextual",))
+    second = build_layer1(engine, registry, config=worse, embedder=emb, tune=False, gate=True)
+    assert not second.promoted and "유지" in second.gate_reasons[0]
+    assert registry.current("index").version == first.version
+    assert registry.get(second.version).status == "candidate"
+    forced = build_layer1(engine, registry, config=worse, embedder=emb, tune=False, gate=True, force=True)
+    assert forced.promoted and registry.current("index").version == forced.version
+    engine.dispose()

@@ -34,6 +34,7 @@ def build(
     alpha: float = typer.Option(0.6, help="Weight of the dense score in the weighted fusion (tuned: 0.6)."),
     tune: bool = typer.Option(True, "--tune/--no-tune",
                               help="Fit funnel settings, merge weights and list size on a time split of the data."),
+    force: bool = typer.Option(False, "--force", help="Promote the new index even if production scores better."),
 ) -> None:
     """Build the shop index and fit the Layer 1 funnels; register it as the production "index" version."""
     from naviyam.recommend.layer1 import Layer1Config, build_layer1
@@ -44,7 +45,7 @@ def build(
     config = Layer1Config(embedder=embedder, fusion=FusionConfig(method=fusion, alpha=alpha))
     with console.status("building the shop index (embedding changed shops)…"):
         report = build_layer1(engine, registry, config=config, embedder=make_embedder(embedder), full=full,
-                              tune=tune)
+                              tune=tune, gate=True, force=force)
     table = Table(title=f"index {report.version}")
     table.add_column("")
     table.add_column("", justify="right")
@@ -55,6 +56,11 @@ def build(
     console.print(table)
     if report.tuning is not None:
         print_tuning(report.tuning.to_json())
+    verdict = "[green]승격[/green]" if report.promoted else "[yellow]유지[/yellow]"
+    serving = report.version if report.promoted else report.parent
+    console.print(f"{verdict}: 지금 서비스하는 색인은 {serving}이에요.")
+    for reason in report.gate_reasons:
+        console.print(f"  - {reason}")
     console.print(f"saved in {report.path}")
 
 
@@ -69,6 +75,9 @@ def print_tuning(t: dict) -> None:
     table.add_column("값")
     before, after = t.get("before", {}), t.get("after", {})
     table.add_row("Recall@100 (기본 → 맞춤)", f"{before.get('recall@100', 0):.4f} → {after.get('recall@100', 0):.4f}")
+    if t.get("incumbent"):
+        table.add_row("운영 색인 설정", f"Recall@100 {t['incumbent'].get('recall@100', 0):.4f}, "
+                      f"NDCG@10 {t['incumbent'].get('ndcg@10', 0):.4f}")
     table.add_row("NDCG@10 (기본 → 맞춤)", f"{before.get('ndcg@10', 0):.4f} → {after.get('ndcg@10', 0):.4f}")
     table.add_row("퍼널 가중치", ", ".join(f"{k} {v:g}" for k, v in chosen.get("funnel_weights", {}).items()))
     table.add_row("쿼터 비율", f"{chosen.get('quota_share', 0):g}")

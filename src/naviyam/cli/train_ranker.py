@@ -73,14 +73,14 @@ def register(train_app: typer.Typer) -> None:
     @train_app.command("ranker")
     def ranker(
         epochs: int = typer.Option(10, help="Maximum epochs."),
-        batch_size: int = typer.Option(32, help="Mini-batch size."),
-        lr: float = typer.Option(0.001, help="Adam learning rate."),
+        batch_size: int = typer.Option(256, help="Mini-batch size."),
+        lr: float = typer.Option(0.003, help="Adam learning rate."),
         patience: int = typer.Option(3, help="Stop after this many epochs without a better validation AUC."),
         data_dir: Path = typer.Option(None, "--data", help="Training-set folder (default: <var_dir>/datasets/ranker)."),
         rebuild_data: bool = typer.Option(False, help="Rebuild the training set first."),
         seed: int = typer.Option(0, help="Random seed."),
-        loss: str = typer.Option("softmax", help="softmax (each positive against its request's negatives) or bce."),
-        force: bool = typer.Option(False, "--force", help="Promote the new ranker even if it does not beat production."),
+        loss: str = typer.Option("bce", help="bce (pointwise) or softmax (a positive against its negatives)."),
+        force: bool = typer.Option(False, "--force", help="Promote the new ranker even if production is better."),
     ) -> None:
         """Train the Wide & Deep ranker as a candidate; it serves only if it beats production on the same hold-out."""
         from naviyam.config import get_settings

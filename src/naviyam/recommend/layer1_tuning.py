@@ -60,6 +60,8 @@ class TuningReport:
     before: dict[str, float] = field(default_factory=dict)
     after: dict[str, float] = field(default_factory=dict)
     funnel_recall: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: the production index's settings refitted on the same split (the promotion gate compares with it)
+    incumbent: dict[str, float] | None = None
     chosen: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     skipped: str | None = None
@@ -68,6 +70,7 @@ class TuningReport:
         return {"cutoff": self.cutoff.isoformat() if self.cutoff else None, "n_users": self.n_users,
                 "repeat_share": round(self.repeat_share, 4), "before": self.before, "after": self.after,
                 "funnel_recall": self.funnel_recall, "chosen": self.chosen, "seconds": round(self.seconds, 1),
+                "incumbent": self.incumbent,
                 "skipped": self.skipped}
 
 
@@ -98,10 +101,13 @@ def _metrics(lists: dict[int, list[int]], holdout: Holdout, k: int) -> dict[str,
 
 
 def tune_layer1(engine: Engine, config, *, catalog: ShopCatalog, embedder, index, holdout_days: int = 14,
-                max_users: int = 400, seed: int = 0, until: dt.datetime | None = None) -> tuple[Any, TuningReport]:
+                max_users: int = 400, seed: int = 0, until: dt.datetime | None = None, incumbent=None,
+                search: bool = True) -> tuple[Any, TuningReport]:
     """A copy of ``config`` with the settings fitted on a time split of the database, and the report.
 
-    ``until`` ignores every event from then on (so an offline evaluation can tune on its past only).
+    ``until`` ignores every event from then on (so an offline evaluation can tune on its past only);
+    ``incumbent`` (the production settings) is scored on the same split; without ``search`` the
+    settings are only scored, not changed.
     """
     from naviyam.recommend.layer1 import CandidateGenerator, RequestContext, UserDirectory, fit_layer1
 
@@ -148,7 +154,14 @@ def tune_layer1(engine: Engine, config, *, catalog: ShopCatalog, embedder, index
         res = run(cfg, funnels)
         return _metrics({u: [c.shop_id for c in r["merged"][:k]] for u, r in res.items()}, holdout, k)
 
-    report.before = merged_metrics(config, pre.funnels, config.k)
+    report.before = merged_metrics(config, pre.funnels, 100)
+    if incumbent is not None:
+        inc_funnels = {n: f.fit(ctx) for n, f in incumbent.make_funnels().items()}
+        report.incumbent = merged_metrics(incumbent, inc_funnels, 100)
+    if not search:
+        report.after = dict(report.before)
+        report.seconds = time.perf_counter() - t0
+        return config, report
     cfg = replace(config, exclude_history=share < REPEAT_SHARE_MIN,
                   funnel_params={n: dict(p) for n, p in config.funnel_params.items()})
     funnels = dict(pre.funnels)

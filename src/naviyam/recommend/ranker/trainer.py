@@ -41,8 +41,9 @@ MANIFEST_FILE = "manifest.json"
 @dataclass
 class TrainConfig:
     epochs: int = 10
-    batch_size: int = 32
-    lr: float = 1e-3
+    #: measured on MovieLens-100k and the sample world: 256 rows at 3e-3 beat 32 at 1e-3 and run ~8x faster
+    batch_size: int = 256
+    lr: float = 3e-3
     #: the wide (linear) part learns this many times faster: the paper trains it with its own optimiser
     #: (FTRL), and a few large weights on the cross features must grow before the deep part overfits
     wide_lr_multiplier: float = 10.0
@@ -52,12 +53,12 @@ class TrainConfig:
     patience: int = 3
     #: "auc" (validation AUC, higher is better), "logloss" (lower is better) or "ndcg" (NDCG@10 of the
     #: held-out ranking lists when the training set has them, else AUC)
-    monitor: str = "auc"
+    monitor: str = "ndcg"
     #: "bce": each row on its own (pointwise); "softmax": each request's positive against the negatives
     #: drawn for it (sampled softmax over the request's rows, listwise), which ranks rather than classifies
     loss: str = "bce"
     #: L2 on the id embeddings (user, shop, brand, category, query) of each batch: sum of squares / batch
-    embedding_l2: float = 0.0
+    embedding_l2: float = 1e-3
     seed: int = 0
     hidden: list[int] = field(default_factory=lambda: [128, 64, 32])
     dropout: float = 0.3
