@@ -38,7 +38,8 @@ def test_feedback_links_to_its_interaction(client, world):
     ({"user_id": 1, "shop_id": 1, "feedback_type": "rated"}, "satisfaction_score"),
     ({"user_id": 1, "shop_id": 1, "feedback_type": "rated", "satisfaction_score": 9}, "satisfaction_score"),
     ({"user_id": 1, "shop_id": 1, "feedback_type": "clicked", "interaction_id": 12345}, "대화 기록이 없어요"),
-    ({"user_id": "kim", "shop_id": 1, "feedback_type": "clicked"}, "user_id"),
+    ({"user_id": True, "shop_id": 1, "feedback_type": "clicked"}, "user_id"),
+    ({"user_id": " ", "shop_id": 1, "feedback_type": "clicked"}, "user_id"),
     ({"shop_id": 1}, "feedback_type"),
 ])
 def test_bad_feedback_is_422_with_a_message_and_nothing_stored(client, world, body, needle):

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from annotated_types import Ge, Le
 from pydantic import BaseModel, BeforeValidator, Field
 
+from naviyam.api.identity import UserRef
 
 class HealthPublic(BaseModel):
     status: str = Field(description="ok or degraded")
@@ -86,7 +87,7 @@ DbId = Annotated[int, Ge(1), Le(2**31 - 1), BeforeValidator(_number_not_bool_or_
 
 
 class FeedbackCreate(BaseModel):
-    user_id: DbId | None = Field(None, description="The user, or null for an anonymous user")
+    user_id: UserRef = Field(None, description="The user (a number, \"user_863\", or an app user's string), or null")
     shop_id: DbId
     feedback_type: str = Field(pattern=FEEDBACK_TYPE_PATTERN,
                                description="clicked | ordered | favorited | rated | dismissed")

@@ -203,6 +203,8 @@ class Interaction(Base):
     latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
     model_versions: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     ab_arm: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    #: A user the original API's clients name by a string that is not a database user ("kakao_1234").
+    app_user: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now(), index=True)
 
 
@@ -235,6 +237,7 @@ class FeedbackEvent(Base):
     shop_id: Mapped[int] = mapped_column(Integer)
     feedback_type: Mapped[str] = mapped_column(String(20))
     satisfaction_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    app_user: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now(), index=True)
 
 

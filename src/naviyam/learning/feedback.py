@@ -20,8 +20,9 @@ def record_feedback(
     feedback_type: str,
     interaction_id: int | None = None,
     satisfaction_score: float | None = None,
+    app_user: str | None = None,
 ) -> int:
-    """Validate and commit one feedback event; return its id."""
+    """Validate and commit one feedback event; return its id. ``app_user``: the string an app user is known by."""
     if feedback_type not in FEEDBACK_TYPES:
         raise FeedbackRejected(f"알 수 없는 피드백 종류예요: {feedback_type}")
     if session.get(Shop, shop_id) is None:
@@ -35,7 +36,7 @@ def record_feedback(
     if feedback_type == "rated" and satisfaction_score is None:
         raise FeedbackRejected("'rated' 피드백에는 1~5 사이의 satisfaction_score가 필요해요.")
     event = FeedbackEvent(interaction_id=interaction_id, user_id=user_id, shop_id=shop_id,
-                          feedback_type=feedback_type, satisfaction_score=satisfaction_score)
+                          feedback_type=feedback_type, satisfaction_score=satisfaction_score, app_user=app_user)
     session.add(event)
     session.commit()
     return event.id

@@ -33,11 +33,12 @@ def store_interaction(
     latency_ms: float | None,
     model_versions: dict[str, str] | None,
     ab_arm: str | None = None,
+    app_user: str | None = None,
 ) -> int:
     """Commit one interaction and return its id. ``recommendations`` holds what was shown."""
     row = Interaction(session_id=session_id, user_id=user_id, message=message, intent=intent, nlu=nlu,
                       recommendations=recommendations, response=response, latency_ms=latency_ms,
-                      model_versions=model_versions, ab_arm=ab_arm)
+                      model_versions=model_versions, ab_arm=ab_arm, app_user=app_user)
     session.add(row)
     session.commit()
     return row.id

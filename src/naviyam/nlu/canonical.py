@@ -342,6 +342,23 @@ _KO = {
 }
 
 
+def from_korean_names(filters: dict[str, Any]) -> dict[str, Any]:
+    """Filters whose enum values are written as their Korean display names ("건강식", "저녁") in canonical form.
+
+    Clients of the original API send such values; anything not recognised is left as it is.
+    """
+    back = {ko: en for en, ko in _KO.items()}
+    out: dict[str, Any] = {}
+    for key, value in filters.items():
+        if isinstance(value, list):
+            out[key] = [back.get(v, v) if isinstance(v, str) else v for v in value]
+        elif isinstance(value, str) and key in ("companion", "time_of_day", "sort"):
+            out[key] = back.get(value, value)
+        else:
+            out[key] = value
+    return out
+
+
 def semantic_query(filters: dict[str, Any], text: str = "") -> str:
     """A short Korean search phrase for the retriever, built from the filters (or the text)."""
     parts: list[str] = []

@@ -85,6 +85,7 @@ class ChatRequest:
     lat: float | None = None
     lon: float | None = None
     now: dt.datetime | None = None
+    app_user: str | None = None  # the string an app user (not a database user) is known by
 
 
 @dataclass
@@ -194,7 +195,7 @@ class ChatService:
             interaction_id = store_interaction(
                 db, session_id=chat_session.id, user_id=req.user_id, message=message, intent=intent, nlu=nlu,
                 recommendations=shown, response=turn.response, latency_ms=latency_ms,
-                model_versions=versions, ab_arm=arm,
+                model_versions=versions, ab_arm=arm, app_user=req.app_user,
             )
         return ChatReply(
             session_id=chat_session.id, interaction_id=interaction_id, response=turn.response, intent=intent, nlu=nlu,
@@ -203,14 +204,19 @@ class ChatService:
         )
 
     def recommend_for(self, user_id: int | None, nlu: dict[str, Any], *, now: dt.datetime,
-                      lat: float | None = None, lon: float | None = None, top_k: int = 10) -> Any:
+                      lat: float | None = None, lon: float | None = None, top_k: int = 10,
+                      profile_birthday: dt.date | None = None) -> Any:
         """``POST /recommendations``: the engine's answer for a caller's NLU object under the rules chat follows:
         alcohol shops only for users known to be adults (inside retrieval), ``sort`` honoured over a wider pool,
-        open shops before closed ones unless a time of day is asked, hours and dishes on every shop."""
+        open shops before closed ones unless a time of day is asked, hours and dishes on every shop.
+
+        ``profile_birthday`` (the original API's ``user_profile``) gives the age of a user the database
+        does not know; a database user's own birthday always wins."""
         filters = dict(nlu.get("filters") or {})
         with self.sessions() as db:
             user = db.get(User, user_id) if user_id is not None else None
-            age = age_on(user.birthday, now.date()) if user else None
+            birthday = user.birthday if user is not None else profile_birthday
+            age = age_on(birthday, now.date()) if birthday is not None else None
             if may_see_alcohol_shops(age):
                 filters["_allow_alcohol"] = True
             pool = max(top_k * 3, top_k + 10)

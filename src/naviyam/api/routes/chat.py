@@ -4,11 +4,12 @@ import datetime as dt
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, field_validator
 
-from naviyam.api.schemas import DbId, ErrorPublic
+from naviyam.api.identity import UserRef, identify
+from naviyam.api.schemas import ErrorPublic
 from naviyam.core.clock import to_local
 from naviyam.service.chat import MAX_MESSAGE_CHARS, ChatRequest
 
@@ -31,8 +32,10 @@ class ChatContext(BaseModel):
 
 
 class ChatIn(BaseModel):
-    user_id: DbId | None = Field(None, description="Known user, or null (cold start)")
-    message: Annotated[str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS)]
+    user_id: UserRef = Field(None, description="A database user (863, \"863\" or \"user_863\"), any other string "
+                             "for an app user without history (remembered by that string), or null (cold start)",
+                             examples=["user_863"])
+    message: Annotated[str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS, examples=["급식카드 되는 떡볶이집 추천해줘"])]
     session_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     context: ChatContext | None = None
 
@@ -56,15 +59,37 @@ class ChatOut(BaseModel):
     recommendations: list[dict[str, Any]]
     follow_up_questions: list[str]
     model_versions: dict[str, str]
+    debug: dict[str, Any] | None = Field(
+        None, description="With ?debug=true: the original API's block (chatbot_analysis, recommendation_metadata)")
 
 
-@router.post("/chat", response_model=ChatOut, responses={422: {"model": ErrorPublic}, 503: {"model": ErrorPublic}})
-async def chat(body: ChatIn, request: Request):
+def debug_block(reply) -> dict[str, Any]:
+    """The original design's ``debug``: what the NLU understood and how the list was made."""
+    return {
+        "chatbot_analysis": reply.nlu,
+        "recommendation_metadata": {
+            "relaxed_filters": list(reply.relaxed_filters), "path": reply.path,
+            "model_versions": reply.model_versions,
+            "shops": [{"shop_id": r.get("shop_id"), "score": r.get("score"), "funnels": r.get("funnels")}
+                      for r in reply.recommendations],
+        },
+    }
+
+
+@router.post("/chat", response_model=ChatOut, response_model_exclude_unset=True,
+             responses={422: {"model": ErrorPublic}, 503: {"model": ErrorPublic}})
+async def chat(body: ChatIn, request: Request,
+               debug: bool = Query(False, description="Add the original API's debug block")):
     """One chat turn: understanding, recommendations, the answer; the turn is stored before it is returned."""
     ctx = body.context or ChatContext()
     now = to_local(ctx.now) if ctx.now is not None else None
+    who = identify(body.user_id)
     service = request.app.state.runtime.chat_service()
     reply = await run_in_threadpool(service.chat, ChatRequest(
-        message=body.message, user_id=body.user_id, session_id=body.session_id, lat=ctx.lat, lon=ctx.lon, now=now))
+        message=body.message, user_id=who.user_id, session_id=body.session_id or who.session_id(), lat=ctx.lat,
+        lon=ctx.lon, now=now, app_user=who.app_user))
     request.app.state.metrics.chat_intents.labels(reply.intent).inc()
-    return ChatOut(**{k: v for k, v in reply.to_dict().items() if k in ChatOut.model_fields})
+    out = ChatOut(**{k: v for k, v in reply.to_dict().items() if k in ChatOut.model_fields})
+    if debug:
+        out.debug = debug_block(reply)
+    return out

@@ -9,8 +9,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from naviyam.api.identity import UserRef, identify
 from naviyam.api.routes.chat import ChatContext
-from naviyam.api.schemas import DbId, ErrorPublic
+from naviyam.api.schemas import ErrorPublic
 from naviyam.core.clock import local_now, to_local
 from naviyam.learning.store import store_interaction
 from naviyam.nlu.contract import validate_filters
@@ -18,58 +19,114 @@ from naviyam.nlu.contract import validate_filters
 router = APIRouter(tags=["recommendations"])
 
 
+class RecommendationContext(ChatContext):
+    """Where and when; the original API's keys are read too (``current_time``, ``user_location``)."""
+
+    current_time: str | None = Field(None, max_length=40, description="Original API: request time, ISO 8601")
+    user_location: str | None = Field(None, max_length=40, description="Original API: the user's 구, e.g. 관악구")
+
+
+class UserProfile(BaseModel):
+    """The original API's ``user_profile``: used for a user the database does not know (a database user's
+    own record always wins)."""
+
+    id: int | str | None = None
+    birthday: dt.date | None = Field(None, description="YYYY-MM-DD: the age the safety rules use")
+    location: dict[str, Any] | None = Field(None, description="e.g. {\"city\": \"서울특별시\", \"district\": \"관악구\"}")
+
+
 class RecommendationsIn(BaseModel):
-    user_id: DbId | None = Field(None, description="Known user, or null (cold start)")
+    user_id: UserRef = Field(None, description="A database user (863, \"863\", \"user_863\"), another string for an "
+                             "app user without history, or null (cold start)", examples=["user_863"])
+    user_profile: UserProfile | None = Field(None, description="Original API: fills age and 구 of an unknown user")
     chatbot_output: dict[str, Any] = Field(
         description="The NLU contract object (contracts/nlu.md): at least `filters`; `text`, `intent`, "
                     "`semantic_query` when known")
-    context: ChatContext | None = None
+    context: RecommendationContext | None = None
     top_k: int = Field(10, ge=1, le=50)
 
 
 class RecommendationsOut(BaseModel):
-    user_id: int | None
+    user_id: int | str | None
     original_query: str
     recommendations: list[dict[str, Any]]
     explanations: list[str]
     metadata: dict[str, Any]
 
 
+def _contract_form(nlu: dict[str, Any]) -> dict[str, Any]:
+    """The original design's chatbot_output (46.A) in the contract's shape.
+
+    It carries ``budget_filter`` and ``location_filter`` beside ``filters`` (null when unset), the
+    message as ``original_query``, and enum values as Korean names ("건강식"); today's clients send the
+    contract's object, which passes through unchanged.
+    """
+    from naviyam.nlu.canonical import from_korean_names
+
+    filters = nlu.get("filters", {})
+    if not isinstance(filters, dict):
+        return nlu
+    merged = dict(filters)
+    for key in ("budget_filter", "location_filter"):
+        if key in nlu and key not in merged and nlu[key] is not None:
+            merged[key] = nlu[key]
+    out = {**nlu, "filters": from_korean_names(merged)}
+    if "text" not in out and isinstance(nlu.get("original_query"), str):
+        out["text"] = nlu["original_query"]
+    return out
+
+
 @router.post("/recommendations", response_model=RecommendationsOut,
              responses={422: {"model": ErrorPublic}, 503: {"model": ErrorPublic}})
 async def recommendations(body: RecommendationsIn, request: Request):
     """Recommendations for an NLU object the caller already has; the answer is stored like a chat turn."""
-    nlu = body.chatbot_output
+    nlu = _contract_form(body.chatbot_output)
     filters = nlu.get("filters", {})
     problems = validate_filters(filters)
     if problems:
         raise HTTPException(status_code=422, detail="chatbot_output.filters가 계약과 달라요: " + "; ".join(problems))
     for key in ("text", "semantic_query", "intent"):
-        if key in nlu and not isinstance(nlu[key], str):
+        if key in nlu and nlu[key] is not None and not isinstance(nlu[key], str):
             raise HTTPException(status_code=422, detail=f"chatbot_output.{key}는 문자열이어야 해요.")
+    who = identify(body.user_id)
+    profile = body.user_profile or UserProfile()
+    ctx = body.context or RecommendationContext()
+    district = ctx.user_location or (profile.location or {}).get("district")
+    if district and "location_filter" not in filters and ctx.lat is None:
+        filters = {**filters, "location_filter": {"district": district}}
+        if validate_filters(filters):
+            filters = {k: v for k, v in filters.items() if k != "location_filter"}  # not a 구 we know: ignored
+    now_text = ctx.current_time if ctx.now is None else None
+    if now_text:
+        try:
+            ctx.now = dt.datetime.fromisoformat(now_text)
+        except ValueError:
+            raise HTTPException(status_code=422, detail="context.current_time은 ISO 8601 시각이어야 해요 "
+                                                        "(예: 2026-11-02T12:30:00).") from None
     service = request.app.state.runtime.chat_service()  # one consistent snapshot of the models
     recommender = service.recommender
     if recommender is None:
         raise HTTPException(status_code=503, detail="추천 모델을 준비하고 있어요. 잠시 뒤에 다시 시도해 주세요.")
-    ctx = body.context or ChatContext()
     now = to_local(ctx.now) if ctx.now is not None else local_now()
     query = str(nlu.get("text") or nlu.get("semantic_query") or "")[:500]
 
     def run() -> tuple[Any, int]:
         t0 = time.perf_counter()
-        res = service.recommend_for(body.user_id, {**nlu, "filters": filters}, now=now, lat=ctx.lat, lon=ctx.lon,
-                                    top_k=body.top_k)
+        res = service.recommend_for(who.user_id, {**nlu, "filters": filters}, now=now, lat=ctx.lat, lon=ctx.lon,
+                                    top_k=body.top_k, profile_birthday=profile.birthday)
         shown = [{"shop_id": r["shop_id"], "rank": i + 1, "score": r.get("score"), "funnels": r.get("funnels")}
                  for i, r in enumerate(res.recommendations)]
         with service.sessions() as db:
             iid = store_interaction(
-                db, session_id=f"api-{uuid.uuid4().hex[:20]}", user_id=body.user_id, message=query,
+                db, session_id=f"api-{uuid.uuid4().hex[:20]}", user_id=who.user_id, message=query,
                 intent=str(nlu.get("intent") or "FOOD_RECOMMENDATION"), nlu={**nlu, "filters": filters},
                 recommendations=shown, response=None,
-                latency_ms=(time.perf_counter() - t0) * 1000, model_versions=service.model_versions)
+                latency_ms=(time.perf_counter() - t0) * 1000, model_versions=service.model_versions,
+                app_user=who.app_user)
         return res, iid
 
     res, interaction_id = await run_in_threadpool(run)
     metadata = {**res.metadata, "relaxed_filters": list(res.relaxed_filters), "interaction_id": interaction_id}
+    explanations = list(res.explanations) or [str(r.get("reason") or "") for r in res.recommendations]
     return RecommendationsOut(user_id=body.user_id, original_query=query, recommendations=res.recommendations,
-                              explanations=list(res.explanations), metadata=metadata)
+                              explanations=explanations, metadata=metadata)
