@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 from naviyam.data import excel
 from naviyam.data import validation as v
 from naviyam.data.excel import SHEETS, ImportValidationError, RowError, export_workbook, import_workbook
-from naviyam.db.models import OPERATOR_TABLES
+from naviyam.db.models import OPERATOR_TABLES, MealCardLimit
 
 Frames = dict[str, pd.DataFrame]
 
@@ -309,7 +309,7 @@ def test_export_then_import_reproduces_everything(engine: Engine, tmp_path: Path
     assert before["review"][0][4] == "웹에서 쓴 리뷰\r\n두 줄\x07 그리고 _x0041_ 글자 그대로"
     target = tmp_path / ("out.xlsx" if fmt == "xlsx" else "out")
     counts = export_workbook(engine, target)
-    assert counts == {k: len(before[SHEETS[k].table.name]) for k in excel.SHEET_ORDER}
+    assert counts == {k: len(before.get(SHEETS[k].table.name, ())) for k in excel.SHEET_ORDER}
     clear(engine)
     assert import_workbook(engine, target) == counts
     assert snapshot(engine) == before
@@ -319,7 +319,8 @@ def test_export_columns_and_formats(engine: Engine, tmp_path: Path) -> None:
     import_workbook(engine, write_xlsx(world(), tmp_path / "in.xlsx"))
     export_workbook(engine, tmp_path / "out.xlsx")
     wb = openpyxl.load_workbook(tmp_path / "out.xlsx", read_only=True)
-    assert wb.sheetnames == ["shop", "shop_menu", "brand", "user", "product_order", "userfavorite", "review"]
+    assert wb.sheetnames == ["shop", "shop_menu", "brand", "user", "product_order", "userfavorite", "review",
+                             "meal_card_limit"]
     rows = list(wb["shop"].iter_rows(values_only=True))
     assert list(rows[0]) == SHEETS["shop"].column_names
     assert rows[1][9:14] == ("10:00", "21:00", "일", True, True)
@@ -859,3 +860,77 @@ def test_import_in_memory_xlsx_bytes_written_by_openpyxl_with_excel_types(engine
     path.write_bytes(buf.getvalue())
     assert import_workbook(engine, path) == {"user": 2}
     assert snapshot(engine)["user"][1][:2] == (2, dt.date(2011, 1, 1))
+
+
+# --------------------------------------------------------------------------- the meal card's amounts (keyed by district)
+
+
+def _limits(rows: list[tuple[str, object, object]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["district", "per_meal", "per_day"]).astype(object)
+
+
+def limits(engine: Engine) -> list[tuple]:
+    """The meal_card_limit table, ordered by district."""
+    table = MealCardLimit.__table__
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(table).order_by(table.c.district))]
+
+
+def test_meal_card_limit_sheet_is_imported_by_district(populated: Engine, tmp_path: Path) -> None:
+    frames = {"meal_card_limit": _limits([("송파구", 9500, 28500), ("마포구", 9000, None)])}
+    result = import_workbook(populated, write_xlsx(frames, tmp_path / "limits.xlsx"))
+    assert result == {"meal_card_limit": 2} and result.changes["meal_card_limit"].added == 2
+    assert limits(populated) == [("마포구", 9000, None), ("송파구", 9500, 28500)]
+
+
+def test_meal_card_limit_upsert_changes_a_per_meal_amount_and_keeps_the_rest(populated: Engine, tmp_path: Path) -> None:
+    import_workbook(populated, write_csv_dir({"meal_card_limit": _limits([("송파구", 9500, 28500), ("마포구", 9000, None)])},
+                                             tmp_path / "week1"))
+    # the next year: 마포구 tops its amount up, 송파구 is unchanged, 노원구 is new
+    result = import_workbook(populated, write_csv_dir(
+        {"meal_card_limit": _limits([("송파구", 9500, 28500), ("마포구", 9500, 28500), ("노원구", 8000, None)])},
+        tmp_path / "week2"))
+    c = result.changes["meal_card_limit"]
+    assert (c.added, c.changed, c.unchanged, c.deleted) == (1, 1, 1, 0)
+    assert limits(populated) == [("노원구", 8000, None), ("마포구", 9500, 28500),
+                                                      ("송파구", 9500, 28500)]
+    # --replace: a 구 the file no longer has is deleted (its children fall back to the setting's default)
+    result = import_workbook(populated, write_xlsx({"meal_card_limit": _limits([("송파구", 9500, 28500)])},
+                                                   tmp_path / "only.xlsx"), replace=True)
+    assert result.changes["meal_card_limit"].deleted == 2
+    assert limits(populated) == [("송파구", 9500, 28500)]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_meal_card_limit_round_trips_through_export(engine: Engine, tmp_path: Path, fmt: str) -> None:
+    import_workbook(engine, write_xlsx({**world(), "meal_card_limit": _limits([("송파구", 9500, 28500),
+                                                                               ("강남구", 9000, None)])},
+                                       tmp_path / "in.xlsx"))
+    before = snapshot(engine), limits(engine)
+    target = tmp_path / ("out.xlsx" if fmt == "xlsx" else "out")
+    counts = export_workbook(engine, target)
+    assert counts["meal_card_limit"] == 2
+    if fmt == "csv":
+        lines = (target / "meal_card_limit.csv").read_text(encoding="utf-8-sig").splitlines()
+        assert lines == ["district,per_meal,per_day", "강남구,9000,", "송파구,9500,28500"]
+    clear(engine)
+    with engine.begin() as conn:
+        conn.execute(delete(MealCardLimit.__table__))
+    assert import_workbook(engine, target) == counts
+    assert (snapshot(engine), limits(engine)) == before
+
+
+def test_bad_meal_card_limit_values_name_sheet_row_and_column(populated: Engine, tmp_path: Path) -> None:
+    frames = {"meal_card_limit": _limits([("송파구", 9500, 28500), ("마포구", "구천원", None), ("강남구", 0, None),
+                                          ("부산", 9000, None), ("송파구", 9000, None)])}
+    before = snapshot(populated), limits(populated)
+    with pytest.raises(ImportValidationError) as info:
+        import_workbook(populated, write_xlsx(frames, tmp_path / "bad.xlsx"))
+    errors = [(e.sheet, e.row, e.column) for e in info.value.errors]
+    assert errors == [("meal_card_limit", 3, "per_meal"), ("meal_card_limit", 4, "per_meal"),
+                      ("meal_card_limit", 5, "district"), ("meal_card_limit", 6, "district")]
+    messages = [str(e) for e in info.value.errors]
+    assert messages[0].startswith("meal_card_limit 시트 3행 per_meal 열")
+    assert "1,000~100,000원" in messages[1]
+    assert "중복된 district(송파구)" in messages[3]
+    assert (snapshot(populated), limits(populated)) == before

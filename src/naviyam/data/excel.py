@@ -2,7 +2,7 @@
 
 The operator's workbook has one sheet per table (DESIGN.md, "Data: the
 operator's database"): shop, shop_menu, brand, user, product_order,
-userfavorite, review. A folder holding one CSV file per sheet (``shop.csv``,
+userfavorite, review and meal_card_limit. A folder holding one CSV file per sheet (``shop.csv``,
 ...) works the same way.
 
 Import (:func:`import_workbook`) is all or nothing:
@@ -54,7 +54,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from naviyam.core.clock import local_today
 from naviyam.data import validation as v
 from naviyam.data.validation import RowError
-from naviyam.db.models import Brand, ProductOrder, Review, Shop, ShopMenu, User, UserFavorite
+from naviyam.db.models import Brand, MealCardLimit, ProductOrder, Review, Shop, ShopMenu, User, UserFavorite
 
 __all__ = [
     "ImportResult",
@@ -106,6 +106,8 @@ class SheetSpec:
     what: str  # what one row is, in Korean, for messages ("가게")
     columns: tuple[ColumnSpec, ...]
     foreign_keys: tuple[ForeignKey, ...] = ()
+    #: the column rows are matched by (upsert, --replace, duplicates): "id", or "district" for meal_card_limit
+    key: str = "id"
 
     @property
     def column_names(self) -> list[str]:
@@ -113,6 +115,11 @@ class SheetSpec:
 
     def max_length(self, column: str) -> int | None:
         return getattr(self.table.c[column].type, "length", None)
+
+
+#: The meal card's amount per meal and per day a 구 may set (원).
+MEAL_CARD_PER_MEAL_RANGE = (1_000, 100_000)
+MEAL_CARD_PER_DAY_RANGE = (1_000, 1_000_000)
 
 
 def _lat(value: float) -> v.Parsed:
@@ -159,6 +166,20 @@ def _timestamp(value: dt.datetime) -> v.Parsed:
     if 1900 <= value.year <= 2100:
         return value, None
     return None, f"날짜·시각({value.isoformat(sep=' ')})이 1900~2100년 범위를 벗어났습니다"
+
+
+def _per_meal(value: int) -> v.Parsed:
+    lo, hi = MEAL_CARD_PER_MEAL_RANGE
+    if lo <= value <= hi:
+        return value, None
+    return None, f"급식카드 한 끼 금액({value:,}원)은 {lo:,}~{hi:,}원 사이여야 합니다"
+
+
+def _per_day(value: int) -> v.Parsed:
+    lo, hi = MEAL_CARD_PER_DAY_RANGE
+    if lo <= value <= hi:
+        return value, None
+    return None, f"급식카드 하루 한도({value:,}원)는 {lo:,}~{hi:,}원 사이여야 합니다"
 
 
 def _id(name: str = "id", required: bool = True) -> ColumnSpec:
@@ -259,13 +280,24 @@ SHEETS: dict[str, SheetSpec] = {
             ),
             (ForeignKey("user_id", "user"), ForeignKey("shop_id", "shop")),
         ),
+        SheetSpec(
+            "meal_card_limit",
+            MealCardLimit.__table__,
+            "급식카드 금액",
+            (
+                ColumnSpec("district", "str", True, domain=v.parse_district),
+                ColumnSpec("per_meal", "int", True, domain=_per_meal),
+                ColumnSpec("per_day", "int", domain=_per_day),
+            ),
+            key="district",
+        ),
     )
 }
 
 #: Sheets in the order DESIGN.md lists them: export order and error order.
 SHEET_ORDER: tuple[str, ...] = tuple(SHEETS)
 #: Parents before children: insert order.
-INSERT_ORDER = ("brand", "shop", "shop_menu", "user", "product_order", "userfavorite", "review")
+INSERT_ORDER = ("brand", "shop", "shop_menu", "user", "product_order", "userfavorite", "review", "meal_card_limit")
 
 _PARSERS: dict[str, Callable[[Any], v.Parsed]] = {
     "int": v.parse_int,
@@ -641,16 +673,19 @@ def _menu_shops_in_db(conn: Connection, menu_ids: set[int]) -> dict[int, int]:
 
 
 def _check_ids(parsed: dict[str, _ParsedSheet], errors: list[RowError]) -> None:
-    """Duplicate ids within a sheet (an id already in the database is an update, not an error)."""
+    """Duplicate keys (ids; meal_card_limit's districts) within a sheet (a key already in the database is an
+    update, not an error)."""
     for name, sheet in parsed.items():
-        ids = sheet.columns["id"]
-        first: dict[int, int] = {}
+        key = sheet.spec.key
+        ids = sheet.columns[key]
+        first: dict[Any, int] = {}
         for i, x in enumerate(ids):
             if x is None:
                 continue
             j = first.setdefault(x, i)
             if j != i:
-                errors.append(RowError(name, sheet.rows[i], "id", f"중복된 id({x})입니다. {sheet.rows[j]}행에 같은 id가 있습니다"))
+                errors.append(RowError(name, sheet.rows[i], key,
+                                       f"중복된 {key}({x})입니다. {sheet.rows[j]}행에 같은 {key}가 있습니다"))
 
 
 def _check_references(
@@ -738,7 +773,7 @@ def import_workbook(engine: Engine, path: str | os.PathLike[str], *, chunk_size:
                     progress: Callable[[str, int, int], None] | None = None) -> ImportResult:
     """Validate and import (upsert) an operator workbook (.xlsx), CSV folder or single CSV, all or nothing.
 
-    Rows are matched by ``id``: new ids are added, rows whose cells differ from the database are
+    Rows are matched by ``id`` (``meal_card_limit`` by ``district``): new ids are added, rows whose cells differ from the database are
     updated (only the columns the file has), identical rows are left alone. With ``replace`` the
     rows of each sheet in the file that the file no longer has are deleted, with what depends on
     them (see :func:`_replace`). ``dry_run`` checks everything, database constraints included,
@@ -746,7 +781,7 @@ def import_workbook(engine: Engine, path: str | os.PathLike[str], *, chunk_size:
 
     ``path`` is an .xlsx workbook whose sheets are named after the tables
     (``shop``, ``shop_menu``, ``brand``, ``user``, ``product_order``,
-    ``userfavorite``, ``review``), a folder with one ``<sheet>.csv`` per
+    ``userfavorite``, ``review``, ``meal_card_limit``), a folder with one ``<sheet>.csv`` per
     table (UTF-8, BOM optional), or one such CSV file. A file may carry only
     some sheets; their foreign keys must then resolve in the file or in the
     database.
@@ -795,7 +830,7 @@ def import_workbook(engine: Engine, path: str | os.PathLike[str], *, chunk_size:
             sheet = _parse_sheet(chosen[key], SHEETS[key], errors, warnings)
             if sheet is not None:
                 parsed[key] = sheet
-                if "id" not in sheet.present:
+                if SHEETS[key].key not in sheet.present:
                     broken.add(key)
             elif chosen[key].rows:
                 broken.add(key)
@@ -842,13 +877,13 @@ def import_workbook(engine: Engine, path: str | os.PathLike[str], *, chunk_size:
                         {k: changes[k] for k in order}, dry_run=dry_run)
 
 
-def _existing(conn: Connection, table: Table, names: list[str], ids: list[int]) -> dict[int, tuple]:
-    """The database's values of ``names`` for those of ``ids`` that exist, by id."""
-    out: dict[int, tuple] = {}
+def _existing(conn: Connection, table: Table, names: list[str], ids: list[Any], key: str = "id") -> dict[Any, tuple]:
+    """The database's values of ``names`` for those of ``ids`` (values of the ``key`` column) that exist, by key."""
+    out: dict[Any, tuple] = {}
     cols = [table.c[n] for n in names]
     for start in range(0, len(ids), _IN_CHUNK):
         chunk = ids[start : start + _IN_CHUNK]
-        for row in conn.execute(select(table.c.id, *cols).where(table.c.id.in_(chunk))):
+        for row in conn.execute(select(table.c[key], *cols).where(table.c[key].in_(chunk))):
             out[row[0]] = tuple(row[1:])
     return out
 
@@ -863,20 +898,21 @@ def _same(a: Any, b: Any) -> bool:
 
 def _upsert(conn: Connection, sheet: _ParsedSheet, chunk_size: int,
             progress: Callable[[str, int, int], None] | None) -> SheetChanges:
-    """Insert the sheet's new ids, update its changed rows (the file's columns only), count the rest."""
+    """Insert the sheet's new keys (ids), update its changed rows (the file's columns only), count the rest."""
     table = sheet.spec.table
     names = sheet.spec.column_names
-    ids = sheet.columns["id"]
+    key_column = sheet.spec.key
+    ids = sheet.columns[key_column]
     stage = f"{sheet.spec.name} 가져오는 중"
     total = len(sheet)
     if progress is not None:
         progress(stage, 0, total)
-    compared = [n for n in names if n != "id" and n in sheet.present]
+    compared = [n for n in names if n != key_column and n in sheet.present]
     done = 0
     changes = SheetChanges()
     for start in range(0, total, chunk_size):
         stop = min(total, start + chunk_size)
-        existing = _existing(conn, table, compared, ids[start:stop])
+        existing = _existing(conn, table, compared, ids[start:stop], key_column)
         new_rows, updates = [], []
         for i in range(start, stop):
             key = ids[i]
@@ -893,7 +929,7 @@ def _upsert(conn: Connection, sheet: _ParsedSheet, chunk_size: int,
             _insert_rows(conn, table, names, new_rows)
             changes.added += len(new_rows)
         if updates:
-            conn.execute(table.update().where(table.c.id == bindparam("_key")), updates)
+            conn.execute(table.update().where(table.c[key_column] == bindparam("_key")), updates)
             changes.changed += len(updates)
         done = stop
         if progress is not None:
@@ -909,12 +945,12 @@ def _replace(conn: Connection, parsed: dict[str, _ParsedSheet], changes: dict[st
     keeps living with the reference emptied when it is optional (an order whose menu was deleted,
     a shop whose brand was deleted). Sheets absent from the file are never emptied for their own sake.
     """
-    doomed: dict[str, set[int]] = {}
+    doomed: dict[str, set[Any]] = {}
     for key in INSERT_ORDER:
         if key in parsed:
-            table = SHEETS[key].table
-            keep = {x for x in parsed[key].columns["id"] if x is not None}
-            gone = set(conn.execute(select(table.c.id)).scalars()) - keep
+            table, key_column = SHEETS[key].table, SHEETS[key].key
+            keep = {x for x in parsed[key].columns[key_column] if x is not None}
+            gone = set(conn.execute(select(table.c[key_column])).scalars()) - keep
             doomed[key] = gone
             changes[key].deleted = len(gone)
     detach: list[tuple[str, str, set[int]]] = []
@@ -928,7 +964,7 @@ def _replace(conn: Connection, parsed: dict[str, _ParsedSheet], changes: dict[st
             hit: set[int] = set()
             items = sorted(parents)
             for start in range(0, len(items), _IN_CHUNK):
-                hit.update(conn.execute(select(spec.table.c.id).where(col.in_(items[start : start + _IN_CHUNK])))
+                hit.update(conn.execute(select(spec.table.c[spec.key]).where(col.in_(items[start : start + _IN_CHUNK])))
                            .scalars())
             hit -= doomed.get(key, set())
             if not hit:
@@ -942,15 +978,16 @@ def _replace(conn: Connection, parsed: dict[str, _ParsedSheet], changes: dict[st
                 detach.append((key, fk.column, hit))
                 entry.detached += len(hit)
     for key, column, rows in detach:
-        table = SHEETS[key].table
+        table, key_column = SHEETS[key].table, SHEETS[key].key
         items = sorted(rows - doomed.get(key, set()))
         for start in range(0, len(items), _IN_CHUNK):
-            conn.execute(table.update().where(table.c.id.in_(items[start : start + _IN_CHUNK])).values({column: None}))
+            conn.execute(table.update().where(table.c[key_column].in_(items[start : start + _IN_CHUNK]))
+                         .values({column: None}))
     for key in reversed(INSERT_ORDER):  # children first
         items = sorted(doomed.get(key, ()))
-        table = SHEETS[key].table
+        table, key_column = SHEETS[key].table, SHEETS[key].key
         for start in range(0, len(items), _IN_CHUNK):
-            conn.execute(table.delete().where(table.c.id.in_(items[start : start + _IN_CHUNK])))
+            conn.execute(table.delete().where(table.c[key_column].in_(items[start : start + _IN_CHUNK])))
 
 
 def _insert_rows(conn: Connection, table: Table, names: list[str], rows: list[tuple]) -> None:
@@ -1017,7 +1054,7 @@ def _export_value(value: Any, *, for_csv: bool) -> Any:
 
 def _read_table(conn: Connection, spec: SheetSpec) -> Iterable[Sequence[Any]]:
     cols = [spec.table.c[n] for n in spec.column_names]
-    return conn.execute(select(*cols).order_by(spec.table.c.id))
+    return conn.execute(select(*cols).order_by(spec.table.c[spec.key]))
 
 
 def export_workbook(engine: Engine, path: str | os.PathLike[str],
