@@ -41,13 +41,20 @@ def merge_candidates(
     merged: dict[int, Candidate] = {}
     rrf: dict[int, float] = {}
     for name in active:
+        w = weights.get(name, 1.0)
         for rank, c in enumerate(lists[name]):
-            m = merged.get(c.shop_id)
+            sid = c.shop_id
+            m = merged.get(sid)
+            score = c.funnels.get(name, c.score)
             if m is None:
-                m = merged[c.shop_id] = Candidate(c.shop_id, 0.0, {}, c.distance_m, c.row)
-            m.funnels[name] = max(m.funnels.get(name, 0.0), c.funnels.get(name, c.score))
-            m.ranks[name] = min(m.ranks.get(name, rank), rank)
-            rrf[c.shop_id] = rrf.get(c.shop_id, 0.0) + weights.get(name, 1.0) / (rrf_k + 1 + rank)
+                merged[sid] = Candidate(sid, 0.0, {name: score}, c.distance_m, c.row, {name: rank})
+                rrf[sid] = w / (rrf_k + 1 + rank)
+                continue
+            if score > m.funnels.get(name, 0.0):
+                m.funnels[name] = score
+            if rank < m.ranks.get(name, rank + 1):
+                m.ranks[name] = rank
+            rrf[sid] += w / (rrf_k + 1 + rank)
     wsum = sum(weights.get(n, 1.0) for n in active)
     top_rrf = sum(weights.get(n, 1.0) for n in active) / (rrf_k + 1)
     for m in merged.values():
