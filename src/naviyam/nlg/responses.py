@@ -141,6 +141,8 @@ def _lead(filters: dict[str, Any], plan: Any, n: int, budget_relaxed: bool) -> s
         return f"아까 본 곳보다 더 싸게 먹을 수 있는 {place} {n}곳이에요."
     if getattr(plan, "excluded_shown", 0):
         return f"아직 안 보여 준 {place} {n}곳이에요."
+    if getattr(plan, "closer_than", None) is not None:
+        return f"아까 본 곳보다 더 가까운 {place} {n}곳이에요."
     if getattr(plan, "closer", False):
         return f"가까운 순서로 {place} {n}곳을 골랐어요."
     budget = getattr(plan, "card_budget", None)
@@ -165,6 +167,9 @@ class ResponseWriter:
         if not recs:
             if getattr(plan, "cheaper_than", None) is not None:
                 return self._out(f"아까 본 곳({won(plan.cheaper_than)})보다 더 싼 곳은 찾지 못했어요. "
+                                 "다른 음식으로 찾아볼까요?", age)
+            if getattr(plan, "closer_than", None) is not None:
+                return self._out(f"아까 본 곳({walk(plan.closer_than)})보다 더 가까운 곳은 찾지 못했어요. "
                                  "다른 음식으로 찾아볼까요?", age)
             if getattr(plan, "excluded_shown", 0):
                 return self._out("조건에 맞는 곳은 다 보여 줬어요. 다른 음식이나 동네로 찾아볼까요?", age)

@@ -38,6 +38,9 @@ Service rules (filter keys the service adds, never the NLU; see
 - ``_exclude_shop_ids``: shops already shown in this conversation ("다른 데는?").
 - ``_cheaper_than``: the shop's cheapest main dish costs less than this
   ("더 싼 데는?").
+- ``_closer_than``: the shop is nearer than this many metres to the point
+  distances are measured from (the asked place, else the current location,
+  else home: the same origin as the engine's ``distance_m``) ("더 가까운 곳은?").
 
 Relaxation order (first relaxed first); payment_method, exclude_categories and
 exclude_menus are never relaxed: a child cannot pay with a card the shop
@@ -72,7 +75,7 @@ DEFAULT_MIN_RESULTS = 5
 #: Filter keys never relaxed.
 NEVER_RELAXED = ("payment_method", "exclude_categories", "exclude_menus")
 #: Filter keys the service adds (never the NLU, never relaxed, never shown as filters).
-SERVICE_KEYS = ("_allow_alcohol", "_exclude_shop_ids", "_cheaper_than")
+SERVICE_KEYS = ("_allow_alcohol", "_exclude_shop_ids", "_cheaper_than", "_closer_than")
 
 
 def _has_final_consonant(word: str) -> bool:
@@ -111,6 +114,8 @@ class FilterSpec:
     exclude_shop_ids: tuple[int, ...] = ()
     #: the cheapest main dish must cost less than this
     cheaper_than: int | None = None
+    #: (lat, lon, metres): the shop must be nearer than that to the point
+    closer_than: tuple[float, float, float] | None = None
 
     def active_keys(self) -> list[str]:
         keys = []
@@ -184,6 +189,9 @@ def filter_mask(catalog: ShopCatalog, spec: FilterSpec) -> np.ndarray:
         m &= ~np.isin(catalog.ids, np.asarray(spec.exclude_shop_ids, dtype=np.int64))
     if spec.cheaper_than is not None:
         m &= catalog.min_price < spec.cheaper_than
+    if spec.closer_than is not None:
+        lat, lon, metres = spec.closer_than
+        m &= haversine_m(lat, lon, catalog.lat, catalog.lon) < metres
     return m
 
 
@@ -342,6 +350,12 @@ def build_spec(
         if place is None:
             notes.append(Relaxation(place_key, "unresolved", "어디 근처인지 알 수 없어서 장소 조건 없이 찾았어요."))
     budget = filters.get("budget_filter")
+    closer_than = None
+    if filters.get("_closer_than") is not None:
+        # Distances are measured from the asked place, else the current location, else home (as Layer 1 does).
+        origin = place or (Place(lat, lon, 1_000.0, "현재 위치") if lat is not None and lon is not None else home)
+        if origin is not None:
+            closer_than = (float(origin.lat), float(origin.lon), float(filters["_closer_than"]))
     spec = FilterSpec(
         category=filters.get("category"),
         menu=filters.get("menu"),
@@ -360,5 +374,6 @@ def build_spec(
         allow_alcohol=filters.get("_allow_alcohol") is True,
         exclude_shop_ids=tuple(int(s) for s in filters.get("_exclude_shop_ids") or ()),
         cheaper_than=int(filters["_cheaper_than"]) if filters.get("_cheaper_than") is not None else None,
+        closer_than=closer_than,
     )
     return spec, notes

@@ -219,6 +219,11 @@ class ChatService:
             age = age_on(birthday, now.date()) if birthday is not None else None
             if may_see_alcohol_shops(age):
                 filters["_allow_alcohol"] = True
+            # The card rules /chat follows: a card holder (or a request for the meal card) gets card shops with a
+            # main dish within their 구's per-meal amount, unless the caller set a budget or said cash.
+            plan = plan_search(str(nlu.get("text") or ""), filters, self._asker(db, user_id, age),
+                               per_meal=self._per_meal(db, user.district if user is not None else None))
+            filters = plan.filters
             pool = max(top_k * 3, top_k + 10)
             res = self.recommender.recommend(user_id, {**nlu, "filters": filters}, {"now": now, "lat": lat, "lon": lon},
                                              pool)
@@ -228,6 +233,8 @@ class ChatService:
             recs = self._balanced(db, user_id if user is not None else None, recs, filters, now, budget)
         res.recommendations = arrange(recs, sort=filters.get("sort"), now_request=not filters.get("time_of_day"),
                                       top_k=top_k)
+        res.metadata = {**(res.metadata or {}), "meal_card_budget": plan.card_budget,
+                        "applied_filters": {k: v for k, v in filters.items() if not k.startswith("_")}}
         return res
 
     # ------------------------------------------------------------------ internals
@@ -359,6 +366,9 @@ class ChatService:
             prices = [r["cheapest_main"] for r in recs if r.get("cheapest_main") is not None]
             if prices:
                 state["last_prices"] = prices
+            distances = [r["distance_m"] for r in recs if r.get("distance_m") is not None]
+            if distances:
+                state["last_distances"] = distances
         text = self.writer.recommendations(recs, {**nlu["filters"], **plan.filters}, relaxed=relaxed, age=age,
                                            rng=rng, crisis=crisis, plan=plan)
         backend = "template"

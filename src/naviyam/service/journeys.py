@@ -1,8 +1,8 @@
 """The child-journey check (issue 15's bar): what a meal-card child gets, turn by turn.
 
 For one card-holding child and one first message, :func:`check_journey` asks the
-chat service the message, then "더 싼 데는?" and "다른 데는?" in a fresh session
-each, and lists every broken promise:
+chat service the message, then "더 싼 데는?", "다른 데는?" and "더 가까운 곳은?" in
+the same session, and lists every broken promise:
 
 - the first answer recommends shops, every one accepts the meal card and has a
   main dish within the child's per-meal amount (or the answer says it relaxed
@@ -10,7 +10,9 @@ each, and lists every broken promise:
 - no closed shop stands above an open one;
 - "더 싼 데는?" lowers the cheapest main dish of the top result, or says there
   is nothing cheaper;
-- "다른 데는?" shows none of the shops already shown, or says there are no more.
+- "다른 데는?" shows none of the shops already shown, or says there are no more;
+- "더 가까운 곳은?" shows only shops nearer than the nearest one of the list
+  before it, or says there is nothing nearer.
 
 Used by ``tests/service/test_child_journeys.py`` on a small world and by
 ``benchmarks/child_journeys.py`` on the default one.
@@ -19,6 +21,7 @@ Used by ``tests/service/test_child_journeys.py`` on a small world and by
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +36,7 @@ FIRST_MESSAGES = (
 )
 CHEAPER = "더 싼 데는?"
 OTHER = "다른 데는?"
+CLOSER = "더 가까운 곳은?"
 
 
 @dataclass
@@ -43,6 +47,7 @@ class JourneyResult:
     relaxed_budget: bool = False
     cheaper_lowered: bool | None = None
     cheaper_none: bool = False
+    closer_none: bool = False
 
 
 def _closed_above_open(recs: list[dict[str, Any]]) -> bool:
@@ -55,14 +60,28 @@ def _closed_above_open(recs: list[dict[str, Any]]) -> bool:
     return False
 
 
-def check_journey(service: ChatService, user_id: int, message: str, per_meal: int, *,
-                  now: dt.datetime | None = None, lat: float | None = None,
-                  lon: float | None = None) -> JourneyResult:
-    out = JourneyResult(user_id, message)
+Ask = Callable[[str, "str | None"], Any]
+
+
+def service_asker(service: ChatService, user_id: int, *, now: dt.datetime | None = None,
+                  lat: float | None = None, lon: float | None = None) -> Ask:
+    """One child's turns through the chat service in this process."""
 
     def ask(text: str, session_id: str | None = None):
         return service.chat(ChatRequest(message=text, user_id=user_id, session_id=session_id, lat=lat, lon=lon,
                                         now=now))
+    return ask
+
+
+def check_journey(service: ChatService | None, user_id: int, message: str, per_meal: int, *,
+                  now: dt.datetime | None = None, lat: float | None = None,
+                  lon: float | None = None, ask: Ask | None = None) -> JourneyResult:
+    """The journey through ``service`` in this process, or through ``ask(text, session_id)`` (e.g. over HTTP),
+    which returns an object with ``recommendations``, ``response``, ``session_id``, ``nlu``,
+    ``relaxed_filters`` and ``path``."""
+    out = JourneyResult(user_id, message)
+    if ask is None:
+        ask = service_asker(service, user_id, now=now, lat=lat, lon=lon)
 
     first = ask(message)
     recs = first.recommendations
@@ -106,7 +125,46 @@ def check_journey(service: ChatService, user_id: int, message: str, per_meal: in
             out.problems.append(f"'다른 데는?' showed {sorted(again)} again")
     elif "다 보여 줬어요" not in other.response:
         out.problems.append("'다른 데는?' gave nothing and did not say so")
+
+    before = other.recommendations or cheaper.recommendations or recs
+    nearest = min((r["distance_m"] for r in before if r.get("distance_m") is not None), default=None)
+    closer = ask(CLOSER, first.session_id)
+    if closer.recommendations:
+        far = [r for r in closer.recommendations
+               if nearest is not None and (r.get("distance_m") is None or r["distance_m"] >= nearest)]
+        if far:
+            out.problems.append(f"'더 가까운 곳은?' showed {far[0]['name']} at {far[0].get('distance_m')} m, "
+                                f"not nearer than {nearest} m")
+        if _closed_above_open(closer.recommendations):
+            out.problems.append("'더 가까운 곳은?': a closed shop above an open one")
+    else:
+        out.closer_none = True
+        if "찾지 못했어요" not in closer.response:
+            out.problems.append("'더 가까운 곳은?' gave nothing and did not say so")
     return out
+
+
+def _kinds(failed: list[JourneyResult]) -> dict[str, int]:
+    """How many journeys broke each promise (the problem's text up to its details)."""
+    kinds: dict[str, int] = {}
+    for r in failed:
+        for k in dict.fromkeys(_kind(p) for p in r.problems):
+            kinds[k] = kinds.get(k, 0) + 1
+    return dict(sorted(kinds.items(), key=lambda kv: -kv[1]))
+
+
+def _kind(problem: str) -> str:
+    for marker, kind in (("does not accept the meal card", "shop without the meal card"),
+                         ("cheapest main", "main dish above the per-meal amount"),
+                         ("budget relaxed but not said", "budget relaxed but not said"),
+                         ("no recommendations", "first answer without shops"),
+                         ("'더 싼 데는?'", "'더 싼 데는?' not cheaper"),
+                         ("'다른 데는?'", "'다른 데는?' repeated a shop"),
+                         ("'더 가까운 곳은?'", "'더 가까운 곳은?' not nearer"),
+                         ("closed shop above", "closed shop above an open one")):
+        if marker in problem:
+            return kind
+    return problem[:40]
 
 
 def summarise(results: list[JourneyResult]) -> dict[str, Any]:
@@ -119,5 +177,7 @@ def summarise(results: list[JourneyResult]) -> dict[str, Any]:
         "budget_relaxed_and_said": sum(r.relaxed_budget for r in results),
         "cheaper_lowered": sum(bool(r.cheaper_lowered) for r in cheaper),
         "cheaper_said_none": sum(r.cheaper_none for r in cheaper),
+        "closer_said_none": sum(r.closer_none for r in results),
+        "problems_by_kind": _kinds(failed),
         "examples": [{"user_id": r.user_id, "message": r.message, "problems": r.problems[:3]} for r in failed[:10]],
     }

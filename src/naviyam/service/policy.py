@@ -9,7 +9,8 @@ Before the engine (:func:`plan_search`):
 - **Safety.** Alcohol shops stay out inside retrieval unless the user is known
   to be an adult.
 - **Refinements.** "더 싼 데는?" keeps shops whose cheapest main dish costs
-  less than the cheapest one shown; "다른 데는?"/"또 없어?" leaves out every shop
+  less than the cheapest one shown; "더 가까운 곳은?" keeps shops nearer than
+  the nearest one shown; "다른 데는?"/"또 없어?" leaves out every shop
   already shown in the conversation.
 
 After the engine (:func:`arrange`): each shop gets its hours (open now, closes
@@ -40,6 +41,8 @@ DEFAULT_PER_MEAL = 9_000
 DEFAULT_CLOSING_SOON_MINUTES = 30
 #: Dishes shown on one card.
 MAX_DISHES = 3
+#: "더 가까운 곳은?": a shop must be at least this much (m) nearer than the nearest one shown.
+CLOSER_MARGIN_M = 1.0
 
 _CASH = re.compile(r"현금|카드\s*(말고|없이|안\s*쓰|빼고|말구)|내\s*돈으로|용돈으로")
 _CARD_WORD = re.compile(r"급식\s*카드|꿈나무\s*카드|아동\s*급식|카드\s*(되는|돼|로|쓸)")
@@ -74,6 +77,8 @@ class Plan:
     #: "더 싼 데는?": the cheapest main dish shown before
     cheaper_than: int | None = None
     closer: bool = False
+    #: "더 가까운 곳은?": the distance (m) of the nearest shop shown before
+    closer_than: float | None = None
     #: a request about now (no time words): open shops first
     now_request: bool = True
     card_off: bool = False
@@ -109,7 +114,7 @@ def plan_search(message: str, filters: dict[str, Any], asker: Asker, *, per_meal
     """The engine's filters: the NLU's, plus the meal card, safety and refinement rules.
 
     ``state`` is the conversation's memory (``card_off``, ``shown_all``,
-    ``last_prices``); it is updated in place with ``card_off``.
+    ``last_prices``, ``last_distances``); it is updated in place with ``card_off``.
     """
     state = state if state is not None else {}
     out = dict(filters)
@@ -142,6 +147,10 @@ def plan_search(message: str, filters: dict[str, Any], asker: Asker, *, per_meal
     if _CLOSER.search(message):
         plan.closer = True
         out["sort"] = "distance"
+        if state.get("last_distances"):
+            plan.closer_than = float(min(state["last_distances"]))
+            # Shown distances are rounded to 0.1 m: a metre's margin keeps the nearest shop itself out.
+            out["_closer_than"] = plan.closer_than - CLOSER_MARGIN_M
     plan.now_request = not out.get("time_of_day")
     return plan
 
