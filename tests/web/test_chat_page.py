@@ -30,7 +30,11 @@ def test_a_child_can_ask_and_gets_cards_with_reasons(page, trained_world, tmp_pa
     expect(cards.first).to_be_visible(timeout=20_000)
     assert 1 <= cards.count() <= 3
     assert page.locator(".msg.user").last.inner_text() == "급식카드 되는 분식집 추천해줘"
-    assert "곳" in page.locator(".msg.bot").last.inner_text()
+    bubble = page.locator(".msg.bot").last.inner_text()
+    # one or two sentences about the list; the cards carry the shops (their names are not repeated above them)
+    assert ("곳" in bubble or "가게" in bubble) and len([x for x in bubble.replace("!", ".").split(".") if x.strip()]) <= 2
+    names = [page.locator(".card h3").nth(i).inner_text().split(" · ")[0] for i in range(cards.count())]
+    assert all(names) and not any(name in bubble for name in names)
     assert page.locator(".card .badges span", has_text="급식카드").count() == cards.count()
     assert all(page.locator(".card .reason").nth(i).inner_text() for i in range(cards.count()))
     page.screenshot(path=str(tmp_path_factory.mktemp("shots") / "chat.png"), full_page=True)
