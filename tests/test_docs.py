@@ -37,3 +37,34 @@ def test_every_cli_command_is_documented_in_the_readme():
 
 def test_readme_shows_the_two_commands():
     assert "make run" in README and "make test" in README
+
+
+def test_env_example_lists_every_setting():
+    from pathlib import Path
+
+    example = (Path(__file__).resolve().parents[1] / ".env.example").read_text(encoding="utf-8")
+    missing = [n for n in Settings.model_fields if f"NAVIYAM_{n.upper()}=" not in example]
+    assert not missing, f"settings missing from .env.example: {missing}"
+
+
+def test_version_and_config_commands():
+    from typer.testing import CliRunner
+
+    from naviyam import __version__
+    from naviyam.cli.info import masked
+
+    res = CliRunner().invoke(app, ["--version"])
+    assert res.exit_code == 0 and __version__ in res.output
+    assert masked("admin_api_key", "supersecretvalue123") == "su******23"
+    assert "pw" not in masked("database_url", "postgresql+psycopg://naviyam:pw@db:5432/naviyam")
+    assert "topsecret" not in masked("redis_url", "redis://:topsecret@cache:6379/0")
+    from naviyam.config import get_settings
+
+    get_settings.cache_clear()
+    try:
+        res = CliRunner().invoke(app, ["config"], env={"NAVIYAM_ADMIN_API_KEY": "supersecretvalue123",
+                                                       "COLUMNS": "200"})
+    finally:
+        get_settings.cache_clear()
+    assert res.exit_code == 0 and "NAVIYAM_TIMEZONE" in res.output and "supersecretvalue123" not in res.output
+    assert "su******23" in res.output  # the key's row is there, masked

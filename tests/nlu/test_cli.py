@@ -73,3 +73,24 @@ def test_train_nlu_command_runs_and_prints_metrics(app, monkeypatch, sqlite_engi
     assert res.exit_code == 0, res.output
     assert "nlu_examples" in res.output
     assert reg.current("nlu") is not None
+
+
+def test_chat_debug_shows_the_nlu_json_and_each_shops_funnels(trained_world, monkeypatch):
+    from typer.testing import CliRunner
+
+    from naviyam.cli import app
+    from naviyam.config import get_settings
+    from naviyam.db.session import get_engine
+
+    monkeypatch.setenv("NAVIYAM_VAR_DIR", str(trained_world.settings.var_dir))
+    monkeypatch.delenv("NAVIYAM_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    try:
+        res = CliRunner().invoke(app, ["chat", "--debug", "-m", "떡볶이 먹고 싶어"], env={"COLUMNS": "200"})
+    finally:
+        get_engine().dispose()
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+    assert res.exit_code == 0, res.output
+    assert '"menu": "떡볶이"' in res.output and "추천 근거" in res.output and "popularity" in res.output

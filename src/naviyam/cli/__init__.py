@@ -15,6 +15,7 @@ from naviyam.cli import data as data_cli
 from naviyam.cli import db as db_cli
 from naviyam.cli import eval_ranker as eval_ranker_cli
 from naviyam.cli import index as index_cli
+from naviyam.cli import info as info_cli
 from naviyam.cli import learning as learning_cli
 from naviyam.cli import llm as llm_cli
 from naviyam.cli import maintenance as maintenance_cli
@@ -44,6 +45,7 @@ train_ranker_cli.register(train_app)
 eval_ranker_cli.register(eval_app)
 llm_cli.register(train_app, data_cli.app)
 app.command("chat")(chat_cli.chat)
+app.command("config")(info_cli.config)
 app.add_typer(learning_cli.app, name="learning", help="Learning data: export interactions and feedback (JSONL).")
 app.command("learn")(learning_cli.learn)
 app.add_typer(models_cli.app, name="models", help="Model registry: list, promote, roll back.")
@@ -53,7 +55,11 @@ maintenance_cli.register(app)
 
 
 @app.callback()
-def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+def _main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+    version: bool = typer.Option(False, "--version", callback=info_cli.version_callback, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
     # Commands print their own results; logs are for -v (the server's level comes from NAVIYAM_LOG_LEVEL).
     level = logging.DEBUG if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -14,6 +14,7 @@ def chat(
     lon: float = typer.Option(None, help="Longitude of the user."),
     message: list[str] = typer.Option(None, "--message", "-m",
                                       help="Send these messages and exit (repeatable) instead of reading input."),
+    debug: bool = typer.Option(False, "--debug", help="Show the NLU JSON and each shop's funnels and score."),
 ) -> None:
     """Talk to Naviyam in the terminal (empty line, 'exit' or Ctrl-D ends)."""
     from naviyam.config import get_settings
@@ -36,13 +37,16 @@ def chat(
             console.print(service.writer.cards_text(reply.recommendations), markup=False)
         if reply.follow_up_questions:
             console.print("[dim]예: " + " / ".join(reply.follow_up_questions) + "[/dim]")
+        if debug:
+            show_debug(reply)
 
     if message:
         for text in message:
             console.print(f"[bold cyan]나[/bold cyan]: {text}")
             turn(text)
         return
-    console.print("나비얌과 이야기해 보세요. (끝내려면 빈 줄이나 exit)")
+    console.print("나비얌과 이야기해 보세요. (끝내려면 빈 줄이나 exit, ↑/↓로 보낸 말 다시 보기)")
+    _enable_history()
     while True:
         try:
             text = console.input("[bold cyan]나[/bold cyan]: ").strip()
@@ -51,3 +55,49 @@ def chat(
         if not text or text.lower() in {"exit", "quit", "종료"}:
             break
         turn(text)
+
+
+def show_debug(reply) -> None:
+    """What ``--debug`` prints: the NLU object, then each shop's funnels and score (the API's ?debug=true)."""
+    import json
+
+    from rich.table import Table
+
+    console.print("[dim]NLU:[/dim]")
+    console.print(json.dumps(reply.nlu, ensure_ascii=False, indent=1), markup=False)
+    if reply.relaxed_filters:
+        console.print(f"[dim]완화한 조건: {', '.join(reply.relaxed_filters)}[/dim]")
+    if reply.recommendations:
+        table = Table(title=f"추천 근거 ({reply.path or '-'})")
+        for col in ("가게", "점수", "퍼널(funnels)"):
+            table.add_column(col)
+        for r in reply.recommendations:
+            funnels = ", ".join(f"{k} {v:.2f}" for k, v in sorted((r.get("funnels") or {}).items()))
+            score = r.get("score")
+            table.add_row(f"{r.get('name')} ({r.get('shop_id')})", "-" if score is None else f"{score:.3f}", funnels)
+        console.print(table)
+
+
+def _enable_history() -> None:
+    """Arrow-key history for the prompt (readline), kept in ~/.naviyam_chat_history when it can be."""
+    try:
+        import atexit
+        import readline
+        from pathlib import Path
+
+        path = Path.home() / ".naviyam_chat_history"
+        try:
+            readline.read_history_file(path)
+        except OSError:
+            pass
+        readline.set_history_length(500)
+        atexit.register(lambda: _save_history(readline, path))
+    except ImportError:  # pragma: no cover - no readline on this platform: no history, still a prompt
+        pass
+
+
+def _save_history(readline, path) -> None:
+    try:
+        readline.write_history_file(path)
+    except OSError:
+        pass
