@@ -15,6 +15,10 @@ class HealthPublic(BaseModel):
     shops: int
     models: dict[str, str]
     version: str
+    stale_models: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Production models older than the data they read: kind → data that changed since "
+                    "(naviyam setup or naviyam train all rebuilds them)")
 
 
 class MenuPublic(BaseModel):

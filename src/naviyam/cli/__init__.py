@@ -23,6 +23,7 @@ from naviyam.cli import models as models_cli
 from naviyam.cli import monitor as monitor_cli
 from naviyam.cli import nlu as nlu_cli
 from naviyam.cli import serve as serve_cli
+from naviyam.cli import train_all as train_all_cli
 from naviyam.cli import train_ranker as train_ranker_cli
 
 app = typer.Typer(
@@ -42,6 +43,7 @@ serve_cli.register(app)
 nlu_cli.register(app, train_app, eval_app)
 index_cli.register(app)
 train_ranker_cli.register(train_app)
+train_all_cli.register(train_app)
 eval_ranker_cli.register(eval_app)
 llm_cli.register(train_app, data_cli.app)
 app.command("chat")(chat_cli.chat)

@@ -38,19 +38,28 @@ def _headline(mv) -> str:
 @app.command("list")
 def list_(kind: str = typer.Option(None, help="Only this kind (nlu, index, ranker, lora, normalizer).")) -> None:
     """Every version with its status, data window, parent and headline metric."""
+    from naviyam.db.data_versions import ASPECT_NAMES
+
     registry = _registry()
     versions = registry.list(kind)
     by_id = {mv.id: mv.version for mv in registry.list()}
+    stale = registry.stale()
     table = Table(title="모델 버전")
-    for col in ("종류", "버전", "상태", "데이터 기간", "부모", "지표", "승격 시각"):
+    for col in ("종류", "버전", "상태", "데이터 기간", "부모", "지표", "승격 시각", "데이터"):
         table.add_column(col)
     for mv in versions:
         window = (f"{mv.data_window_start:%m-%d}~{mv.data_window_end:%m-%d}"
                   if mv.data_window_start and mv.data_window_end else "")
         style = "bold green" if mv.status == "production" else ("yellow" if mv.status == "candidate" else None)
+        note = ""
+        if mv.status == "production" and mv.kind in stale:
+            note = "오래됨: " + ", ".join(ASPECT_NAMES.get(a, a) for a in stale[mv.kind]) + " 바뀜"
         table.add_row(mv.kind, mv.version, mv.status, window, by_id.get(mv.parent_id, ""), _headline(mv),
-                      f"{mv.promoted_at:%Y-%m-%d %H:%M}" if mv.promoted_at else "", style=style)
+                      f"{mv.promoted_at:%Y-%m-%d %H:%M}" if mv.promoted_at else "", note, style=style)
     console.print(table)
+    if stale:
+        console.print("[yellow]운영 데이터가 모델보다 새로워요. `naviyam train all`(또는 `naviyam setup`)로 "
+                      "오래된 모델만 다시 만들 수 있어요.[/yellow]")
 
 
 @app.command("promote")

@@ -331,9 +331,15 @@ class SheetChanges:
     deleted: int = 0
     cascaded: int = 0
     detached: int = 0
+    #: a name, category, menu, dish or place the NLU knows was changed in an updated row
+    renamed: bool = False
 
     def to_dict(self) -> dict[str, int]:
-        return dict(vars(self))
+        return {k: int(v) for k, v in vars(self).items()}
+
+    @property
+    def touched(self) -> bool:
+        return bool(self.added or self.changed or self.deleted or self.cascaded or self.detached)
 
 
 class ImportResult(dict[str, int]):
@@ -860,6 +866,7 @@ def import_workbook(engine: Engine, path: str | os.PathLike[str], *, chunk_size:
             if replace:
                 current = "-"
                 _replace(conn, parsed, changes)
+            _bump_data_versions(conn, changes)
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -896,6 +903,23 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
+def _lexicon_columns(sheet: str) -> set[str]:
+    from naviyam.db.data_versions import LEXICON_COLUMNS
+
+    return LEXICON_COLUMNS.get(sheet, set())
+
+
+def _bump_data_versions(conn: Connection, changes: dict[str, SheetChanges]) -> None:
+    """Tell the models what moved: every table with a change, and the NLU's words when names came or went."""
+    from naviyam.db.data_versions import LEXICON, LEXICON_COLUMNS, OPERATOR_ASPECTS, bump
+
+    aspects = {k for k, c in changes.items() if c.touched and k in OPERATOR_ASPECTS}
+    if any(k in LEXICON_COLUMNS and (c.renamed or c.added or c.deleted or c.cascaded) for k, c in changes.items()):
+        aspects.add(LEXICON)
+    if aspects:
+        bump(conn, aspects, "import")
+
+
 def _upsert(conn: Connection, sheet: _ParsedSheet, chunk_size: int,
             progress: Callable[[str, int, int], None] | None) -> SheetChanges:
     """Insert the sheet's new keys (ids), update its changed rows (the file's columns only), count the rest."""
@@ -921,10 +945,12 @@ def _upsert(conn: Connection, sheet: _ParsedSheet, chunk_size: int,
                 new_rows.append(tuple(sheet.columns[n][i] for n in names))
                 continue
             values = {n: sheet.columns[n][i] for n in compared}
-            if all(_same(values[n], o) for n, o in zip(compared, old)):
+            differs = [n for n, o in zip(compared, old) if not _same(values[n], o)]
+            if not differs:
                 changes.unchanged += 1
             else:
                 updates.append({"_key": key, **values})
+                changes.renamed = changes.renamed or bool(set(differs) & _lexicon_columns(sheet.spec.name))
         if new_rows:
             _insert_rows(conn, table, names, new_rows)
             changes.added += len(new_rows)

@@ -1277,6 +1277,9 @@ def generate_world(engine: Engine, *, seed: int = DEFAULT_SEED, shops: int = DEF
                   if d not in known]
         if limits:
             conn.execute(insert(MealCardLimit.__table__), limits)
+        from naviyam.db.data_versions import LEXICON, OPERATOR_ASPECTS, bump
+
+        bump(conn, (*OPERATOR_ASPECTS, LEXICON), "sample_world")
     counts = world.counts()
     log.info("sample world (seed %s) generated in %.1fs and written in %.1fs: %s", seed, t1 - t0,
              time.perf_counter() - t1, counts)

@@ -222,6 +222,17 @@ class ChatSession(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now(), index=True)
 
 
+class DataVersion(Base):
+    """A counter per aspect of the operator's data, bumped by every import (see naviyam.db.data_versions)."""
+
+    __tablename__ = "data_version"
+
+    aspect: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    source: Mapped[str] = mapped_column(String(40))
+
+
 class FeedbackEvent(Base):
     __tablename__ = "feedback_event"
     __table_args__ = (

@@ -68,8 +68,17 @@ class ModelRegistry:
         parent: str | None = None,
         status: str = "production",
     ) -> ModelVersion:
-        """Record a written version. With status='production' it replaces the current one."""
+        """Record a written version. With status='production' it replaces the current one.
+
+        The version also records the versions of the operator data it was trained on
+        (``config["data_versions"]``, see :mod:`naviyam.db.data_versions`) unless the trainer gave them.
+        """
+        from naviyam.db import data_versions
+
         now = utcnow()
+        recorded = data_versions.fingerprint(alloc.kind, data_versions.current(self.engine))
+        if recorded is not None and not (config or {}).get("data_versions"):
+            config = {**(config or {}), "data_versions": recorded}
         with session_scope(self.engine) as s:
             parent_id = None
             if parent is not None:
@@ -89,6 +98,21 @@ class ModelRegistry:
             s.add(mv)
         log.info("registered %s (%s)", alloc.version, status)
         return mv
+
+    def stale(self) -> dict[str, list[str]]:
+        """Production models older than the data they read: kind → the data aspects that changed since."""
+        from naviyam.db import data_versions
+
+        now = data_versions.current(self.engine)
+        out: dict[str, list[str]] = {}
+        for kind in data_versions.MODEL_ASPECTS:
+            mv = self.current(kind)
+            if mv is None:
+                continue
+            changed = data_versions.changed_since(kind, (mv.config or {}).get("data_versions"), now)
+            if changed:
+                out[kind] = changed
+        return out
 
     def current(self, kind: str) -> ModelVersion | None:
         """The production version of ``kind`` (the newest promoted), or None."""

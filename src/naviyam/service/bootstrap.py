@@ -74,18 +74,44 @@ def ensure_sample_world(engine: Engine, settings: Settings, console: Console | N
                               users=settings.sample_users, days=settings.sample_days, progress=report)
 
 
-def build_missing_models(engine: Engine, settings: Settings, console: Console | None = None) -> dict[str, str]:
-    """Build every model kind that has no production version yet; return kind → version."""
+def models_to_build(registry: ModelRegistry, *, force: bool = False) -> dict[str, str]:
+    """kind → why it must be built now: missing, older than the data it reads (stale), or ``force``.
+
+    A rebuilt index makes the ranker's features move too, so the ranker follows the index.
+    """
+    from naviyam.db.data_versions import ASPECT_NAMES
+
+    stale = registry.stale()
+    todo: dict[str, str] = {}
+    for kind in MODEL_BUILDERS:
+        if registry.current(kind) is None:
+            todo[kind] = "없음 (처음 만들기)"
+        elif force:
+            todo[kind] = "--force"
+        elif kind in stale:
+            todo[kind] = "데이터가 바뀜: " + ", ".join(ASPECT_NAMES.get(a, a) for a in stale[kind])
+        elif kind == "ranker" and "index" in todo:
+            todo[kind] = "후보 인덱스(index)를 다시 만듦"
+    return todo
+
+
+def build_missing_models(engine: Engine, settings: Settings, console: Console | None = None, *,
+                         force: bool = False) -> dict[str, str]:
+    """Build every model kind that is missing or older than the data it reads; return kind → version.
+
+    What is rebuilt and why is told on ``console`` and logged; models that are up to date are kept.
+    """
     registry = ModelRegistry(engine, settings.models_dir)
+    todo = models_to_build(registry, force=force)
     built = {}
     for kind, builder in MODEL_BUILDERS.items():
         current = registry.current(kind)
-        if current is not None:
+        if kind not in todo:
             built[kind] = current.version
             continue
-        log.info("building %s model", kind)
+        log.info("building %s model: %s", kind, todo[kind])
         if console is not None:
-            console.print(f"building the {kind} model (first start only)...")
+            console.print(f"building the {kind} model — {todo[kind]}")
         try:
             built[kind] = builder(engine, registry, settings)
         except ValueError as exc:

@@ -1,0 +1,30 @@
+"""``naviyam train all``: rebuild every model that is missing or older than the operator's data."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+console = Console()
+
+
+def train_all(force: bool = typer.Option(False, "--force", help="Rebuild every model, up to date or not.")) -> None:
+    """Rebuild the NLU, the Layer 1 index and the ranker where they are missing or stale (what `setup` does)."""
+    from naviyam.config import get_settings
+    from naviyam.db.session import get_engine, migrate
+    from naviyam.learning.registry import ModelRegistry
+    from naviyam.service.bootstrap import build_missing_models, models_to_build
+
+    settings = get_settings()
+    engine = get_engine()
+    migrate(engine)
+    todo = models_to_build(ModelRegistry(engine, settings.models_dir), force=force)
+    if not todo:
+        console.print("모든 모델이 지금 데이터로 학습되어 있어요. 다시 만들 것이 없어요.")
+        return
+    for kind, version in build_missing_models(engine, settings, console=console, force=force).items():
+        console.print(f"{kind}: {version}" + (f"  ← {todo[kind]}" if kind in todo else " (그대로)"))
+
+
+def register(train_app: typer.Typer) -> None:
+    train_app.command("all")(train_all)
