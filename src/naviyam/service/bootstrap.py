@@ -24,18 +24,32 @@ def _build_nlu(engine: Engine, registry: ModelRegistry, settings: Settings) -> s
 
 
 def _build_index(engine: Engine, registry: ModelRegistry, settings: Settings) -> str:
+    """A new index; a rebuild (production exists) goes through the index's promotion gate."""
     from naviyam.recommend.layer1 import build_layer1
 
-    return build_layer1(engine, registry).version
+    rebuild = registry.current("index") is not None
+    report = build_layer1(engine, registry, gate=rebuild)
+    if rebuild and not report.promoted:
+        log.warning("index %s kept as a candidate: %s", report.version, "; ".join(report.gate_reasons))
+    return registry.current("index").version
 
 
 def _build_ranker(engine: Engine, registry: ModelRegistry, settings: Settings) -> str:
+    """A new ranker; a rebuild (production exists) is a candidate promoted only past the ranker's gate."""
+    from naviyam.learning.ranker_gate import gate_ranker
     from naviyam.recommend.ranker.pipeline import default_dataset_dir, train_ranker
     from naviyam.recommend.ranker.trainer import TrainConfig
 
-    mv, _result, _report = train_ranker(engine, registry, default_dataset_dir(settings), rebuild_data=True,
-                                        train_config=TrainConfig(epochs=settings.ranker_epochs))
-    return mv.version
+    production = registry.current("ranker")
+    folder = default_dataset_dir(settings)
+    mv, result, _report = train_ranker(engine, registry, folder, rebuild_data=True,
+                                       train_config=TrainConfig(epochs=settings.ranker_epochs),
+                                       status="production" if production is None else "candidate")
+    if production is not None:
+        gate = gate_ranker(registry, mv, result.metrics, folder, production_mv=production)
+        if not gate.promoted:
+            log.warning("ranker %s kept as a candidate: %s", mv.version, "; ".join(gate.reasons))
+    return registry.current("ranker").version
 
 
 #: kind → builder(engine, registry, settings) returning the new version string, in build order
@@ -114,6 +128,9 @@ def build_missing_models(engine: Engine, settings: Settings, console: Console | 
             console.print(f"building the {kind} model — {todo[kind]}")
         try:
             built[kind] = builder(engine, registry, settings)
+            if current is not None and built[kind] == current.version and console is not None:
+                console.print(f"[yellow]새 {kind} 모델이 운영 모델보다 낫지 않아 후보로만 보관했어요 "
+                              "(운영 모델을 계속 씁니다; `naviyam models list`).[/yellow]")
         except ValueError as exc:
             if kind != "ranker":
                 raise
