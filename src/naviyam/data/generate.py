@@ -880,7 +880,7 @@ def _description(shop: dict, sig_items: list) -> str:
         parts.append("아동급식카드(꿈나무카드) 사용 가능.")
     if shop["is_good_shop"]:
         parts.append("착한가게.")
-    return " ".join(p if p.endswith(("!", ".", "?", "ㅎ")) else p + end for p in parts)
+    return " ".join(p if p.endswith(("!", ".", "?", "ㅎ")) else p + "." for p in parts)
 
 
 # --------------------------------------------------------------------------- users
