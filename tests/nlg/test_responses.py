@@ -54,3 +54,15 @@ def test_menu_answer_respects_the_budget():
     shop = {"name": "행복분식", "menus": [{"name": "떡볶이", "price": 4000}, {"name": "모둠튀김", "price": 9000}]}
     text = ResponseWriter().menu(shop, budget=5000, age=30)
     assert "떡볶이 4,000원" in text and "모둠튀김" not in text
+
+
+def test_a_relaxed_category_is_not_named_in_the_card_holders_lead():
+    from naviyam.service.policy import Plan
+
+    recs = [{"shop_id": 1, "name": "하늘빙수", "category": "디저트", "open_now": True}]
+    w = ResponseWriter()
+    relaxed = w.recommendations(recs, {"category": "치킨"}, relaxed=["category"], age=11, rng=random.Random(0),
+                                plan=Plan({}, card_budget=9000))
+    assert "치킨 가게예요" not in relaxed and "급식카드 한 끼 9,000원 안에서 먹을 수 있는 곳이에요" in relaxed
+    kept = w.recommendations(recs, {"category": "치킨"}, age=11, rng=random.Random(0), plan=Plan({}, card_budget=9000))
+    assert "급식카드 한 끼 9,000원 안에서 먹을 수 있는 치킨 가게예요" in kept

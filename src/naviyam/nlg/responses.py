@@ -133,9 +133,13 @@ def recommendation_line(i: int, rec: dict[str, Any]) -> str:
     return line
 
 
-def _lead(filters: dict[str, Any], plan: Any, n: int, budget_relaxed: bool) -> str | None:
-    """The first sentence when a service rule shaped the search (meal card, 'more', 'cheaper', 'closer')."""
-    what = filters.get("menu") or filters.get("category")
+def _lead(filters: dict[str, Any], plan: Any, n: int, budget_relaxed: bool,
+          relaxed: Sequence[str] = ()) -> str | None:
+    """The first sentence when a service rule shaped the search (meal card, 'more', 'cheaper', 'closer').
+
+    A dish or category that had to be relaxed is not named: the shops may not serve it."""
+    what = None if "category" in relaxed else (
+        (filters.get("menu") if "menu" not in relaxed else None) or filters.get("category"))
     place = f"{what} 가게" if what else "곳"
     if getattr(plan, "cheaper_than", None) is not None:
         return f"아까 본 곳보다 더 싸게 먹을 수 있는 {place} {n}곳이에요."
@@ -184,7 +188,7 @@ class ResponseWriter:
             if others:
                 names = ", ".join(dict.fromkeys(FILTER_NAMES.get(k.split(".")[0], "검색 조건") for k in others))
                 lines.append(f"조건에 딱 맞는 곳이 부족해서 {names}{topic_particle(names)} 조금 넓혀서 찾았어요.")
-        lead = _lead(filters, plan, len(recs), budget_relaxed)
+        lead = _lead(filters, plan, len(recs), budget_relaxed, relaxed)
         shown = {k: v for k, v in filters.items() if not k.startswith("_") and k != "sort"}
         if card_budget and not budget_relaxed:
             shown.pop("budget_filter", None)

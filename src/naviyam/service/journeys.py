@@ -114,7 +114,7 @@ def check_journey(service: ChatService | None, user_id: int, message: str, per_m
             out.problems.append("'더 싼 데는?': a closed shop above an open one")
     else:
         out.cheaper_none = True
-        if "못 찾았어요" not in cheaper.response:
+        if "더 싼 곳은 찾지 못했어요" not in cheaper.response:
             out.problems.append("'더 싼 데는?' gave nothing and did not say so")
 
     other = ask(OTHER, first.session_id)
@@ -139,7 +139,7 @@ def check_journey(service: ChatService | None, user_id: int, message: str, per_m
             out.problems.append("'더 가까운 곳은?': a closed shop above an open one")
     else:
         out.closer_none = True
-        if "찾지 못했어요" not in closer.response:
+        if "더 가까운 곳은 찾지 못했어요" not in closer.response:
             out.problems.append("'더 가까운 곳은?' gave nothing and did not say so")
     return out
 
