@@ -89,11 +89,56 @@ def _metrics_table(metrics: dict[str, Any], title: str):
     return t
 
 
+def _load_operator(paths: list[Path], engine: Any, console) -> Any:
+    """The operator's examples, or exit 2 listing every bad line (nothing trained)."""
+    from naviyam.nlu.lexicon import Lexicon
+    from naviyam.nlu.operator import OperatorDataError, load_operator_examples
+
+    try:
+        data = load_operator_examples(list(paths), Lexicon.build(engine))
+    except OperatorDataError as exc:
+        typer.echo(f"운영자 예시에 문제가 {len(exc.errors)}건 있어 아무것도 학습하지 않았어요:", err=True)
+        for e in exc.errors:
+            typer.echo(f"  - {e}", err=True)
+        raise typer.Exit(2)
+    for w in data.warnings:
+        console.print(f"[yellow]주의[/yellow] {w}")
+    return data
+
+
+def _gate_table(res: Any):
+    from rich.table import Table
+
+    cand, prod = res.candidate, res.production or {}
+    t = Table(title=f"후보 {res.version.version} vs 운영 {res.production_version or '(없음)'}")
+    for c in ("지표", "후보", "운영", "차이"):
+        t.add_column(c, justify="right" if c != "지표" else "left")
+    names = {"operator_exact": "운영자 예시(보류분) 완전 일치", "operator_intent_accuracy": "운영자 예시 의도 정확도",
+             "heldout_exact": "생성 보류 데이터 완전 일치", "heldout_intent_accuracy": "생성 보류 데이터 의도 정확도",
+             "nlu_examples_exact": "계약 예시 완전 일치"}
+    for k, label in names.items():
+        c, p = cand.get(k), prod.get(k)
+        if c is None and p is None:
+            continue
+        d = "-" if c is None or p is None else f"{c - p:+.3f}"
+        t.add_row(f"{label} ({k})", "-" if c is None else f"{c:.3f}", "-" if p is None else f"{p:.3f}", d)
+    return t
+
+
 def train_cmd(
     epochs: int = typer.Option(10, "--epochs", min=1, help="Training passes (tagger iterations = 10 × epochs)."),
     examples: Optional[int] = typer.Option(None, "--examples", min=200, help="Generated examples (default 16000)."),
     seed: int = typer.Option(13, "--seed", help="Seed of the generated data."),
     no_baselines: bool = typer.Option(False, "--no-baselines", help="Skip the baseline comparison."),
+    data: Optional[list[Path]] = typer.Option(
+        None, "--data", help="운영자가 라벨링한 예시 파일 (여러 번 가능): 계약 JSONL (한 줄에 NLU 객체 하나) 또는 "
+                             "원래 설계의 NLU JSON ([{text, intent, entities}] 또는 {\"training_data\": [...]})."),
+    force: bool = typer.Option(False, "--force", help="--data로 학습한 후보를 비교 결과와 상관없이 운영에 올립니다 "
+                               "(점검은 그대로)."),
+    tolerance: float = typer.Option(0.005, "--tolerance", min=0.0, help="생성 보류 데이터에서 운영보다 이만큼까지 "
+                                    "낮아도 '나쁘지 않음'으로 봅니다."),
+    share: float = typer.Option(0.15, "--share", min=0.01, max=0.9, help="운영자 예시가 학습 데이터에서 차지할 "
+                                "몫 (예시를 이만큼 반복; 3~100회)."),
 ) -> None:
     """Train the NLU (intent classifier + CRF tagger), evaluate it and register a new version."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -103,6 +148,11 @@ def train_cmd(
 
     console = _console()
     registry = default_registry()
+    operator = _load_operator(data, registry.engine, console) if data else None
+    if operator is not None:
+        console.print(f"운영자 예시 {len(operator.rows)}개 ({', '.join(operator.files)})"
+                      + (f" · 새 낱말 {len(operator.aliases)}개: "
+                         + ", ".join(f"{s}→{v}" for _, s, v in operator.aliases) if operator.aliases else ""))
     steps = ["generating", "analysing", "intent", "tagger", "calibrating", "evaluating", "baselines", "registering"]
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                   console=console) as progress:
@@ -112,11 +162,41 @@ def train_cmd(
             i = steps.index(step) if step in steps else 0
             progress.update(task, completed=i + min(max(frac, 0.0), 0.99), description=f"NLU 학습: {step}")
 
-        mv = train_nlu(registry.engine, registry, epochs=epochs, n_examples=examples, seed=seed,
-                       progress=report, with_baselines=not no_baselines)
+        gated = None
+        if operator is None:
+            mv = train_nlu(registry.engine, registry, epochs=epochs, n_examples=examples, seed=seed,
+                           progress=report, with_baselines=not no_baselines)
+        else:
+            from naviyam.config import get_settings
+            from naviyam.nlu.train import train_nlu_gated
+
+            gated = train_nlu_gated(registry.engine, registry, operator.rows, epochs=epochs, n_examples=examples,
+                                    seed=seed, progress=report, with_baselines=not no_baselines,
+                                    tolerance=tolerance, force=force, operator_share=share,
+                                    max_latency_ms=get_settings().max_nlu_latency_ms)
+            mv = gated.version
         progress.update(task, completed=len(steps), description="NLU 학습: 완료")
     metrics = mv.metrics or {}
     console.print(_metrics_table(metrics, f"NLU {mv.version}"))
+    if gated is not None:
+        op = metrics.get("operator") or {}
+        console.print(f"운영자 예시: 학습 {op.get('n_train')}개 × {op.get('repeat')}회 반복, 비교용 보류 "
+                      f"{op.get('n_heldout')}개")
+        console.print(_gate_table(gated))
+        for line in gated.decision.reasons:
+            console.print(f"  · {line}")
+        if gated.production_version is None:
+            verdict = f"이긴 쪽: 후보 {mv.version} — 첫 NLU라서 바로 운영에 올렸어요."
+        elif gated.forced:
+            verdict = f"이긴 쪽: 운영 {gated.production_version} — 하지만 --force로 후보 {mv.version}을(를) 운영에 올렸어요."
+        elif gated.promoted:
+            verdict = (f"이긴 쪽: 후보 {mv.version} — 운영자 예시와 생성 보류 데이터 모두에서 운영보다 나쁘지 않아 "
+                       "운영에 올렸어요.")
+        else:
+            verdict = (f"이긴 쪽: 운영 {gated.production_version} — 후보가 위 이유로 나빠서 보관만 했어요 "
+                       f"(상태 {mv.status}). 그래도 쓰려면 --force를 붙여 다시 학습하거나 "
+                       f"`naviyam models promote {mv.version} --force`를 쓰세요.")
+        console.print(verdict)
     base = metrics.get("baselines")
     if base:
         from rich.table import Table
@@ -142,6 +222,8 @@ def eval_cmd(
                                               "(default: NAVIYAM_LLM_MODEL_PATH)."),
     adapter_path: Optional[Path] = typer.Option(None, "--adapter-path", help="LoRA adapter for --backend llm "
                                                 "(default: NAVIYAM_LLM_ADAPTER_PATH, else the production adapter)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="보고서 폴더: report.md (의도별 정밀도/재현율/F1, 가장 "
+                                       "나쁜 실수), confusion.png, confidence.png, metrics.json, mistakes.jsonl."),
 ) -> None:
     """Evaluate the production NLU on a file of cases: intent accuracy, per-key P/R/F1, exact match."""
     from rich.table import Table
@@ -154,7 +236,7 @@ def eval_cmd(
         typer.echo("--backend는 trained 또는 llm이에요.", err=True)
         raise typer.Exit(2)
     console = _console()
-    cases = load_cases(data) if data else public_examples()
+    cases = _eval_cases(data) if data else public_examples()
     parser = load_parser()
     counts = {"llm": 0, "trained": 0}
     parse = parser.parse
@@ -177,7 +259,8 @@ def eval_cmd(
             return res
 
         parser = llm_parser
-    m = evaluate_cases(parse, cases)
+    records: list[dict[str, Any]] = []
+    m = evaluate_cases(parse, cases, records=records)
     m["model_version"] = parser.version
     m["backend"] = backend
     if backend == "llm":
@@ -191,8 +274,33 @@ def eval_cmd(
     for k, v in m["per_key"].items():
         t.add_row(k, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", str(v["support"]))
     console.print(t)
+    if out is not None:
+        from naviyam.nlu.report import write_report
+
+        md = write_report(m, records, out, title=f"{parser.version} · {data.name if data else 'nlu_examples'}")
+        console.print(f"보고서를 썼어요: {md} (그림 {out / 'confusion.png'}, {out / 'confidence.png'})")
     if as_json:
         typer.echo(json.dumps(m, ensure_ascii=False))
+
+
+def _eval_cases(path: Path) -> list[dict[str, Any]]:
+    """Cases from ``path``: the nlu_examples.jsonl form ({"turns", "expect"}), or operator examples."""
+    from naviyam.nlu.evaluate import cases_from_examples, load_cases
+
+    if not path.exists():
+        typer.echo(f"파일이 없어요: {path}", err=True)
+        raise typer.Exit(2)
+    first = next((x for x in path.read_text(encoding="utf-8-sig").splitlines() if x.strip()), "")
+    try:
+        if '"turns"' in first and path.suffix.lower() != ".json":
+            return load_cases(path)
+    except (json.JSONDecodeError, KeyError) as exc:
+        typer.echo(f"{path}: 읽을 수 없어요 ({exc})", err=True)
+        raise typer.Exit(2)
+    from naviyam.learning.registry import default_registry
+
+    data = _load_operator([path], default_registry().engine, _console())
+    return cases_from_examples(data.rows)
 
 
 def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer | None = None) -> None:

@@ -78,13 +78,17 @@ def evaluate_ranker(ranker, recent: pd.DataFrame | None = None, val: pd.DataFram
     return {k: _clean(float(v)) for k, v in out.items()}
 
 
-def evaluate_parser(parser, heldout_rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """NLU figures on its held-out generated rows and the public contract examples."""
+def evaluate_parser(parser, heldout_rows: list[dict[str, Any]],
+                    operator_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """NLU figures on its held-out generated rows, the public contract examples (and the operator's held-out examples)."""
     from naviyam.nlu.evaluate import cases_from_examples, evaluate_cases
     from naviyam.nlu.train import public_examples
 
     out: dict[str, Any] = {}
-    for name, cases in (("heldout", cases_from_examples(heldout_rows)), ("nlu_examples", public_examples())):
+    sets = [("heldout", cases_from_examples(heldout_rows)), ("nlu_examples", public_examples())]
+    if operator_rows:
+        sets.append(("operator", cases_from_examples(operator_rows)))
+    for name, cases in sets:
         if cases:
             m = evaluate_cases(parser.parse, cases)
             for key in ("intent_accuracy", "slot_micro_f1", "exact"):
@@ -225,6 +229,16 @@ def gate(candidate: dict[str, Any], production: dict[str, Any] | None, sanity: S
             better = False
             reasons.append(f"{g}이(가) 운영보다 {worse:.4f} 나빠요 (허용 {tol:.4f})")
     return GateDecision(bool(better and sanity.ok), metric, c, p, margin, sanity, reasons)
+
+
+def nlu_operator_gate(candidate: dict[str, Any], production: dict[str, Any] | None, sanity: SanityResult, *,
+                      tolerance: float = 0.005) -> GateDecision:
+    """An NLU trained with the operator's examples: no worse than production on their held-out examples
+    (``operator_exact``, margin 0) and on the held-out generated data (``heldout_exact``, within ``tolerance``)."""
+    if candidate.get("operator_exact") is not None:
+        return gate(candidate, production, sanity, metric="operator_exact", margin=0.0,
+                    guards={"heldout_exact": tolerance})
+    return gate(candidate, production, sanity, metric="heldout_exact", margin=-tolerance)
 
 
 def ranker_primary_metric(candidate: dict[str, Any], min_recent_lists: int = 10) -> str:

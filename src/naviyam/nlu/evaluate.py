@@ -79,8 +79,12 @@ def ece(confs: list[float], correct: list[bool], bins: int = 10) -> tuple[float,
 
 
 def evaluate_cases(parse: Callable[[str, Session], Any], cases: list[dict[str, Any]],
-                   keep_errors: int = 0) -> dict[str, Any]:
-    """Run ``parse(text, session)`` (returning an object with intent/filters/confidence) over the cases."""
+                   keep_errors: int = 0, records: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Run ``parse(text, session)`` (returning an object with intent/filters/confidence) over the cases.
+
+    ``records``, when given, receives one dict per turn (text, expected and predicted intent and
+    filters, confidence, whether it was exact) for reports.
+    """
     y_true, y_pred, confs = [], [], []
     tp: Counter[str] = Counter()
     fp: Counter[str] = Counter()
@@ -111,6 +115,10 @@ def evaluate_cases(parse: Callable[[str, Session], Any], cases: list[dict[str, A
             filters_ok += f_ok
             exact_ok += ok
             all_ok &= ok
+            if records is not None:
+                records.append({"id": case.get("id"), "text": text, "intent": exp["intent"], "pred": res.intent,
+                                "confidence": float(res.confidence), "filters": exp_f, "got": got_f,
+                                "filters_ok": f_ok, "exact": ok})
             if not ok and len(errors) < keep_errors:
                 errors.append({"id": case.get("id"), "text": text, "expect": exp,
                                "got": {"intent": res.intent, "filters": got_f}})

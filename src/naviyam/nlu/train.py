@@ -9,6 +9,7 @@ set go into the registry with the version.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -22,7 +23,8 @@ from naviyam.nlu.datagen import generate_dataset, write_jsonl
 from naviyam.nlu.evaluate import cases_from_examples, evaluate_cases, load_cases
 from naviyam.nlu.features import analyse, bio_labels, crf_features, intent_features
 from naviyam.nlu.intent import IntentClassifier, TfidfBaseline
-from naviyam.nlu.lexicon import ENTITY_NAMES, Lexicon
+from naviyam.nlu.lexicon import ENTITY_NAMES, Lexicon, compact
+from naviyam.nlu.operator import add_aliases, operator_aliases, operator_repeat, split_operator
 from naviyam.nlu.parser import NLUParser
 from naviyam.nlu.tagger import CRFTagger
 
@@ -124,9 +126,13 @@ def rules_parse_factory(lexicon: Lexicon, intent_of: Callable[[str], str]):
     return parse
 
 
-def evaluate_all(parser: NLUParser, heldout_rows: list[dict[str, Any]], keep_errors: int = 0) -> dict[str, Any]:
+def evaluate_all(parser: NLUParser, heldout_rows: list[dict[str, Any]], keep_errors: int = 0,
+                 operator_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     out = {}
-    for name, cases in eval_sets(heldout_rows).items():
+    sets = eval_sets(heldout_rows)
+    if operator_rows:
+        sets["operator_heldout"] = cases_from_examples(operator_rows)
+    for name, cases in sets.items():
         if cases:
             out[name] = evaluate_cases(parser.parse, cases, keep_errors=keep_errors)
     return out
@@ -156,13 +162,18 @@ def train_nlu(engine: Any, registry: Any, epochs: int = 10, n_examples: int | No
               progress: Progress | None = None, with_baselines: bool = True,
               data_dir: Path | None = None, status: str = "production",
               extra_rows: list[dict[str, Any]] | None = None, heldout_rows: list[dict[str, Any]] | None = None,
-              parent: str | None = None):
+              parent: str | None = None, operator_rows: list[dict[str, Any]] | None = None,
+              operator_heldout: list[dict[str, Any]] | None = None, operator_share: float = 0.15):
     """Train, evaluate and register a new NLU version; returns the registry's ModelVersion.
 
     ``engine`` provides the shop names for the gazetteer (None: built-in fallback list).
     ``extra_rows`` (e.g. good conversations) are added to the generated training rows;
     ``heldout_rows`` replaces the generated held-out split (to compare with an earlier
     version on the same data: generated rows with the same text are left out of training).
+    ``operator_rows`` are the operator's labelled examples (:mod:`naviyam.nlu.operator`): a stable
+    fifth is held out (with ``operator_heldout``, e.g. production's held-out examples), the words
+    they teach become aliases of this version's lexicon and the rest are repeated so that they
+    weigh about ``operator_share`` of the generated training rows.
     """
     t0 = time.perf_counter()
     prog = progress or (lambda s, f: None)
@@ -185,24 +196,127 @@ def train_nlu(engine: Any, registry: Any, epochs: int = 10, n_examples: int | No
     if extra_rows:
         held_texts = {r["text"] for r in held}
         train = train + [r for r in extra_rows if r["text"] not in held_texts]
+    op_train: list[dict[str, Any]] = []
+    op_held: list[dict[str, Any]] = list(operator_heldout or [])
+    aliases: list[tuple[str, str, str]] = []
+    repeat = 0
+    if operator_rows or op_held:
+        op_train, new_held = split_operator(list(operator_rows or []))
+        known = {compact(r["text"]) for r in op_held}
+        op_held += [r for r in new_held if compact(r["text"]) not in known]
+        held_op = {compact(r["text"]) for r in op_held}
+        op_train = [r for r in op_train if compact(r["text"]) not in held_op]
+        # aliases come from every example (held-out ones too: a word is a word), after data generation
+        aliases = operator_aliases(list(operator_rows or []), lexicon)
+        add_aliases(lexicon, aliases)
+        repeat = operator_repeat(len(train), len(op_train), share=operator_share)
+        train = train + [r for r in op_train for _ in range(repeat)]
     alloc = registry.allocate("nlu")
     if data_dir is not None:
         write_jsonl(train, Path(data_dir) / "train.jsonl")
         write_jsonl(held, Path(data_dir) / "heldout.jsonl")
     write_jsonl(held, alloc.path / "heldout.jsonl")
+    if op_train or op_held:
+        write_jsonl(op_train, alloc.path / "operator_train.jsonl")
+        write_jsonl(op_held, alloc.path / "operator_heldout.jsonl")
     parser = fit_parser(lexicon, train, cal, alloc.path, cfg, prog, version=alloc.version)
     train_s = time.perf_counter() - t0
     prog("evaluating", 0.0)
-    metrics: dict[str, Any] = evaluate_all(parser, held)
+    metrics: dict[str, Any] = evaluate_all(parser, held, operator_rows=op_held)
+    if op_train:
+        metrics["operator_train"] = evaluate_cases(parser.parse, cases_from_examples(op_train))
     if with_baselines:
         prog("baselines", 0.0)
         metrics["baselines"] = baseline_metrics(lexicon, train, held)
     metrics["train_seconds"] = round(train_s, 1)
     metrics["n_train"], metrics["n_heldout"], metrics["n_calibration"] = len(train), len(held), len(cal)
     metrics["n_extra"] = len(extra_rows or [])
+    if op_train or op_held:
+        metrics["operator"] = {"n_train": len(op_train), "n_heldout": len(op_held), "repeat": repeat,
+                               "share": operator_share, "aliases": [list(a) for a in aliases]}
     metrics["temperature"] = parser.intent_model.temperature_ if parser.intent_model else None
     prog("registering", 1.0)
     mv = registry.register(alloc, metrics=metrics, config={**cfg.as_dict(), "lexicon_sources": lexicon.sources},
                            status=status, parent=parent)
     log.info("trained NLU %s in %.1fs", alloc.version, train_s)
     return mv
+
+
+@dataclass
+class GatedTraining:
+    """What :func:`train_nlu_gated` did: the new version, the comparison and whether it went to production."""
+
+    version: Any
+    decision: Any
+    candidate: dict[str, Any]
+    production: dict[str, Any] | None
+    production_version: str | None
+    promoted: bool
+    forced: bool = False
+
+
+def train_nlu_gated(engine: Any, registry: Any, operator_rows: list[dict[str, Any]], *, epochs: int = 10,
+                    n_examples: int | None = None, seed: int = 13, progress: Progress | None = None,
+                    with_baselines: bool = True, tolerance: float = 0.005, force: bool = False,
+                    max_latency_ms: float = 200.0, operator_share: float = 0.15) -> GatedTraining:
+    """Train a candidate with the operator's examples and promote it only through the gate.
+
+    The candidate and production are compared on production's held-out generated rows
+    and on the operator's held-out examples (this run's and production's own, so that
+    what an earlier file taught is not silently lost); see
+    :func:`naviyam.learning.promotion.nlu_operator_gate`. The first NLU is promoted;
+    ``force`` promotes a sane candidate whatever the comparison says.
+    """
+    from naviyam.learning.promotion import evaluate_parser, nlu_operator_gate, sanity_check_parser
+
+    prod_mv = registry.current("nlu")
+    production = None
+    held_rows = None
+    prod_op_held: list[dict[str, Any]] = []
+    pconf = (prod_mv.config or {}) if prod_mv is not None else {}
+    if prod_mv is not None:
+        folder = Path(prod_mv.path)
+        if (folder / "heldout.jsonl").exists():
+            held_rows = [json.loads(x) for x in (folder / "heldout.jsonl").read_text(encoding="utf-8").splitlines()
+                         if x.strip()]
+        if (folder / "operator_heldout.jsonl").exists():
+            prod_op_held = [json.loads(x) for x in
+                            (folder / "operator_heldout.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+        try:
+            production = NLUParser.load(folder, version=prod_mv.version)
+        except Exception as exc:  # noqa: BLE001 - a broken production model loses the comparison
+            log.warning("production NLU %s cannot be loaded: %s", prod_mv.version, exc)
+    mv = train_nlu(engine, registry, epochs=epochs, n_examples=n_examples or pconf.get("n_examples"), seed=seed,
+                   progress=progress, with_baselines=with_baselines,
+                   status="production" if prod_mv is None else "candidate", heldout_rows=held_rows,
+                   parent=prod_mv.version if prod_mv else None, operator_rows=operator_rows,
+                   operator_heldout=prod_op_held, operator_share=operator_share)
+    folder = Path(mv.path)
+    held = held_rows if held_rows is not None else [
+        json.loads(x) for x in (folder / "heldout.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+    op_path = folder / "operator_heldout.jsonl"
+    op_held = [json.loads(x) for x in op_path.read_text(encoding="utf-8").splitlines() if x.strip()] \
+        if op_path.exists() else []
+    sanity = sanity_check_parser(folder, max_latency_ms=max_latency_ms, version=mv.version)
+    cand_m = evaluate_parser(NLUParser.load(folder, version=mv.version), held, op_held)
+    prod_m = evaluate_parser(production, held, op_held) if production is not None else None
+    if prod_mv is not None and production is None:
+        prod_m = {}
+    decision = nlu_operator_gate(cand_m, prod_m, sanity, tolerance=tolerance)
+    note = {"comparison": cand_m, "production_comparison": prod_m, "promotion": decision.to_json()}
+    promoted = prod_mv is None
+    forced = False
+    if prod_mv is not None:
+        if decision.promote or (force and sanity.ok):
+            forced = not decision.promote
+            registry.set_status(mv.version, "candidate", note=_json_safe(note))
+            registry.promote(mv.version)
+            promoted = True
+        else:
+            registry.set_status(mv.version, "archived" if sanity.ok else "failed", note=_json_safe(note))
+    return GatedTraining(registry.get(mv.version), decision, cand_m, prod_m,
+                         prod_mv.version if prod_mv else None, promoted, forced)
+
+
+def _json_safe(d: Any) -> Any:
+    return json.loads(json.dumps(d, ensure_ascii=False, default=str))
