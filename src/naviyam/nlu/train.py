@@ -163,7 +163,8 @@ def train_nlu(engine: Any, registry: Any, epochs: int = 10, n_examples: int | No
               data_dir: Path | None = None, status: str = "production",
               extra_rows: list[dict[str, Any]] | None = None, heldout_rows: list[dict[str, Any]] | None = None,
               parent: str | None = None, operator_rows: list[dict[str, Any]] | None = None,
-              operator_heldout: list[dict[str, Any]] | None = None, operator_share: float = 0.15):
+              operator_heldout: list[dict[str, Any]] | None = None, operator_share: float = 0.15,
+              inherit_operator: bool = True):
     """Train, evaluate and register a new NLU version; returns the registry's ModelVersion.
 
     ``engine`` provides the shop names for the gazetteer (None: built-in fallback list).
@@ -174,6 +175,10 @@ def train_nlu(engine: Any, registry: Any, epochs: int = 10, n_examples: int | No
     fifth is held out (with ``operator_heldout``, e.g. production's held-out examples), the words
     they teach become aliases of this version's lexicon and the rest are repeated so that they
     weigh about ``operator_share`` of the generated training rows.
+
+    With ``inherit_operator`` (the default) the operator's examples that the production NLU was
+    trained and held out on come along (not split again), so a retrain (plain ``train nlu``, ``naviyam learn``, a stale
+    rebuild by ``setup``/``train all``) never silently forgets what the operator taught.
     """
     t0 = time.perf_counter()
     prog = progress or (lambda s, f: None)
@@ -196,18 +201,28 @@ def train_nlu(engine: Any, registry: Any, epochs: int = 10, n_examples: int | No
     if extra_rows:
         held_texts = {r["text"] for r in held}
         train = train + [r for r in extra_rows if r["text"] not in held_texts]
+    inherited_train: list[dict[str, Any]] = []
+    if inherit_operator:
+        inherited_train, inherited_held = _production_operator_rows(registry)
+        operator_heldout = list(operator_heldout or []) + inherited_held
     op_train: list[dict[str, Any]] = []
-    op_held: list[dict[str, Any]] = list(operator_heldout or [])
+    op_held: list[dict[str, Any]] = []
+    for r in operator_heldout or []:
+        if compact(r["text"]) not in {compact(x["text"]) for x in op_held}:
+            op_held.append(r)
     aliases: list[tuple[str, str, str]] = []
     repeat = 0
-    if operator_rows or op_held:
+    if operator_rows or op_held or inherited_train:
         op_train, new_held = split_operator(list(operator_rows or []))
+        op_train = op_train + inherited_train  # already split when production learnt them: not split again
         known = {compact(r["text"]) for r in op_held}
         op_held += [r for r in new_held if compact(r["text"]) not in known]
         held_op = {compact(r["text"]) for r in op_held}
-        op_train = [r for r in op_train if compact(r["text"]) not in held_op]
+        seen: set[str] = set()
+        op_train = [r for r in op_train if compact(r["text"]) not in held_op
+                    and not (compact(r["text"]) in seen or seen.add(compact(r["text"])))]
         # aliases come from every example (held-out ones too: a word is a word), after data generation
-        aliases = operator_aliases(list(operator_rows or []), lexicon)
+        aliases = operator_aliases(list(operator_rows or []) + op_train + op_held, lexicon)
         add_aliases(lexicon, aliases)
         repeat = operator_repeat(len(train), len(op_train), share=operator_share)
         train = train + [r for r in op_train for _ in range(repeat)]
@@ -253,6 +268,21 @@ class GatedTraining:
     production_version: str | None
     promoted: bool
     forced: bool = False
+
+
+def _read_jsonl_rows(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def _production_operator_rows(registry: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The operator examples the production NLU learnt from and held out (empty when none)."""
+    prod = registry.current("nlu") if registry is not None else None
+    if prod is None:
+        return [], []
+    folder = Path(prod.path)
+    return _read_jsonl_rows(folder / "operator_train.jsonl"), _read_jsonl_rows(folder / "operator_heldout.jsonl")
 
 
 def train_nlu_gated(engine: Any, registry: Any, operator_rows: list[dict[str, Any]], *, epochs: int = 10,
