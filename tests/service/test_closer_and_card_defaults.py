@@ -95,3 +95,16 @@ def test_recommendations_for_others_have_no_card_defaults(service, people):
     asked = service.recommend_for(None, {"filters": {"payment_method": "meal_card"}}, now=NOW, top_k=5)
     assert asked.metadata["meal_card_budget"] == 9000  # asking for the card means its meal, as in /chat
     assert all(r["accepts_meal_card"] for r in asked.recommendations)
+
+
+def test_a_meal_request_puts_meal_places_before_cafes_and_dessert_shops():
+    from naviyam.service.policy import arrange, wants_a_meal
+
+    recs = [{"shop_id": 1, "category": "디저트", "open_now": True}, {"shop_id": 2, "category": "카페", "open_now": True},
+            {"shop_id": 3, "category": "한식", "open_now": True}, {"shop_id": 4, "category": "분식", "open_now": False}]
+    assert wants_a_meal({"category": "치킨", "payment_method": "meal_card"})
+    assert not wants_a_meal({"category": "디저트"}) and not wants_a_meal({"menu": "빙수"})
+    assert not wants_a_meal({"time_of_day": "snack"})
+    meal = arrange(recs, sort=None, now_request=True, top_k=4, meal=True)
+    assert [r["shop_id"] for r in meal] == [3, 1, 2, 4]  # open first, then meals before snacks
+    assert [r["shop_id"] for r in arrange(recs, sort=None, now_request=True, top_k=4)] == [1, 2, 3, 4]

@@ -47,6 +47,7 @@ from naviyam.service.policy import (
     is_refinement,
     per_meal_amount,
     plan_search,
+    wants_a_meal,
 )
 from naviyam.nlu.canonical import SEARCH_INTENTS
 from naviyam.nlu.state import Session as NLUSession
@@ -232,7 +233,7 @@ class ChatService:
                             closing_soon_minutes=self._closing_minutes())
             recs = self._balanced(db, user_id if user is not None else None, recs, filters, now, budget)
         res.recommendations = arrange(recs, sort=filters.get("sort"), now_request=not filters.get("time_of_day"),
-                                      top_k=top_k)
+                                      top_k=top_k, meal=wants_a_meal(filters))
         res.metadata = {**(res.metadata or {}), "meal_card_budget": plan.card_budget,
                         "applied_filters": {k: v for k, v in filters.items() if not k.startswith("_")}}
         return res
@@ -358,7 +359,8 @@ class ChatService:
         if not crisis:
             recs = self._balanced(db, asker.user_id if asker.known else None, recs, filters, now, budget,
                                   refinement=is_refinement(req.message))
-        recs = arrange(recs, sort=filters.get("sort"), now_request=plan.now_request, top_k=self.top_k)
+        recs = arrange(recs, sort=filters.get("sort"), now_request=plan.now_request, top_k=self.top_k,
+                       meal=wants_a_meal(filters))
         relaxed = [k for k in out.relaxed_filters if not (implicit_location and k.startswith("location_filter"))]
         if recs:
             state["shown_all"] = list(dict.fromkeys([*(state.get("shown_all") or []),

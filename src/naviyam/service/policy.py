@@ -256,12 +256,34 @@ def _sort_key(sort: str):
     return lambda r: -(r.get("order_count") or 0)
 
 
-def arrange(recs: list[dict[str, Any]], *, sort: str | None, now_request: bool, top_k: int) -> list[dict[str, Any]]:
+#: Categories that sell snacks and drinks rather than a meal.
+SNACK_CATEGORIES = frozenset({"카페", "디저트", "베이커리"})
+
+
+def wants_a_meal(filters: dict[str, Any]) -> bool:
+    """Whether a request is for a meal: not for a snack category or dish, not for snack time."""
+    from naviyam.nlu.lexicon import load_taxonomy
+
+    if filters.get("time_of_day") == "snack" or filters.get("category") in SNACK_CATEGORIES:
+        return False
+    menu = filters.get("menu")
+    if menu:
+        cats = load_taxonomy()["categories"]
+        if any(menu in cats.get(c, {}).get("dishes", []) for c in SNACK_CATEGORIES):
+            return False
+    return True
+
+
+def arrange(recs: list[dict[str, Any]], *, sort: str | None, now_request: bool, top_k: int,
+            meal: bool = False) -> list[dict[str, Any]]:
     """Sorted as asked (stable, so ties keep the ranker's order), open shops first for a request about now,
-    then the first ``top_k``."""
+    meal places before cafés, dessert and bakery shops for a request for a meal (a 2,000원 빙수 is not a
+    child's dinner, even when relaxing the category brought it in), then the first ``top_k``."""
     out = list(recs)
     if sort in _SORTS:
         out.sort(key=_sort_key(sort))
+    if meal:
+        out.sort(key=lambda r: r.get("category") in SNACK_CATEGORIES)
     if now_request:
         out.sort(key=lambda r: r.get("open_now") is False)
     return out[:top_k]
