@@ -204,7 +204,7 @@ def ranker_rows(engine: Engine, generator, labelled: list[LabelledInteraction],
         cands = [_Shown(int(r["shop_id"]), {str(k): float(v or 0.0) for k, v in (r.get("funnels") or {}).items()}
                         if isinstance(r.get("funnels"), dict) else {str(k): 0.0 for k in r.get("funnels") or []})
                  for r in shown]
-        rows = builder.build(query, cands, state)
+        rows = builder.build(query, cands, state, similarity=generator.funnels.get("itemknn"))
         best_chosen_rank = min(i for i, c in enumerate(cands) if c.shop_id in chosen)
         chosen_cats = {catalog.categories[catalog.row_of[c.shop_id]] for c in cands if c.shop_id in chosen}
         labels, weights, kinds = [], [], []

@@ -2,7 +2,7 @@
 
 The layout follows the seed (section 45.A) and DESIGN.md.
 
-Wide vector (``WIDE_DIM`` = 50): slots 0-29 are defined below, 30-49 are zero
+Wide vector (``WIDE_DIM`` = 50): slots 0-30 are defined below, 31-49 are zero
 padding reserved for later features.
 
 ====  =======================  ==============================================================
@@ -41,6 +41,8 @@ slot  name                     value
                                catalogue (0 for users without history)
 28    shop_popularity          all-time orders as a lift over the average shop, squashed as 24
 29    user_x_category          share of the user's orders in the shop's category
+30    layer1_score             Layer 1's merged score in [0, 1] (0 for a shop Layer 1 did not propose),
+                               so the ranker starts from the order it must improve on
 ====  =======================  ==============================================================
 
 Numerical features (``NUM_DIM`` = 10), value / scale clipped to [0, 1]: user
@@ -78,7 +80,7 @@ from naviyam.retrieval.catalog import ShopCatalog
 log = logging.getLogger(__name__)
 
 #: Bump when the meaning of any feature changes: a checkpoint with another version is refused.
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 
 WIDE_DIM = 50
 NUM_DIM = 10
@@ -93,7 +95,7 @@ WIDE_NAMES: tuple[str, ...] = (
     *(f"funnel_{f}" for f in EXTRA_FUNNELS), *(f"score_{f}" for f in EXTRA_FUNNELS),
     *(f"rank_{f}" for f in RANKED_FUNNELS),
     "shop_orders_7d", "shop_orders_30d", "shop_recency", "itemknn_similarity", "shop_popularity",
-    "user_x_category",
+    "user_x_category", "layer1_score",
 )
 NUM_NAMES: tuple[str, ...] = (
     "user_age", "user_favorite_count", "user_order_count", "user_review_count",
@@ -647,6 +649,8 @@ class FeatureBuilder:
             wide[:, W[f"score_{f}"]] = np.clip([m.get(f, 0.0) for m in funnel_maps], 0.0, 1.0) * flags
         for f in RANKED_FUNNELS:
             wide[:, W[f"rank_{f}"]] = [_rank_feature((getattr(c, "ranks", None) or {}).get(f)) for c in candidates]
+        wide[:, W["layer1_score"]] = [min(1.0, max(0.0, float(getattr(c, "score", 0.0) or 0.0)))
+                                      if m else 0.0 for c, m in zip(candidates, funnel_maps, strict=True)]
         n_shops = max(1, len(self.catalog))
         for days, slot in ((7, "shop_orders_7d"), (30, "shop_orders_30d")):
             counts, total = state.recent_orders(shop_ids, query.when, days)
