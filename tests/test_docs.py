@@ -68,3 +68,41 @@ def test_version_and_config_commands():
         get_settings.cache_clear()
     assert res.exit_code == 0 and "NAVIYAM_TIMEZONE" in res.output and "supersecretvalue123" not in res.output
     assert "su******23" in res.output  # the key's row is there, masked
+
+
+#: Commands whose help may stay English for now: the index, ranker-training and ranker-evaluation
+#: commands are being rewritten in another change (their modules are translated there).
+_ENGLISH_HELP_MODULES = {"naviyam.cli.index", "naviyam.cli.train_ranker", "naviyam.cli.eval_ranker"}
+_ENGLISH_HELP_GROUPS = {"index"}  # its group help is set in naviyam.cli.index
+#: Options click and Typer add by themselves (--help, shell completion).
+_BUILTIN_OPTIONS = {"help", "install_completion", "show_completion"}
+
+
+def _has_hangul(text) -> bool:
+    return any("\uac00" <= ch <= "\ud7a3" for ch in text or "")
+
+
+def _walk(cmd, path=()):
+    yield path, cmd
+    for name, sub in getattr(cmd, "commands", {}).items():
+        yield from _walk(sub, (*path, name))
+
+
+def test_every_command_and_option_has_korean_help():
+    """Issue 16: the operators are Korean, so every command's and option's help is Korean."""
+    missing = []
+    for path, cmd in _walk(typer.main.get_command(app)):
+        callback = getattr(cmd, "callback", None)
+        if getattr(callback, "__module__", None) in _ENGLISH_HELP_MODULES:
+            continue
+        if path and path[-1] in _ENGLISH_HELP_GROUPS and hasattr(cmd, "commands"):
+            continue
+        name = "naviyam " + " ".join(path) if path else "naviyam"
+        if not _has_hangul(cmd.help):
+            missing.append(f"{name}: {cmd.help!r}")
+        for param in cmd.params:
+            if param.name in _BUILTIN_OPTIONS:
+                continue
+            if not _has_hangul(getattr(param, "help", None)):
+                missing.append(f"{name} {param.opts[0]}: {getattr(param, 'help', None)!r}")
+    assert not missing, "help without Korean:\n" + "\n".join(missing)

@@ -140,7 +140,7 @@ def test_maintenance_retention_command_uses_the_setting(sqlite_engine, monkeypat
     try:
         out = CliRunner().invoke(app, ["maintenance", "retention"])
         assert out.exit_code == 0, out.output
-        assert "retention 30 days: deleted 1 interactions" in out.output
+        assert "보관 기간 30일: 상호작용 1개" in out.output and "지웠어요" in out.output
     finally:
         get_settings.cache_clear()
         get_engine.cache_clear()

@@ -76,7 +76,7 @@ def test_setup_is_idempotent(served):
     base, env, _ = served
     again = subprocess.run([BIN / "naviyam", "setup"], env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr
-    assert "already has shops" in again.stdout
+    assert "이미 가게가 있어 샘플 세계를 만들지 않았어요" in again.stdout
     assert httpx.get(base + "/health").json()["shops"] == 80
 
 

@@ -46,7 +46,7 @@ def test_setup_imports_the_operators_workbook_and_serves_its_shops(operator_work
     setup = subprocess.run([BIN / "naviyam", "setup"], env=_env(var, operator_workbook), capture_output=True,
                            text=True, timeout=900)
     assert setup.returncode == 0, setup.stdout + setup.stderr
-    assert "운영 데이터를 가져왔어요" in setup.stdout and "sample world generated" not in setup.stdout
+    assert "운영 데이터를 가져왔어요" in setup.stdout and "샘플 세계를 만들었어요" not in setup.stdout
     settings = Settings(var_dir=var, database_url=None, environment="test", admin_api_key="k", _env_file=None)
     with TestClient(create_app(settings)) as client:
         health = client.get("/health").json()

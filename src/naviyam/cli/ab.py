@@ -11,17 +11,17 @@ from rich.table import Table
 
 console = Console()
 err_console = Console(stderr=True)
-app = typer.Typer(no_args_is_help=True, help="Online A/B tests of candidate models.")
+app = typer.Typer(no_args_is_help=True, help="후보 모델의 온라인 A/B 테스트.")
 
 
 @app.command("report")
 def report(
-    since: str = typer.Option(None, help="Only interactions from this day (YYYY-MM-DD, UTC)."),
-    candidate: str = typer.Option(None, help="Candidate ranker version (default: the newest one tested)."),
-    alpha: float = typer.Option(0.05, help="Significance level of the two-proportion test."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    since: str = typer.Option(None, help="이 날(YYYY-MM-DD, UTC)부터의 상호작용만 봐요."),
+    candidate: str = typer.Option(None, help="후보 랭커(ranker) 버전 (기본: 가장 최근에 시험한 것)."),
+    alpha: float = typer.Option(0.05, help="두 비율 검정의 유의수준(alpha)."),
+    as_json: bool = typer.Option(False, "--json", help="표 대신 JSON으로 출력해요."),
 ) -> None:
-    """CTR and conversion per arm with 95% Wilson intervals, the two-proportion z-test and a verdict."""
+    """그룹(arm)별 CTR과 전환율, 95% Wilson 신뢰구간, 두 비율 z-검정과 판정을 보여요."""
     from naviyam.db.session import get_engine, migrate
     from naviyam.learning.ab import CANDIDATE, PRODUCTION
     from naviyam.learning.ab_report import METRIC_NAMES, ab_report

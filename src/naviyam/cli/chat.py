@@ -9,14 +9,14 @@ console = Console()
 
 
 def chat(
-    user_id: int = typer.Option(None, "--user", help="User id (omit for an anonymous user)."),
-    lat: float = typer.Option(None, help="Latitude of the user."),
-    lon: float = typer.Option(None, help="Longitude of the user."),
+    user_id: int = typer.Option(None, "--user", help="사용자 id (빼면 익명 사용자)."),
+    lat: float = typer.Option(None, help="사용자 위치의 위도(latitude)."),
+    lon: float = typer.Option(None, help="사용자 위치의 경도(longitude)."),
     message: list[str] = typer.Option(None, "--message", "-m",
-                                      help="Send these messages and exit (repeatable) instead of reading input."),
-    debug: bool = typer.Option(False, "--debug", help="Show the NLU JSON and each shop's funnels and score."),
+                                      help="입력을 기다리지 않고 이 메시지들을 보내고 끝내요 (여러 번 쓸 수 있어요)."),
+    debug: bool = typer.Option(False, "--debug", help="NLU JSON과 가게마다 퍼널(funnels)·점수(score)를 보여요."),
 ) -> None:
-    """Talk to Naviyam in the terminal (empty line, 'exit' or Ctrl-D ends)."""
+    """터미널에서 나비얌과 대화해요 (빈 줄, 'exit' 또는 Ctrl-D로 끝)."""
     from naviyam.config import get_settings
     from naviyam.db.session import get_engine, migrate
     from naviyam.service.chat import ChatRequest

@@ -11,7 +11,7 @@ from rich.table import Table
 from naviyam.db.session import get_engine, migrate
 from naviyam.progress import progress_reporter
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, help="샘플 세계 만들기, Excel/CSV 가져오기(import)와 내보내기(export).")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -27,12 +27,12 @@ def _print_counts(title: str, counts: dict[str, int]) -> None:
 
 @app.command("generate")
 def generate(
-    seed: int = typer.Option(42, help="Random seed: the same seed gives the same world."),
-    shops: int = typer.Option(1500, help="Number of shops."),
-    users: int = typer.Option(6000, help="Number of users."),
-    days: int = typer.Option(180, help="Days of order, favourite and review history."),
+    seed: int = typer.Option(42, help="무작위 시드(random seed): 같은 시드면 같은 세계를 만들어요."),
+    shops: int = typer.Option(1500, help="가게(shops) 수."),
+    users: int = typer.Option(6000, help="사용자(users) 수."),
+    days: int = typer.Option(180, help="주문·찜·리뷰 기록을 만들 날짜 수(days)."),
 ) -> None:
-    """Fill an empty database with a realistic, deterministic sample Seoul."""
+    """빈 데이터베이스를 그럴듯하고 늘 같은 샘플 서울(sample world)로 채워요."""
     from naviyam.data.generate import WorldNotEmptyError, generate_world
 
     engine = get_engine()
@@ -41,7 +41,8 @@ def generate(
         with progress_reporter(console) as report:
             counts = generate_world(engine, seed=seed, shops=shops, users=users, days=days, progress=report)
     except WorldNotEmptyError as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(f"[red]데이터베이스가 비어 있지 않아 샘플 세계를 만들지 않았어요. 빈 데이터베이스에서 "
+                          f"실행하세요. ({exc})[/red]")
         raise typer.Exit(1) from None
     _print_counts(f"샘플 세계 (seed {seed})", counts)
 
@@ -81,12 +82,12 @@ def _run_import(path: Path, *, replace: bool, dry_run: bool):
 
 @app.command("import")
 def import_(
-    path: Path = typer.Argument(..., help="Workbook (.xlsx) or folder of CSV files, one per sheet."),
+    path: Path = typer.Argument(..., help="워크북(.xlsx) 또는 시트마다 CSV 파일 하나씩 든 폴더."),
     replace: bool = typer.Option(False, "--replace",
-                                 help="Also delete rows missing from the file, with what depends on them."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before deleting (--replace)."),
+                                 help="파일에 없는 행과 그 행에 딸린 데이터도 지워요."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="지우기 전에 묻지 않아요 (--replace)."),
 ) -> None:
-    """Import the operator's workbook in one transaction: new ids added, changed rows updated (upsert)."""
+    """운영자 워크북을 한 트랜잭션으로 가져와요: 새 id는 추가, 바뀐 행은 갱신 (upsert)."""
     if replace and not yes:
         preview = _run_import(path, replace=True, dry_run=True)
         doomed = {k: c.deleted + c.cascaded for k, c in preview.changes.items() if c.deleted + c.cascaded}
@@ -102,18 +103,18 @@ def import_(
 
 @app.command("validate")
 def validate(
-    path: Path = typer.Argument(..., help="Workbook (.xlsx) or folder of CSV files, one per sheet."),
-    replace: bool = typer.Option(False, "--replace", help="Check as `import --replace` would run."),
+    path: Path = typer.Argument(..., help="워크북(.xlsx) 또는 시트마다 CSV 파일 하나씩 든 폴더."),
+    replace: bool = typer.Option(False, "--replace", help="`import --replace`로 실행할 때처럼 검사해요."),
 ) -> None:
-    """Check a workbook as `data import` would, database included, and write nothing."""
+    """워크북을 `data import`처럼 데이터베이스까지 대조해 검사만 하고, 아무것도 쓰지 않아요 (validate)."""
     result = _run_import(path, replace=replace, dry_run=True)
     _print_changes(f"검사만 했어요 (아무것도 쓰지 않음): {path}", result)
     console.print("[green]문제 없음: 이대로 가져올 수 있어요.[/green]")
 
 
 @app.command("export")
-def export(path: Path = typer.Argument(..., help="Workbook (.xlsx) or folder for CSV files.")) -> None:
-    """Write every operator table to the workbook's sheets."""
+def export(path: Path = typer.Argument(..., help="워크북(.xlsx) 또는 CSV 파일을 쓸 폴더.")) -> None:
+    """운영 테이블을 모두 워크북 시트로 내보내요 (export)."""
     from naviyam.data.excel import export_workbook
 
     engine = get_engine()

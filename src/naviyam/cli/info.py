@@ -39,7 +39,7 @@ def masked(name: str, value) -> str:
 
 
 def config() -> None:
-    """Print the settings in effect (environment, .env, defaults), secrets masked."""
+    """적용 중인 설정(환경 변수, .env, 기본값)을 보여요. 비밀 값은 가려요."""
     from naviyam.config import Settings, get_settings
 
     settings = get_settings()

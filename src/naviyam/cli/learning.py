@@ -15,7 +15,7 @@ from rich.table import Table
 
 console = Console()
 err_console = Console(stderr=True)
-app = typer.Typer(no_args_is_help=True, help="Learning data: export interactions and feedback (JSONL).")
+app = typer.Typer(no_args_is_help=True, help="학습 데이터: 대화와 피드백을 JSONL로 내보내기(export).")
 
 
 def _engine_and_registry():
@@ -38,11 +38,11 @@ def _day(value: str, option: str) -> dt.date:
 
 @app.command("export")
 def export(
-    start: str = typer.Option(..., "--start", help="First day (YYYY-MM-DD, the service's time zone), included."),
-    end: str = typer.Option(..., "--end", help="Last day (YYYY-MM-DD, the service's time zone), included."),
-    out: Path = typer.Option(Path("outputs/learning_data"), "--out", help="Output folder."),
+    start: str = typer.Option(..., "--start", help="첫날 (YYYY-MM-DD, 서비스 시간대 기준, 포함)."),
+    end: str = typer.Option(..., "--end", help="마지막 날 (YYYY-MM-DD, 서비스 시간대 기준, 포함)."),
+    out: Path = typer.Option(Path("outputs/learning_data"), "--out", help="출력 폴더."),
 ) -> None:
-    """Write conversations_*.jsonl and feedbacks_*.jsonl (seed 46.C) for a date range."""
+    """기간 안의 conversations_*.jsonl과 feedbacks_*.jsonl을 써요 (seed 46.C)."""
     from naviyam.core.clock import day_bounds_utc
     from naviyam.learning.store import export_learning_data
 
@@ -59,18 +59,18 @@ def export(
 
 
 def learn(
-    window_days: int = typer.Option(28, help="Days of interactions and feedback the incremental data uses."),
-    epochs: int = typer.Option(2, help="Fine-tuning epochs of the candidate ranker."),
-    lr: float = typer.Option(0.0005, help="Fine-tuning learning rate."),
-    replay_rows: int = typer.Option(3000, help="Rows of the ranker's original training set trained on again."),
-    nlu: bool = typer.Option(True, "--nlu/--no-nlu", help="Retrain the NLU on good conversations too."),
-    nlu_examples: int = typer.Option(0, help="Generated NLU sentences (0: as many as the production NLU)."),
-    nlu_epochs: int = typer.Option(0, help="NLU training passes (0: as the production NLU)."),
+    window_days: int = typer.Option(28, help="증분 학습 데이터에 쓸 상호작용·피드백의 날짜 수(window)."),
+    epochs: int = typer.Option(2, help="후보 랭커(ranker)를 미세 조정할 에폭(epochs) 수."),
+    lr: float = typer.Option(0.0005, help="미세 조정 학습률(learning rate)."),
+    replay_rows: int = typer.Option(3000, help="랭커의 원래 학습 데이터에서 다시 학습할 행 수(replay rows)."),
+    nlu: bool = typer.Option(True, "--nlu/--no-nlu", help="좋은 대화로 NLU도 다시 학습해요."),
+    nlu_examples: int = typer.Option(0, help="생성할 NLU 문장 수 (0: 운영 NLU와 같은 수)."),
+    nlu_epochs: int = typer.Option(0, help="NLU 학습 반복 수(epochs) (0: 운영 NLU와 같게)."),
     promote: bool = typer.Option(True, "--promote/--no-promote",
-                                 help="Promote candidates that pass the gate (never while an A/B test runs)."),
-    force: bool = typer.Option(False, help="Train even without new feedback."),
+                                 help="관문(gate)을 통과한 후보를 운영에 올려요 (A/B 테스트 중에는 올리지 않아요)."),
+    force: bool = typer.Option(False, help="새 피드백이 없어도 학습해요."),
 ) -> None:
-    """Incremental training (seed 47.B): new feedback → candidate ranker and NLU → compare → promote or keep."""
+    """증분 학습 (incremental, seed 47.B): 새 피드백 → 후보 랭커·NLU → 비교 → 승격 또는 유지."""
     from naviyam.config import get_settings
     from naviyam.learning.incremental import IncrementalDataConfig
     from naviyam.learning.learn import LearnConfig, run_learning

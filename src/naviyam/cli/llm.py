@@ -22,33 +22,34 @@ def _console():
 
 
 def lora_cmd(
-    base_model: Path = typer.Option(..., "--base-model", help="Local model folder, or a previous adapter folder "
-                                    "for an incremental run (its base model is read from the adapter)."),
+    base_model: Path = typer.Option(..., "--base-model", help="로컬 모델 폴더, 또는 증분 학습이면 이전 어댑터 "
+                                    "폴더 (기본 모델은 어댑터에서 읽어요)."),
     data: Optional[Path] = typer.Option(None, "--data", help="lora_training_data.jsonl "
-                                        "({task, instruction, input, output} per line)."),
-    incremental_data: Optional[Path] = typer.Option(None, "--incremental-data", help="New rows for an incremental "
-                                                    "run (seed 47.B.3); used with or instead of --data."),
-    output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="Where to write the adapter. Default: a "
-                                              "new `lora` version folder in the model registry (registered as a "
-                                              "candidate)."),
-    epochs: int = typer.Option(3, "--epochs", min=1),
-    batch_size: int = typer.Option(4, "--batch-size", min=1),
-    lr: float = typer.Option(1e-4, "--lr", "--learning-rate", help="Learning rate (AdamW)."),
-    r: int = typer.Option(16, "--r", min=1, help="LoRA rank."),
-    alpha: int = typer.Option(32, "--alpha", min=1, help="LoRA alpha."),
-    dropout: float = typer.Option(0.1, "--dropout", min=0.0, max=0.9, help="LoRA dropout."),
+                                        "(한 줄에 {task, instruction, input, output} 하나)."),
+    incremental_data: Optional[Path] = typer.Option(None, "--incremental-data", help="증분 학습(seed 47.B.3)에 쓸 "
+                                                    "새 행; --data와 함께 또는 대신 써요."),
+    output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="어댑터를 쓸 폴더. 기본: 모델 "
+                                              "레지스트리의 새 `lora` 버전 폴더 (후보(candidate)로 등록)."),
+    epochs: int = typer.Option(3, "--epochs", min=1, help="학습 반복 수(epochs)."),
+    batch_size: int = typer.Option(4, "--batch-size", min=1, help="배치 크기(batch size)."),
+    lr: float = typer.Option(1e-4, "--lr", "--learning-rate", help="학습률(learning rate, AdamW)."),
+    r: int = typer.Option(16, "--r", min=1, help="LoRA 랭크(rank)."),
+    alpha: int = typer.Option(32, "--alpha", min=1, help="LoRA 알파(alpha)."),
+    dropout: float = typer.Option(0.1, "--dropout", min=0.0, max=0.9, help="LoRA 드롭아웃(dropout)."),
     target_modules: str = typer.Option("q_proj,k_proj,v_proj,o_proj", "--target-modules",
-                                       help="Comma-separated module names that get LoRA weights."),
-    max_length: int = typer.Option(512, "--max-length", min=16, help="Tokens per example (prompt + answer)."),
-    val_fraction: float = typer.Option(0.1, "--val-fraction", min=0.0, max=0.5, help="Held-out share for perplexity."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Stop after this many steps."),
-    seed: int = typer.Option(42, "--seed"),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
+                                       help="LoRA 가중치를 붙일 모듈 이름 (쉼표로 구분)."),
+    max_length: int = typer.Option(512, "--max-length", min=16, help="예시 하나의 최대 토큰 수 (프롬프트 + 답)."),
+    val_fraction: float = typer.Option(0.1, "--val-fraction", min=0.0, max=0.5,
+                                        help="perplexity를 잴 보류(held-out) 데이터 비율."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="이만큼의 스텝(steps) 뒤에 멈춰요."),
+    seed: int = typer.Option(42, "--seed", help="무작위 시드(random seed)."),
+    device: str = typer.Option("auto", "--device", help="장치(device): auto, cpu, cuda 또는 cuda:N."),
     load_in_4bit: bool = typer.Option(False, "--4bit/--no-4bit",
-                                      help="QLoRA: 4-bit base weights (GPU + bitsandbytes)."),
-    gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing/--no-gradient-checkpointing"),
+                                      help="QLoRA: 기본 모델 가중치를 4비트로 (GPU + bitsandbytes)."),
+    gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing/--no-gradient-checkpointing",
+                                                help="메모리를 아끼려고 그레이디언트 체크포인팅을 써요 (더 느려요)."),
 ) -> None:
-    """LoRA 파인튜닝 (Fine-tune a LoRA adapter on a local causal LM; checkpoints per epoch, validation perplexity)."""
+    """로컬 언어 모델에 LoRA 어댑터를 파인튜닝해요 (fine-tune; 에폭마다 체크포인트, 검증 perplexity)."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from naviyam.llm.backend import is_adapter_dir, read_adapter_meta
@@ -94,7 +95,7 @@ def lora_cmd(
         from naviyam.llm.registry import register_adapter
 
         register_adapter(registry, alloc, result, parent=parent, status="candidate")
-        console.print(f"registered {alloc.version} (candidate)")
+        console.print(f"{alloc.version}을(를) 후보(candidate)로 등록했어요.")
     from rich.table import Table
 
     t = Table(title=f"LoRA {output_dir}")
@@ -106,20 +107,20 @@ def lora_cmd(
     console.print(t)
     vp = result.metrics.get("val_perplexity") or {}
     if vp.get("per_task"):
-        console.print("val perplexity per task: " + ", ".join(
+        console.print("작업(task)별 val perplexity: " + ", ".join(
             f"{k} {v:.3f}" for k, v in vp["per_task"].items() if v is not None))
-    console.print(f"best epoch {result.metrics.get('best_epoch')} · {result.metrics['train_seconds']} s "
-                  f"· saved → {result.path}" + (" (incremental)" if result.incremental else ""))
+    console.print(f"가장 좋은 epoch {result.metrics.get('best_epoch')} · {result.metrics['train_seconds']}초 "
+                  f"· 저장 → {result.path}" + (" (증분 학습, incremental)" if result.incremental else ""))
 
 
 def lora_promote_cmd(
-    candidate: str = typer.Option(..., "--candidate", help="Registry version of the candidate adapter."),
-    heldout: Path = typer.Option(..., "--heldout", help="Held-out rows (lora_training_data.jsonl format)."),
-    margin: float = typer.Option(0.0, "--margin", help="How much the NLU metric must improve."),
-    metric: str = typer.Option("exact", "--metric", help="NLU metric that decides (exact, slot_micro_f1, …)."),
-    ppl_tolerance: float = typer.Option(0.05, "--ppl-tolerance", help="Allowed relative rise of answer perplexity."),
-    max_cases: int = typer.Option(300, "--max-cases", min=1, help="Held-out NLU turns to generate."),
-    device: str = typer.Option("auto", "--device"),
+    candidate: str = typer.Option(..., "--candidate", help="후보 어댑터의 레지스트리 버전."),
+    heldout: Path = typer.Option(..., "--heldout", help="보류(held-out) 데이터 (lora_training_data.jsonl 형식)."),
+    margin: float = typer.Option(0.0, "--margin", help="NLU 지표가 이만큼은 좋아져야 해요 (margin)."),
+    metric: str = typer.Option("exact", "--metric", help="승격을 정하는 NLU 지표 (exact, slot_micro_f1, …)."),
+    ppl_tolerance: float = typer.Option(0.05, "--ppl-tolerance", help="답변 perplexity가 상대적으로 이만큼까지 올라도 돼요."),
+    max_cases: int = typer.Option(300, "--max-cases", min=1, help="생성할 보류(held-out) NLU 턴 수."),
+    device: str = typer.Option("auto", "--device", help="장치(device): auto, cpu, cuda 또는 cuda:N."),
 ) -> None:
     """후보 어댑터를 운영 어댑터와 비교해 더 좋으면 승격 (Compare a candidate adapter with production; promote)."""
     from naviyam.learning.registry import default_registry
@@ -135,20 +136,20 @@ def lora_promote_cmd(
 
 
 def lora_data_cmd(
-    output: Path = typer.Option(Path("lora_training_data.jsonl"), "--output", "-o", help="File to write."),
-    nlu_examples: int = typer.Option(4000, "--nlu-examples", min=0, help="Rows from generated NLU training data."),
-    seed: int = typer.Option(13, "--seed"),
+    output: Path = typer.Option(Path("lora_training_data.jsonl"), "--output", "-o", help="쓸 파일."),
+    nlu_examples: int = typer.Option(4000, "--nlu-examples", min=0, help="생성한 NLU 학습 데이터에서 가져올 행 수."),
+    seed: int = typer.Option(13, "--seed", help="무작위 시드(random seed)."),
     conversations: bool = typer.Option(True, "--conversations/--no-conversations",
-                                       help="Add good conversations from the database."),
-    days: int = typer.Option(30, "--days", min=1, help="Conversation window: the last N days."),
-    conversations_file: Optional[Path] = typer.Option(None, "--conversations-file", help="An exported "
-                                                      "conversations_*.jsonl instead of the database."),
+                                       help="데이터베이스의 좋은 대화를 더해요."),
+    days: int = typer.Option(30, "--days", min=1, help="대화 기간: 최근 N일."),
+    conversations_file: Optional[Path] = typer.Option(None, "--conversations-file", help="데이터베이스 대신 내보낸 "
+                                                      "conversations_*.jsonl 파일."),
     child_friendly: bool = typer.Option(True, "--child-friendly/--no-child-friendly",
-                                        help="Add the child-friendly pairs as a second task."),
-    child_pairs: Optional[Path] = typer.Option(None, "--child-pairs", help="Pairs file (default: packaged pairs)."),
-    min_satisfaction: float = typer.Option(4.0, "--min-satisfaction", help="Lowest satisfaction of a good turn."),
+                                        help="아이 눈높이 말투 쌍(child-friendly pairs)을 두 번째 작업으로 더해요."),
+    child_pairs: Optional[Path] = typer.Option(None, "--child-pairs", help="말투 쌍 파일 (기본: 패키지에 든 쌍)."),
+    min_satisfaction: float = typer.Option(4.0, "--min-satisfaction", help="좋은 턴으로 칠 가장 낮은 만족도."),
 ) -> None:
-    """LoRA 학습 데이터 만들기 (Write lora_training_data.jsonl from NLU data, good conversations and pairs)."""
+    """NLU 데이터, 좋은 대화, 말투 쌍으로 LoRA 학습 데이터(lora_training_data.jsonl)를 만들어요."""
     from naviyam.core.clock import utcnow
     from naviyam.llm import lora_data
 

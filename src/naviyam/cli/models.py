@@ -8,7 +8,7 @@ from rich.table import Table
 
 console = Console()
 err_console = Console(stderr=True)
-app = typer.Typer(no_args_is_help=True, help="Model registry: list, promote, roll back.")
+app = typer.Typer(no_args_is_help=True, help="모델 레지스트리(registry): 목록(list), 승격(promote), 되돌리기(rollback).")
 
 #: Metric shown in the list, per kind.
 _HEADLINE = {"ranker": ("recent_mrr", "val_auc"), "nlu": ("exact_mean", "nlu_examples")}
@@ -36,8 +36,8 @@ def _headline(mv) -> str:
 
 
 @app.command("list")
-def list_(kind: str = typer.Option(None, help="Only this kind (nlu, index, ranker, lora, normalizer).")) -> None:
-    """Every version with its status, data window, parent and headline metric."""
+def list_(kind: str = typer.Option(None, help="이 종류(kind)만 보여요 (nlu, index, ranker, lora, normalizer).")) -> None:
+    """모든 버전을 상태, 데이터 기간, 부모, 대표 지표와 함께 보여요 (list)."""
     from naviyam.db.data_versions import ASPECT_NAMES
 
     registry = _registry()
@@ -64,11 +64,11 @@ def list_(kind: str = typer.Option(None, help="Only this kind (nlu, index, ranke
 
 @app.command("promote")
 def promote(
-    version: str = typer.Argument(..., help="The version to put into production."),
-    force: bool = typer.Option(False, help="Promote even if its offline comparison did not beat production "
-                                           "(sanity checks still run)."),
+    version: str = typer.Argument(..., help="운영에 올릴 버전."),
+    force: bool = typer.Option(False, help="오프라인 비교에서 운영 모델을 이기지 못해도 올려요 "
+                                           "(기본 점검(sanity check)은 그대로 해요)."),
 ) -> None:
-    """Promote a version after its sanity checks; running servers pick it up without a restart."""
+    """점검을 거쳐 버전을 운영에 올려요 (promote); 실행 중인 서버는 재시작 없이 바꿔요."""
     from naviyam.config import get_settings
     from naviyam.learning.promotion import PromotionRefused, promote_version
     from naviyam.learning.registry import RegistryError
@@ -83,8 +83,8 @@ def promote(
 
 
 @app.command("rollback")
-def rollback(kind: str = typer.Argument(..., help="Model kind: nlu, index, ranker, lora or normalizer.")) -> None:
-    """Put the previous production version of KIND back into production (the current one is archived)."""
+def rollback(kind: str = typer.Argument(..., help="모델 종류(kind): nlu, index, ranker, lora 또는 normalizer.")) -> None:
+    """KIND의 이전 운영 버전으로 되돌려요 (rollback; 지금 버전은 보관(archived)돼요)."""
     from naviyam.learning.registry import RegistryError
 
     registry = _registry()

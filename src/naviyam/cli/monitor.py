@@ -11,7 +11,7 @@ from rich.table import Table
 
 console = Console()
 err_console = Console(stderr=True)
-app = typer.Typer(no_args_is_help=True, help="Monitoring: daily metrics, degradation alerts, charts.")
+app = typer.Typer(no_args_is_help=True, help="모니터링: 일일 지표, 성능 저하 알림, 그래프.")
 
 
 def _engine():
@@ -34,11 +34,11 @@ def _parse_day(value: str | None) -> dt.date | None:
 
 @app.command("daily")
 def daily(
-    day: str = typer.Option(None, help="Day to compute (YYYY-MM-DD, local time; default: yesterday)."),
-    days: int = typer.Option(1, help="Compute this many days ending with DAY (backfill)."),
-    drop: float = typer.Option(0.05, help="Alert when a 7-day mean is this much worse than the 7 days before."),
+    day: str = typer.Option(None, help="계산할 날 (YYYY-MM-DD, 현지 시간; 기본: 어제)."),
+    days: int = typer.Option(1, help="DAY로 끝나는 이만큼의 날을 계산해요 (backfill)."),
+    drop: float = typer.Option(0.05, help="7일 평균이 그 전 7일보다 이만큼 나빠지면 알려요 (drop)."),
 ) -> None:
-    """Compute and store the day's metrics, then check for degradation (alert rows, log, webhook)."""
+    """그날의 지표를 계산해 저장하고 성능 저하를 확인해요 (알림 행, 로그, webhook)."""
     from naviyam.config import get_settings
     from naviyam.monitor.alerts import check_and_alert
     from naviyam.monitor.daily import METRICS, run_daily, yesterday
@@ -65,11 +65,11 @@ def daily(
 
 @app.command("report")
 def report(
-    out: Path = typer.Option(Path("outputs/monitoring"), "--out", help="Output folder (index.html, metrics.png)."),
-    days: int = typer.Option(28, help="Days shown."),
-    end: str = typer.Option(None, help="Last day shown (default: the newest stored day)."),
+    out: Path = typer.Option(Path("outputs/monitoring"), "--out", help="출력 폴더 (index.html, metrics.png)."),
+    days: int = typer.Option(28, help="보여 줄 날짜 수."),
+    end: str = typer.Option(None, help="보여 줄 마지막 날 (기본: 저장된 가장 최근 날)."),
 ) -> None:
-    """Write an HTML page with a PNG chart of the stored daily metrics and model promotions."""
+    """저장된 일일 지표와 모델 승격을 PNG 그래프로 담은 HTML 보고서를 써요 (report)."""
     from naviyam.monitor.report import write_report
 
     engine = _engine()

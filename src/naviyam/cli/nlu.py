@@ -25,13 +25,13 @@ def parse_jsonl_lines(parser: Any, lines: Iterable[str]) -> Iterable[dict[str, A
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
-            yield {"id": None, "error": f"line {n}: invalid JSON ({e.msg})"}
+            yield {"id": None, "error": f"{n}번째 줄: 올바른 JSON이 아니에요 (invalid JSON: {e.msg})"}
             continue
         if isinstance(obj, dict):
             case_id = obj.get("id")
         turns = obj.get("turns") if isinstance(obj, dict) else None
         if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
-            yield {"id": case_id, "error": f"line {n}: expected an object with \"turns\": a list of strings"}
+            yield {"id": case_id, "error": f"{n}번째 줄: \"turns\"(문자열 목록)가 있는 객체여야 해요"}
             continue
         session = Session()
         yield {"id": case_id, "results": [parser.parse(t, session).to_dict() for t in turns]}
@@ -76,7 +76,7 @@ def _metrics_table(metrics: dict[str, Any], title: str):
     from rich.table import Table
 
     t = Table(title=title)
-    t.add_column("set")
+    t.add_column("데이터(set)")
     for c in ("turns", "intent acc", "intent F1", "slot F1", "filters exact", "exact", "multi-turn", "ECE"):
         t.add_column(c, justify="right")
     for name, m in metrics.items():
@@ -126,10 +126,10 @@ def _gate_table(res: Any):
 
 
 def train_cmd(
-    epochs: int = typer.Option(10, "--epochs", min=1, help="Training passes (tagger iterations = 10 × epochs)."),
-    examples: Optional[int] = typer.Option(None, "--examples", min=200, help="Generated examples (default 16000)."),
-    seed: int = typer.Option(13, "--seed", help="Seed of the generated data."),
-    no_baselines: bool = typer.Option(False, "--no-baselines", help="Skip the baseline comparison."),
+    epochs: int = typer.Option(10, "--epochs", min=1, help="학습 반복 수(epochs) (태거 반복 = 10 × epochs)."),
+    examples: Optional[int] = typer.Option(None, "--examples", min=200, help="생성할 학습 예시 수 (기본 16000)."),
+    seed: int = typer.Option(13, "--seed", help="생성 데이터의 무작위 시드(seed)."),
+    no_baselines: bool = typer.Option(False, "--no-baselines", help="기준 모델(baselines) 비교를 건너뛰어요."),
     data: Optional[list[Path]] = typer.Option(
         None, "--data", help="운영자가 라벨링한 예시 파일 (여러 번 가능): 계약 JSONL (한 줄에 NLU 객체 하나) 또는 "
                              "원래 설계의 NLU JSON ([{text, intent, entities}] 또는 {\"training_data\": [...]})."),
@@ -140,7 +140,7 @@ def train_cmd(
     share: float = typer.Option(0.15, "--share", min=0.01, max=0.9, help="운영자 예시가 학습 데이터에서 차지할 "
                                 "몫 (예시를 이만큼 반복; 3~100회)."),
 ) -> None:
-    """Train the NLU (intent classifier + CRF tagger), evaluate it and register a new version."""
+    """NLU(의도 분류기 + CRF 태거)를 학습하고 평가해 새 버전으로 등록해요."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from naviyam.learning.registry import default_registry
@@ -201,31 +201,31 @@ def train_cmd(
     if base:
         from rich.table import Table
 
-        t = Table(title="Baselines (TF-IDF char n-gram LR intents + rules-only slots)")
-        t.add_column("set")
+        t = Table(title="기준 모델 비교 (baselines: TF-IDF 글자 n-gram LR 의도 + 규칙만 쓴 슬롯)")
+        t.add_column("데이터(set)")
         for c in ("intent acc", "slot F1", "filters exact", "exact"):
             t.add_column(c, justify="right")
         for name, m in base.items():
             t.add_row(name, f"{m['intent_accuracy']:.3f}", f"{m['slot_micro_f1']:.3f}", f"{m['filters_exact']:.3f}",
                       f"{m['exact']:.3f}")
         console.print(t)
-    console.print(f"train {metrics.get('train_seconds')} s · saved {mv.version} → {mv.path}")
+    console.print(f"학습 {metrics.get('train_seconds')}초 · {mv.version} 저장 → {mv.path}")
 
 
 def eval_cmd(
-    data: Optional[Path] = typer.Option(None, "--data", help="Cases in nlu_examples.jsonl format (default: the "
-                                        "public contract examples)."),
-    as_json: bool = typer.Option(False, "--json", help="End with one JSON line of all figures."),
-    backend: str = typer.Option("trained", "--backend", help="trained (the registry's NLU) or llm (the LLM path "
-                                "with the trained NLU as fallback)."),
-    model_path: Optional[Path] = typer.Option(None, "--model-path", help="LLM folder for --backend llm "
-                                              "(default: NAVIYAM_LLM_MODEL_PATH)."),
-    adapter_path: Optional[Path] = typer.Option(None, "--adapter-path", help="LoRA adapter for --backend llm "
-                                                "(default: NAVIYAM_LLM_ADAPTER_PATH, else the production adapter)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="nlu_examples.jsonl 형식의 평가 사례 "
+                                        "(기본: 공개 계약 예시)."),
+    as_json: bool = typer.Option(False, "--json", help="모든 수치를 JSON 한 줄로 마지막에 출력해요."),
+    backend: str = typer.Option("trained", "--backend", help="trained (레지스트리의 NLU) 또는 llm (LLM 경로, "
+                                "실패하면 학습된 NLU로 대신)."),
+    model_path: Optional[Path] = typer.Option(None, "--model-path", help="--backend llm에서 쓸 LLM 폴더 "
+                                              "(기본: NAVIYAM_LLM_MODEL_PATH)."),
+    adapter_path: Optional[Path] = typer.Option(None, "--adapter-path", help="--backend llm에서 쓸 LoRA 어댑터 "
+                                                "(기본: NAVIYAM_LLM_ADAPTER_PATH, 없으면 운영 어댑터)."),
     out: Optional[Path] = typer.Option(None, "--out", help="보고서 폴더: report.md (의도별 정밀도/재현율/F1, 가장 "
                                        "나쁜 실수), confusion.png, confidence.png, metrics.json, mistakes.jsonl."),
 ) -> None:
-    """Evaluate the production NLU on a file of cases: intent accuracy, per-key P/R/F1, exact match."""
+    """운영 NLU를 사례 파일로 평가해요: 의도 정확도, 키별 P/R/F1, 완전 일치(exact)."""
     from rich.table import Table
 
     from naviyam.nlu import load_parser
@@ -267,8 +267,8 @@ def eval_cmd(
         m["answered_by"] = counts
     console.print(_metrics_table({str(data or "nlu_examples"): m}, f"NLU {parser.version}"))
     if backend == "llm":
-        console.print(f"LLM answered {counts['llm']} turns, trained fallback {counts['trained']}")
-    t = Table(title="per filter key")
+        console.print(f"LLM이 답한 턴 {counts['llm']}개, 학습된 NLU로 대신한 턴(fallback) {counts['trained']}개")
+    t = Table(title="필터 키별 (per filter key)")
     for c in ("key", "precision", "recall", "F1", "support"):
         t.add_column(c, justify="right")
     for k, v in m["per_key"].items():

@@ -16,10 +16,10 @@ log = logging.getLogger(__name__)
 
 
 def setup(
-    workbook: Path = typer.Option(None, "--workbook", help="The operator's workbook (.xlsx or CSV folder) to import "
-                                  "into an empty database instead of the sample world (default: NAVIYAM_WORKBOOK)."),
+    workbook: Path = typer.Option(None, "--workbook", help="샘플 세계 대신 빈 데이터베이스에 가져올 운영자 워크북 "
+                                  "(.xlsx 또는 CSV 폴더; 기본: NAVIYAM_WORKBOOK)."),
 ) -> None:
-    """Create the schema, fill an empty database (the operator's workbook, else the sample world), build missing models."""
+    """스키마를 만들고, 빈 데이터베이스를 채우고(운영자 워크북, 없으면 샘플 세계), 없는 모델을 만들어요 (setup)."""
     from naviyam.db.session import get_engine, migrate
     from naviyam.service.bootstrap import build_missing_models, ensure_operator_data, ensure_sample_world
 
@@ -46,11 +46,11 @@ def setup(
     else:
         counts = ensure_sample_world(engine, settings, console=console)
         if counts:
-            console.print(f"sample world generated: {counts}")
+            console.print(f"샘플 세계를 만들었어요: {counts}")
         else:
-            console.print("database already has shops; sample world not generated")
+            console.print("데이터베이스에 이미 가게가 있어 샘플 세계를 만들지 않았어요.")
     for kind, version in build_missing_models(engine, settings, console=console).items():
-        console.print(f"model {kind}: {version}")
+        console.print(f"{kind} 모델: {version}")
 
 
 def _http_protocol_base():
@@ -101,13 +101,13 @@ def log_config(level: str) -> dict:
 
 
 def serve(
-    host: str = typer.Option(None, help="Bind address (default: settings)."),
-    port: int = typer.Option(None, help="Port (default: settings)."),
-    workers: int = typer.Option(1, help="Number of uvicorn worker processes (state is shared through the "
-                                "database and Redis, so any worker continues any conversation)."),
-    access_log: bool = typer.Option(True, help="Log every request (client address, method, path, status)."),
+    host: str = typer.Option(None, help="바인드 주소(host) (기본: 설정값)."),
+    port: int = typer.Option(None, help="포트(port) (기본: 설정값)."),
+    workers: int = typer.Option(1, help="uvicorn 워커(worker) 프로세스 수 (상태는 데이터베이스와 Redis로 "
+                                "나누므로 어느 워커든 어느 대화든 이어 가요)."),
+    access_log: bool = typer.Option(True, help="요청마다 접근 로그(access log)를 남겨요 (클라이언트 주소, 메서드, 경로, 상태)."),
 ) -> None:
-    """Start the HTTP API."""
+    """HTTP API 서버를 시작해요 (serve)."""
     import uvicorn
 
     settings = get_settings()

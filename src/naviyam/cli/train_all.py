@@ -8,8 +8,8 @@ from rich.console import Console
 console = Console()
 
 
-def train_all(force: bool = typer.Option(False, "--force", help="Rebuild every model, up to date or not.")) -> None:
-    """Rebuild the NLU, the Layer 1 index and the ranker where they are missing or stale (what `setup` does)."""
+def train_all(force: bool = typer.Option(False, "--force", help="최신이든 아니든 모든 모델을 다시 만들어요.")) -> None:
+    """없거나 오래된 NLU, Layer 1 인덱스(index), 랭커(ranker)를 다시 만들어요 (`setup`과 같은 일)."""
     from naviyam.config import get_settings
     from naviyam.db.session import get_engine, migrate
     from naviyam.learning.registry import ModelRegistry

@@ -125,7 +125,7 @@ def build_missing_models(engine: Engine, settings: Settings, console: Console | 
             continue
         log.info("building %s model: %s", kind, todo[kind])
         if console is not None:
-            console.print(f"building the {kind} model — {todo[kind]}")
+            console.print(f"{kind} 모델을 만들어요 — {todo[kind]}")
         try:
             built[kind] = builder(engine, registry, settings)
             if current is not None and built[kind] == current.version and console is not None:
