@@ -40,8 +40,12 @@ class RankerGateResult:
 
 
 def gate_ranker(registry, candidate_mv, result_metrics: dict[str, float], dataset_dir: Path, *,
-                production_mv=None, margin: float = 0.0, force: bool = False) -> RankerGateResult:
-    """Compare ``candidate_mv`` with ``production_mv`` on the dataset's hold-out, promote or keep (module doc)."""
+                production_mv=None, margin: float = 0.0, force: bool = False,
+                prefer_fresh: bool = False) -> RankerGateResult:
+    """Compare ``candidate_mv`` with ``production_mv`` on the dataset's hold-out, promote or keep (module doc).
+
+    ``prefer_fresh``: a tie promotes the candidate (a rebuild because the data changed carries the newer data).
+    """
     from naviyam.recommend.ranker.serving import RankerLoadError, WideDeepRanker
     from naviyam.recommend.ranker.trainer import load_training_set
 
@@ -72,9 +76,10 @@ def gate_ranker(registry, candidate_mv, result_metrics: dict[str, float], datase
         reasons.append("같은 평가 목록이 없어 비교할 수 없어요: 운영 모델을 유지해요")
     else:
         p = prod[METRIC]
-        promote = c - p > margin
+        promote = c - p > margin or (prefer_fresh and c - p >= margin)
         reasons.append(f"NDCG@10 후보 {c:.4f} / 운영 {p:.4f}: "
-                       + ("후보가 더 좋아서 올려요" if promote else "후보가 더 좋지 않아 운영 모델을 유지해요"))
+                       + (("후보가 더 좋아서 올려요" if c - p > margin else "같으면 새 데이터로 학습한 후보를 올려요")
+                          if promote else "후보가 더 좋지 않아 운영 모델을 유지해요"))
     if force and not promote:
         promote = True
         reasons.append("--force: 비교 결과와 상관없이 후보를 올려요")

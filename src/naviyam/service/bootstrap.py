@@ -46,7 +46,7 @@ def _build_ranker(engine: Engine, registry: ModelRegistry, settings: Settings) -
                                        train_config=TrainConfig(epochs=settings.ranker_epochs),
                                        status="production" if production is None else "candidate")
     if production is not None:
-        gate = gate_ranker(registry, mv, result.metrics, folder, production_mv=production)
+        gate = gate_ranker(registry, mv, result.metrics, folder, production_mv=production, prefer_fresh=True)
         if not gate.promoted:
             log.warning("ranker %s kept as a candidate: %s", mv.version, "; ".join(gate.reasons))
     return registry.current("ranker").version
