@@ -13,16 +13,12 @@ test can kill.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import time
 import uuid
 from types import SimpleNamespace
 
-import httpx
 import pytest
-from faultkit import (BIN, PG_URL, USER_LIMIT, WORKERS, RedisServer, Served, TcpProxy, copy_world, free_port,
-                      fresh_get, wait_for_workers)
+from faultkit import (PG_URL, USER_LIMIT, WORKERS, RedisServer, Served, TcpProxy, copy_world, free_port,
+                      running_server, wait_for_workers)
 from sqlalchemy import create_engine, text
 
 from naviyam.db.session import make_engine, migrate
@@ -77,27 +73,7 @@ def served(pg_world, pg_proxy, redis_server, tmp_path_factory):
            "NAVIYAM_ENVIRONMENT": "test", "NAVIYAM_ADMIN_API_KEY": "fault-admin-key",
            "NAVIYAM_RATE_LIMIT_PER_MINUTE_USER": str(USER_LIMIT), "NAVIYAM_RATE_LIMIT_PER_MINUTE_IP": "0",
            "NAVIYAM_LOG_LEVEL": "INFO", "NAVIYAM_LLM_ENABLED": "false"}
-    with log_path.open("w") as log_file:
-        proc = subprocess.Popen([BIN / "naviyam", "serve", "--workers", str(WORKERS), "--no-access-log"], env=env,
-                                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
-    served = Served(f"http://127.0.0.1:{port}", proc, log_path, pg_world.engine, pg_proxy, redis_server, env)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, served.log()
-            try:
-                if fresh_get(served.base + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("server did not become healthy:\n" + served.log())
+    with running_server(env, log_path, WORKERS) as (proc, base):
+        served = Served(base, proc, log_path, pg_world.engine, pg_proxy, redis_server, env)
         wait_for_workers(served, WORKERS)
         yield served
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)

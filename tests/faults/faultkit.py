@@ -163,24 +163,21 @@ class Served:
 
 
 @contextlib.contextmanager
-def another_server(served: Served, log_path: Path, workers: int = 1):
-    """A second `naviyam serve` on another port, on the same database and Redis as ``served``.
+def running_server(env: dict, log_path: Path, workers: int):
+    """`naviyam serve --workers N` with ``env`` (its NAVIYAM_PORT), until healthy; killed afterwards.
 
-    Lets a test send a conversation's turns to chosen processes, instead of hoping the kernel
-    spreads fresh connections over the workers of one listening socket.
+    Yields (process, base URL); a server that dies or is not healthy within two minutes fails with its log.
     """
-    port = free_port()
-    env = {**served.env, "NAVIYAM_PORT": str(port)}
+    base = f"http://127.0.0.1:{env['NAVIYAM_PORT']}"
     with log_path.open("w") as log_file:
         proc = subprocess.Popen([BIN / "naviyam", "serve", "--workers", str(workers), "--no-access-log"], env=env,
                                 stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
         while _try_health(base) is None:
             assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text(errors="replace")
             time.sleep(0.2)
-        yield base
+        yield proc, base
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -188,6 +185,17 @@ def another_server(served: Served, log_path: Path, workers: int = 1):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def another_server(served: Served, log_path: Path, workers: int = 1):
+    """A second `naviyam serve` on another port, on the same database and Redis as ``served``.
+
+    Lets a test send a conversation's turns to chosen processes, instead of hoping the kernel
+    spreads fresh connections over the workers of one listening socket.
+    """
+    with running_server({**served.env, "NAVIYAM_PORT": str(free_port())}, log_path, workers) as (_proc, base):
+        yield base
 
 
 def fresh_get(url: str, **kw) -> httpx.Response:
