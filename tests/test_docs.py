@@ -70,10 +70,9 @@ def test_version_and_config_commands():
     assert "su******23" in res.output  # the key's row is there, masked
 
 
-#: Commands whose help may stay English for now: the index, ranker-training and ranker-evaluation
-#: commands are being rewritten in another change (their modules are translated there).
-_ENGLISH_HELP_MODULES = {"naviyam.cli.index", "naviyam.cli.train_ranker", "naviyam.cli.eval_ranker"}
-_ENGLISH_HELP_GROUPS = {"index"}  # its group help is set in naviyam.cli.index
+#: Commands whose help may stay English: none (kept as a named place for a justified exception).
+_ENGLISH_HELP_MODULES: set[str] = set()
+_ENGLISH_HELP_GROUPS: set[str] = set()
 #: Options click and Typer add by themselves (--help, shell completion).
 _BUILTIN_OPTIONS = {"help", "install_completion", "show_completion"}
 

@@ -26,14 +26,14 @@ def _fmt(v) -> str:
 
 
 def ranker(
-    days: int = typer.Option(14, "--days", help="How many last days of the database are held out."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON line {method: {metric: value}} last."),
-    out: Path = typer.Option(None, "--out", help="Report folder (default: <var_dir>/reports/ranker_eval)."),
-    epochs: int = typer.Option(10, help="Maximum epochs of the temporary ranker."),
-    max_positives: int = typer.Option(12_000, help="Positives in the temporary ranker's training set."),
-    seed: int = typer.Option(0, help="Random seed."),
+    days: int = typer.Option(14, "--days", help="평가용으로 떼어 둘 마지막 날 수."),
+    as_json: bool = typer.Option(False, "--json", help="마지막 줄에 JSON 한 줄 {method: {metric: value}} 출력."),
+    out: Path = typer.Option(None, "--out", help="보고서 폴더 (기본: <var_dir>/reports/ranker_eval)."),
+    epochs: int = typer.Option(10, help="임시 랭커의 최대 학습 횟수(epochs)."),
+    max_positives: int = typer.Option(12_000, help="임시 랭커 학습 데이터의 정답(positive) 수."),
+    seed: int = typer.Option(0, help="무작위 시드(seed)."),
 ) -> None:
-    """Hold out the last days, train temporary models on the rest, compare with popularity, item-kNN, ALS."""
+    """마지막 며칠을 떼어 두고 나머지로 임시 모델을 학습해 인기순·item-kNN·ALS와 비교 (운영 모델은 그대로)."""
     from naviyam.config import get_settings
     from naviyam.db.session import get_engine, migrate
     from naviyam.learning.registry import ModelRegistry

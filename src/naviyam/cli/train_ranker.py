@@ -27,12 +27,12 @@ def register(train_app: typer.Typer) -> None:
 
     @train_app.command("data")
     def data(
-        out: Path = typer.Option(None, help="Output folder (default: <var_dir>/datasets/ranker)."),
-        max_positives: int = typer.Option(12_000, help="Positives used, sampled evenly over time (0 = all)."),
-        ranking_lists: int = typer.Option(400, help="Held-out orders whose whole candidate list is kept."),
-        seed: int = typer.Option(0, help="Random seed (simulated requests, negative sampling)."),
+        out: Path = typer.Option(None, help="출력 폴더 (기본: <var_dir>/datasets/ranker)."),
+        max_positives: int = typer.Option(12_000, help="쓸 정답(positive) 수, 기간에 고르게 뽑음 (0이면 모두)."),
+        ranking_lists: int = typer.Option(400, help="후보 목록 전체를 평가용으로 남길 주문 수."),
+        seed: int = typer.Option(0, help="무작위 시드(seed): 요청 흉내와 오답(negative) 뽑기."),
     ) -> None:
-        """Build the ranker's training set from the database (seed 45.B): CSVs split 8:2 by time."""
+        """DB에서 랭커(ranker) 학습 데이터를 만들기 (설계 45.B): 시간 순 8:2로 나눈 CSV."""
         from naviyam.config import get_settings
         from naviyam.db.session import get_engine, migrate
         from naviyam.progress import progress_reporter
@@ -56,33 +56,33 @@ def register(train_app: typer.Typer) -> None:
         except (ValueError, LookupError) as exc:
             err_console.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from None
-        table = Table(title=f"ranker training set → {rep.folder}")
-        table.add_column("item")
-        table.add_column("value", justify="right")
-        for k, v in (("train rows", rep.n_train), ("validation rows", rep.n_val),
-                     ("ranking lists (held-out orders)", rep.n_ranking_lists),
-                     ("positives: orders", rep.positives["order"]),
-                     ("positives: favourites", rep.positives["favorite"]),
-                     ("positives: reviews >= 4", rep.positives["review"]),
-                     ("positives outside Layer 1 (kept)", rep.extra.get("outside_layer1", 0)),
-                     ("favourites/reviews of shops already ordered (skipped)", rep.extra.get("skipped_not_new", 0)),
-                     ("time cut-off", f"{rep.cutoff:%Y-%m-%d %H:%M}"), ("seconds", f"{rep.seconds:.1f}")):
+        table = Table(title=f"랭커 학습 데이터 (ranker training set) → {rep.folder}")
+        table.add_column("항목")
+        table.add_column("값", justify="right")
+        for k, v in (("학습 행 (train rows)", rep.n_train), ("검증 행 (validation rows)", rep.n_val),
+                     ("평가 목록 (떼어 둔 주문)", rep.n_ranking_lists),
+                     ("정답: 주문", rep.positives["order"]),
+                     ("정답: 찜", rep.positives["favorite"]),
+                     ("정답: 4점 이상 리뷰", rep.positives["review"]),
+                     ("Layer 1 밖의 정답 (유지)", rep.extra.get("outside_layer1", 0)),
+                     ("이미 주문한 가게의 찜·리뷰 (건너뜀)", rep.extra.get("skipped_not_new", 0)),
+                     ("시간 기준점 (cut-off)", f"{rep.cutoff:%Y-%m-%d %H:%M}"), ("걸린 초", f"{rep.seconds:.1f}")):
             table.add_row(k, f"{v:,}" if isinstance(v, int) else str(v))
         console.print(table)
 
     @train_app.command("ranker")
     def ranker(
-        epochs: int = typer.Option(10, help="Maximum epochs."),
-        batch_size: int = typer.Option(256, help="Mini-batch size."),
-        lr: float = typer.Option(0.003, help="Adam learning rate."),
-        patience: int = typer.Option(3, help="Stop after this many epochs without a better validation AUC."),
-        data_dir: Path = typer.Option(None, "--data", help="Training-set folder (default: <var_dir>/datasets/ranker)."),
-        rebuild_data: bool = typer.Option(False, help="Rebuild the training set first."),
-        seed: int = typer.Option(0, help="Random seed."),
-        loss: str = typer.Option("bce", help="bce (pointwise) or softmax (a positive against its negatives)."),
-        force: bool = typer.Option(False, "--force", help="Promote the new ranker even if production is better."),
+        epochs: int = typer.Option(10, help="최대 학습 횟수(epochs)."),
+        batch_size: int = typer.Option(256, help="미니배치 크기(batch size)."),
+        lr: float = typer.Option(0.003, help="Adam 학습률(learning rate)."),
+        patience: int = typer.Option(3, help="검증 성능이 이만큼의 epoch 동안 나아지지 않으면 멈춤 (early stopping)."),
+        data_dir: Path = typer.Option(None, "--data", help="학습 데이터 폴더 (기본: <var_dir>/datasets/ranker)."),
+        rebuild_data: bool = typer.Option(False, help="먼저 학습 데이터를 다시 만들기."),
+        seed: int = typer.Option(0, help="무작위 시드(seed)."),
+        loss: str = typer.Option("bce", help="손실 함수(loss): bce(하나씩) 또는 softmax(정답 하나 대 오답들)."),
+        force: bool = typer.Option(False, "--force", help="운영 랭커가 더 좋아도 새 랭커를 운영에 올리기."),
     ) -> None:
-        """Train the Wide & Deep ranker as a candidate; it serves only if it beats production on the same hold-out."""
+        """Wide & Deep 랭커를 후보로 학습: 같은 평가 목록에서 운영보다 나을 때만 서비스에 올림."""
         from naviyam.config import get_settings
         from naviyam.db.session import get_engine, migrate
         from naviyam.learning.registry import ModelRegistry
@@ -126,5 +126,5 @@ def register(train_app: typer.Typer) -> None:
         console.print(f"{verdict}: 지금 서비스하는 랭커는 {gate.serving_version}이에요.")
         for reason in gate.reasons:
             console.print(f"  - {reason}")
-        console.print(f"saved to {mv.path} (training curves: training_curves.png), "
-                      f"{result.seconds:.1f}s")
+        console.print(f"저장 위치: {mv.path} (학습 곡선: training_curves.png), "
+                      f"{result.seconds:.1f}초")
