@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from naviyam.core.clock import utcnow
+from naviyam.core.clock import parse_instant
 from naviyam.db.models import FeedbackEvent, ProductOrder, Shop, ShopMenu, User
 from naviyam.db.session import session_scope
 from naviyam.data.validation import dishes as taxonomy_dishes
@@ -78,7 +78,7 @@ def _small_world(engine):
             for j, (mname, dish, price) in enumerate(menus):
                 s.add(ShopMenu(id=sid * 10 + j, shop_id=sid, name=mname, dish=dish, price=price))
         s.flush()
-        now_utc = utcnow()
+        now_utc = parse_instant(NOW).replace(tzinfo=None)  # NOW in UTC, whatever instant the suite runs at
         for i, (sid, days_ago) in enumerate([(1, 1), (2, 2), (1, 3), (4, 10), (3, 12)]):
             s.add(ProductOrder(id=i + 1, user_id=1, shop_id=sid, amount=5000, payment_method="meal_card",
                                ordered_at=now_utc - dt.timedelta(days=days_ago)))

@@ -115,7 +115,8 @@ def check_journey(service: ChatService | None, user_id: int, message: str, per_m
     else:
         out.cheaper_none = True
         if "더 싼 곳은 찾지 못했어요" not in cheaper.response:
-            out.problems.append("'더 싼 데는?' gave nothing and did not say so")
+            out.problems.append(f"'더 싼 데는?' gave nothing and did not say so ({cheaper.nlu.get('intent')}, "
+                                f"{cheaper.path}): {cheaper.response[:80]}")
 
     other = ask(OTHER, first.session_id)
     shown = {r["shop_id"] for r in recs}
