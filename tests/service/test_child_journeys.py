@@ -36,10 +36,15 @@ def test_the_sample_world_fills_the_meal_card_table(trained_world):
 
 
 def test_card_children_journeys_keep_every_promise(service, card_children):
+    from naviyam.core import clock
+
     assert len(card_children) >= 6
-    results = [check_journey(service, uid, msg, per_meal)
-               for i, (uid, per_meal) in enumerate(card_children[:6])
-               for msg in FIRST_MESSAGES[i * 3:(i + 1) * 3]]
+    # One frozen moment for all journeys: a shop that opens or closes while a slow machine works through
+    # them must not change the answer between a first question and its "더 싼 데는?".
+    with clock.pinned(clock.now()):
+        results = [check_journey(service, uid, msg, per_meal)
+                   for i, (uid, per_meal) in enumerate(card_children[:6])
+                   for msg in FIRST_MESSAGES[i * 3:(i + 1) * 3]]
     summary = summarise(results)
     assert summary["failed"] == 0, summary["examples"]
 
