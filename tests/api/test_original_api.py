@@ -1,7 +1,7 @@
 """The original design's clients (design notes 46.A/46.B) work unchanged, next to today's API.
 
-The request bodies below are the notes' examples as a client would send them (the Python
-``datetime.now()`` of 46.A serialised as ISO text, as any JSON client does).
+The request bodies below are the notes' examples as a client would send them (46.A's request time, a
+Python datetime in the notes, serialised as ISO text, as any JSON client does).
 """
 
 from __future__ import annotations

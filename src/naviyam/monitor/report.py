@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
+from naviyam.core.charts import use_korean_font
 from naviyam.core.clock import local_today
 from naviyam.db.models import Alert, ModelVersion
 from naviyam.db.session import session_scope
@@ -26,20 +27,6 @@ PANELS: list[tuple[str, list[str]]] = [
     ("시스템", ["latency_p50_ms", "latency_p95_ms"]),
     ("사용량", ["daily_active_users", "interactions"]),
 ]
-
-
-def use_korean_font() -> str | None:
-    """Set matplotlib's font to NanumGothic when installed; the family used (None: matplotlib's default)."""
-    import matplotlib
-    from matplotlib import font_manager
-
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    for family in ("NanumGothic", "NanumBarunGothic", "Noto Sans CJK KR"):
-        if family in names:
-            matplotlib.rcParams["font.family"] = family
-            matplotlib.rcParams["axes.unicode_minus"] = False
-            return family
-    return None
 
 
 def promotions(engine: Engine, start: dt.date, end: dt.date) -> list[tuple[dt.date, str, str]]:

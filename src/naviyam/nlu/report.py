@@ -49,7 +49,7 @@ def _plots(records: list[dict[str, Any]], out: Path, title: str) -> list[str]:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from naviyam.monitor.report import use_korean_font
+    from naviyam.core.charts import use_korean_font
 
     use_korean_font()
     labels = sorted({r["intent"] for r in records} | {r["pred"] for r in records})

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from naviyam.core.charts import use_korean_font
+
 #: Column labels of the report table (metric key -> what the operator reads).
 LABELS = {
     "ndcg@10": "NDCG@10", "recall@10": "Recall@10", "mrr": "MRR", "recall@100": "Recall@100", "auc": "AUC",
@@ -30,20 +32,6 @@ def markdown_table(results: dict[str, dict[str, float]], metrics: tuple[str, ...
         lines.append(f"| {METHOD_NAMES.get(method, method)} | "
                      + " | ".join(_fmt(vals.get(m)) for m in metrics) + " |")
     return "\n".join(lines)
-
-
-def use_korean_font() -> str | None:
-    """NanumGothic for Hangul labels when installed; the family used."""
-    import matplotlib
-    from matplotlib import font_manager
-
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    for family in ("NanumGothic", "NanumBarunGothic", "Noto Sans CJK KR"):
-        if family in names:
-            matplotlib.rcParams["font.family"] = family
-            matplotlib.rcParams["axes.unicode_minus"] = False
-            return family
-    return None
 
 
 def bar_chart(results: dict[str, dict[str, float]], metrics: tuple[str, ...], title: str, path: Path) -> Path:

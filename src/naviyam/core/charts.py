@@ -1,0 +1,17 @@
+"""What every chart the service draws shares: a font that shows Hangul."""
+
+from __future__ import annotations
+
+
+def use_korean_font() -> str | None:
+    """Set matplotlib's font to NanumGothic when installed; the family used (None: matplotlib's default)."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    for family in ("NanumGothic", "NanumBarunGothic", "Noto Sans CJK KR"):
+        if family in names:
+            matplotlib.rcParams["font.family"] = family
+            matplotlib.rcParams["axes.unicode_minus"] = False
+            return family
+    return None
