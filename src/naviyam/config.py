@@ -60,6 +60,17 @@ class Settings(BaseSettings):
         description="Share of users (0-1, stable by user-id hash) served by the newest candidate ranker (online A/B).",
     )
     ab_salt: str = Field("naviyam-ab", description="Salt of the A/B arm hash; a new salt reshuffles the users.")
+    ab_alpha: float = Field(
+        0.05, gt=0.0, lt=0.5, description="Significance level of the online A/B test (two-sided, per-user Welch test).")
+    ab_power: float = Field(
+        0.8, gt=0.0, lt=1.0, description="Power the A/B test's planned sample is sized for.")
+    ab_mde: float = Field(
+        0.02, gt=0.0, le=1.0,
+        description="Minimum detectable effect of the A/B test: the absolute difference of per-user CTR the "
+        "planned sample is sized to detect.",
+    )
+    ab_min_users: int = Field(
+        100, ge=2, description="Fewest users per arm before the A/B report gives a verdict, whatever the plan says.")
     promotion_margin: float = Field(
         0.005, description="How much a candidate must beat production on the offline comparison to be promoted.")
     max_ranker_latency_ms: float = Field(

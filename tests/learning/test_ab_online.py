@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from naviyam.learning.ab import CANDIDATE, PRODUCTION, assign_arm
-from naviyam.learning.ab_report import ab_report
+from naviyam.learning.ab_report import ABDesign, ab_report
 
 
 @pytest.fixture
@@ -65,12 +65,14 @@ def test_candidate_arm_is_served_recorded_and_reported(isolated, monkeypatch):
                                     interaction_id=reply.interaction_id)
     assert {CANDIDATE, PRODUCTION} <= set(seen.values())
 
-    rep = ab_report(loop_world.engine, candidate_version=cand.version)
-    assert rep.arms[CANDIDATE].shown > 20 and rep.arms[PRODUCTION].shown > 20
-    assert rep.arms[CANDIDATE].ctr > rep.arms[PRODUCTION].ctr
-    ctr = next(c for c in rep.comparisons if c.metric == "ctr")
-    assert ctr.significant and ctr.candidate_ci[0] > ctr.production_ci[0]
-    assert "유의하게 높아요" in rep.verdict()
+    # A large planted effect: a small planned sample (MDE 0.3) that these ~40 users per arm reach.
+    design = ABDesign(mde=0.3, min_users=20)
+    rep = ab_report(loop_world.engine, candidate_version=cand.version, design=design)
+    assert rep.arms[CANDIDATE].users > 20 and rep.arms[PRODUCTION].users > 20
+    assert rep.arms[CANDIDATE].ctr.mean > rep.arms[PRODUCTION].ctr.mean
+    ctr = rep.comparison("ctr")
+    assert ctr.significant and ctr.candidate.low > ctr.production.high
+    assert rep.sample_reached and "유의하게 높아요" in rep.verdict()
 
     from naviyam.cli import app
     from naviyam.config import get_settings
@@ -81,13 +83,15 @@ def test_candidate_arm_is_served_recorded_and_reported(isolated, monkeypatch):
     get_settings.cache_clear()
     get_engine.cache_clear()
     try:
-        res = CliRunner().invoke(app, ["ab", "report", "--candidate", cand.version], env={"COLUMNS": "200"})
+        res = CliRunner().invoke(app, ["ab", "report", "--candidate", cand.version, "--mde", "0.3",
+                                       "--min-users", "20"], env={"COLUMNS": "200"})
     finally:
         get_engine().dispose()
         get_settings.cache_clear()
         get_engine.cache_clear()
     assert res.exit_code == 0, res.output
-    assert "클릭률(CTR)" in res.output and "예" in res.output and cand.version in res.output
+    assert "사용자당 클릭률(CTR)" in res.output and "예" in res.output and cand.version in res.output
+    assert f"naviyam models promote {cand.version}" in res.output
 
 
 def test_no_arm_is_recorded_without_a_test(isolated):

@@ -15,3 +15,20 @@ def use_korean_font() -> str | None:
             matplotlib.rcParams["axes.unicode_minus"] = False
             return family
     return None
+
+
+def new_figure(width: float, height: float):
+    """A matplotlib ``Figure`` with the Hangul font, drawn without pyplot (safe in a server's threads)."""
+    from matplotlib.figure import Figure
+
+    use_korean_font()
+    return Figure(figsize=(width, height))
+
+
+def figure_png(fig, dpi: int = 100) -> bytes:
+    """The figure as PNG bytes."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
