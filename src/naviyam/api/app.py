@@ -13,7 +13,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import Gauge
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -74,6 +73,7 @@ def create_app(settings: Settings | None = None, engine=None, runtime=None) -> F
             await close()
         if own_engine:
             app.state.engine.dispose()
+        app.state.metrics.close()
 
     # /docs and /redoc load Swagger UI and ReDoc from the service itself (fastapi-offline's bundled
     # assets), not from a CDN: many public-sector networks have no internet.
@@ -120,8 +120,8 @@ def create_app(settings: Settings | None = None, engine=None, runtime=None) -> F
 
     metrics = Metrics()
     app.state.metrics = metrics
-    redis_up = Gauge("naviyam_redis_up", "1 while the shared Redis answers (0: per-process state or no Redis)",
-                     registry=metrics.registry)
+    redis_up = metrics.gauge("naviyam_redis_up", "1 while the shared Redis answers (0: per-process state or no "
+                             "Redis; with several workers the lowest of the live workers)", multiprocess_mode="livemin")
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     # Rate limits (429 + Retry-After), body size, and the X-Naviyam-Worker header on every response.
     app.add_middleware(GuardMiddleware, settings=settings)

@@ -100,6 +100,11 @@ def log_config(level: str) -> dict:
     return cfg
 
 
+#: How long the supervisor waits for a worker to answer its health ping before replacing it. uvicorn's 5 s
+#: is too short on a busy machine: a worker still importing its models was killed and restarted in a loop.
+WORKER_HEALTHCHECK_S = 30
+
+
 def serve(
     host: str = typer.Option(None, help="바인드 주소(host) (기본: 설정값)."),
     port: int = typer.Option(None, help="포트(port) (기본: 설정값)."),
@@ -107,15 +112,33 @@ def serve(
                                 "나누므로 어느 워커든 어느 대화든 이어 가요)."),
     access_log: bool = typer.Option(True, help="요청마다 접근 로그(access log)를 남겨요 (클라이언트 주소, 메서드, 경로, 상태)."),
 ) -> None:
-    """HTTP API 서버를 시작해요 (serve)."""
+    """HTTP API 서버를 시작해요 (serve).
+
+    워커가 여럿이면 /metrics가 모든 워커의 합을 보여 주도록 Prometheus 멀티프로세스 폴더를 새로 만들어요.
+    """
+    import os
+    import shutil
+
     import uvicorn
 
     settings = get_settings()
-    uvicorn.run(
-        "naviyam.api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
-        workers=workers, log_level=settings.log_level.lower(), log_config=log_config(settings.log_level),
-        access_log=access_log, http=NoDelayHTTPProtocol,
-    )
+    metrics_dir = None
+    if workers > 1:
+        from naviyam.api.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
+
+        # Workers are spawned, so prometheus_client in each of them sees this folder when it is imported.
+        metrics_dir = prepare_multiprocess_dir(settings.var_dir)
+        os.environ[MULTIPROC_ENV] = str(metrics_dir)
+        log.info("prometheus multiprocess folder %s", metrics_dir)
+    try:
+        uvicorn.run(
+            "naviyam.api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
+            workers=workers, log_level=settings.log_level.lower(), log_config=log_config(settings.log_level),
+            access_log=access_log, http=NoDelayHTTPProtocol, timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def register(app: typer.Typer) -> None:
