@@ -1,5 +1,6 @@
 """A real server (uvicorn in a thread, over the trained test world) and Debian's Chromium, for page tests."""
 
+import contextlib
 import socket
 import threading
 import time
@@ -20,9 +21,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(trained_world, runtime):
-    app = create_app(trained_world.settings, engine=trained_world.engine, runtime=runtime)
+@contextlib.contextmanager
+def serving(app):
+    """``app`` served by uvicorn in a thread on a free port; yields its base URL."""
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -31,9 +32,17 @@ def server(trained_world, runtime):
         if srv.started:
             break
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(trained_world, runtime):
+    with serving(create_app(trained_world.settings, engine=trained_world.engine, runtime=runtime)) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -44,3 +53,9 @@ def browser():
         browser.close()
 
 
+
+
+@pytest.fixture(scope="session")
+def serve_app():
+    """``serve_app(app)``: a context manager serving another app (over another database) for a page test."""
+    return serving

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from naviyam import __version__
 from naviyam.api.guard import GuardMiddleware
 from naviyam.api.metrics import Metrics, MetricsMiddleware, metrics_endpoint
-from naviyam.api.routes import admin, chat, feedback, health, recommendations, shops, users
+from naviyam.api.routes import admin, chat, dashboard, feedback, health, recommendations, shops, users
 from naviyam.api.schemas import ErrorPublic
 from naviyam.config import Settings, get_settings
 from naviyam.db.session import make_engine, session_factory
@@ -142,6 +142,7 @@ def create_app(settings: Settings | None = None, engine=None, runtime=None) -> F
     app.include_router(recommendations.router, responses=limited)
     app.include_router(users.router, responses=limited)
     app.include_router(admin.router, responses=limited)
+    app.include_router(dashboard.router, responses=limited)
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from naviyam.core.charts import use_korean_font
+from naviyam.core.charts import figure_png, new_figure, use_korean_font
 from naviyam.core.clock import local_today
 from naviyam.db.models import Alert, ModelVersion
 from naviyam.db.session import session_scope
@@ -73,6 +73,45 @@ def plot_metrics(history: dict[dt.date, dict[str, float | None]], path: Path,
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def plot_series_png(history: dict[dt.date, dict[str, float | None]], names: list[str], title: str, *,
+                    start: dt.date, end: dt.date, marks: list[tuple[dt.date, str, str]] | None = None,
+                    live: dt.date | None = None) -> bytes:
+    """One small chart (PNG bytes) of ``names`` over [start, end]; grey dotted lines at promotions.
+
+    ``live`` marks a day whose values are still being collected (drawn hollow). Drawn without pyplot, so
+    a server may draw in several threads at once.
+    """
+    import matplotlib.dates as mdates
+
+    fig = new_figure(6.4, 2.6)
+    ax = fig.subplots()
+    days = sorted(d for d in history if start <= d <= end)
+    drawn = False
+    for name in names:
+        xs = [d for d in days if history[d].get(name) is not None]
+        if not xs:
+            continue
+        drawn = True
+        line, = ax.plot(xs, [history[d][name] for d in xs], marker="o", markersize=3, label=METRICS[name])
+        if live is not None and live in xs:
+            ax.plot([live], [history[live][name]], marker="o", markersize=7, markerfacecolor="white",
+                    color=line.get_color())
+    for day, _kind, _version in marks or []:
+        ax.axvline(day, color="grey", linestyle=":", linewidth=1)
+    if not drawn:
+        ax.text(0.5, 0.5, "아직 데이터가 없어요", ha="center", va="center", transform=ax.transAxes, color="grey")
+    else:
+        ax.legend(fontsize=8, loc="upper left")
+    half = dt.timedelta(hours=12)
+    ax.set_xlim(dt.datetime.combine(start, dt.time()) - half, dt.datetime.combine(end, dt.time()) + half)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
+    ax.set_title(title, fontsize=11)
+    ax.grid(alpha=0.3)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return figure_png(fig)
 
 
 def write_report(engine: Engine, out_dir: Path, *, days: int = 28, end: dt.date | None = None) -> Path:
