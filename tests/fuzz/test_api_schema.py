@@ -38,7 +38,7 @@ def _runner(op, mode, counter):
 OPERATIONS = [
     "GET /health", "GET /shops/{shop_id}", "GET /shops", "POST /feedback", "POST /chat", "POST /recommendations",
     "DELETE /users/{user_id}/data", "GET /admin/models", "POST /admin/models/{version}/promote",
-    "POST /admin/models/{kind}/rollback", "POST /admin/reload",
+    "POST /admin/models/{kind}/rollback", "POST /admin/reload", "GET /admin/dashboard",
 ]
 def test_every_operation_of_the_schema_is_fuzzed(api_schema):
     labels = {result.ok().label for result in api_schema.get_all_operations()}

@@ -50,7 +50,12 @@ def _html(content: str, status_code: int = 200) -> HTMLResponse:
                                  "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
 
 
-@router.get("", response_class=HTMLResponse, responses={401: {"description": "no or wrong admin key (login page)"}})
+HTML = {"text/html": {"schema": {"type": "string"}}}
+
+
+@router.get("", response_model=None,
+            responses={200: {"description": "the dashboard page", "content": HTML},
+                       401: {"description": "no or wrong admin key: the login page", "content": HTML}})
 async def dashboard(request: Request, days: Annotated[int, Query(ge=1, le=365, description="days shown")] = 28,
                     x_api_key: Annotated[str | None, Header()] = None):
     """Daily metrics and charts, the models serving and their promotions, open alerts, the current A/B test."""
