@@ -239,3 +239,14 @@ def test_no_promote_verdict_before_the_planned_sample(sqlite_engine, tmp_path, m
     assert (tmp_path / "ab" / "ab_intervals.png").stat().st_size > 10_000
     doc = json.loads(res_json.output)
     assert doc["status"] == COLLECTING and doc["design"]["mde"] == 0.05 and doc["sample_reached"] is False
+
+
+def test_the_command_refuses_an_impossible_design_in_korean():
+    from typer.testing import CliRunner
+
+    from naviyam.cli import app
+
+    for args, word in ((["--mde", "0"], "--mde"), (["--alpha", "0.7"], "--alpha"), (["--power", "1"], "--power"),
+                       (["--min-users", "1"], "--min-users")):
+        res = CliRunner().invoke(app, ["ab", "report", *args])
+        assert res.exit_code == 2 and word in res.output and "해요" in res.output, res.output

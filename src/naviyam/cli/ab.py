@@ -19,13 +19,12 @@ app = typer.Typer(no_args_is_help=True, help="후보 모델의 온라인 A/B 테
 def report(
     since: str = typer.Option(None, help="이 날(YYYY-MM-DD, UTC)부터의 상호작용만 봐요."),
     candidate: str = typer.Option(None, help="후보 랭커(ranker) 버전 (기본: 가장 최근에 시험한 것)."),
-    alpha: float = typer.Option(None, min=0.0001, max=0.4999,
-                                help="유의수준(alpha) (기본: NAVIYAM_AB_ALPHA)."),
-    mde: float = typer.Option(None, min=0.0001, max=1.0,
-                              help="최소 검출 효과: 사용자당 CTR의 절대 차이 (기본: NAVIYAM_AB_MDE)."),
-    power: float = typer.Option(None, min=0.01, max=0.999, help="검정력(power) (기본: NAVIYAM_AB_POWER)."),
-    min_users: int = typer.Option(None, "--min-users", min=2,
-                                  help="판정 전에 그룹마다 필요한 최소 사용자 수 (기본: NAVIYAM_AB_MIN_USERS)."),
+    alpha: float = typer.Option(None, help="유의수준(alpha), 0과 0.5 사이 (기본: NAVIYAM_AB_ALPHA)."),
+    mde: float = typer.Option(None, help="최소 검출 효과: 사용자당 CTR의 절대 차이, 0보다 크고 1 이하 "
+                              "(기본: NAVIYAM_AB_MDE)."),
+    power: float = typer.Option(None, help="검정력(power), 0과 1 사이 (기본: NAVIYAM_AB_POWER)."),
+    min_users: int = typer.Option(None, "--min-users",
+                                  help="판정 전에 그룹마다 필요한 최소 사용자 수, 2 이상 (기본: NAVIYAM_AB_MIN_USERS)."),
     out: Path = typer.Option(None, "--out", help="이 폴더에 신뢰구간 그림(ab_intervals.png)과 ab_report.json을 써요."),
     as_json: bool = typer.Option(False, "--json", help="표 대신 JSON으로 출력해요."),
 ) -> None:
@@ -46,6 +45,13 @@ def report(
         except ValueError:
             err_console.print(f"[red]--since: 날짜는 YYYY-MM-DD 형식이어야 해요 ({since!r}).[/red]")
             raise typer.Exit(2) from None
+    for name, value, ok, rule in (("--alpha", alpha, lambda v: 0 < v < 0.5, "0보다 크고 0.5보다 작아야"),
+                                  ("--mde", mde, lambda v: 0 < v <= 1, "0보다 크고 1 이하여야"),
+                                  ("--power", power, lambda v: 0 < v < 1, "0보다 크고 1보다 작아야"),
+                                  ("--min-users", min_users, lambda v: v >= 2, "2 이상이어야")):
+        if value is not None and not ok(value):
+            err_console.print(f"[red]{name}: 값은 {rule} 해요 ({value}).[/red]")
+            raise typer.Exit(2)
     design = ABDesign.from_settings(get_settings(), alpha=alpha, mde=mde, power=power, min_users=min_users)
     engine = get_engine()
     migrate(engine)
