@@ -157,3 +157,56 @@ def runtime(trained_world):
     from naviyam.service.runtime import Runtime
 
     return Runtime.load(trained_world.engine, trained_world.settings)
+
+
+def _write_ab_log(engine: Engine, cand: list[list[int]], prod: list[list[int]], candidate_version: str,
+                  production_version: str, *, start: "dt.datetime | None" = None, anonymous_turns: int = 0) -> None:
+    """An online A/B test's log as the service stores it: ``[shown, clicked, ordered]`` turns per user and arm.
+
+    Candidate users get ids 1, 2, …, production users 10 001, 10 002, …; each user's first ``clicked`` turns
+    have a feedback (the first ``ordered`` of them an order). Both arms' turns spread over the day from
+    ``start`` (naive UTC), the candidate's first and last turns bounding the test. ``anonymous_turns`` adds
+    clicked turns without a user id (never randomised, always production).
+    """
+    import datetime as dt
+
+    from sqlalchemy import insert
+
+    from naviyam.db.models import FeedbackEvent, Interaction
+
+    start = start or dt.datetime(2026, 11, 20, 3, 0)
+    span = 86_400.0
+    turns, clicks = [], []  # one row per turn; its feedback type or None
+    for arm, version, rows, uid0, pad in (("candidate", candidate_version, cand, 1, 0),
+                                          ("production", production_version, prod, 10_001, 1)):
+        step = (span - 2 * pad) / max(1, sum(r[0] for r in rows) - 1)
+        k = 0
+        for i, (shown, clicked, ordered) in enumerate(rows):
+            for turn in range(shown):
+                at = start + dt.timedelta(seconds=pad + step * k)
+                k += 1
+                turns.append({"session_id": f"ab{uid0 + i}", "user_id": uid0 + i, "message": "분식 추천해줘",
+                              "intent": "FOOD_RECOMMENDATION", "recommendations": [{"shop_id": 1, "rank": 1}],
+                              "model_versions": {"ranker": version}, "ab_arm": arm, "created_at": at})
+                clicks.append(("ordered" if turn < ordered else "clicked") if turn < clicked else None)
+    for j in range(anonymous_turns):
+        turns.append({"session_id": f"anon{j}", "user_id": None, "message": "치킨", "intent": "FOOD_RECOMMENDATION",
+                      "recommendations": [{"shop_id": 1, "rank": 1}], "model_versions": {"ranker": production_version},
+                      "ab_arm": "production", "created_at": start + dt.timedelta(hours=1, seconds=j)})
+        clicks.append("clicked")
+    with engine.begin() as conn:
+        ids = []
+        for i in range(0, len(turns), 2000):
+            ids += conn.execute(insert(Interaction).returning(Interaction.id, sort_by_parameter_order=True),
+                                turns[i:i + 2000]).scalars().all()
+        feedback = [{"interaction_id": iid, "user_id": t["user_id"], "shop_id": 1, "feedback_type": kind,
+                     "created_at": t["created_at"] + dt.timedelta(seconds=0.5)}
+                    for iid, t, kind in zip(ids, turns, clicks, strict=True) if kind]
+        for i in range(0, len(feedback), 2000):
+            conn.execute(insert(FeedbackEvent), feedback[i:i + 2000])
+
+
+@pytest.fixture(scope="session")
+def write_ab_log():
+    """``write_ab_log(engine, cand, prod, candidate_version, production_version, *, start, anonymous_turns)``."""
+    return _write_ab_log

@@ -7,13 +7,13 @@ import datetime as dt
 import re
 
 from naviyam.core.clock import day_bounds_utc, local_today
-from naviyam.db.models import Alert, DailyMetric, FeedbackEvent, Interaction
+from naviyam.db.models import Alert, DailyMetric
 from naviyam.db.session import session_scope
 
 KEY = {"X-API-Key": "test-admin-key"}
 
 
-def _seed(engine) -> None:
+def _seed(engine, write_ab_log) -> None:
     """Two stored days of metrics, an open and a resolved alert, and an A/B test's turns yesterday."""
     today = local_today()
     with session_scope(engine) as s:
@@ -24,19 +24,9 @@ def _seed(engine) -> None:
                        DailyMetric(day=day, name="latency_p95_ms", value=420.0)])
         s.add(Alert(kind="performance_degradation", message="클릭률(CTR) 저하 감지: 테스트 알림"))
         s.add(Alert(kind="model_load_failed", message="이미 해결된 알림", resolved_at=dt.datetime(2026, 11, 1)))
-        start, _ = day_bounds_utc(today - dt.timedelta(days=1))
-        for uid in range(1, 13):
-            arm = "candidate" if uid % 2 else "production"
-            for turn in range(3):
-                it = Interaction(session_id=f"ab{uid}", user_id=uid, message="분식", intent="FOOD_RECOMMENDATION",
-                                 recommendations=[{"shop_id": 1, "rank": 1}], ab_arm=arm,
-                                 model_versions={"ranker": "ranker-cand" if arm == "candidate" else "ranker-prod"},
-                                 created_at=start + dt.timedelta(hours=1, minutes=uid, seconds=turn))
-                s.add(it)
-                s.flush()
-                if turn < (2 if arm == "candidate" else 1):
-                    s.add(FeedbackEvent(interaction_id=it.id, user_id=uid, shop_id=1, feedback_type="clicked",
-                                        created_at=it.created_at))
+    # six users per arm, three turns each: the candidate's users click two, production's one
+    write_ab_log(engine, [[3, 2, 0]] * 6, [[3, 1, 0]] * 6, "ranker-cand", "ranker-prod",
+                 start=day_bounds_utc(today - dt.timedelta(days=1))[0])
 
 
 def _images(page: str) -> dict[str, bytes]:
@@ -70,8 +60,8 @@ def test_login_sets_a_cookie_that_is_not_the_key(client):
     assert client.get("/admin/dashboard").status_code == 401
 
 
-def test_dashboard_shows_the_databases_numbers_charts_models_alerts_and_ab_test(client, world):
-    _seed(world)
+def test_dashboard_shows_the_databases_numbers_charts_models_alerts_and_ab_test(client, world, write_ab_log):
+    _seed(world, write_ab_log)
     chat = client.post("/chat", json={"message": "떡볶이 먹고 싶어", "user_id": 1})
     assert chat.status_code == 200
     r = client.get("/admin/dashboard", headers=KEY)

@@ -6,15 +6,11 @@ strongly alike: intra-user correlation 1/(1+c)) and clicks each of their turns w
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 
 import numpy as np
 import pytest
-from sqlalchemy import insert
-
-from naviyam.db.models import FeedbackEvent, Interaction
 from naviyam.learning.ab import (CANDIDATE, PRODUCTION, assign_arm, mean_interval, two_proportion_test,
                                  users_per_arm, welch_test, wilson_interval)
 from naviyam.learning.ab_report import (COLLECTING, NO_DIFFERENCE, PROMOTE, ABDesign, ab_report, plot_intervals,
@@ -41,48 +37,6 @@ def per_turn_p(cand: list[list[int]], prod: list[list[int]]) -> float:
 
 def per_user(cand, prod):
     return {CANDIDATE: dict(enumerate(cand)), PRODUCTION: {10_000 + i: v for i, v in enumerate(prod)}}
-
-
-def write_log(engine, cand: list[list[int]], prod: list[list[int]], *, anonymous_turns: int = 0) -> None:
-    """The synthetic users as stored chat turns and feedback, as the service would have logged them."""
-    t0 = dt.datetime(2026, 11, 20, 3, 0)
-    span = 86_400.0  # both arms over the same day; the candidate's first and last turns bound the test
-    its, fbs, k = [], [], 0
-    next_id = 1
-    for arm, version, rows, uid0, pad in ((CANDIDATE, CAND_V, cand, 1, 0), (PRODUCTION, PROD_V, prod, 10_001, 1)):
-        step = (span - 2 * pad) / max(1, sum(r[0] for r in rows) - 1)
-        for i, (shown, clicked, converted) in enumerate(rows):
-            uid = uid0 + i
-            for turn in range(shown):
-                at = t0 + dt.timedelta(seconds=pad + step * k)
-                k += 1
-                its.append({"id": next_id, "session_id": f"s{uid}", "user_id": uid, "message": "분식 추천해줘",
-                            "intent": "FOOD_RECOMMENDATION", "recommendations": [{"shop_id": 1, "rank": 1}],
-                            "model_versions": {"ranker": version}, "ab_arm": arm,
-                            "created_at": at})
-                if turn < clicked:
-                    kind = "ordered" if turn < converted else "clicked"
-                    fbs.append({"interaction_id": next_id, "user_id": uid, "shop_id": 1, "feedback_type": kind,
-                                "created_at": at + dt.timedelta(milliseconds=500)})
-                next_id += 1
-        k = 0
-    for j in range(anonymous_turns):  # not randomised: always production, no user id
-        its.append({"id": next_id, "session_id": f"anon{j}", "user_id": None, "message": "치킨", "intent": "FOOD_RECOMMENDATION",
-                    "recommendations": [{"shop_id": 1, "rank": 1}], "model_versions": {"ranker": PROD_V},
-                    "ab_arm": PRODUCTION, "created_at": t0 + dt.timedelta(hours=1, seconds=j)})
-        fbs.append({"interaction_id": next_id, "user_id": None, "shop_id": 1, "feedback_type": "clicked",
-                    "created_at": t0 + dt.timedelta(hours=1, seconds=j)})
-        next_id += 1
-    with engine.begin() as conn:
-        for i in range(0, len(its), 2000):
-            conn.execute(insert(Interaction), its[i:i + 2000])
-        for i in range(0, len(fbs), 2000):
-            conn.execute(insert(FeedbackEvent), fbs[i:i + 2000])
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy import text
-
-        with engine.begin() as conn:
-            conn.execute(text("SELECT setval(pg_get_serial_sequence('interaction', 'id'), :n)"), {"n": next_id})
 
 
 # --------------------------------------------------------------------------- the formulas
@@ -166,11 +120,11 @@ def test_planned_sample_gives_the_stated_power_for_a_true_effect_of_the_mde():
 # --------------------------------------------------------------------------- the report on stored logs
 
 
-def test_report_detects_a_true_effect_once_the_planned_sample_is_reached(engine, tmp_path):
+def test_report_detects_a_true_effect_once_the_planned_sample_is_reached(engine, write_ab_log):
     rng = np.random.default_rng(11)
     cand = synthetic_arm(rng, 160, 0.42, 2.0)   # true per-user CTR +0.12
     prod = synthetic_arm(rng, 160, 0.30, 2.0)
-    write_log(engine, cand, prod, anonymous_turns=30)
+    write_ab_log(engine, cand, prod, CAND_V, PROD_V, anonymous_turns=30)
     rep = ab_report(engine, design=ABDesign(mde=0.1, min_users=50))
     assert rep.candidate_version == CAND_V and rep.production_versions == [PROD_V]
     assert rep.arms[CANDIDATE].users == 160 and rep.arms[PRODUCTION].users == 160
@@ -188,13 +142,13 @@ def test_report_detects_a_true_effect_once_the_planned_sample_is_reached(engine,
     assert doc["status"] == PROMOTE and json.dumps(doc)
 
 
-def test_no_effect_with_correlated_turns_is_not_called_significant(sqlite_engine):
+def test_no_effect_with_correlated_turns_is_not_called_significant(sqlite_engine, write_ab_log):
     """The same log: the per-turn z-test calls it (p < 0.05); the per-user test, correctly, does not."""
     rng = np.random.default_rng(5)
     cand = synthetic_arm(rng, 150, 0.3, 0.5, turns=20)  # same truth in both arms
     prod = synthetic_arm(rng, 150, 0.3, 0.5, turns=20)
     assert per_turn_p(cand, prod) < 0.05  # the trap this log sets
-    write_log(sqlite_engine, cand, prod)
+    write_ab_log(sqlite_engine, cand, prod, CAND_V, PROD_V)
     rep = ab_report(sqlite_engine, design=ABDesign(mde=0.15, min_users=50))
     assert rep.sample_reached
     ctr = rep.comparison("ctr")
@@ -202,12 +156,12 @@ def test_no_effect_with_correlated_turns_is_not_called_significant(sqlite_engine
     assert rep.status == NO_DIFFERENCE and "승격하세요" not in rep.verdict()
 
 
-def test_no_promote_verdict_before_the_planned_sample(sqlite_engine, tmp_path, monkeypatch):
+def test_no_promote_verdict_before_the_planned_sample(sqlite_engine, write_ab_log, tmp_path, monkeypatch):
     """A big planted effect is already 'significant' with 40 users per arm, but the plan wants more: keep collecting."""
     rng = np.random.default_rng(3)
     cand = synthetic_arm(rng, 40, 0.6, 2.0)
     prod = synthetic_arm(rng, 40, 0.3, 2.0)
-    write_log(sqlite_engine, cand, prod)
+    write_ab_log(sqlite_engine, cand, prod, CAND_V, PROD_V)
     design = ABDesign(mde=0.05, min_users=100)
     rep = ab_report(sqlite_engine, design=design)
     assert rep.comparison("ctr").significant  # a peek would have said "promote"

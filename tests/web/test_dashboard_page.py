@@ -15,14 +15,14 @@ from sqlalchemy import func, select
 
 from naviyam.api.app import create_app
 from naviyam.core.clock import day_bounds_utc, local_today
-from naviyam.db.models import Alert, DailyMetric, FeedbackEvent, Interaction, ModelVersion
+from naviyam.db.models import Alert, DailyMetric, ModelVersion
 from naviyam.db.session import make_engine, session_scope
 
 SECTIONS = {"summary": "요약", "daily": "일일 지표", "models": "사용 중인 모델", "alerts": "열린 알림", "ab": "A/B 테스트"}
 
 
 @pytest.fixture(scope="module")
-def dashboard_world(trained_world, tmp_path_factory):
+def dashboard_world(trained_world, write_ab_log, tmp_path_factory):
     """A copy of the trained world's database (the shared one stays as it was) with a monitored history."""
     src = trained_world.settings.resolved_database_url.removeprefix("sqlite:///")
     path = tmp_path_factory.mktemp("dashboard") / "naviyam.db"
@@ -39,21 +39,11 @@ def dashboard_world(trained_world, tmp_path_factory):
             s.add_all([DailyMetric(day=day, name=n, value=v) for n, v in values.items()])
         s.add(Alert(kind="performance_degradation", message="응답 만족도 저하 감지: 브라우저 테스트 알림"))
         s.add(Alert(kind="performance_degradation", message="해결된 알림", resolved_at=dt.datetime(2026, 11, 2)))
-        start, _ = day_bounds_utc(today - dt.timedelta(days=1))
-        for uid in range(1, 41):
-            arm = "candidate" if uid % 2 else "production"
-            for turn in range(4):
-                it = Interaction(session_id=f"ab{uid}", user_id=uid, message="분식", intent="FOOD_RECOMMENDATION",
-                                 recommendations=[{"shop_id": 1, "rank": 1}], ab_arm=arm,
-                                 model_versions={"ranker": "ranker-web-cand" if arm == "candidate" else "prod"},
-                                 created_at=start + dt.timedelta(hours=2, minutes=uid, seconds=turn))
-                s.add(it)
-                s.flush()
-                if turn < 1 + (uid % 3 == 0) + (arm == "candidate"):
-                    s.add(FeedbackEvent(interaction_id=it.id, user_id=uid, shop_id=1, feedback_type="clicked",
-                                        created_at=it.created_at))
         promoted = s.scalar(select(func.count()).select_from(ModelVersion).where(ModelVersion.promoted_at.is_not(None)))
     assert promoted >= 2  # the trained world's NLU and index
+    # 20 users per arm yesterday, four turns each; the candidate's users click one turn more
+    write_ab_log(engine, [[4, 2 + (i % 3 == 0), 0] for i in range(20)], [[4, 1 + (i % 3 == 0), 0] for i in range(20)],
+                 "ranker-web-cand", "prod", start=day_bounds_utc(today - dt.timedelta(days=1))[0])
     yield engine
     engine.dispose()
 
