@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from naviyam.recommend.features import NUM_COLUMNS, WIDE_COLUMNS, WIDE_DIM, FeatureRows
+from naviyam.recommend.features import NUM_COLUMNS, WIDE_COLUMNS, WIDE_DIM, WIDE_NAMES, FeatureRows
 from naviyam.recommend.metrics import roc_auc
 from naviyam.recommend.ranker import RankerLoadError, WideDeepRanker
 from naviyam.recommend.ranker.dataset import Encoders, hash_queries, query_tokens
@@ -120,3 +120,61 @@ def test_a_corrupt_or_mismatched_checkpoint_is_refused(tmp_path):
 
     with pytest.raises(RankerLoadError, match="missing"):
         WideDeepRanker.load(tmp_path / "nothing")
+
+
+def _ranking_lists_frame(seed: int, lists: int = 60, width: int = 12, layer1_knows: bool = True) -> pd.DataFrame:
+    """Request lists of one positive each; Layer 1's merged score ranks it first when ``layer1_knows``."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for q in range(lists):
+        df = synthetic(width, seed * 1000 + q)
+        df["label"] = 0.0
+        pos = int(rng.integers(width))
+        df.loc[pos, "label"] = 1.0
+        l1_rank = rng.permutation(width)
+        if layer1_knows:  # the positive is Layer 1's first candidate
+            l1_rank[l1_rank == 0] = l1_rank[pos]
+            l1_rank[pos] = 0
+        df["layer1_rank"] = l1_rank
+        df[f"wide_feat_{WIDE_NAMES.index('layer1_score')}"] = 1.0 / (1.0 + l1_rank)
+        df["query_id"] = q
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_layer1_blend_takes_layer1_order_where_it_is_better_and_is_served(tmp_path):
+    from naviyam.recommend.ranker.trainer import fit_layer1_blend, predict
+
+    train, val = synthetic(800, 11), synthetic(200, 12)
+    ranking = _ranking_lists_frame(13, layer1_knows=True)
+    result = fit_wide_deep(train, val, ranking, config=small_config(epochs=2, layer1_blend_grid=[]))
+    assert "layer1_blend" not in result.metrics
+    enc, net = result.encoders, result.net
+    xr = enc.encode(FeatureRows.from_frame(ranking))
+    slot = WIDE_NAMES.index("layer1_score")
+    weight_before = float(net.wide.weight[0, slot].detach())
+    blend = fit_layer1_blend(net, xr, ranking, [0.0, 1.0, 50.0])
+    assert blend.step == 50.0  # Layer 1 ranks every positive first here; the network does not
+    assert blend.ranking["ndcg@10"] == pytest.approx(1.0)
+    assert blend.ranking["ndcg@10"] > blend.ndcg_before
+    # the step lives in the network's wide weight, so every scorer (engine, gate, eval) serves the blend
+    assert float(net.wide.weight[0, slot].detach()) == pytest.approx(weight_before + 50.0)
+    ranker = WideDeepRanker.from_training(result, small_config())
+    ranker.save(tmp_path / "v1")
+    scores = WideDeepRanker.load(tmp_path / "v1").score_rows(FeatureRows.from_frame(ranking))
+    np.testing.assert_allclose(scores, predict(net, xr), rtol=1e-6)
+
+
+def test_layer1_blend_keeps_the_network_when_layer1_order_is_noise():
+    from naviyam.recommend.ranker.trainer import fit_layer1_blend
+
+    train, val = synthetic(3000, 1), synthetic(800, 2)
+    ranking = synthetic(600, 14)
+    ranking["query_id"] = np.arange(600) // 12
+    ranking["layer1_rank"] = np.random.default_rng(15).permutation(600) % 12  # unrelated to the label
+    ranking[f"wide_feat_{WIDE_NAMES.index('layer1_score')}"] = 1.0 / (1.0 + ranking["layer1_rank"])
+    result = fit_wide_deep(train, val, ranking, config=small_config())
+    assert result.metrics["layer1_blend"] <= 1.0
+    assert result.metrics["val_ndcg@10"] >= result.metrics["val_ndcg@10_before_blend"]
+    assert result.metrics["val_ndcg@10"] > result.metrics["layer1_ndcg@10"]
+    assert fit_layer1_blend(result.net, {}, None, [0.0, 1.0]) is None

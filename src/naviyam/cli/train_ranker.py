@@ -122,6 +122,10 @@ def register(train_app: typer.Typer) -> None:
         for key, label in (("val_ndcg@10", "NDCG@10"), ("val_mrr", "MRR"), ("val_auc", "val AUC")):
             table.add_row(label, *(_fmt(gate.table[c].get(key)) for c in cols))
         console.print(table)
+        if result.metrics.get("layer1_blend") is not None:
+            console.print(f"Layer 1 혼합(layer1_blend) {result.metrics['layer1_blend']:g}: 평가 목록 NDCG@10 "
+                          f"{_fmt(result.metrics.get('val_ndcg@10_before_blend'))} → "
+                          f"{_fmt(result.metrics.get('val_ndcg@10'))} (0이면 학습한 그대로)")
         verdict = "[green]승격[/green]" if gate.promoted else "[yellow]유지[/yellow]"
         console.print(f"{verdict}: 지금 서비스하는 랭커는 {gate.serving_version}이에요.")
         for reason in gate.reasons:
