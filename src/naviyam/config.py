@@ -118,6 +118,11 @@ class Settings(BaseSettings):
         180, ge=0, description="Days conversations and feedback are kept; `naviyam maintenance retention` "
         "deletes older ones (0 keeps them forever).",
     )
+    privacy_contact: str = Field(
+        "", max_length=300,
+        description="Who children and guardians ask about their data, shown on the /privacy page "
+                    "(e.g. '개인정보 보호 담당자 02-123-4567, privacy@example.kr'); empty: the operator in general.",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

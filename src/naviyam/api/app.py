@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import logging
+import string
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -11,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -29,6 +31,7 @@ from naviyam.service.ratelimit import build_rate_limiter
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
+TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -128,7 +131,7 @@ def create_app(settings: Settings | None = None, engine=None, runtime=None) -> F
     if settings.cors_origins:
         # Default: no CORS headers at all, so browsers refuse every cross-origin call.
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
-                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["Content-Type", "X-API-Key"],
+                           allow_methods=["GET", "POST", "PUT", "DELETE"], allow_headers=["Content-Type", "X-API-Key"],
                            max_age=600)
     # What every API router can answer besides its own responses; 422 is documented as the Korean
     # {"detail": "..."} that _on_validation_error returns (FastAPI would document its own list shape).
@@ -150,4 +153,22 @@ def create_app(settings: Settings | None = None, engine=None, runtime=None) -> F
     def chat_page() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html")
 
+    @app.get("/privacy", include_in_schema=False)
+    def privacy_page() -> HTMLResponse:
+        return HTMLResponse(privacy_html(settings))
+
     return app
+
+
+def privacy_html(settings: Settings) -> str:
+    """The /privacy page for children and guardians, with this service's retention days and contact."""
+    days = settings.retention_days
+    if days > 0:
+        retention = (f"대화, 기억한 내용, 누른 버튼은 {days}일 동안 보관하고, 그보다 오래된 것은 매일 밤 "
+                     "저절로 지워요.")
+    else:
+        retention = "지금은 보관 기간을 정해 두지 않았어요. 지워 달라고 하면 언제든 지워요."
+    contact = settings.privacy_contact.strip()
+    ask = f"물어볼 곳: {contact}" if contact else "이 서비스를 운영하는 곳의 개인정보 보호 담당자에게 물어보세요."
+    page = string.Template((TEMPLATES_DIR / "privacy.html").read_text(encoding="utf-8"))
+    return page.substitute(retention_text=html.escape(retention), contact=html.escape(ask))

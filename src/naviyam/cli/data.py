@@ -97,8 +97,16 @@ def import_(
             if not typer.confirm(f"파일에 없는 행을 지울까요? ({listing})", default=False):
                 err_console.print("[yellow]취소했어요. 아무것도 바꾸지 않았어요.[/yellow]")
                 raise typer.Exit(1)
+    from naviyam.service.privacy import consent_snapshot, record_imported_consents
+
+    migrate(get_engine())
+    consents = consent_snapshot(get_engine())
     result = _run_import(path, replace=replace, dry_run=False)
     _print_changes(f"가져온 데이터: {path}", result)
+    given, withdrawn = record_imported_consents(get_engine(), consents)
+    if given or withdrawn:
+        console.print(f"보호자 동의: 새로 기록 {len(given)}명, 거둠 {len(withdrawn)}명"
+                      + (" (거둔 사용자의 저장된 대화·위치를 줄이고 학습에서 뺐어요)." if withdrawn else "."))
 
 
 @app.command("validate")

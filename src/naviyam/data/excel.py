@@ -166,6 +166,15 @@ def _birthday(value: dt.date) -> v.Parsed:
     return value, None
 
 
+def _consent_day(value: dt.date) -> v.Parsed:
+    """A guardian's consent day (PIPA Art. 22-2): a real day, not in the future. Empty: no consent."""
+    if value.year < 1900:
+        return None, f"보호자 동의 날짜({value.isoformat()})가 너무 옛날입니다. 날짜를 확인해 주세요"
+    if value > local_today():
+        return None, f"보호자 동의 날짜({value.isoformat()})가 미래 날짜입니다"
+    return value, None
+
+
 def _timestamp(value: dt.datetime) -> v.Parsed:
     if 1900 <= value.year <= 2100:
         return value, None
@@ -245,6 +254,7 @@ SHEETS: dict[str, SheetSpec] = {
                 ColumnSpec("dong", "str"),
                 ColumnSpec("is_meal_card_holder", "bool", default=False),
                 ColumnSpec("created_at", "datetime", domain=_timestamp),
+                ColumnSpec("guardian_consent", "date", domain=_consent_day),
             ),
         ),
         SheetSpec(

@@ -27,7 +27,10 @@ the age, the chance of holding a meal card (children mostly, adults rarely),
 the budget, the price sensitivity, the travel length and the rhythm of the
 day. Hidden tastes are ``theta ~ Dirichlet(TASTE_CONCENTRATION *
 segment_profile)`` over the categories; each user also has a personal mix of
-meal slots (breakfast, lunch, snack, dinner, late night).
+meal slots (breakfast, lunch, snack, dinner, late night). :data:`CONSENT_SHARE`
+of the users under 15 at the end have a guardian's consent on the day they
+joined (``guardian_consent``, drawn from a stream of its own so the rest of
+the world does not depend on it); the others are served minimised.
 
 *Orders.* An active user places ``Poisson(Gamma)`` orders (mean 18–26 per 180
 days by segment; about 10 % of users never order). Each order gets a day
@@ -106,6 +109,8 @@ WEEKDAYS_KO = ("월", "화", "수", "목", "금", "토", "일")
 
 MEAL_CARD_SHARE = 0.30
 GOOD_SHOP_SHARE = 0.15
+#: Children (under 15 at the end of the history) whose guardian consented when they joined.
+CONSENT_SHARE = 0.9
 
 #: Share of shops and users per district; the rest is spread evenly.
 FOCUS_DISTRICTS = {"관악구": 0.13, "동작구": 0.12}
@@ -645,12 +650,14 @@ def build_world(*, seed: int = DEFAULT_SEED, shops: int = DEFAULT_SHOPS, users: 
         raise ValueError("need shops >= 1, users >= 0 and days >= 1")
     end_date = end_date or DEFAULT_END_DATE
     start = dt.datetime.combine(end_date - dt.timedelta(days=days), dt.time())
-    streams = np.random.SeedSequence(seed).spawn(6)
-    rng_shop, rng_menu, rng_user, rng_order, rng_text, rng_fav = (np.random.default_rng(s) for s in streams)
+    streams = np.random.SeedSequence(seed).spawn(7)
+    rng_shop, rng_menu, rng_user, rng_order, rng_text, rng_fav, rng_consent = (
+        np.random.default_rng(s) for s in streams)
 
     shop_rows, brand_rows, shop_arr = _make_shops(rng_shop, shops, start, progress)
     menu_rows, menu_arr = _make_menus(rng_menu, shop_rows, shop_arr, progress)
     user_rows, user_arr = _make_users(rng_user, users, start, end_date, days, progress)
+    _guardian_consents(rng_consent, user_rows, user_arr["age"])
     orders, favs, reviews = _simulate(rng_order, rng_fav, rng_text, start, days, shop_arr, menu_rows, menu_arr,
                                       user_arr, progress)
     tables = {
@@ -950,6 +957,13 @@ def _make_users(rng: np.random.Generator, n: int, start: dt.datetime, end_date: 
         "activity": activity, "orders_mean": params["orders"],
     }
     return rows, arr
+
+
+def _guardian_consents(rng: np.random.Generator, user_rows: list[dict], ages: np.ndarray) -> None:
+    """``guardian_consent`` for each user row: the day they joined for most children, empty for the rest."""
+    given = rng.random(len(user_rows)) < CONSENT_SHARE
+    for row, age, yes in zip(user_rows, ages, given, strict=True):
+        row["guardian_consent"] = row["created_at"].date() if age < 15 and yes else None
 
 
 # --------------------------------------------------------------------------- behaviour

@@ -24,18 +24,22 @@ from naviyam.db.models import DataVersion
 
 OPERATOR_ASPECTS = ("shop", "shop_menu", "brand", "user", "product_order", "userfavorite", "review")
 LEXICON = "lexicon"
+#: Whose events training may use: bumped when a guardian's consent is set or withdrawn and when a user's
+#: data is erased (naviyam.service.privacy), so models fitted before are stale until rebuilt without them.
+PRIVACY = "privacy"
 #: Columns whose change changes what the NLU's lexicon holds.
 LEXICON_COLUMNS = {"shop": {"name", "category", "district", "dong"}, "shop_menu": {"name", "dish"},
                    "brand": {"name"}}
 #: Which aspects each model kind is trained on.
 MODEL_ASPECTS: dict[str, tuple[str, ...]] = {
     "nlu": (LEXICON,),
-    "index": OPERATOR_ASPECTS,
-    "ranker": OPERATOR_ASPECTS,
+    "index": (*OPERATOR_ASPECTS, PRIVACY),
+    "ranker": (*OPERATOR_ASPECTS, PRIVACY),
 }
 #: Operator-facing Korean names of the aspects.
 ASPECT_NAMES = {"shop": "가게", "shop_menu": "메뉴", "brand": "브랜드", "user": "사용자", "product_order": "주문",
-                "userfavorite": "찜", "review": "리뷰", LEXICON: "가게·메뉴 이름과 지역"}
+                "userfavorite": "찜", "review": "리뷰", LEXICON: "가게·메뉴 이름과 지역",
+                PRIVACY: "보호자 동의·삭제 요청"}
 
 
 def bump(conn: Connection, aspects: Iterable[str], source: str) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     Time,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -44,6 +45,8 @@ FEEDBACK_TYPES = ("clicked", "ordered", "favorited", "rated", "dismissed")
 #: Kinds of versioned models in the registry.
 MODEL_KINDS = ("nlu", "index", "ranker", "lora", "normalizer")
 MODEL_STATUSES = ("candidate", "production", "archived", "failed")
+#: What the privacy log records (naviyam.service.privacy): consent set or withdrawn, data exported or erased.
+PRIVACY_ACTIONS = ("consent", "withdraw", "export", "erase")
 
 
 
@@ -122,6 +125,9 @@ class User(Base):
     dong: Mapped[str | None] = mapped_column(String(40), nullable=True)
     is_meal_card_holder: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    #: The day a legal guardian consented to the service processing this child's data (PIPA Art. 22-2);
+    #: empty: no consent. Under 14 without it, the service minimises what it keeps (naviyam.core.privacy).
+    guardian_consent: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
 
 
 class ProductOrder(Base):
@@ -194,6 +200,7 @@ class Interaction(Base):
     session_id: Mapped[str] = mapped_column(String(64), index=True)
     #: Not a foreign key: unknown (cold-start) users are served too.
     user_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    #: Empty when the turn was minimised (a child under 14 without a guardian's consent).
     message: Mapped[str] = mapped_column(Text)
     intent: Mapped[str | None] = mapped_column(String(40), nullable=True)
     nlu: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
@@ -205,6 +212,10 @@ class Interaction(Base):
     ab_arm: Mapped[str | None] = mapped_column(String(20), nullable=True)
     #: A user the original API's clients name by a string that is not a database user ("kakao_1234").
     app_user: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    #: Where the request was made: {lat, lon, precision: "exact" | "1km", district, dong}; null without coordinates.
+    location: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: Stored minimised (no free text, coarse location) and never used for training (naviyam.service.minimise).
+    minimised: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now(), index=True)
 
 
@@ -249,6 +260,8 @@ class FeedbackEvent(Base):
     feedback_type: Mapped[str] = mapped_column(String(20))
     satisfaction_score: Mapped[float | None] = mapped_column(Float, nullable=True)
     app_user: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    #: A minimised user's event: kept for the service, never used for training.
+    minimised: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now(), index=True)
 
 
@@ -310,3 +323,23 @@ class DailyMetric(Base):
     name: Mapped[str] = mapped_column(String(50))
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     computed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now())
+
+
+class PrivacyEvent(Base):
+    """The operator's record of what was done with one person's data: consent set or withdrawn, data exported
+    or erased, with counts only (never the data itself)."""
+
+    __tablename__ = "privacy_event"
+    __table_args__ = (
+        CheckConstraint("action IN ('consent', 'withdraw', 'export', 'erase')", name="action_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action: Mapped[str] = mapped_column(String(20), index=True)
+    #: Not a foreign key: the log outlives the user's rows.
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    #: Counts of what was touched ({"interactions": 3, ...}) and the consent date, never content.
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: api | cli | import
+    source: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now(), index=True)

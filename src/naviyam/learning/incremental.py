@@ -18,7 +18,11 @@ Each row's features are computed as the ranker sees them at serving time
 (:class:`~naviyam.recommend.features.FeatureBuilder`), with the interaction
 counts replayed up to the moment of the interaction, the stored NLU filters
 and semantic query, the funnel scores stored with the shown list, and the
-request position Layer 1 resolves for that request.
+request position Layer 1 resolves for that request (from the stored
+coordinates when the client sent them).
+
+Nothing of a child without a guardian's consent (minimised turns and
+feedback) or of an erased user is ever read (:mod:`naviyam.core.privacy`).
 
 NLU rows ("good conversations", seed 44.E): the messages of those same
 interactions whose recommendations were chosen and that nobody rated below
@@ -40,6 +44,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
+from naviyam.core.privacy import training_exclusions
 from naviyam.db.models import FeedbackEvent, Interaction
 from naviyam.db.session import session_scope
 from naviyam.nlu.canonical import SEARCH_INTENTS
@@ -80,6 +85,8 @@ class LabelledInteraction:
     #: shop id -> set of feedback types the user gave it (for this interaction)
     feedback: dict[int, set[str]] = field(default_factory=dict)
     satisfaction: list[float] = field(default_factory=list)
+    #: where the request was made ({lat, lon, ...} as stored), when the client sent coordinates
+    location: dict[str, Any] | None = None
 
     @property
     def chosen(self) -> set[int]:
@@ -105,20 +112,28 @@ def _positive_weight(kinds: set[str]) -> float:
 
 def collect_labelled(engine: Engine, start: dt.datetime, end: dt.datetime,
                      config: IncrementalDataConfig | None = None) -> list[LabelledInteraction]:
-    """Interactions created in ``[start, end)`` (UTC) that showed shops, with the feedback they got."""
+    """Interactions created in ``[start, end)`` (UTC) that showed shops, with the feedback they got.
+
+    Minimised turns and events (children without a guardian's consent) and everything of users no
+    training may use (:func:`~naviyam.core.privacy.training_exclusions`) are left out."""
     cfg = config or IncrementalDataConfig()
+    excluded = training_exclusions(engine)
     with session_scope(engine) as s:
-        its = list(s.scalars(select(Interaction).where(Interaction.created_at >= start, Interaction.created_at < end)
+        its = list(s.scalars(select(Interaction).where(Interaction.created_at >= start, Interaction.created_at < end,
+                                                       Interaction.minimised.is_(False))
                              .order_by(Interaction.created_at, Interaction.id)))
         fbs = list(s.scalars(select(FeedbackEvent).where(
-            FeedbackEvent.created_at >= start,
+            FeedbackEvent.created_at >= start, FeedbackEvent.minimised.is_(False),
             FeedbackEvent.created_at < end + dt.timedelta(hours=cfg.match_hours)).order_by(FeedbackEvent.id)))
+    its = [it for it in its if it.user_id not in excluded]
+    fbs = [fb for fb in fbs if fb.user_id not in excluded]
     by_id: dict[int, LabelledInteraction] = {}
     by_user: dict[int, list[LabelledInteraction]] = defaultdict(list)
     for it in its:
         if not it.recommendations or not isinstance(it.nlu, dict):
             continue
-        li = LabelledInteraction(it.id, it.user_id, it.created_at, it.message, it.nlu, list(it.recommendations))
+        li = LabelledInteraction(it.id, it.user_id, it.created_at, it.message, it.nlu, list(it.recommendations),
+                                 location=it.location if isinstance(it.location, dict) else None)
         by_id[it.id] = li
         if it.user_id is not None:
             by_user[it.user_id].append(li)
@@ -179,7 +194,7 @@ def ranker_rows(engine: Engine, generator, labelled: list[LabelledInteraction],
     catalog = generator.catalog
     builder = FeatureBuilder(catalog)
     state = InteractionState.empty(InteractionState.load_users(engine), catalog)
-    events = load_events(engine)
+    events = load_events(engine, trainable_only=True)
     e = 0
     frames: list[pd.DataFrame] = []
     skipped = 0
@@ -196,7 +211,9 @@ def ranker_rows(engine: Engine, generator, labelled: list[LabelledInteraction],
         filters = dict(li.nlu.get("filters") or {})
         semantic = str(li.nlu.get("semantic_query") or li.nlu.get("text") or "")
         # Where Layer 1 placed this request (a named place, else the user's home area).
-        l1 = generator.candidates(li.user_id, {**li.nlu, "filters": filters}, RequestContext(now=when), k=1)
+        loc = li.location or {}
+        l1 = generator.candidates(li.user_id, {**li.nlu, "filters": filters},
+                                  RequestContext(now=when, lat=loc.get("lat"), lon=loc.get("lon")), k=1)
         origin = l1.origin
         query = RankingQuery(user_id=li.user_id, filters=filters, semantic_query=semantic, when=when,
                              position=(origin.lat, origin.lon) if origin else None,

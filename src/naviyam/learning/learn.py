@@ -35,6 +35,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from naviyam.core.clock import utcnow
+from naviyam.core.privacy import training_exclusions
 from naviyam.db.models import FeedbackEvent, LearningRun
 from naviyam.db.session import session_scope
 from naviyam.learning.incremental import IncrementalData, IncrementalDataConfig, build_incremental_data
@@ -191,19 +192,27 @@ def _load_generator(engine: Engine, registry: ModelRegistry, say: Say):
     return CandidateGenerator.load(engine, registry)
 
 
-def _base_dataset(prod_mv, registry: ModelRegistry) -> tuple[pd.DataFrame | None, pd.DataFrame | None,
-                                                             pd.DataFrame | None]:
-    """(train, val, ranking) frames the production ranker was trained with, when still on disk."""
+def _base_dataset(engine: Engine, prod_mv) -> tuple[pd.DataFrame | None, pd.DataFrame | None,
+                                                    pd.DataFrame | None]:
+    """(train, val, ranking) frames the production ranker was trained with, when still on disk.
+
+    Rows of users no training may use any more (erased since, or a child whose guardian withdrew consent)
+    are dropped: what was written before a deletion never comes back through the replay sample."""
     from naviyam.recommend.ranker.trainer import load_training_set
 
     folder = ((prod_mv.config or {}).get("dataset")) if prod_mv is not None else None
     if not folder or not Path(folder).is_dir():
         return None, None, None
     try:
-        return load_training_set(Path(folder))[:3]
+        frames = load_training_set(Path(folder))[:3]
     except (OSError, ValueError, KeyError) as exc:
         log.warning("training set %s unreadable: %s", folder, exc)
         return None, None, None
+    excluded = training_exclusions(engine)
+    if not excluded:
+        return frames
+    return tuple(None if df is None else df[~df["user_id"].isin(excluded)].reset_index(drop=True)
+                 for df in frames)
 
 
 def _learn_ranker(engine, registry: ModelRegistry, generator, data: IncrementalData, cfg: LearnConfig,
@@ -223,7 +232,7 @@ def _learn_ranker(engine, registry: ModelRegistry, generator, data: IncrementalD
         production = WideDeepRanker.load(Path(prod_mv.path), version=prod_mv.version)
     except RankerLoadError as exc:
         return ModelOutcome("ranker", None, prod_mv.version, "skipped", f"운영 랭커를 불러올 수 없어요: {exc}")
-    base_train, val, ranking = _base_dataset(prod_mv, registry)
+    base_train, val, ranking = _base_dataset(engine, prod_mv)
     train = data.train
     if base_train is not None and cfg.replay_rows > 0 and len(base_train):
         replay = base_train.sample(min(cfg.replay_rows, len(base_train)), random_state=cfg.finetune.seed)

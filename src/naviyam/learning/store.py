@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from naviyam.core.privacy import training_exclusions
 from naviyam.db.models import FeedbackEvent, Interaction
 from naviyam.db.session import session_scope
 
@@ -34,11 +35,17 @@ def store_interaction(
     model_versions: dict[str, str] | None,
     ab_arm: str | None = None,
     app_user: str | None = None,
+    location: dict[str, Any] | None = None,
+    minimised: bool = False,
 ) -> int:
-    """Commit one interaction and return its id. ``recommendations`` holds what was shown."""
+    """Commit one interaction and return its id. ``recommendations`` holds what was shown.
+
+    A ``minimised`` turn is stored as the caller made it (naviyam.service.minimise) and is never exported
+    for learning."""
     row = Interaction(session_id=session_id, user_id=user_id, message=message, intent=intent, nlu=nlu,
                       recommendations=recommendations, response=response, latency_ms=latency_ms,
-                      model_versions=model_versions, ab_arm=ab_arm, app_user=app_user)
+                      model_versions=model_versions, ab_arm=ab_arm, app_user=app_user, location=location,
+                      minimised=minimised)
     session.add(row)
     session.commit()
     return row.id
@@ -60,23 +67,31 @@ def export_learning_data(engine: Engine, out_dir: Path, start: dt.datetime, end:
                          tag: str | None = None) -> ExportResult:
     """Write interactions and feedback created in ``[start, end)`` (naive UTC) as the seed's JSONL files.
 
+    Never exported: minimised turns and events (children without a guardian's consent) and anything of a
+    user no training may use (:func:`naviyam.core.privacy.training_exclusions`: such children, erased users).
+
     ``tag`` names the files (default: the two dates of ``start`` and ``end``).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     tag = tag or f"{start:%Y%m%d}_{end:%Y%m%d}"
     conv_path, fb_path = out_dir / f"conversations_{tag}.jsonl", out_dir / f"feedbacks_{tag}.jsonl"
     n_conv = n_fb = 0
+    excluded = training_exclusions(engine)
     with session_scope(engine) as s:
         feedback_by_interaction: dict[int, list[FeedbackEvent]] = {}
-        fbs = list(s.scalars(select(FeedbackEvent).where(FeedbackEvent.created_at >= start,
-                                                         FeedbackEvent.created_at < end).order_by(FeedbackEvent.id)))
+        fbs = [fb for fb in s.scalars(select(FeedbackEvent).where(
+            FeedbackEvent.created_at >= start, FeedbackEvent.created_at < end, FeedbackEvent.minimised.is_(False))
+            .order_by(FeedbackEvent.id)) if fb.user_id not in excluded]
         for fb in fbs:
             if fb.interaction_id is not None:
                 feedback_by_interaction.setdefault(fb.interaction_id, []).append(fb)
         tmp_conv, tmp_fb = conv_path.with_suffix(".tmp"), fb_path.with_suffix(".tmp")
         with tmp_conv.open("w", encoding="utf-8") as f:
-            q = select(Interaction).where(Interaction.created_at >= start, Interaction.created_at < end)
+            q = select(Interaction).where(Interaction.created_at >= start, Interaction.created_at < end,
+                                          Interaction.minimised.is_(False))
             for it in s.scalars(q.order_by(Interaction.id).execution_options(yield_per=1000)):
+                if it.user_id in excluded:
+                    continue
                 related = feedback_by_interaction.get(it.id, [])
                 scores = [x.satisfaction_score for x in related if x.satisfaction_score is not None]
                 record = {

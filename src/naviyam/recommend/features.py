@@ -73,6 +73,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
+from naviyam.core.privacy import age_on, training_exclusions
 from naviyam.db.models import ProductOrder, Review, User, UserFavorite
 from naviyam.hours import MEAL_TIMES, meal_time
 from naviyam.retrieval.catalog import ShopCatalog
@@ -180,10 +181,8 @@ time_bucket = meal_time
 
 
 def age_at(birthday: dt.date | None, when: dt.datetime) -> float | None:
-    if birthday is None:
-        return None
-    d = when.date()
-    return float(d.year - birthday.year - ((d.month, d.day) < (birthday.month, birthday.day)))
+    age = age_on(birthday, when.date())
+    return None if age is None else float(age)
 
 
 def budget_compatibility(cheapest: float, budget: float | None) -> float:
@@ -485,8 +484,13 @@ class Event:
 _KIND_ORDER = {"order": 0, "favorite": 1, "review": 2}
 
 
-def load_events(engine: Engine, until: dt.datetime | None = None) -> list[Event]:
-    """Orders, favourites and reviews as one list sorted by (time, kind, id)."""
+def load_events(engine: Engine, until: dt.datetime | None = None, *, trainable_only: bool = False) -> list[Event]:
+    """Orders, favourites and reviews as one list sorted by (time, kind, id).
+
+    ``trainable_only`` leaves out the events of users no training may use
+    (:func:`naviyam.core.privacy.training_exclusions`): what training sets read; serving reads everything.
+    """
+    excluded = training_exclusions(engine) if trainable_only else frozenset()
     events: list[Event] = []
     with engine.connect() as conn:
         q = select(ProductOrder.id, ProductOrder.user_id, ProductOrder.shop_id, ProductOrder.amount,
@@ -506,6 +510,8 @@ def load_events(engine: Engine, until: dt.datetime | None = None) -> list[Event]
             q = q.where(Review.created_at < until)
         for i, u, s, r, t in conn.execute(q):
             events.append(Event("review", t, int(i), int(u), int(s), rating=float(r)))
+    if excluded:
+        events = [e for e in events if e.user_id not in excluded]
     events.sort(key=lambda e: (e.when, _KIND_ORDER[e.kind], e.id))
     return events
 

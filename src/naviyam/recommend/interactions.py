@@ -14,6 +14,7 @@ import numpy as np
 from scipy import sparse
 from sqlalchemy import Engine, select
 
+from naviyam.core.privacy import training_exclusions
 from naviyam.db.models import ProductOrder, Review, UserFavorite
 
 #: Weight of one event of each kind in the implicit-feedback matrix.
@@ -48,14 +49,23 @@ class Interactions:
     good_reviews: EventTable
 
     @classmethod
-    def load(cls, engine: Engine, until: dt.datetime | None = None) -> Interactions:
-        """Every event strictly before ``until`` (all events when None)."""
+    def load(cls, engine: Engine, until: dt.datetime | None = None, *, trainable_only: bool = True) -> Interactions:
+        """Every event strictly before ``until`` (all events when None).
+
+        What models are fitted on: unless ``trainable_only`` is off, the events of users no training may
+        use (children without a guardian's consent, erased users: :func:`~naviyam.core.privacy.training_exclusions`)
+        are left out.
+        """
+        excluded = training_exclusions(engine) if trainable_only else frozenset()
+
         def table(user_col, shop_col, at_col, *where):
             q = select(user_col, shop_col, at_col).where(*where)
             if until is not None:
                 q = q.where(at_col < until)
             with engine.connect() as conn:
                 rows = conn.execute(q).all()
+            if excluded:
+                rows = [r for r in rows if int(r[0]) not in excluded]
             return EventTable(
                 np.array([r[0] for r in rows], dtype=np.int64),
                 np.array([r[1] for r in rows], dtype=np.int64),

@@ -1,7 +1,10 @@
 """The ranker's training set, built from the database as the seed describes (section 45.B).
 
 Positives: orders, favourites and reviews rated >= 4 (a favourite or review
-of a shop already ordered from is not a new choice and is left out).
+of a shop already ordered from is not a new choice and is left out). The
+events of children without a guardian's consent and of erased users are
+never read (:func:`naviyam.core.privacy.training_exclusions`), nor fitted
+into the Layer 1 funnels the candidates come from.
 
 Requests are asked the way the service and its evaluation ask them: time is
 cut into windows of ``window_days``; at the start of each window Layer 1 is
@@ -226,7 +229,7 @@ def build_training_set(
     builder = FeatureBuilder(catalog)
     users = InteractionState.load_users(engine)
     state = InteractionState.empty(users, catalog)
-    events = load_events(engine, until=until)
+    events = load_events(engine, until=until, trainable_only=True)
     menus = _dish_of_menus(engine)
 
     def is_positive(e) -> bool:

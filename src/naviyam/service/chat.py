@@ -23,6 +23,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session as DBSession
 
 from naviyam.core.clock import local_now, utcnow
+from naviyam.core.privacy import age_on
 from naviyam.db.models import ChatSession, FeedbackEvent, Shop, User
 from naviyam.db.session import session_factory
 from naviyam.learning.ab import CANDIDATE, assign_arm
@@ -37,6 +38,14 @@ from naviyam.nlg.safety import (
 )
 from naviyam.service.alerts import alert_safety
 from naviyam.service.balance import BalanceRule, applies as balance_applies, nudge, recent_meals
+from naviyam.service.minimise import (
+    CHILD_NOTICE,
+    CHILD_SESSION_KEY,
+    minimise_nlu,
+    minimise_state,
+    minimise_turn,
+    request_location,
+)
 from naviyam.service.policy import (
     DEFAULT_CLOSING_SOON_MINUTES,
     DEFAULT_PER_MEAL,
@@ -101,6 +110,9 @@ class ChatReply:
     model_versions: dict[str, str] = field(default_factory=dict)
     relaxed_filters: list[str] = field(default_factory=list)
     path: str = ""
+    #: The turn was stored minimised (a child without a guardian's consent); ``privacy_notice`` says so.
+    minimised: bool = False
+    privacy_notice: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -116,12 +128,6 @@ class _Turn:
     relaxed: list[str] = field(default_factory=list)
     path: str = ""
     answer_backend: str = "template"
-
-
-def age_on(birthday: dt.date | None, today: dt.date) -> int | None:
-    if birthday is None:
-        return None
-    return today.year - birthday.year - ((today.month, today.day) < (birthday.month, birthday.day))
 
 
 class ChatService:
@@ -167,6 +173,7 @@ class ChatService:
             chat_session = self._load_session(db, req.session_id, req.user_id)
             user = db.get(User, req.user_id) if req.user_id is not None else None
             age = age_on(user.birthday, now.date()) if user else None
+            minimise = self.must_minimise(user, chat_session, message)
             nlu_session = NLUSession.from_dict((chat_session.state or {}).get("nlu"))
             result = self.parser.parse(message, nlu_session)
             nlu = result.to_dict()
@@ -185,6 +192,10 @@ class ChatService:
             state["nlu"] = nlu_session.to_dict()
             if turn.recommendations:
                 state["last_shown"] = [r["shop_id"] for r in turn.recommendations]
+            if minimise:
+                state = minimise_state(state)
+                if user is None:
+                    state[CHILD_SESSION_KEY] = True  # the rest of this conversation is a child's too
             chat_session.state = state
             chat_session.turns += 1
             chat_session.updated_at = utcnow()
@@ -194,15 +205,25 @@ class ChatService:
             shown = [{"shop_id": r["shop_id"], "rank": i + 1, "score": r.get("score"), "funnels": r.get("funnels")}
                      for i, r in enumerate(turn.recommendations)]
             interaction_id = store_interaction(
-                db, session_id=chat_session.id, user_id=req.user_id, message=message, intent=intent, nlu=nlu,
-                recommendations=shown, response=turn.response, latency_ms=latency_ms,
-                model_versions=versions, ab_arm=arm, app_user=req.app_user,
+                db, session_id=chat_session.id, user_id=req.user_id, message="" if minimise else message,
+                intent=intent, nlu=minimise_nlu(nlu) if minimise else nlu, recommendations=shown,
+                response=None if minimise else turn.response, latency_ms=latency_ms, model_versions=versions,
+                ab_arm=arm, app_user=req.app_user, location=request_location(req.lat, req.lon, minimise=minimise),
+                minimised=minimise,
             )
         return ChatReply(
             session_id=chat_session.id, interaction_id=interaction_id, response=turn.response, intent=intent, nlu=nlu,
             recommendations=turn.recommendations, follow_up_questions=turn.follow_ups,
-            model_versions=versions, relaxed_filters=turn.relaxed, path=turn.path,
+            model_versions=versions, relaxed_filters=turn.relaxed, path=turn.path, minimised=minimise,
+            privacy_notice=CHILD_NOTICE if minimise else None,
         )
+
+    @staticmethod
+    def must_minimise(user: User | None, chat_session: ChatSession, message: str) -> bool:
+        """Keep the least of this turn (naviyam.service.minimise.minimise_turn); an unknown user who said
+        they are a child stays one for the rest of the conversation."""
+        return minimise_turn(user, said_child=bool((chat_session.state or {}).get(CHILD_SESSION_KEY)),
+                             message=message)
 
     def recommend_for(self, user_id: int | None, nlu: dict[str, Any], *, now: dt.datetime,
                       lat: float | None = None, lon: float | None = None, top_k: int = 10,
@@ -391,8 +412,10 @@ class ChatService:
             shop_id = shown[0] if shown else None
         if shop_id is None:
             return
+        user = db.get(User, req.user_id) if req.user_id is not None else None
         db.add(FeedbackEvent(user_id=req.user_id, shop_id=shop_id, feedback_type="rated",
-                             satisfaction_score=2.0 if negative else 4.5))
+                             satisfaction_score=2.0 if negative else 4.5, app_user=req.app_user,
+                             minimised=self.must_minimise(user, chat_session, req.message)))
 
 
 def find_shop_id(db: DBSession, name: str) -> int | None:

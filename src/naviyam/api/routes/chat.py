@@ -59,6 +59,11 @@ class ChatOut(BaseModel):
     recommendations: list[dict[str, Any]]
     follow_up_questions: list[str]
     model_versions: dict[str, str]
+    minimised: bool = Field(False, description="Present (true) when this turn was stored minimised: a child "
+                            "under 14 without a guardian's consent (no message text, no precise location, never "
+                            "trained on)")
+    privacy_notice: str | None = Field(None, description="With minimised: one line for the page to show "
+                                       "(Korean, in a child's words)")
     debug: dict[str, Any] | None = Field(
         None, description="With ?debug=true: the original API's block (chatbot_analysis, recommendation_metadata)")
 
@@ -89,7 +94,11 @@ async def chat(body: ChatIn, request: Request,
         message=body.message, user_id=who.user_id, session_id=body.session_id or who.session_id(), lat=ctx.lat,
         lon=ctx.lon, now=now, app_user=who.app_user))
     request.app.state.metrics.chat_intents.labels(reply.intent).inc()
-    out = ChatOut(**{k: v for k, v in reply.to_dict().items() if k in ChatOut.model_fields})
+    fields = {k: v for k, v in reply.to_dict().items() if k in ChatOut.model_fields}
+    if not reply.minimised:  # the two privacy fields appear only when they say something
+        fields.pop("minimised", None)
+        fields.pop("privacy_notice", None)
+    out = ChatOut(**fields)
     if debug:
         out.debug = debug_block(reply)
     return out

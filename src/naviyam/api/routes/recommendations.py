@@ -13,8 +13,10 @@ from naviyam.api.identity import UserRef, identify
 from naviyam.api.routes.chat import ChatContext
 from naviyam.api.schemas import ErrorPublic
 from naviyam.core.clock import local_now, to_local
+from naviyam.db.models import User
 from naviyam.learning.store import store_interaction
 from naviyam.nlu.contract import validate_filters
+from naviyam.service.minimise import minimise_nlu, minimise_turn, request_location
 
 router = APIRouter(tags=["recommendations"])
 
@@ -117,12 +119,16 @@ async def recommendations(body: RecommendationsIn, request: Request):
         shown = [{"shop_id": r["shop_id"], "rank": i + 1, "score": r.get("score"), "funnels": r.get("funnels")}
                  for i, r in enumerate(res.recommendations)]
         with service.sessions() as db:
+            user = db.get(User, who.user_id) if who.user_id is not None else None
+            minimise = minimise_turn(user, birthday=profile.birthday, message=query)
+            stored_nlu = {**nlu, "filters": filters}
             iid = store_interaction(
-                db, session_id=f"api-{uuid.uuid4().hex[:20]}", user_id=who.user_id, message=query,
-                intent=str(nlu.get("intent") or "FOOD_RECOMMENDATION"), nlu={**nlu, "filters": filters},
-                recommendations=shown, response=None,
+                db, session_id=f"api-{uuid.uuid4().hex[:20]}", user_id=who.user_id, message="" if minimise else query,
+                intent=str(nlu.get("intent") or "FOOD_RECOMMENDATION"),
+                nlu=minimise_nlu(stored_nlu) if minimise else stored_nlu, recommendations=shown, response=None,
                 latency_ms=(time.perf_counter() - t0) * 1000, model_versions=service.model_versions,
-                app_user=who.app_user)
+                app_user=who.app_user, location=request_location(ctx.lat, ctx.lon, minimise=minimise),
+                minimised=minimise)
         return res, iid
 
     res, interaction_id = await run_in_threadpool(run)

@@ -9,6 +9,7 @@
   const suggestions = document.getElementById("suggestions");
   const userField = document.getElementById("user-id");
   const useLocation = document.getElementById("use-location");
+  const privacyNotice = document.getElementById("privacy-notice");
   let sessionId = sessionStorage.getItem("naviyam-session") || null;
   let position = null;
 
@@ -124,6 +125,10 @@
         sessionId = data.session_id;
         sessionStorage.setItem("naviyam-session", sessionId);
         bubble(data.response, "bot");
+        if (data.privacy_notice) {  // a child without a guardian's consent: say what is not kept
+          privacyNotice.textContent = data.privacy_notice;
+          privacyNotice.hidden = false;
+        }
         if (data.recommendations && data.recommendations.length) cards(data.recommendations, data.interaction_id);
         showSuggestions(data.follow_up_questions);
       }
