@@ -5,6 +5,8 @@ var folder with a Layer 1 index (hashing embedder), a tiny production ranker
 and a tiny production NLU, then one simulated day: every user chats three
 times and picks a shown shop by a rule the production ranker does not know
 (a 착한가게 if one is shown, else the cheapest) with a random feedback type.
+The few children without a guardian's consent chat too, minimised: ``n_trainable``
+counts the feedback learning may use.
 """
 
 from __future__ import annotations
@@ -86,8 +88,20 @@ def _loop_world_template(tmp_path_factory):
     runtime = Runtime.load(engine, settings)
     first_ranker = registry.current("ranker").version
     n = simulate_day(runtime.chat_service(), engine, range(1, 121))
+    n_trainable = _trainable_feedback(engine)
     engine.dispose()
-    return SimpleNamespace(var=var, first_ranker=first_ranker, n_feedback=n)
+    return SimpleNamespace(var=var, first_ranker=first_ranker, n_feedback=n, n_trainable=n_trainable)
+
+
+def _trainable_feedback(engine) -> int:
+    """Feedback events learning may use: not those of the world's children without a guardian's consent."""
+    from sqlalchemy import func, select
+
+    from naviyam.db.models import FeedbackEvent
+    from naviyam.db.session import session_scope
+
+    with session_scope(engine) as s:
+        return int(s.scalar(select(func.count(FeedbackEvent.id)).where(FeedbackEvent.minimised.is_(False))))
 
 
 @pytest.fixture
@@ -118,5 +132,30 @@ def loop_world(_loop_world_template, tmp_path):
     registry = ModelRegistry(engine, settings.models_dir)
     runtime = Runtime.load(engine, settings)
     yield SimpleNamespace(var=var, engine=engine, registry=registry, settings=settings, runtime=runtime,
-                          first_ranker=template.first_ranker, n_feedback=template.n_feedback)
+                          first_ranker=template.first_ranker, n_feedback=template.n_feedback,
+                          n_trainable=template.n_trainable)
     engine.dispose()
+
+
+@pytest.fixture
+def naviyam(monkeypatch):
+    """``naviyam ARGS...`` run in-process against the SQLite world in a var folder: ``naviyam(var, *args)``."""
+    from typer.testing import CliRunner
+
+    from naviyam.cli import app
+    from naviyam.config import get_settings
+    from naviyam.db.session import get_engine
+
+    def run(var, *args):
+        monkeypatch.setenv("NAVIYAM_VAR_DIR", str(var))
+        monkeypatch.delenv("NAVIYAM_DATABASE_URL", raising=False)
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+        try:
+            return CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+        finally:
+            get_engine().dispose()
+            get_settings.cache_clear()
+            get_engine.cache_clear()
+
+    return run

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import select
-from typer.testing import CliRunner
 
 from naviyam.core.clock import local_today
 from naviyam.db.models import LearningRun
@@ -20,33 +19,8 @@ TINY = dict(finetune=FineTuneConfig(epochs=3, lr=5e-4), replay_rows=300, nlu_exa
             max_ranker_latency_ms=10_000.0, max_nlu_latency_ms=10_000.0)
 
 
-def _cli(var, monkeypatch):
-    from naviyam.cli import app
-    from naviyam.config import get_settings
-    from naviyam.db.session import get_engine
-
-    monkeypatch.setenv("NAVIYAM_VAR_DIR", str(var))
-    monkeypatch.delenv("NAVIYAM_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    return app
-
-
-def _reset_cli():
-    from naviyam.config import get_settings
-    from naviyam.db.session import get_engine
-
-    get_engine().dispose()
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-
-
-def test_learn_without_feedback_says_so_and_exits_zero(tmp_path, monkeypatch):
-    app = _cli(tmp_path / "var", monkeypatch)
-    try:
-        res = CliRunner().invoke(app, ["learn"])
-    finally:
-        _reset_cli()
+def test_learn_without_feedback_says_so_and_exits_zero(tmp_path, naviyam):
+    res = naviyam(tmp_path / "var", "learn")
     assert res.exit_code == 0, res.output
     assert "새로운 피드백이 없어요" in res.output
 
@@ -57,7 +31,7 @@ def test_incremental_rows_weight_feedback_and_hard_negatives(loop_world):
 
     gen = CandidateGenerator.load(loop_world.engine, loop_world.registry)
     data = build_incremental_data(loop_world.engine, gen, utcnow(), IncrementalDataConfig(hard_negative_weight=2.0))
-    assert data.n_interactions == loop_world.n_feedback
+    assert 0 < data.n_interactions == loop_world.n_trainable < loop_world.n_feedback  # no child without consent
     frame = data.train
     pos, neg = frame[frame["label"] == 1.0], frame[frame["label"] == 0.0]
     # every positive carries the weight of its feedback: ordered 2, favorited 1.5, clicked 1
@@ -118,20 +92,15 @@ def test_an_ab_test_keeps_a_passing_candidate_unpromoted(loop_world):
     assert reg.latest("ranker", "candidate").version == ranker.version
 
 
-def test_export_cli_writes_the_seed_jsonl_files(loop_world, tmp_path, monkeypatch):
+def test_export_cli_writes_the_seed_jsonl_files(loop_world, tmp_path, naviyam):
     import datetime as dt
 
-    app = _cli(loop_world.var, monkeypatch)
     today = local_today()
-    try:
-        res = CliRunner().invoke(app, ["learning", "export", "--start", (today - dt.timedelta(days=2)).isoformat(),
-                                       "--end", (today + dt.timedelta(days=1)).isoformat(), "--out",
-                                       str(tmp_path / "out")])
-    finally:
-        _reset_cli()
+    res = naviyam(loop_world.var, "learning", "export", "--start", (today - dt.timedelta(days=2)).isoformat(),
+                  "--end", (today + dt.timedelta(days=1)).isoformat(), "--out", tmp_path / "out")
     assert res.exit_code == 0, res.output
     conv = next((tmp_path / "out").glob("conversations_*.jsonl")).read_text(encoding="utf-8").splitlines()
     fbs = next((tmp_path / "out").glob("feedbacks_*.jsonl")).read_text(encoding="utf-8").splitlines()
-    assert len(fbs) >= loop_world.n_feedback and len(conv) >= loop_world.n_feedback
+    assert len(fbs) >= loop_world.n_trainable and len(conv) >= loop_world.n_trainable
     first = json.loads(conv[0])
     assert {"recommendations_shown", "model_versions", "ab_arm", "user_feedback"} <= set(first)

@@ -42,7 +42,7 @@ def world(trained_world, tmp_path_factory):
             s.add(User(id=uid, birthday=dt.date(2016, 5, 1), district="관악구", dong="서원동",
                        is_meal_card_holder=True, guardian_consent=consent))
     runtime = Runtime.load(engine, settings)
-    yield engine, runtime.chat_service()
+    yield engine, runtime.chat_service(), settings, runtime
     engine.dispose()
 
 
@@ -55,7 +55,7 @@ def _stored(engine, interaction_id):
 
 
 def test_a_child_without_consent_gets_the_same_answer_but_no_text_or_precise_place_is_kept(world):
-    engine, service = world
+    engine, service, *_ = world
     child = service.chat(ChatRequest(message=MESSAGE, user_id=NO_CONSENT, lat=HERE[0], lon=HERE[1], now=NOON))
     other = service.chat(ChatRequest(message=MESSAGE, user_id=CONSENT, lat=HERE[0], lon=HERE[1], now=NOON))
     # answered fully, exactly as the child whose guardian consented
@@ -89,7 +89,7 @@ def test_a_child_without_consent_gets_the_same_answer_but_no_text_or_precise_pla
 
 
 def test_an_unknown_user_who_says_they_are_a_child_is_minimised_for_the_whole_conversation(world):
-    engine, service = world
+    engine, service, *_ = world
     first = service.chat(ChatRequest(message="나 초3인데 떡볶이 먹고 싶어", now=NOON))
     second = service.chat(ChatRequest(message="더 싼 데는?", session_id=first.session_id, now=NOON))
     stranger = service.chat(ChatRequest(message="떡볶이 먹고 싶어", now=NOON))
@@ -100,7 +100,7 @@ def test_an_unknown_user_who_says_they_are_a_child_is_minimised_for_the_whole_co
 
 
 def test_feedback_a_child_gives_in_the_chat_is_kept_but_marked_never_to_train_on(world):
-    engine, service = world
+    engine, service, *_ = world
     first = service.chat(ChatRequest(message="떡볶이 먹고 싶어", user_id=NO_CONSENT, now=NOON))
     assert first.recommendations
     service.chat(ChatRequest(message="거기 맛없던데", user_id=NO_CONSENT, session_id=first.session_id, now=NOON))
@@ -110,7 +110,31 @@ def test_feedback_a_child_gives_in_the_chat_is_kept_but_marked_never_to_train_on
 
 
 def test_a_time_the_client_sends_does_not_make_a_child_an_adult(world):
-    engine, service = world
+    engine, service, *_ = world
     later = dt.datetime(2031, 6, 1, 12, 0)  # the child would be 15 then; privacy follows the service's date
     reply = service.chat(ChatRequest(message="떡볶이 먹고 싶어", user_id=NO_CONSENT, now=later))
     assert reply.minimised and _stored(engine, reply.interaction_id)[0] == ""
+
+
+def test_recommendations_for_a_child_the_caller_describes_are_kept_minimised(world):
+    from fastapi.testclient import TestClient
+
+    from naviyam.api.app import create_app
+
+    engine, _service, settings, runtime = world
+    body = {"user_id": "kakao_42", "user_profile": {"birthday": "2016-05-01"},
+            "chatbot_output": {"text": "신림역 근처 떡볶이", "intent": "FOOD_RECOMMENDATION",
+                               "filters": {"menu": "떡볶이", "location_filter": {"landmark": "신림역"}}},
+            "context": {"lat": HERE[0], "lon": HERE[1]}}
+    with TestClient(create_app(settings, engine=engine, runtime=runtime)) as client:
+        child = client.post("/recommendations", json=body)
+        adult = client.post("/recommendations", json={**body, "user_profile": {"birthday": "1990-05-01"}})
+    assert child.status_code == adult.status_code == 200, child.text
+    assert [r["shop_id"] for r in child.json()["recommendations"]] == \
+        [r["shop_id"] for r in adult.json()["recommendations"]]
+    with session_scope(engine) as s:
+        kept = s.get(Interaction, child.json()["metadata"]["interaction_id"])
+        full = s.get(Interaction, adult.json()["metadata"]["interaction_id"])
+        assert kept.minimised and kept.message == "" and kept.location["precision"] == "1km"
+        assert "신림역" not in json.dumps(kept.nlu, ensure_ascii=False)
+        assert not full.minimised and full.message == "신림역 근처 떡볶이" and full.location["lat"] == HERE[0]

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
-from naviyam.core.clock import local_today, now, to_local
+from naviyam.core.clock import local_today, now, zone
 from naviyam.core.privacy import CONSENT_AGE, age_on, has_guardian_consent, must_minimise
 from naviyam.db.models import (
     ChatSession,
@@ -52,7 +52,7 @@ def _local(t: dt.datetime | None) -> str | None:
     """A stored naive-UTC time as local ISO time with its offset."""
     if t is None:
         return None
-    return to_local(t.replace(tzinfo=dt.UTC)).isoformat(timespec="seconds")
+    return t.replace(tzinfo=dt.UTC).astimezone(zone()).isoformat(timespec="seconds")
 
 
 def _iso(value: dt.date | dt.datetime | None) -> str | None:
@@ -118,7 +118,7 @@ def export_user_data(engine: Engine, user_id: int, *, retention_days: int, sourc
         profile, consent = _profile(user, today)
         doc: dict[str, Any] = {
             "user_id": user_id,
-            "exported_at": to_local(now()).isoformat(timespec="seconds"),
+            "exported_at": now().astimezone(zone()).isoformat(timespec="seconds"),
             "profile": profile,
             "guardian_consent": consent,
             "conversations": [{
