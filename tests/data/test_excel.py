@@ -329,8 +329,8 @@ def test_export_columns_and_formats(engine: Engine, tmp_path: Path) -> None:
     text = (tmp_path / "csv" / "user.csv").read_bytes()
     assert text.startswith(b"\xef\xbb\xbf")
     lines = text.decode("utf-8-sig").splitlines()
-    assert lines[0] == "id,birthday,gender,district,dong,is_meal_card_holder,created_at"
-    assert lines[1] == "1,2012-03-05,F,마포구,서교동,TRUE,2024-01-02 10:00:00"
+    assert lines[0] == "id,birthday,gender,district,dong,is_meal_card_holder,created_at,guardian_consent"
+    assert lines[1] == "1,2012-03-05,F,마포구,서교동,TRUE,2024-01-02 10:00:00,"
     with pytest.raises(ValueError):
         export_workbook(engine, tmp_path / "out.xls")
 
@@ -472,6 +472,12 @@ MALFORMED: dict[str, tuple[Case, tuple[str, int | None, str | None], str]] = {
     "bad_closed_days": (_set("shop", 0, "closed_days", "월,공휴일"), (*_m("shop", 0), "closed_days"), "공휴일"),
     "bad_birthday": (_set("user", 0, "birthday", "2012-13-40"), (*_m("user", 0), "birthday"), "2012-13-40"),
     "future_birthday": (_set("user", 0, "birthday", "2999-01-01"), (*_m("user", 0), "birthday"), "미래"),
+    "bad_consent_date": (
+        _set("user", 1, "guardian_consent", "2026-02-30"), (*_m("user", 1), "guardian_consent"), "2026-02-30",
+    ),
+    "future_consent_date": (
+        _set("user", 2, "guardian_consent", "2999-01-01"), (*_m("user", 2), "guardian_consent"), "보호자 동의",
+    ),
     "bad_datetime": (_set("review", 0, "created_at", "어제 저녁"), (*_m("review", 0), "created_at"), "YYYY-MM-DD"),
     "empty_required_cell": (_set("shop_menu", 0, "name", None), (*_m("shop_menu", 0), "name"), "비어"),
     "too_long_text": (_set("brand", 0, "name", "가" * 201), (*_m("brand", 0), "name"), "200자"),
@@ -934,3 +940,20 @@ def test_bad_meal_card_limit_values_name_sheet_row_and_column(populated: Engine,
     assert "1,000~100,000원" in messages[1]
     assert "중복된 district(송파구)" in messages[3]
     assert (snapshot(populated), limits(populated)) == before
+
+
+def test_guardian_consent_is_an_optional_date_of_the_user_sheet(engine: Engine, tmp_path: Path) -> None:
+    """PIPA Art. 22-2: the operator's user sheet carries the day a guardian consented (empty: none)."""
+    import_workbook(engine, write_xlsx(world(), tmp_path / "none.xlsx"))  # the column may be absent
+    assert {r[0]: r[-1] for r in snapshot(engine)["user"]} == {1: None, 2: None, 3: None}
+    frames = world()
+    frames["user"]["guardian_consent"] = ["2024-01-02", None, "20240301"]
+    import_workbook(engine, write_xlsx(frames, tmp_path / "consent.xlsx"))
+    assert {r[0]: r[-1] for r in snapshot(engine)["user"]} == {1: dt.date(2024, 1, 2), 2: None,
+                                                               3: dt.date(2024, 3, 1)}
+    export_workbook(engine, tmp_path / "out.xlsx")
+    sheet = list(openpyxl.load_workbook(tmp_path / "out.xlsx", read_only=True)["user"].iter_rows(values_only=True))
+    assert sheet[0][-1] == "guardian_consent" and sheet[1][-1] == "2024-01-02" and sheet[2][-1] is None
+    frames["user"]["guardian_consent"] = [None, None, "2024-03-01"]  # the operator empties user 1's consent
+    import_workbook(engine, write_xlsx(frames, tmp_path / "withdrawn.xlsx"))
+    assert {r[0]: r[-1] for r in snapshot(engine)["user"]}[1] is None

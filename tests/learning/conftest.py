@@ -136,26 +136,3 @@ def loop_world(_loop_world_template, tmp_path):
                           n_trainable=template.n_trainable)
     engine.dispose()
 
-
-@pytest.fixture
-def naviyam(monkeypatch):
-    """``naviyam ARGS...`` run in-process against the SQLite world in a var folder: ``naviyam(var, *args)``."""
-    from typer.testing import CliRunner
-
-    from naviyam.cli import app
-    from naviyam.config import get_settings
-    from naviyam.db.session import get_engine
-
-    def run(var, *args):
-        monkeypatch.setenv("NAVIYAM_VAR_DIR", str(var))
-        monkeypatch.delenv("NAVIYAM_DATABASE_URL", raising=False)
-        get_settings.cache_clear()
-        get_engine.cache_clear()
-        try:
-            return CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
-        finally:
-            get_engine().dispose()
-            get_settings.cache_clear()
-            get_engine.cache_clear()
-
-    return run

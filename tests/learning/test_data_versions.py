@@ -85,6 +85,20 @@ def test_a_new_shop_makes_the_nlu_stale_too_and_setup_rebuilds_exactly_the_stale
     assert all(rebuilt[k] != old[k] for k in old) and world.registry.stale() == {}
 
 
+def test_an_erasure_or_a_consent_change_makes_the_fitted_models_stale_until_rebuilt_without_them(world):
+    from naviyam.service.privacy import erase_user_data, set_guardian_consent
+
+    old = {k: world.registry.current(k).version for k in ("nlu", "index", "ranker")}
+    erase_user_data(world.engine, 3, source="cli")
+    assert world.registry.stale() == {"index": ["privacy"], "ranker": ["privacy"]}
+    todo = bootstrap.models_to_build(world.registry)
+    assert set(todo) == {"index", "ranker"} and "보호자 동의·삭제 요청" in todo["index"]
+    rebuilt = bootstrap.build_missing_models(world.engine, world.settings)
+    assert rebuilt["nlu"] == old["nlu"] and rebuilt["index"] != old["index"] and world.registry.stale() == {}
+    set_guardian_consent(world.engine, 4)
+    assert set(world.registry.stale()) == {"index", "ranker"}
+
+
 def test_only_the_stale_kinds_are_rebuilt(world):
     old = {k: world.registry.current(k).version for k in ("nlu", "index", "ranker")}
     import_workbook(world.engine, _edit(world.book, world.tmp / "w4.xlsx", price=True))
