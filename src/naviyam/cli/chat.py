@@ -37,6 +37,8 @@ def chat(
             console.print(service.writer.cards_text(reply.recommendations), markup=False)
         if reply.follow_up_questions:
             console.print("[dim]예: " + " / ".join(reply.follow_up_questions) + "[/dim]")
+        if reply.privacy_notice:
+            console.print(f"[dim]({reply.privacy_notice})[/dim]", markup=True)
         if debug:
             show_debug(reply)
 

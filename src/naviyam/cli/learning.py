@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from naviyam.cli.days import parse_day
+
 console = Console()
 err_console = Console(stderr=True)
 app = typer.Typer(no_args_is_help=True, help="학습 데이터: 대화와 피드백을 JSONL로 내보내기(export).")
@@ -28,14 +30,6 @@ def _engine_and_registry():
     return engine, ModelRegistry(engine, get_settings().models_dir)
 
 
-def _day(value: str, option: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        err_console.print(f"[red]{option}: 날짜는 YYYY-MM-DD 형식이어야 해요 ({value!r}).[/red]")
-        raise typer.Exit(2) from None
-
-
 @app.command("export")
 def export(
     start: str = typer.Option(..., "--start", help="첫날 (YYYY-MM-DD, 서비스 시간대 기준, 포함)."),
@@ -46,7 +40,7 @@ def export(
     from naviyam.core.clock import day_bounds_utc
     from naviyam.learning.store import export_learning_data
 
-    first, last = _day(start, "--start"), _day(end, "--end")
+    first, last = parse_day(start, "--start"), parse_day(end, "--end")
     if last < first:
         err_console.print("[red]--end는 --start보다 같거나 뒤여야 해요.[/red]")
         raise typer.Exit(2)

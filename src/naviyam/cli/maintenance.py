@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from naviyam.cli.days import parse_day
 from naviyam.config import get_settings
 
 console = Console()
@@ -49,15 +50,6 @@ def erase_user(user_id: int = typer.Argument(..., help="대화와 피드백을 �
                   "(개인정보 기록에 남김).")
 
 
-def _day(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"날짜는 YYYY-MM-DD 형식이어야 해요 ({value!r}).") from None
-
-
 @app.command("consent")
 def consent(
     user_id: int = typer.Argument(..., help="보호자가 동의한 사용자 id."),
@@ -68,7 +60,7 @@ def consent(
     from naviyam.service.privacy import ConsentError, set_guardian_consent
 
     try:
-        change = set_guardian_consent(get_engine(), user_id, _day(date), source="cli")
+        change = set_guardian_consent(get_engine(), user_id, parse_day(date, "--date"), source="cli")
     except ConsentError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from naviyam.cli.days import parse_day
+
 console = Console()
-err_console = Console(stderr=True)
 app = typer.Typer(no_args_is_help=True, help="모니터링: 일일 지표, 성능 저하 알림, 그래프.")
 
 
@@ -20,16 +20,6 @@ def _engine():
     engine = get_engine()
     migrate(engine)
     return engine
-
-
-def _parse_day(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        err_console.print(f"[red]날짜는 YYYY-MM-DD 형식이어야 해요 ({value!r}).[/red]")
-        raise typer.Exit(2) from None
 
 
 @app.command("daily")
@@ -44,7 +34,7 @@ def daily(
     from naviyam.monitor.daily import METRICS, run_daily, yesterday
 
     settings = get_settings()
-    target = _parse_day(day) or yesterday()
+    target = parse_day(day) or yesterday()
     engine = _engine()
     results = run_daily(engine, target, timezone=settings.timezone, days=max(1, days))
     metrics = results[target]
@@ -73,5 +63,5 @@ def report(
     from naviyam.monitor.report import write_report
 
     engine = _engine()
-    path = write_report(engine, out, days=days, end=_parse_day(end))
+    path = write_report(engine, out, days=days, end=parse_day(end))
     console.print(f"모니터링 보고서 → {path}")

@@ -158,21 +158,21 @@ def _rating(value: int) -> v.Parsed:
     return (value, None) if 1 <= value <= 5 else (None, f"평점({value})은 1~5 사이의 정수여야 합니다")
 
 
-def _birthday(value: dt.date) -> v.Parsed:
-    if value.year < 1900:
-        return None, f"생일({value.isoformat()})이 너무 옛날입니다. 날짜를 확인해 주세요"
-    if value > local_today():
-        return None, f"생일({value.isoformat()})이 미래 날짜입니다"
-    return value, None
+def _past_day(what: str, subject: str) -> Callable[[dt.date], v.Parsed]:
+    """A check for a day that has come already: ``what`` names it, ``subject`` is its particle (이/가)."""
+    def check(value: dt.date) -> v.Parsed:
+        if value.year < 1900:
+            return None, f"{what}({value.isoformat()}){subject} 너무 옛날입니다. 날짜를 확인해 주세요"
+        if value > local_today():
+            return None, f"{what}({value.isoformat()}){subject} 미래 날짜입니다"
+        return value, None
+
+    return check
 
 
-def _consent_day(value: dt.date) -> v.Parsed:
-    """A guardian's consent day (PIPA Art. 22-2): a real day, not in the future. Empty: no consent."""
-    if value.year < 1900:
-        return None, f"보호자 동의 날짜({value.isoformat()})가 너무 옛날입니다. 날짜를 확인해 주세요"
-    if value > local_today():
-        return None, f"보호자 동의 날짜({value.isoformat()})가 미래 날짜입니다"
-    return value, None
+_birthday = _past_day("생일", "이")
+#: A guardian's consent day (PIPA Art. 22-2); an empty cell: no consent.
+_consent_day = _past_day("보호자 동의 날짜", "가")
 
 
 def _timestamp(value: dt.datetime) -> v.Parsed:
