@@ -229,6 +229,16 @@ def test_meal_card_and_good_shop_shares(medium):
     assert card[friendly].mean() > card[pricey].mean() + 0.2
 
 
+def test_most_children_have_a_guardians_consent_from_the_day_they_joined(medium):
+    rows, _ = medium
+    users = rows["user"]
+    young = [u for u in users if age_on(u["birthday"], DEFAULT_END_DATE) < 15]
+    consenting = [u for u in young if u["guardian_consent"] is not None]
+    assert 0.8 < len(consenting) / len(young) < 0.97  # some children are served minimised
+    assert all(u["guardian_consent"] == u["created_at"].date() for u in consenting)
+    assert all(u["guardian_consent"] is None for u in users if age_on(u["birthday"], DEFAULT_END_DATE) >= 15)
+
+
 def test_users_ages_and_meal_cards(medium):
     rows, _ = medium
     users = rows["user"]
