@@ -37,7 +37,8 @@ def _runner(op, mode, counter):
 #: Every operation of the API; a new route must be added here so that it is fuzzed too.
 OPERATIONS = [
     "GET /health", "GET /shops/{shop_id}", "GET /shops", "POST /feedback", "POST /chat", "POST /recommendations",
-    "DELETE /users/{user_id}/data", "GET /admin/models", "POST /admin/models/{version}/promote",
+    "DELETE /users/{user_id}/data", "GET /users/{user_id}/data", "PUT /users/{user_id}/consent",
+    "DELETE /users/{user_id}/consent", "GET /admin/models", "POST /admin/models/{version}/promote",
     "POST /admin/models/{kind}/rollback", "POST /admin/reload", "GET /admin/dashboard",
 ]
 def test_every_operation_of_the_schema_is_fuzzed(api_schema):

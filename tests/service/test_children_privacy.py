@@ -116,25 +116,32 @@ def test_a_time_the_client_sends_does_not_make_a_child_an_adult(world):
     assert reply.minimised and _stored(engine, reply.interaction_id)[0] == ""
 
 
-def test_recommendations_for_a_child_the_caller_describes_are_kept_minimised(world):
+def test_recommendations_for_a_child_are_the_same_and_kept_minimised(world):
     from fastapi.testclient import TestClient
 
     from naviyam.api.app import create_app
 
     engine, _service, settings, runtime = world
-    body = {"user_id": "kakao_42", "user_profile": {"birthday": "2016-05-01"},
-            "chatbot_output": {"text": "신림역 근처 떡볶이", "intent": "FOOD_RECOMMENDATION",
+    body = {"chatbot_output": {"text": "신림역 근처 떡볶이", "intent": "FOOD_RECOMMENDATION",
                                "filters": {"menu": "떡볶이", "location_filter": {"landmark": "신림역"}}},
             "context": {"lat": HERE[0], "lon": HERE[1]}}
     with TestClient(create_app(settings, engine=engine, runtime=runtime)) as client:
-        child = client.post("/recommendations", json=body)
-        adult = client.post("/recommendations", json={**body, "user_profile": {"birthday": "1990-05-01"}})
-    assert child.status_code == adult.status_code == 200, child.text
+        child = client.post("/recommendations", json={**body, "user_id": NO_CONSENT})
+        other = client.post("/recommendations", json={**body, "user_id": CONSENT})
+        # a user the database does not know, described by the caller's profile
+        described = client.post("/recommendations", json={**body, "user_id": "kakao_42",
+                                                          "user_profile": {"birthday": "2016-05-01"}})
+        grown_up = client.post("/recommendations", json={**body, "user_id": "kakao_43",
+                                                         "user_profile": {"birthday": "1990-05-01"}})
+    assert {r.status_code for r in (child, other, described, grown_up)} == {200}, child.text
     assert [r["shop_id"] for r in child.json()["recommendations"]] == \
-        [r["shop_id"] for r in adult.json()["recommendations"]]
+        [r["shop_id"] for r in other.json()["recommendations"]]
     with session_scope(engine) as s:
-        kept = s.get(Interaction, child.json()["metadata"]["interaction_id"])
-        full = s.get(Interaction, adult.json()["metadata"]["interaction_id"])
-        assert kept.minimised and kept.message == "" and kept.location["precision"] == "1km"
-        assert "신림역" not in json.dumps(kept.nlu, ensure_ascii=False)
-        assert not full.minimised and full.message == "신림역 근처 떡볶이" and full.location["lat"] == HERE[0]
+        def stored(r):
+            return s.get(Interaction, r.json()["metadata"]["interaction_id"])
+
+        for kept in (stored(child), stored(described)):
+            assert kept.minimised and kept.message == "" and kept.location["precision"] == "1km"
+            assert "신림역" not in json.dumps(kept.nlu, ensure_ascii=False)
+        for full in (stored(other), stored(grown_up)):
+            assert not full.minimised and full.message == "신림역 근처 떡볶이" and full.location["lat"] == HERE[0]

@@ -352,27 +352,32 @@ class InteractionState:
         self.shop_order_times: dict[int, list[dt.datetime]] = defaultdict(list)
 
     # ------------------------------------------------------------------ updates
-    def apply_order(self, user_id: int, shop_id: int, amount: float, when: dt.datetime) -> None:
+    # ``population=False`` counts an event for its own user only, not in the shops' and groups' figures
+    # every other request sees: what serving does with the events no training may read (see :meth:`load`).
+    def apply_order(self, user_id: int, shop_id: int, amount: float, when: dt.datetime, *,
+                    population: bool = True) -> None:
         self.user_shop_orders[(user_id, shop_id)] += 1
         self.user_history[user_id].add(shop_id)
         self.user_orders[user_id] += 1
         self.user_amount_sum[user_id] += float(amount or 0)
-        self.shop_orders[shop_id] += 1
-        if when is not None:
-            self.order_times.append(when)
-            self.shop_order_times[shop_id].append(when)
+        if population:
+            self.shop_orders[shop_id] += 1
+            if when is not None:
+                self.order_times.append(when)
+                self.shop_order_times[shop_id].append(when)
         district = self._shop_district.get(shop_id)
         if district:
             self.user_district_orders[user_id][district] += 1
         cat = self._shop_cat.get(shop_id)
         if cat:
-            u = self.users.get(user_id)
-            g = age_group(age_at(u.birthday, when) if u else None)
-            self.age_cat[g][cat] += 1
-            self.time_cat[time_bucket(when)][cat] += 1
             self.user_cat[user_id][cat] += 1
-            self._max_cache.pop(("age", g), None)
-            self._max_cache.pop(("time", time_bucket(when)), None)
+            if population:
+                u = self.users.get(user_id)
+                g = age_group(age_at(u.birthday, when) if u else None)
+                self.age_cat[g][cat] += 1
+                self.time_cat[time_bucket(when)][cat] += 1
+                self._max_cache.pop(("age", g), None)
+                self._max_cache.pop(("time", time_bucket(when)), None)
 
     def apply_favorite(self, user_id: int, shop_id: int, when: dt.datetime | None = None) -> None:
         self.user_history[user_id].add(shop_id)
@@ -380,12 +385,14 @@ class InteractionState:
             self.favourites.add((user_id, shop_id))
             self.user_favs[user_id] += 1
 
-    def apply_review(self, user_id: int, shop_id: int, rating: float, when: dt.datetime | None = None) -> None:
+    def apply_review(self, user_id: int, shop_id: int, rating: float, when: dt.datetime | None = None, *,
+                     population: bool = True) -> None:
         self.user_reviews[user_id] += 1
         if rating >= GOOD_REVIEW_RATING:
             self.user_history[user_id].add(shop_id)
-        self.shop_reviews[shop_id] += 1
-        self.shop_rating_sum[shop_id] += float(rating)
+        if population:
+            self.shop_reviews[shop_id] += 1
+            self.shop_rating_sum[shop_id] += float(rating)
 
     def add_shops(self, catalog: ShopCatalog) -> None:
         """Know the category and district of shops added to the catalog since the state was built."""
@@ -453,19 +460,25 @@ class InteractionState:
 
     @classmethod
     def load(cls, engine: Engine, catalog: ShopCatalog, until: dt.datetime | None = None) -> InteractionState:
-        """Every event (before ``until`` when given) applied in time order: the serving state."""
+        """Every event (before ``until`` when given) applied in time order: the serving state.
+
+        The events of users no training may read (children without a guardian's consent, erased users)
+        count for those users' own history only, not in the shops' and groups' figures: what every other
+        request sees is then exactly what the training sets were built with.
+        """
         state = cls.empty(cls.load_users(engine), catalog)
+        excluded = training_exclusions(engine)
         for ev in load_events(engine, until=until):
-            state.apply(ev)
+            state.apply(ev, population=ev.user_id not in excluded)
         return state
 
-    def apply(self, ev: Event) -> None:
+    def apply(self, ev: Event, *, population: bool = True) -> None:
         if ev.kind == "order":
-            self.apply_order(ev.user_id, ev.shop_id, ev.amount, ev.when)
+            self.apply_order(ev.user_id, ev.shop_id, ev.amount, ev.when, population=population)
         elif ev.kind == "favorite":
             self.apply_favorite(ev.user_id, ev.shop_id, ev.when)
         elif ev.kind == "review":
-            self.apply_review(ev.user_id, ev.shop_id, ev.rating, ev.when)
+            self.apply_review(ev.user_id, ev.shop_id, ev.rating, ev.when, population=population)
 
 
 @dataclass(frozen=True)
