@@ -49,7 +49,7 @@ def build_app(use_settings: bool):
     engine = make_engine(settings.resolved_database_url)
     migrate(engine)
     generate_world(engine, seed=5, shops=40, users=40, days=10)
-    from naviyam.learning.registry import ModelRegistry
+    from naviyam.core.registry import ModelRegistry
     from naviyam.recommend.layer1 import build_layer1
 
     build_layer1(engine, ModelRegistry(engine, settings.models_dir))

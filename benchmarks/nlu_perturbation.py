@@ -17,7 +17,7 @@ from pathlib import Path
 
 from naviyam.config import get_settings
 from naviyam.db.session import get_engine, migrate
-from naviyam.learning.registry import ModelRegistry
+from naviyam.core.registry import ModelRegistry
 from naviyam.nlu import features, load_parser
 from naviyam.nlu.perturb import invariance
 

@@ -60,7 +60,7 @@ def main() -> None:
 
     from naviyam.data.generate import generate_world
     from naviyam.db.session import make_engine, migrate
-    from naviyam.learning.registry import ModelRegistry
+    from naviyam.core.registry import ModelRegistry
     from naviyam.recommend.engine import RecommendationEngine, latency_percentiles
     from naviyam.recommend.features import InteractionState
     from naviyam.recommend.layer1 import CandidateGenerator, UserDirectory, fit_layer1

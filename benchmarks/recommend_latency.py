@@ -29,7 +29,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from naviyam.db.session import make_engine
-    from naviyam.learning.registry import ModelRegistry
+    from naviyam.core.registry import ModelRegistry
     from naviyam.recommend.engine import RecommendationEngine, latency_percentiles
     from naviyam.recommend.interactions import Interactions
 

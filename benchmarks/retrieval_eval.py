@@ -46,7 +46,7 @@ from sqlalchemy import select
 from naviyam.config import get_settings
 from naviyam.db.models import ProductOrder, ShopMenu
 from naviyam.db.session import make_engine
-from naviyam.learning.registry import ModelRegistry
+from naviyam.core.registry import ModelRegistry
 from naviyam.recommend.funnels import FUNNEL_NAMES
 from naviyam.recommend.layer1 import CandidateGenerator, Layer1Config, RequestContext, UserDirectory, fit_layer1
 from naviyam.resources import taxonomy

@@ -120,7 +120,7 @@ def trained_world(tmp_path_factory):
     from naviyam.data.generate import generate_world
     from naviyam.db.models import Shop, ShopMenu
     from naviyam.db.session import session_scope
-    from naviyam.learning.registry import ModelRegistry
+    from naviyam.core.registry import ModelRegistry
     from naviyam.nlu import train_nlu
     from naviyam.recommend.layer1 import build_layer1
 

@@ -36,7 +36,7 @@ def server(tmp_path_factory):
     from naviyam.config import Settings
     from naviyam.data.generate import generate_world
     from naviyam.db.session import make_engine, migrate
-    from naviyam.learning.registry import ModelRegistry
+    from naviyam.core.registry import ModelRegistry
     from naviyam.nlu import rules_parser
     from naviyam.recommend.layer1 import Layer1Config, build_layer1
     from naviyam.recommend.ranker.trainer import TrainConfig, train_and_register

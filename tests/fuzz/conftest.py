@@ -18,7 +18,7 @@ FUZZ_ADMIN_KEY = "fuzz-admin-key"
 def fuzz_app(tmp_path_factory):
     """The app on a generated 20-shop world (SQLite) with a Layer 1 index, rules NLU, no rate limits."""
     from naviyam.data.generate import generate_world
-    from naviyam.learning.registry import ModelRegistry
+    from naviyam.core.registry import ModelRegistry
     from naviyam.nlu import rules_parser
     from naviyam.service.runtime import Runtime
 

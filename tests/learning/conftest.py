@@ -54,7 +54,7 @@ def build_world(var, *, nlu: bool = True):
     from naviyam.config import Settings
     from naviyam.data.generate import generate_world
     from naviyam.db.session import make_engine, migrate
-    from naviyam.learning.registry import ModelRegistry
+    from naviyam.core.registry import ModelRegistry
     from naviyam.recommend.layer1 import Layer1Config, build_layer1
     from naviyam.recommend.ranker.trainer import TrainConfig, train_and_register
     from naviyam.recommend.training_data import TrainingDataConfig, build_training_set
@@ -117,7 +117,7 @@ def loop_world(_loop_world_template, tmp_path):
 
     from naviyam.config import Settings
     from naviyam.db.session import make_engine
-    from naviyam.learning.registry import ModelRegistry
+    from naviyam.core.registry import ModelRegistry
     from naviyam.service.runtime import Runtime
 
     template = _loop_world_template

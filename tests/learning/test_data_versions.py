@@ -10,7 +10,7 @@ import pytest
 from naviyam.data.excel import export_workbook, import_workbook
 from naviyam.data.generate import generate_world
 from naviyam.db import data_versions
-from naviyam.learning.registry import ModelRegistry
+from naviyam.core.registry import ModelRegistry
 from naviyam.service import bootstrap
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from naviyam.learning.registry import ModelRegistry
+from naviyam.core.registry import ModelRegistry
 
 
 def test_register_and_current_returns_newest_production(engine, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from naviyam.learning.promotion import PromotionRefused, SanityResult, gate, promote_version
-from naviyam.learning.registry import ModelRegistry, RegistryError
+from naviyam.core.registry import ModelRegistry, RegistryError
 
 SANE = SanityResult(True, {"loads": True})
 

@@ -8,7 +8,7 @@ import pytest
 
 from naviyam.db.session import make_engine, migrate
 from naviyam.learning.ranker_gate import gate_ranker
-from naviyam.learning.registry import ModelRegistry
+from naviyam.core.registry import ModelRegistry
 from naviyam.recommend.features import NUM_COLUMNS, WIDE_COLUMNS
 from naviyam.recommend.ranker.serving import load_production
 from naviyam.recommend.ranker.trainer import RANKING_FILE, TRAIN_FILE, VAL_FILE, TrainConfig, train_and_register

@@ -9,7 +9,7 @@ import typer
 from typer.testing import CliRunner
 
 from naviyam.core.clock import utcnow
-from naviyam.learning.registry import ModelRegistry
+from naviyam.core.registry import ModelRegistry
 from naviyam.llm import lora_data
 from naviyam.llm.registry import compare_adapters, decide, evaluate_adapter, promote_if_better
 

@@ -65,7 +65,7 @@ def test_eval_nlu_json_last_line(app, tmp_path):
 
 
 def test_train_nlu_command_runs_and_prints_metrics(app, monkeypatch, sqlite_engine, tmp_path):
-    from naviyam.learning import registry as reg_mod
+    from naviyam.core import registry as reg_mod
 
     reg = reg_mod.ModelRegistry(sqlite_engine, tmp_path / "models")
     monkeypatch.setattr(reg_mod, "default_registry", lambda: reg)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from naviyam.learning.registry import ModelRegistry
+from naviyam.core.registry import ModelRegistry
 from naviyam.nlu.evaluate import cases_from_examples, evaluate_cases
 from naviyam.nlu.lexicon import Lexicon
 from naviyam.nlu.operator import (OperatorDataError, load_operator_examples, operator_repeat, read_examples,
@@ -198,7 +198,7 @@ def cli(monkeypatch, registry):
     import typer
 
     from naviyam.cli.nlu import register
-    from naviyam.learning import registry as reg_mod
+    from naviyam.core import registry as reg_mod
 
     monkeypatch.setattr(reg_mod, "default_registry", lambda: registry)
     root, train, ev = typer.Typer(), typer.Typer(), typer.Typer()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import naviyam.nlu as nlu
-from naviyam.learning.registry import ModelRegistry
+from naviyam.core.registry import ModelRegistry
 
 
 @pytest.fixture

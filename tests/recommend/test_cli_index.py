@@ -57,7 +57,7 @@ def test_build_info_and_candidates(app):
 def test_index_gate_keeps_production_when_the_new_settings_score_worse(tmp_path):
     """A worse Layer 1 (only the contextual funnel) is registered as a candidate; production keeps serving."""
     from naviyam.db.session import make_engine
-    from naviyam.learning.registry import ModelRegistry
+    from naviyam.core.registry import ModelRegistry
     from naviyam.recommend.layer1 import Layer1Config, build_layer1
     from naviyam.retrieval.embedding import HashingEmbedder
 

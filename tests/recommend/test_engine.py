@@ -14,7 +14,7 @@ import pytest
 
 from naviyam.data.generate import generate_world
 from naviyam.db.session import make_engine, migrate
-from naviyam.learning.registry import ModelRegistry
+from naviyam.core.registry import ModelRegistry
 from naviyam.recommend.engine import RANKING_FALLBACK, RANKING_WIDE_DEEP, RecommendationEngine, diversify
 from naviyam.recommend.features import NUM_COLUMNS, WIDE_COLUMNS, InteractionState, load_events
 from naviyam.recommend.layer1 import CandidateGenerator, RequestContext, UserDirectory, fit_layer1

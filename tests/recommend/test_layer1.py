@@ -19,7 +19,7 @@ from world_fixtures import (  # noqa: F401 - fixtures
 
 from naviyam.db.models import Shop
 from naviyam.db.session import make_engine, migrate, session_scope
-from naviyam.learning.registry import ModelRegistry
+from naviyam.core.registry import ModelRegistry
 from naviyam.recommend.layer1 import (
     COLD_START_FUNNELS,
     CandidateGenerator,

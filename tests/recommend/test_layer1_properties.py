@@ -14,7 +14,7 @@ from naviyam.data.generate import generate_world
 from naviyam.db.models import Shop, ShopMenu
 from naviyam.db.session import make_engine, migrate, session_scope
 from naviyam.hours import is_open
-from naviyam.learning.registry import ModelRegistry
+from naviyam.core.registry import ModelRegistry
 from naviyam.recommend.layer1 import CandidateGenerator, Layer1Config, RequestContext, build_layer1
 from naviyam.resources import taxonomy
 from naviyam.retrieval.embedding import HashingEmbedder

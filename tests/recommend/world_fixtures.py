@@ -20,7 +20,7 @@ import pytest
 
 from naviyam.db.models import ProductOrder, Review, Shop, ShopMenu, User, UserFavorite
 from naviyam.db.session import make_engine, migrate, session_scope
-from naviyam.learning.registry import ModelRegistry
+from naviyam.core.registry import ModelRegistry
 from naviyam.recommend.layer1 import CandidateGenerator, Layer1Config, build_layer1
 from naviyam.retrieval.embedding import HashingEmbedder
 

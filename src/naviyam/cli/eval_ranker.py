@@ -36,7 +36,7 @@ def ranker(
     """마지막 며칠을 떼어 두고 나머지로 임시 모델을 학습해 인기순·item-kNN·ALS와 비교 (운영 모델은 그대로)."""
     from naviyam.config import get_settings
     from naviyam.db.session import get_engine, migrate
-    from naviyam.learning.registry import ModelRegistry
+    from naviyam.core.registry import ModelRegistry
     from naviyam.recommend.offline_eval import run_eval_ranker
     from naviyam.recommend.ranker.trainer import TrainConfig
     from naviyam.recommend.training_data import TrainingDataConfig

@@ -20,7 +20,7 @@ err_console = Console(stderr=True)
 def _registry():
     from naviyam.config import get_settings
     from naviyam.db.session import get_engine, migrate
-    from naviyam.learning.registry import ModelRegistry
+    from naviyam.core.registry import ModelRegistry
 
     engine = get_engine()
     migrate(engine)

@@ -23,7 +23,7 @@ app = typer.Typer(no_args_is_help=True, help="학습 데이터: 대화와 피드
 def _engine_and_registry():
     from naviyam.config import get_settings
     from naviyam.db.session import get_engine, migrate
-    from naviyam.learning.registry import ModelRegistry
+    from naviyam.core.registry import ModelRegistry
 
     engine = get_engine()
     migrate(engine)

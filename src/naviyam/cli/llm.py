@@ -77,7 +77,7 @@ def lora_cmd(
     registry = alloc = None
     parent = read_adapter_meta(base_model).get("version") if is_adapter_dir(base_model) else None
     if output_dir is None:
-        from naviyam.learning.registry import default_registry
+        from naviyam.core.registry import default_registry
 
         registry = default_registry()
         alloc = registry.allocate("lora")
@@ -123,7 +123,7 @@ def lora_promote_cmd(
     device: str = typer.Option("auto", "--device", help="장치(device): auto, cpu, cuda 또는 cuda:N."),
 ) -> None:
     """후보 어댑터를 운영 어댑터와 비교해 더 좋으면 승격 (Compare a candidate adapter with production; promote)."""
-    from naviyam.learning.registry import default_registry
+    from naviyam.core.registry import default_registry
     from naviyam.llm.lora import read_rows
     from naviyam.llm.registry import promote_if_better
 

@@ -17,7 +17,7 @@ _HEADLINE = {"ranker": ("recent_mrr", "val_auc"), "nlu": ("exact_mean", "nlu_exa
 def _registry():
     from naviyam.config import get_settings
     from naviyam.db.session import get_engine, migrate
-    from naviyam.learning.registry import ModelRegistry
+    from naviyam.core.registry import ModelRegistry
 
     engine = get_engine()
     migrate(engine)
@@ -71,7 +71,7 @@ def promote(
     """점검을 거쳐 버전을 운영에 올려요 (promote); 실행 중인 서버는 재시작 없이 바꿔요."""
     from naviyam.config import get_settings
     from naviyam.learning.promotion import PromotionRefused, promote_version
-    from naviyam.learning.registry import RegistryError
+    from naviyam.core.registry import RegistryError
 
     registry = _registry()
     try:
@@ -85,7 +85,7 @@ def promote(
 @app.command("rollback")
 def rollback(kind: str = typer.Argument(..., help="모델 종류(kind): nlu, index, ranker, lora 또는 normalizer.")) -> None:
     """KIND의 이전 운영 버전으로 되돌려요 (rollback; 지금 버전은 보관(archived)돼요)."""
-    from naviyam.learning.registry import RegistryError
+    from naviyam.core.registry import RegistryError
 
     registry = _registry()
     try:

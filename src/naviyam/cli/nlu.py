@@ -143,7 +143,7 @@ def train_cmd(
     """NLU(의도 분류기 + CRF 태거)를 학습하고 평가해 새 버전으로 등록해요."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from naviyam.learning.registry import default_registry
+    from naviyam.core.registry import default_registry
     from naviyam.nlu import train_nlu
 
     console = _console()
@@ -241,7 +241,7 @@ def eval_cmd(
     counts = {"llm": 0, "trained": 0}
     parse = parser.parse
     if backend == "llm":
-        from naviyam.learning.registry import default_registry
+        from naviyam.core.registry import default_registry
         from naviyam.llm.backend import LLMBackend
         from naviyam.llm.nlu_parser import LLMNLUParser
         from naviyam.llm.settings import get_llm_settings
@@ -297,7 +297,7 @@ def _eval_cases(path: Path) -> list[dict[str, Any]]:
     except (json.JSONDecodeError, KeyError) as exc:
         typer.echo(f"{path}: 읽을 수 없어요 ({exc})", err=True)
         raise typer.Exit(2)
-    from naviyam.learning.registry import default_registry
+    from naviyam.core.registry import default_registry
 
     data = _load_operator([path], default_registry().engine, _console())
     return cases_from_examples(data.rows)

@@ -12,7 +12,7 @@ def train_all(force: bool = typer.Option(False, "--force", help="최신이든 �
     """없거나 오래된 NLU, Layer 1 인덱스(index), 랭커(ranker)를 다시 만들어요 (`setup`과 같은 일)."""
     from naviyam.config import get_settings
     from naviyam.db.session import get_engine, migrate
-    from naviyam.learning.registry import ModelRegistry
+    from naviyam.core.registry import ModelRegistry
     from naviyam.service.bootstrap import build_missing_models, models_to_build
 
     settings = get_settings()

@@ -36,7 +36,7 @@ def register(train_app: typer.Typer) -> None:
         from naviyam.config import get_settings
         from naviyam.db.session import get_engine, migrate
         from naviyam.progress import progress_reporter
-        from naviyam.learning.registry import ModelRegistry
+        from naviyam.core.registry import ModelRegistry
         from naviyam.recommend.ranker.pipeline import (
             default_dataset_dir,
             production_index,
@@ -85,7 +85,7 @@ def register(train_app: typer.Typer) -> None:
         """Wide & Deep 랭커를 후보로 학습: 같은 평가 목록에서 운영보다 나을 때만 서비스에 올림."""
         from naviyam.config import get_settings
         from naviyam.db.session import get_engine, migrate
-        from naviyam.learning.registry import ModelRegistry
+        from naviyam.core.registry import ModelRegistry
         from naviyam.progress import progress_reporter
         from naviyam.learning.ranker_gate import gate_ranker
         from naviyam.recommend.ranker.pipeline import default_dataset_dir, train_ranker

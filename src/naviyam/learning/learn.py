@@ -48,7 +48,7 @@ from naviyam.learning.promotion import (
     sanity_check_parser,
     sanity_check_ranker,
 )
-from naviyam.learning.registry import ModelRegistry
+from naviyam.core.registry import ModelRegistry
 from naviyam.recommend.ranker.finetune import FineTuneConfig
 
 log = logging.getLogger(__name__)

@@ -293,7 +293,7 @@ def promote_version(registry, version: str, settings, *, force: bool = False):
     ``force`` skips the recorded comparison (an operator's decision, e.g. after an
     online A/B test) but never the sanity checks.
     """
-    from naviyam.learning.registry import RegistryError
+    from naviyam.core.registry import RegistryError
 
     mv = registry.get(version)
     if mv is None:

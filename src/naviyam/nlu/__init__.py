@@ -84,14 +84,14 @@ def fallback_parser(engine: Any = None, n_examples: int = 3000, epochs: int = 4)
 def load_parser(registry: Any = None, *, fallback: str = "train") -> NLUParser:
     """The production NLU parser.
 
-    ``registry``: a :class:`~naviyam.learning.registry.ModelRegistry` (default: the configured one).
+    ``registry``: a :class:`~naviyam.core.registry.ModelRegistry` (default: the configured one).
     ``fallback``: what to do when no version is registered or it cannot be loaded — ``"train"`` (a small
     model, see :func:`fallback_parser`), ``"rules"`` (rules only) or ``"error"`` (raise).
     """
     engine = None
     try:
         if registry is None:
-            from naviyam.learning.registry import default_registry
+            from naviyam.core.registry import default_registry
 
             registry = default_registry()
         engine = registry.engine

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     load_s = time.perf_counter() - t0
     folder = args.model
     if folder is None:
-        from naviyam.learning.registry import default_registry
+        from naviyam.core.registry import default_registry
 
         mv = default_registry().current("nlu")
         folder = Path(mv.path) if mv else None

@@ -40,7 +40,7 @@ from sqlalchemy import Engine, select
 
 from naviyam.core.clock import local_now
 from naviyam.db.models import User
-from naviyam.learning.registry import ModelRegistry
+from naviyam.core.registry import ModelRegistry
 from naviyam.recommend.funnels import (
     FUNNEL_NAMES,
     Candidate,

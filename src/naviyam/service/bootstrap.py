@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from naviyam.config import Settings
 from naviyam.db.session import session_scope
-from naviyam.learning.registry import ModelRegistry
+from naviyam.core.registry import ModelRegistry
 from naviyam.progress import progress_reporter
 from naviyam.shops import count_shops
 

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from naviyam.config import Settings
-from naviyam.learning.registry import ModelRegistry
+from naviyam.core.registry import ModelRegistry
 from naviyam.nlg.responses import ResponseWriter
 from naviyam.service.chat import ChatService
 

@@ -92,7 +92,7 @@ def list_models(request: Request, kind: str | None = None):
 async def promote(version: str, request: Request, force: bool = False):
     """Promote a version (sanity checks always; its recorded offline comparison unless ``force``), then reload."""
     from naviyam.learning.promotion import PromotionRefused, promote_version
-    from naviyam.learning.registry import RegistryError
+    from naviyam.core.registry import RegistryError
 
     runtime = request.app.state.runtime
     previous = None
@@ -114,7 +114,7 @@ async def promote(version: str, request: Request, force: bool = False):
              responses={404: {"description": "unknown kind"}, 409: {"description": "nothing to roll back to"}})
 async def rollback(kind: str, request: Request):
     """Make the previous production version of ``kind`` production again (the current one is archived), then reload."""
-    from naviyam.learning.registry import RegistryError
+    from naviyam.core.registry import RegistryError
 
     if kind not in MODEL_KINDS:
         raise HTTPException(status_code=404, detail=f"모델 종류는 {', '.join(MODEL_KINDS)} 중 하나예요.")

@@ -8,7 +8,7 @@ from naviyam import __version__
 from naviyam.api.deps import SessionDep
 from naviyam.api.schemas import HealthPublic
 from naviyam.db import data_versions
-from naviyam.learning.registry import ModelRegistry
+from naviyam.core.registry import ModelRegistry
 from naviyam.shops import count_shops
 
 router = APIRouter(tags=["health"])
