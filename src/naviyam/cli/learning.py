@@ -58,6 +58,8 @@ def learn(
     lr: float = typer.Option(0.0005, help="미세 조정 학습률(learning rate)."),
     replay_rows: int = typer.Option(3000, help="랭커의 원래 학습 데이터에서 다시 학습할 행 수(replay rows)."),
     nlu: bool = typer.Option(True, "--nlu/--no-nlu", help="좋은 대화로 NLU도 다시 학습해요."),
+    lora: bool = typer.Option(True, "--lora/--no-lora",
+                              help="LLM 경로가 켜져 있으면(NAVIYAM_LLM_ENABLED) 좋은 대화로 LoRA 어댑터도 학습해요."),
     nlu_examples: int = typer.Option(0, help="생성할 NLU 문장 수 (0: 운영 NLU와 같은 수)."),
     nlu_epochs: int = typer.Option(0, help="NLU 학습 반복 수(epochs) (0: 운영 NLU와 같게)."),
     promote: bool = typer.Option(True, "--promote/--no-promote",
@@ -74,7 +76,7 @@ def learn(
     engine, registry = _engine_and_registry()
     cfg = LearnConfig.from_settings(
         settings, data=IncrementalDataConfig(window_days=window_days), finetune=FineTuneConfig(epochs=epochs, lr=lr),
-        replay_rows=replay_rows, train_nlu=nlu, nlu_examples=nlu_examples or None, nlu_epochs=nlu_epochs or None,
+        replay_rows=replay_rows, train_nlu=nlu, train_lora=lora, nlu_examples=nlu_examples or None, nlu_epochs=nlu_epochs or None,
         promote="auto" if promote else "never", force=force)
     t0 = time.perf_counter()
     report = run_learning(engine, registry, cfg, say=lambda m: console.print(m, markup=False))

@@ -13,7 +13,11 @@
 4. NLU: retrain on its base generated data (same size and seed as the
    production version) plus the good conversations, evaluated with
    production on production's held-out set and the public contract examples.
-5. Each candidate passing the gate (:mod:`naviyam.learning.promotion`) is
+5. LoRA (only when the LLM path is enabled, :mod:`naviyam.learning.lora_step`):
+   a candidate adapter trained from the production adapter on the good
+   conversations plus a replay sample, compared with production on the same
+   held-out rows (held-out perplexity; the LLM's NLU exact match guards).
+6. Each candidate passing the gate (:mod:`naviyam.learning.promotion`) is
    promoted — unless an online A/B test is configured (``ab_share`` > 0): then
    it stays a candidate and the A/B arm serves it until an operator decides.
    A candidate that does not pass is archived (failed sanity: ``failed``),
@@ -39,6 +43,8 @@ from naviyam.core.privacy import training_exclusions
 from naviyam.db.models import FeedbackEvent, LearningRun
 from naviyam.db.session import session_scope
 from naviyam.learning.incremental import IncrementalData, IncrementalDataConfig, build_incremental_data
+from naviyam.learning.lora_step import GUARD_METRIC, PRIMARY_METRIC, LoraStepConfig, lora_enabled, \
+    train_candidate_adapter
 from naviyam.learning.promotion import (
     GateDecision,
     evaluate_parser,
@@ -78,6 +84,11 @@ class LearnConfig:
     ab_share: float = 0.0
     #: run even when no feedback is new (e.g. after a failed run)
     force: bool = False
+    #: train a LoRA adapter when the LLM path is enabled (llm_settings.enabled)
+    train_lora: bool = True
+    lora: LoraStepConfig = field(default_factory=LoraStepConfig)
+    #: the LLM settings (None: naviyam.llm.settings.get_llm_settings())
+    llm_settings: Any = None
 
     @classmethod
     def from_settings(cls, settings, **kw: Any) -> LearnConfig:
@@ -165,6 +176,10 @@ def run_learning(engine: Engine, registry: ModelRegistry, config: LearnConfig | 
             report.models.append(_learn_ranker(engine, registry, generator, data, cfg, say))
         if cfg.train_nlu:
             report.models.append(_learn_nlu(engine, registry, data, cfg, say))
+        if cfg.train_lora:
+            lora = _learn_lora(engine, registry, data, cfg, say)
+            if lora is not None:
+                report.models.append(lora)
     except Exception as exc:  # noqa: BLE001 - recorded; the watermark stays so the next run retries
         log.exception("learning run failed")
         report.status, report.watermark = "failed", before
@@ -305,6 +320,36 @@ def _learn_nlu(engine, registry: ModelRegistry, data: IncrementalData, cfg: Lear
         {"comparison": cand_m, "production_comparison": prod_m, "promotion": decision.to_json()}))
     outcome = _settle("nlu", mv.version, prod_mv.version if prod_mv else None, decision, cand_m, prod_m or {},
                       registry, cfg, say)
+    outcome.seconds = time.perf_counter() - t0
+    return outcome
+
+
+# --------------------------------------------------------------------------- LoRA
+
+
+def _learn_lora(engine, registry: ModelRegistry, data: IncrementalData, cfg: LearnConfig,
+                say: Say) -> ModelOutcome | None:
+    """The LoRA step (:mod:`naviyam.learning.lora_step`); None when the LLM path is off."""
+    from naviyam.llm.settings import get_llm_settings
+
+    llm = cfg.llm_settings if cfg.llm_settings is not None else get_llm_settings()
+    ok, why = lora_enabled(llm)
+    if not ok:
+        if llm is not None and llm.enabled:
+            say(why)
+            return ModelOutcome("lora", None, None, "skipped", why)
+        return None
+    t0 = time.perf_counter()
+    cand = train_candidate_adapter(engine, registry, data.window, llm, cfg.lora, say)
+    if cand.version is None:
+        return ModelOutcome("lora", None, cand.production, "skipped", cand.message)
+    decision = gate(cand.candidate_metrics, cand.production_metrics, cand.sanity, metric=PRIMARY_METRIC,
+                    margin=cfg.margin, guards={GUARD_METRIC: cfg.guard_tolerance})
+    registry.set_status(cand.version, "candidate", note=_json_safe(
+        {"comparison": cand.candidate_metrics, "production_comparison": cand.production_metrics,
+         "promotion": decision.to_json()}))
+    outcome = _settle("lora", cand.version, cand.production, decision, cand.candidate_metrics,
+                      cand.production_metrics or {}, registry, cfg, say)
     outcome.seconds = time.perf_counter() - t0
     return outcome
 

@@ -32,7 +32,7 @@ _LAZY = {
     "promote_if_better": "naviyam.llm.registry",
 }
 
-__all__ = [*_LAZY, "LLMComponents", "build_llm_components"]
+__all__ = [*_LAZY, "LLMComponents", "build_llm_components", "components_for"]
 
 
 def __getattr__(name: str) -> Any:
@@ -59,15 +59,23 @@ def build_llm_components(fallback_parser: Any, settings: Any = None, registry: A
     if not s.enabled:
         return None
     try:
-        from naviyam.llm.answer import GroundedAnswerer
         from naviyam.llm.backend import LLMBackend
-        from naviyam.llm.nlu_parser import LLMNLUParser
 
         backend = LLMBackend.from_settings(s, registry)
     except Exception:  # noqa: BLE001 - the service answers without the LLM
         log.exception("the LLM path is enabled but the model could not be loaded; using the trained NLU "
                       "and template answers")
         return None
+    return components_for(backend, fallback_parser, s, known_shop_names)
+
+
+def components_for(backend: Any, fallback_parser: Any, settings: Any,
+                   known_shop_names: list[str] | None = None) -> LLMComponents:
+    """The parser and answerer the settings ask for, over an already loaded backend."""
+    from naviyam.llm.answer import GroundedAnswerer
+    from naviyam.llm.nlu_parser import LLMNLUParser
+
+    s = settings
     parser = LLMNLUParser(backend, fallback_parser, timeout_s=s.timeout_s) if s.nlu else None
     answerer = (GroundedAnswerer(backend, timeout_s=s.timeout_s, known_shop_names=known_shop_names or ())
                 if s.answers else None)

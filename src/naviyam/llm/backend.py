@@ -188,6 +188,8 @@ class LLMBackend:
         self.timeout_s = timeout_s
         self.prompt_style = resolve_style(tokenizer, prompt_style)
         self.version = version
+        #: the PEFT adapter folder loaded on top of the base model (None: the base model alone)
+        self.adapter_path: Path | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -209,8 +211,10 @@ class LLMBackend:
             version = f"{version}+{meta.get('version') or Path(adapter_path).name}"
         model.eval()
         log.info("loaded LLM %s on %s in %.1fs", version, dev, time.perf_counter() - t0)
-        return cls(model, tokenizer, device=dev, max_new_tokens=max_new_tokens, timeout_s=timeout_s,
-                   prompt_style=style, version=version)
+        llm = cls(model, tokenizer, device=dev, max_new_tokens=max_new_tokens, timeout_s=timeout_s,
+                  prompt_style=style, version=version)
+        llm.adapter_path = Path(adapter_path) if adapter_path else None
+        return llm
 
     @classmethod
     def from_settings(cls, settings: Any = None, registry: Any = None) -> "LLMBackend":

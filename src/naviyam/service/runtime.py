@@ -16,6 +16,12 @@ reference to the chat service. ``/admin/reload`` does the same at once
 files) leaves the previous one serving and writes an ``alert`` row
 (kind ``model_load_failed``) once per version; later checks try it again, so
 a transient failure heals by itself.
+
+With the LLM path on (``NAVIYAM_LLM_ENABLED``), the trained NLU still serves
+behind the LLM parser as its fallback: a new production NLU is swapped in
+under the same LLM parser, and a new production ``lora`` adapter (when the
+service reads its adapter from the registry) loads a new LLM backend with
+its parser and answerer, off the request path like the other models.
 """
 
 from __future__ import annotations
@@ -62,6 +68,10 @@ class Runtime:
     answerer: Any | None = None
     #: The recommender serving the A/B candidate arm (None when no test runs).
     candidate_recommender: Any | None = None
+    #: The LLM components (backend, parser, answerer) when the LLM path is on, else None.
+    llm: Any | None = None
+    #: The trained NLU parser (the LLM parser's fallback when the LLM path is on; else ``parser`` itself).
+    base_parser: Any | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _refresh_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _chat: ChatService | None = field(default=None, repr=False)
@@ -85,12 +95,13 @@ class Runtime:
             recommender = load_recommender(engine, registry)
         parser.parse("급식카드 되는 떡볶이집 추천해줘")  # warm the morphological analyser before the first user
         answerer = None
+        base_parser = parser
         llm = load_llm(parser, registry, engine)
         if llm is not None:
             parser = llm.parser or parser
             answerer = llm.answerer
         rt = cls(engine=engine, settings=settings, registry=registry, parser=parser, recommender=recommender,
-                 answerer=answerer, pinned=pinned)
+                 answerer=answerer, llm=llm, base_parser=base_parser, pinned=pinned)
         if settings.ab_share > 0 and recommender is not None:
             rt.candidate_recommender = rt._load_candidate(recommender, None, RefreshResult())
         return rt
@@ -106,7 +117,11 @@ class Runtime:
         return versions
 
     def model_versions(self) -> dict[str, str]:
-        return self._versions(self.parser, self.recommender)
+        versions = self._versions(self.parser, self.recommender)
+        adapter = getattr(getattr(self.llm, "backend", None), "adapter_path", None)
+        if adapter is not None:
+            versions["lora"] = Path(adapter).name
+        return versions
 
     def candidate_versions(self) -> dict[str, str] | None:
         if self.candidate_recommender is None:
@@ -163,16 +178,31 @@ class Runtime:
         with self._refresh_lock:
             self._last_check = time.monotonic()
             res = RefreshResult()
-            parser, recommender = self.parser, self.recommender
+            parser, recommender, llm, answerer = self.parser, self.recommender, self.llm, self.answerer
+            base_parser = self.base_parser if self.base_parser is not None else parser
             prod = {mv.kind: mv for mv in self._production()}
 
             nlu_mv = prod.get("nlu")
-            if (nlu_mv is not None and self.answerer is None and "nlu" not in self.pinned
-                    and nlu_mv.version != getattr(parser, "version", None)):
+            if (nlu_mv is not None and "nlu" not in self.pinned
+                    and nlu_mv.version != getattr(base_parser, "version", None)):
                 new_parser = self._try_load("nlu", nlu_mv, res, lambda: _load_parser(nlu_mv))
                 if new_parser is not None:
-                    res.changed["nlu"] = (getattr(parser, "version", None), nlu_mv.version)
-                    parser = new_parser
+                    res.changed["nlu"] = (getattr(base_parser, "version", None), nlu_mv.version)
+                    base_parser = new_parser
+                    # Behind the LLM parser the trained NLU is the fallback: same LLM, new fallback.
+                    parser = _with_fallback(parser, new_parser) if getattr(llm, "parser", None) is not None \
+                        else new_parser
+
+            lora_mv = prod.get("lora")
+            if llm is not None and lora_mv is not None and _reads_registry_adapter() and \
+                    not _same_path(getattr(llm.backend, "adapter_path", None), lora_mv.path):
+                fallback = base_parser
+                new_llm = self._try_load("lora", lora_mv, res, lambda: _load_llm(self.engine, self.registry, fallback))
+                if new_llm is not None:
+                    old = getattr(llm.backend, "adapter_path", None)
+                    res.changed["lora"] = (Path(old).name if old else None, lora_mv.version)
+                    llm, answerer = new_llm, new_llm.answerer
+                    parser = new_llm.parser or base_parser
 
             index_mv, ranker_mv = prod.get("index"), prod.get("ranker")
             if "recommender" in self.pinned:
@@ -204,6 +234,7 @@ class Runtime:
             if res.changed:
                 with self._lock:
                     self.parser, self.recommender, self.candidate_recommender = parser, recommender, candidate
+                    self.base_parser, self.llm, self.answerer = base_parser, llm, answerer
                     self._chat = self._build_chat()  # the one reference every new request reads
                 log.info("models swapped: %s", {k: v[1] for k, v in res.changed.items()})
             res.versions = self.model_versions()
@@ -247,6 +278,50 @@ def _load_parser(mv):
     parser = NLUParser.load(Path(mv.path), version=mv.version)
     parser.parse("급식카드 되는 떡볶이집 추천해줘")  # warm before it serves
     return parser
+
+
+def _with_fallback(llm_parser: Any, fallback: Any):
+    """The same LLM parser (same backend and budgets) over another trained fallback NLU."""
+    return type(llm_parser)(llm_parser.llm, fallback, timeout_s=llm_parser.timeout_s,
+                            max_new_tokens=llm_parser.max_new_tokens, min_confidence=llm_parser.min_confidence)
+
+
+def _same_path(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return Path(a).resolve() == Path(b).resolve()
+
+
+def _reads_registry_adapter() -> bool:
+    """Whether the service takes its LoRA adapter from the registry (no fixed adapter folder is set)."""
+    from naviyam.llm.settings import get_llm_settings
+
+    s = get_llm_settings()
+    return s.adapter_path is None and s.use_registry_adapter
+
+
+def _load_llm(engine: Engine, registry: ModelRegistry, fallback_parser: Any):
+    """New LLM components over the registry's production adapter; raises when they cannot be loaded."""
+    from naviyam.llm import components_for
+    from naviyam.llm.backend import LLMBackend
+    from naviyam.llm.settings import get_llm_settings
+
+    s = get_llm_settings()
+    backend = LLMBackend.from_settings(s, registry)
+    llm = components_for(backend, fallback_parser, s, known_shop_names=_shop_names(engine))
+    if llm.parser is not None:
+        llm.parser.parse("급식카드 되는 떡볶이집 추천해줘")  # warm before it serves
+    return llm
+
+
+def _shop_names(engine: Engine) -> list[str]:
+    from sqlalchemy import select
+
+    from naviyam.db.models import Shop
+    from naviyam.db.session import session_scope
+
+    with session_scope(engine) as s:
+        return list(s.scalars(select(Shop.name)))
 
 
 def _load_engine(engine: Engine, registry: ModelRegistry):
@@ -313,12 +388,6 @@ def load_llm(parser: Any, registry: ModelRegistry, engine: Engine):
     llm_settings = get_llm_settings()
     if not llm_settings.enabled:
         return None
-    from sqlalchemy import select
-
-    from naviyam.db.models import Shop
-    from naviyam.db.session import session_scope
     from naviyam.llm import build_llm_components
 
-    with session_scope(engine) as s:
-        names = list(s.scalars(select(Shop.name)))
-    return build_llm_components(parser, llm_settings, registry, known_shop_names=names)
+    return build_llm_components(parser, llm_settings, registry, known_shop_names=_shop_names(engine))
