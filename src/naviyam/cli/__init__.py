@@ -23,6 +23,7 @@ from naviyam.cli import models as models_cli
 from naviyam.cli import monitor as monitor_cli
 from naviyam.cli import nlu as nlu_cli
 from naviyam.cli import serve as serve_cli
+from naviyam.cli import simulate as simulate_cli
 from naviyam.cli import train_all as train_all_cli
 from naviyam.cli import train_ranker as train_ranker_cli
 
@@ -50,6 +51,7 @@ app.command("chat")(chat_cli.chat)
 app.command("config")(info_cli.config)
 app.add_typer(learning_cli.app, name="learning", help="학습 데이터: 대화와 피드백을 JSONL로 내보내기(export).")
 app.command("learn")(learning_cli.learn)
+app.command("simulate")(simulate_cli.simulate)
 app.add_typer(models_cli.app, name="models", help="모델 레지스트리(registry): 목록(list), 승격(promote), 되돌리기(rollback).")
 app.add_typer(ab_cli.app, name="ab", help="후보 모델의 온라인 A/B 테스트.")
 app.add_typer(monitor_cli.app, name="monitor", help="모니터링: 일일 지표, 성능 저하 알림, 그래프.")
