@@ -46,23 +46,36 @@ def write_ab_log(folder: Path, rows: list[Exposure]) -> Path:
     return db
 
 
-def truth(result: SimulationResult) -> dict[str, dict[Any, list[int]]]:
-    """The simulation's own per-user counts in the A/B roles: ``{arm role: {user: [shown, clicked, ordered]}}``."""
-    from naviyam.learning.simulate import AB_ROLE
+def per_user_counts(rows: list[Exposure]) -> dict[str, dict[Any, list[int]]]:
+    """The simulation's own per-user counts in the A/B roles: ``{role: {user: [shown, clicked, ordered]}}``.
 
+    The period is the one an A/B report reads: from the learning arm's first exposure to its last (with one
+    arm, the whole run). Turns of control users after the learning arm's last turn of the run are left out,
+    as ``naviyam ab report`` leaves them out."""
+    from naviyam.learning.simulate import AB_ROLE, LEARNING
+
+    learning = [r.at for r in rows if r.arm == LEARNING]
+    lo, hi = (min(learning), max(learning)) if learning else (None, None)
     out: dict[str, dict[Any, list[int]]] = {CANDIDATE: {}, PRODUCTION: {}}
-    for arm, r in result.arms.items():
-        out[AB_ROLE[arm]].update({u: list(c) for u, c in r.per_user.items()})
+    for r in rows:
+        if lo is not None and not lo <= r.at <= hi:
+            continue
+        c = out[AB_ROLE[r.arm]].setdefault(r.user_id, [0, 0, 0])
+        kinds = {k for k, _, _ in r.feedback}
+        c[0] += 1
+        c[1] += bool(kinds & {"clicked", "ordered", "favorited"})
+        c[2] += "ordered" in kinds
     return out
 
 
 def compare_arms(result: SimulationResult, alpha: float = 0.05) -> dict[str, Any]:
-    """Per-user CTR and conversion of the arms over the whole run, Welch's t-test (learning − control)."""
+    """Per-user CTR and conversion of the arms over the run (:func:`per_user_counts`), Welch's t-test
+    (learning − control)."""
     from naviyam.learning.ab_report import ABDesign, summarise
 
     if len(result.arms) < 2:
         return {}
-    arms, comps, _planned, _sd = summarise(truth(result), ABDesign(alpha=alpha, min_users=2))
+    arms, comps, _planned, _sd = summarise(per_user_counts(result.exposures), ABDesign(alpha=alpha, min_users=2))
     out: dict[str, Any] = {"users": {"learning": arms[CANDIDATE].users, "control": arms[PRODUCTION].users}}
     for c in comps:
         out[c.metric] = {"learning": c.candidate.mean, "control": c.production.mean, "diff": c.welch.diff,

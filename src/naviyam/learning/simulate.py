@@ -24,7 +24,8 @@ favourite, dismiss, by the documented choice model — is recorded through
 Per day and arm: CTR (turns that showed shops and got a click / turns that
 showed shops), conversion (… an order), the mean rank of the clicked shop,
 and the learning arm's promotions. Per user over the whole run: CTR and
-conversion, compared across arms with Welch's t-test
+conversion (from the learning arm's first exposure to its last: the period
+an A/B report reads), compared across arms with Welch's t-test
 (:func:`naviyam.learning.ab_report.summarise`). The exposure log (arms,
 turns, feedback) is written as an A/B log into ``<out>/ab/naviyam.db`` so that
 ``NAVIYAM_VAR_DIR=<out>/ab naviyam ab report`` reads the run the way it reads
@@ -155,6 +156,8 @@ class SimulationResult:
     out_dir: Path
     seconds: float = 0.0
     comparison: dict[str, Any] = field(default_factory=dict)
+    #: the exposure log (every turn that showed shops, with its feedback)
+    exposures: list[Exposure] = field(default_factory=list, repr=False)
 
     def summary_json(self) -> dict[str, Any]:
         """The ``--json`` line: days, per-arm CTR and conversion per day, and the learning arm's promotions."""
@@ -397,7 +400,7 @@ def run_simulation(settings, cfg: SimulateConfig, out_dir: Path, *, say: Say | N
                                    for a in cfg.arms))
     for env in envs.values():
         env.engine.dispose()
-    result = SimulationResult(cfg, dates, results, source, out_dir, time.perf_counter() - t0)
+    result = SimulationResult(cfg, dates, results, source, out_dir, time.perf_counter() - t0, exposures=log_rows)
     write_ab_log(out_dir / "ab", log_rows)
     result.comparison = compare_arms(result)
     return result
