@@ -86,3 +86,49 @@ def test_recommendations_endpoint_takes_an_nlu_object(chat_client, trained_world
 def test_recommendations_rejects_objects_outside_the_contract(chat_client, chatbot_output):
     r = chat_client.post("/recommendations", json={"chatbot_output": chatbot_output})
     assert r.status_code == 422 and r.json()["detail"]
+
+
+def _schema_of(spec: dict, ref_or_schema: dict) -> dict:
+    """Follow one $ref (or anyOf with a $ref) to the named component schema."""
+    node = ref_or_schema
+    for option in node.get("anyOf", []):
+        if "$ref" in option:
+            node = option
+    if "$ref" in node:
+        return spec["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def test_openapi_types_the_contract_objects(chat_client):
+    spec = chat_client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    chat_out = schemas["ChatOut"]["properties"]
+    nlu = _schema_of(spec, chat_out["nlu"])
+    assert {"text", "intent", "confidence", "entities", "semantic_query", "filters"} <= set(nlu["properties"])
+    assert "SAFETY" in nlu["properties"]["intent"]["enum"] and len(nlu["properties"]["intent"]["enum"]) == 11
+    filters = _schema_of(spec, nlu["properties"]["filters"])
+    assert "payment_method" in filters["properties"] and "location_filter" in filters["properties"]
+    rec = _schema_of(spec, chat_out["recommendations"]["items"])
+    assert {"shop_id", "name", "reason", "accepts_meal_card", "is_good_shop"} <= set(rec["properties"])
+    rec_in = schemas["RecommendationsIn"]["properties"]
+    assert "filters" in _schema_of(spec, rec_in["chatbot_output"])["properties"]
+    rec_out = schemas["RecommendationsOut"]["properties"]
+    assert "relaxed_filters" in _schema_of(spec, rec_out["metadata"])["properties"]
+    assert _schema_of(spec, rec_out["recommendations"]["items"]) == rec
+
+
+def test_served_nlu_has_no_null_filters_and_keeps_every_recommendation_field(chat_client):
+    r = chat_client.post("/chat", json={"user_id": 3, "message": "급식카드 되는 분식집 추천해줘",
+                                        "context": {"lat": 37.4842, "lon": 126.9297, "now": "2026-11-02T12:30:00"}})
+    body = r.json()
+    assert body["nlu"]["filters"] and all(v is not None for v in body["nlu"]["filters"].values())
+    assert body["nlu"]["filters"].get("payment_method") == "meal_card"
+    for rec in body["recommendations"]:
+        assert {"shop_id", "name", "category", "reason", "price_range", "funnels"} <= set(rec)
+
+
+def test_validation_errors_speak_korean(chat_client):
+    r = chat_client.post("/recommendations", json={"chatbot_output": {"text": 3, "filters": {}}, "top_k": 99})
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert "chatbot_output.text: 문자열이어야 해요" in detail and "top_k: 50 이하여야 해요" in detail

@@ -34,11 +34,43 @@ STATIC_DIR = Path(__file__).parent / "static"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 
+#: pydantic's error types in a client's language (the rest keep pydantic's own message).
+_KOREAN_ERRORS = {
+    "missing": "꼭 있어야 해요",
+    "string_type": "문자열이어야 해요",
+    "int_type": "정수여야 해요", "int_parsing": "정수여야 해요", "int_from_float": "정수여야 해요",
+    "float_type": "숫자여야 해요", "float_parsing": "숫자여야 해요",
+    "bool_type": "true 또는 false여야 해요", "bool_parsing": "true 또는 false여야 해요",
+    "dict_type": "객체여야 해요", "model_type": "객체여야 해요", "list_type": "목록이어야 해요",
+    "literal_error": "허용되지 않는 값이에요 ({expected} 중 하나)",
+    "greater_than": "{gt}보다 커야 해요", "greater_than_equal": "{ge} 이상이어야 해요",
+    "less_than": "{lt}보다 작아야 해요", "less_than_equal": "{le} 이하여야 해요",
+    "string_too_short": "{min_length}자 이상이어야 해요", "string_too_long": "{max_length}자 이하여야 해요",
+    "string_pattern_mismatch": "형식이 올바르지 않아요",
+    "datetime_parsing": "ISO 8601 시각이어야 해요 (예: 2026-11-02T12:30:00)",
+    "date_parsing": "YYYY-MM-DD 날짜여야 해요", "date_from_datetime_parsing": "YYYY-MM-DD 날짜여야 해요",
+    "json_invalid": "JSON 형식이 올바르지 않아요",
+}
+
+
+def _korean(err: dict) -> str:
+    kind = err.get("type", "")
+    if kind == "value_error":  # our own validators raise Korean messages
+        return str(err.get("ctx", {}).get("error") or err.get("msg", "올바르지 않은 값이에요"))
+    template = _KOREAN_ERRORS.get(kind)
+    if template is None:
+        return err.get("msg", "올바르지 않은 값이에요")
+    try:
+        return template.format(**{k: v for k, v in (err.get("ctx") or {}).items()})
+    except (KeyError, IndexError, ValueError):
+        return err.get("msg", "올바르지 않은 값이에요")
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
-        parts.append(f"{where}: {err.get('msg', '올바르지 않은 값')}" if where else err.get("msg", ""))
+        parts.append(f"{where}: {_korean(err)}" if where else _korean(err))
     return "요청 값이 올바르지 않아요. " + "; ".join(parts)
 
 

@@ -148,7 +148,7 @@ def sanity_check_ranker(path: Path, sample: pd.DataFrame | FeatureRows, *, max_l
 
 def sanity_check_parser(path: Path, *, max_latency_ms: float, version: str | None = None) -> SanityResult:
     """Load the NLU folder, parse a few messages (valid intent, finite confidence) and time them."""
-    from naviyam.nlu.datagen import INTENTS
+    from naviyam.core.contract import INTENTS
     from naviyam.nlu.parser import NLUParser
 
     checks: dict[str, Any] = {}

@@ -153,7 +153,7 @@ class LLMNLUParser:
         from naviyam.llm.backend import extract_json_object
         from naviyam.nlu.canonical import clean_filters
         from naviyam.nlu.contract import validate_filters
-        from naviyam.nlu.datagen import INTENTS
+        from naviyam.core.contract import INTENTS
 
         try:
             obj = extract_json_object(generated)

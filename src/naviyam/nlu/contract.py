@@ -4,20 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from naviyam.nlu.datagen import INTENTS
+from naviyam.core.contract import DIETARY, ENUMS, FILTER_KEYS, INTENTS, NEAR
 from naviyam.nlu.lexicon import load_taxonomy
 
-ENUMS = {
-    "companion": {"alone", "friends", "family", "date", "group"},
-    "time_of_day": {"breakfast", "lunch", "dinner", "late_night", "snack"},
-    "payment_method": {"meal_card", "coupon"},
-    "sort": {"price", "rating", "distance", "popularity"},
-}
-DIETARY = {"healthy", "vegetarian", "not_spicy", "spicy", "light", "hearty"}
-NEAR = {"school", "home", "current"}
-FILTER_KEYS = {"category", "menu", "budget_filter", "companion", "party_size", "time_of_day", "dietary_preferences",
-               "payment_method", "good_shop", "location_filter", "open_now", "sort", "exclude_categories",
-               "exclude_menus", "shop_name"}
+__all__ = ["DIETARY", "ENUMS", "FILTER_KEYS", "INTENTS", "NEAR", "validate_filters", "validate_result"]
 
 
 def _is_int(v: Any) -> bool:

@@ -23,12 +23,6 @@ from typing import Any, Iterator
 from naviyam.nlu.lexicon import ENTITY_NAMES, Lexicon
 from naviyam.nlu.text import CHOSEONG, JUNGSEONG, compose, decompose
 
-INTENTS = (
-    "FOOD_RECOMMENDATION", "BUDGET_FOOD_INQUIRY", "MENU_INQUIRY", "SHOP_INFO", "COUPON_INQUIRY",
-    "GREETING", "GOODBYE", "HELP", "FEEDBACK", "OUT_OF_SCOPE", "SAFETY",
-)
-#: Intents the trained classifier learns; SAFETY is decided by rules (naviyam.core.safety) before it.
-LEARNED_INTENTS = INTENTS[:-1]
 
 # ---------------------------------------------------------------- pieces
 

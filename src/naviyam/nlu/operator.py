@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from naviyam.nlu.datagen import INTENTS, LEARNED_INTENTS
+from naviyam.core.contract import INTENTS, LEARNED_INTENTS
 from naviyam.nlu.lexicon import ENTITY_NAMES, Lexicon, compact
 
 #: Entity names accepted in operator files → tagger label ("LOC": district, dong or landmark by lookup).

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 from naviyam.api.identity import UserRef, identify
 from naviyam.api.schemas import ErrorPublic
 from naviyam.core.clock import to_local
+from naviyam.core.contract import NLUOutput, Recommendation
 from naviyam.service.chat import MAX_MESSAGE_CHARS, ChatRequest
 
 router = APIRouter(tags=["chat"])
@@ -55,8 +56,8 @@ class ChatOut(BaseModel):
     interaction_id: int
     response: str
     intent: str
-    nlu: dict[str, Any]
-    recommendations: list[dict[str, Any]]
+    nlu: NLUOutput
+    recommendations: list[Recommendation]
     follow_up_questions: list[str]
     model_versions: dict[str, str]
     minimised: bool = Field(False, description="Present (true) when this turn was stored minimised: a child "

@@ -13,6 +13,7 @@ from naviyam.api.identity import UserRef, identify
 from naviyam.api.routes.chat import ChatContext
 from naviyam.api.schemas import ErrorPublic
 from naviyam.core.clock import local_now, to_local
+from naviyam.core.contract import ChatbotOutput, Recommendation, RecommendationMetadata
 from naviyam.db.models import User
 from naviyam.learning.store import store_interaction
 from naviyam.nlu.contract import validate_filters
@@ -41,9 +42,8 @@ class RecommendationsIn(BaseModel):
     user_id: UserRef = Field(None, description="A database user (863, \"863\", \"user_863\"), another string for an "
                              "app user without history, or null (cold start)", examples=["user_863"])
     user_profile: UserProfile | None = Field(None, description="Original API: fills age and 구 of an unknown user")
-    chatbot_output: dict[str, Any] = Field(
-        description="The NLU contract object (contracts/nlu.md): at least `filters`; `text`, `intent`, "
-                    "`semantic_query` when known")
+    chatbot_output: ChatbotOutput = Field(
+        description="The NLU contract object: at least `filters`; `text`, `intent`, `semantic_query` when known")
     context: RecommendationContext | None = None
     top_k: int = Field(10, ge=1, le=50)
 
@@ -51,9 +51,9 @@ class RecommendationsIn(BaseModel):
 class RecommendationsOut(BaseModel):
     user_id: int | str | None
     original_query: str
-    recommendations: list[dict[str, Any]]
+    recommendations: list[Recommendation]
     explanations: list[str]
-    metadata: dict[str, Any]
+    metadata: RecommendationMetadata
 
 
 def _contract_form(nlu: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +82,7 @@ def _contract_form(nlu: dict[str, Any]) -> dict[str, Any]:
              responses={422: {"model": ErrorPublic}, 503: {"model": ErrorPublic}})
 async def recommendations(body: RecommendationsIn, request: Request):
     """Recommendations for an NLU object the caller already has; the answer is stored like a chat turn."""
-    nlu = _contract_form(body.chatbot_output)
+    nlu = _contract_form(body.chatbot_output.model_dump(exclude_unset=True))
     filters = nlu.get("filters", {})
     problems = validate_filters(filters)
     if problems:
