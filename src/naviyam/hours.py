@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from naviyam.core.text import WEEKDAYS_KO
+
 #: Korean weekday letters, Monday first (datetime.weekday() order).
-WEEKDAYS = ("월", "화", "수", "목", "금", "토", "일")
+WEEKDAYS = WEEKDAYS_KO
 
 
 def parse_closed_days(value: str | None) -> frozenset[int]:

@@ -16,7 +16,7 @@ from naviyam.db.session import make_engine, migrate, session_scope
 from naviyam.hours import is_open
 from naviyam.core.registry import ModelRegistry
 from naviyam.recommend.layer1 import CandidateGenerator, Layer1Config, RequestContext, build_layer1
-from naviyam.resources import taxonomy
+from naviyam.core.taxonomy import taxonomy
 from naviyam.retrieval.embedding import HashingEmbedder
 
 CATEGORIES = sorted(taxonomy()["categories"])

@@ -229,7 +229,7 @@ def eval_cmd(
     from rich.table import Table
 
     from naviyam.nlu import load_parser
-    from naviyam.nlu.evaluate import evaluate_cases, load_cases
+    from naviyam.nlu.evaluate import evaluate_cases
     from naviyam.nlu.train import public_examples
 
     if backend not in ("trained", "llm"):

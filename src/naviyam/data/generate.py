@@ -66,7 +66,6 @@ evaluation) can check that the signal is there.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import math
 import re
@@ -74,11 +73,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 from sqlalchemy import Engine, Table, insert, select
 
+from naviyam.core.taxonomy import category_names, district_names
+
+from naviyam.core.text import WEEKDAYS_KO, has_batchim
 from naviyam.data import geo
 from naviyam.db.models import (
     OPERATOR_TABLES,
@@ -104,9 +105,6 @@ DEFAULT_DAYS = 180
 #: History ends (exclusive) at midnight of this day unless ``end_date`` is given.
 DEFAULT_END_DATE = dt.date(2026, 11, 1)
 
-#: Korean weekday letters, Monday first (``datetime.weekday()`` order).
-WEEKDAYS_KO = ("월", "화", "수", "목", "금", "토", "일")
-
 MEAL_CARD_SHARE = 0.30
 GOOD_SHOP_SHARE = 0.15
 #: Children (under 15 at the end of the history) whose guardian consented when they joined.
@@ -116,13 +114,8 @@ CONSENT_SHARE = 0.9
 FOCUS_DISTRICTS = {"관악구": 0.13, "동작구": 0.12}
 
 
-@lru_cache(maxsize=1)
-def _taxonomy() -> dict:
-    return json.loads(resources.files("naviyam.resources").joinpath("taxonomy.json").read_text(encoding="utf-8"))
-
-
-CATEGORIES: tuple[str, ...] = tuple(_taxonomy()["categories"])
-DISTRICTS: tuple[str, ...] = tuple(_taxonomy()["districts_seoul"])
+CATEGORIES: tuple[str, ...] = category_names()
+DISTRICTS: tuple[str, ...] = district_names()
 
 
 def _district_weights() -> np.ndarray:
@@ -548,10 +541,7 @@ def _open_mask(open_m: np.ndarray, close_m: np.ndarray, closed_bits: np.ndarray,
 
 
 def _has_batchim(word: str) -> bool:
-    for ch in reversed(word):
-        if "가" <= ch <= "힣":
-            return (ord(ch) - 0xAC00) % 28 != 0
-    return False
+    return has_batchim(word, last_hangul=True)
 
 
 def _josa(word: str, pair: str) -> str:

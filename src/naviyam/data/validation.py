@@ -13,14 +13,15 @@ parts (admin API, CLI) may reuse them to accept the same spellings.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
+from naviyam.core.taxonomy import category_names, dish_names, taxonomy
+
+from naviyam.core.text import WEEKDAYS_KO
 from naviyam.db.models import PAYMENT_METHODS
 
 #: 32-bit signed range: PostgreSQL ``integer`` (SQLite would accept more).
@@ -30,7 +31,7 @@ INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 LAT_RANGE = (33.0, 39.0)
 LON_RANGE = (124.0, 132.0)
 
-WEEKDAYS = ("월", "화", "수", "목", "금", "토", "일")
+WEEKDAYS = WEEKDAYS_KO
 
 BOOL_TRUE = frozenset({"true", "t", "1", "1.0", "y", "yes", "예", "네", "o", "○", "◯"})
 BOOL_FALSE = frozenset({"false", "f", "0", "0.0", "n", "no", "아니오", "아니요", "x", "×", "✕"})
@@ -103,19 +104,8 @@ class RowError:
 # --------------------------------------------------------------------------- resources
 
 
-@lru_cache
-def taxonomy() -> dict[str, Any]:
-    return json.loads((resources.files("naviyam.resources") / "taxonomy.json").read_text(encoding="utf-8"))
-
-
-@lru_cache
-def categories() -> tuple[str, ...]:
-    return tuple(taxonomy()["categories"])
-
-
-@lru_cache
-def dishes() -> frozenset[str]:
-    return frozenset(d for c in taxonomy()["categories"].values() for d in c.get("dishes", ()))
+categories = category_names
+dishes = dish_names
 
 
 @lru_cache

@@ -23,7 +23,6 @@ which keeps training on the new rows.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import json
 import logging
 import math

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from naviyam.core.text import particle
+
 #: Walking speed used for "걸어서 N분" (metres per minute; a child's pace).
 WALK_M_PER_MIN = 70
 
@@ -34,14 +36,8 @@ def price_range(low: int | None, high: int | None) -> str:
 
 def topic_particle(word: str) -> str:
     """은/는 after ``word`` by its final consonant (Latin or digits: 은)."""
-    last = word[-1:] or "은"
-    if "가" <= last <= "힣":
-        return "은" if (ord(last) - 0xAC00) % 28 else "는"
-    return "은"
+    return particle(word, "은", "는")
 
 
 def subject_particle(word: str) -> str:
-    last = word[-1:] or "이"
-    if "가" <= last <= "힣":
-        return "이" if (ord(last) - 0xAC00) % 28 else "가"
-    return "이"
+    return particle(word, "이", "가")

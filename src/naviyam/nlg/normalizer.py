@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from naviyam.core.text import has_batchim
+from naviyam.core.text import particle as korean_particle
+
 #: Age below which answers are rewritten for children.
 CHILD_AGE_LIMIT = 14
 MAX_EMOJI = 2
@@ -70,11 +73,6 @@ def read_pairs(path: Path | str) -> list[tuple[str, str]]:
     return [(r["original"], r["child_friendly"]) for r in rows]
 
 
-def _has_batchim(ch: str) -> bool:
-    code = ord(ch) - 0xAC00
-    return 0 <= code <= 11171 and code % 28 != 0
-
-
 #: Particle pairs (after a final consonant, after a vowel); a word swap can change which is right.
 _PARTICLES = {"이": ("이", "가"), "가": ("이", "가"), "은": ("은", "는"), "는": ("은", "는"),
               "을": ("을", "를"), "를": ("을", "를"), "과": ("과", "와"), "와": ("과", "와"),
@@ -83,13 +81,8 @@ _PARTICLE_RE = r"(?:(으로|로|이|가|은|는|을|를|과|와)(?=[\s.,!?]|$))?
 
 
 def _particle_for(word: str, particle: str) -> str:
-    last = word[-1] if word else ""
-    if not ("가" <= last <= "힣"):
-        return particle
     consonant, vowel = _PARTICLES[particle]
-    if consonant == "으로" and (ord(last) - 0xAC00) % 28 == 8:  # ㄹ final takes 로
-        return "로"
-    return consonant if _has_batchim(last) else vowel
+    return korean_particle(word, consonant, vowel, otherwise=particle)
 
 
 def limit_emoji(text: str, limit: int = MAX_EMOJI) -> str:
@@ -131,7 +124,7 @@ class ChildFriendlyNormalizer:
             new = self._ending_map[m.group(1)]
             if new == "이에요":  # 입니다 → 이에요 after a final consonant, 예요 after a vowel
                 before = text[m.start() - 1] if m.start() > 0 else ""
-                return "이에요" if not before or _has_batchim(before) or not ("가" <= before <= "힣") else "예요"
+                return "이에요" if not before or has_batchim(before) or not ("가" <= before <= "힣") else "예요"
             return new
 
         return self._ending_re.sub(sub, text)

@@ -16,13 +16,13 @@ trained on.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from typing import Any
+
+from naviyam.core.taxonomy import read_resource, taxonomy
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +41,9 @@ ENTITY_NAMES = {
 }
 
 
-def _read_resource(*parts: str) -> Any:
-    ref = resources.files("naviyam.resources")
-    for p in parts:
-        ref = ref / p
-    return json.loads(ref.read_text(encoding="utf-8"))
-
-
-@lru_cache
-def load_taxonomy() -> dict[str, Any]:
-    return _read_resource("taxonomy.json")
+_read_resource = read_resource
+#: The taxonomy loader has one owner, :mod:`naviyam.core.taxonomy`.
+load_taxonomy = taxonomy
 
 
 @lru_cache

@@ -16,6 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from naviyam.core.text import has_batchim
 from naviyam.recommend.features import W
 
 #: Walking speed for "N분 거리" (about 4 km/h).
@@ -40,9 +41,7 @@ _DIET_WORDS = {"healthy": "건강하게", "vegetarian": "고기 없이", "not_sp
 _TIME_WORDS = {"breakfast": "아침", "lunch": "점심", "snack": "간식", "dinner": "저녁", "late_night": "야식"}
 
 
-def has_final_consonant(word: str) -> bool:
-    last = word[-1] if word else ""
-    return "가" <= last <= "힣" and (ord(last) - 0xAC00) % 28 != 0
+has_final_consonant = has_batchim
 
 
 def obj(word: str) -> str:

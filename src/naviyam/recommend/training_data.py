@@ -57,6 +57,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from naviyam.core.clock import local_now
+from naviyam.core.text import particle
 from naviyam.db.models import ShopMenu
 from naviyam.recommend.funnels import Candidate
 from naviyam.recommend.features import (
@@ -125,10 +126,7 @@ def _dish_of_menus(engine: Engine) -> dict[int, tuple[str | None, int]]:
 
 
 def _obj_particle(word: str) -> str:
-    last = word[-1] if word else ""
-    if "가" <= last <= "힣":
-        return "을" if (ord(last) - 0xAC00) % 28 else "를"
-    return "를"
+    return particle(word, "을", "를", otherwise="를")
 
 
 def simulate_nlu(

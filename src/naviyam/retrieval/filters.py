@@ -67,6 +67,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from naviyam.core.clock import local_now
+from naviyam.core.text import has_batchim
 from naviyam.retrieval.catalog import ShopCatalog
 from naviyam.retrieval.location import Place, dong_names, haversine_m
 
@@ -78,9 +79,7 @@ NEVER_RELAXED = ("payment_method", "exclude_categories", "exclude_menus")
 SERVICE_KEYS = ("_allow_alcohol", "_exclude_shop_ids", "_cheaper_than", "_closer_than")
 
 
-def _has_final_consonant(word: str) -> bool:
-    ch = word[-1] if word else ""
-    return "가" <= ch <= "힣" and (ord(ch) - 0xAC00) % 28 != 0
+_has_final_consonant = has_batchim
 
 
 def _obj(word: str) -> str:

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DBSession
 
 from naviyam.core.clock import zone
+from naviyam.core.text import particle
 from naviyam.db.models import FeedbackEvent, ProductOrder, Shop, ShopMenu
 from naviyam.menus import main_dish_mask
 
@@ -60,10 +61,7 @@ _WHAT = {RICE: "밥이 든 메뉴", SOUP: "따뜻한 국물 메뉴", VEGETABLES:
 
 def object_particle(word: str) -> str:
     """을/를 after ``word`` by its final consonant."""
-    last = word[-1:] or "을"
-    if "가" <= last <= "힣":
-        return "을" if (ord(last) - 0xAC00) % 28 else "를"
-    return "을"
+    return particle(word, "을", "를")
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,6 @@ from naviyam.nlg.safety import (
     classify_request,
     is_alcohol_shop,
     may_see_alcohol_shops,
-    safety_answer,
 )
 from naviyam.service.alerts import alert_safety
 from naviyam.service.balance import BalanceRule, applies as balance_applies, nudge, recent_meals

@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 
 from naviyam.api.deps import SessionDep
 from naviyam.api.schemas import ErrorPublic, ShopListPublic, ShopPublic
-from naviyam.resources import district_names, taxonomy
+from naviyam.core.taxonomy import district_names, taxonomy
 from naviyam.shops import get_shop, list_shops
 
 router = APIRouter(prefix="/shops", tags=["shops"])

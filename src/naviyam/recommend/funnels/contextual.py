@@ -17,7 +17,6 @@ New shops score like any other, so they enter Layer 1 through this funnel.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
