@@ -148,7 +148,7 @@ def _write(path: Path, header: list[str], rows) -> int:
 def convert(ml: MovieLens, out_dir: Path, *, holdout_days: int = DEFAULT_HOLDOUT_DAYS,
             end: dt.datetime = END) -> ConversionReport:
     """Write the workbook folder and ``holdout.csv`` (see the module doc)."""
-    from naviyam.data.geo import load_seoul
+    from naviyam.core.geo import load_seoul
 
     out_dir = Path(out_dir)
     book = out_dir / "workbook"

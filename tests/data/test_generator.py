@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, insert, select
 
-from naviyam.data import geo
+from naviyam.core import geo
 from naviyam.data.generate import (
     CATEGORIES,
     DEFAULT_END_DATE,

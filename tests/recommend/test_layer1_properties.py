@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from naviyam.data import geo
+from naviyam.core import geo
 from naviyam.data.generate import generate_world
 from naviyam.db.models import Shop, ShopMenu
 from naviyam.db.session import make_engine, migrate, session_scope

@@ -10,7 +10,7 @@ from shop_fixtures import SHOPS, ids
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from naviyam.data.geo import haversine_m
+from naviyam.core.geo import haversine_m
 from naviyam.hours import is_open
 from naviyam.retrieval.filters import RELAXATION_ORDER, apply_filters, build_spec, filter_mask
 from naviyam.retrieval.location import LocationResolver, Place

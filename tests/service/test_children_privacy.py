@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from naviyam.config import Settings
-from naviyam.data.geo import find_landmark
+from naviyam.core.geo import find_landmark
 from naviyam.db.models import ChatSession, FeedbackEvent, Interaction, User
 from naviyam.db.session import make_engine, session_scope
 from naviyam.service.chat import ChatRequest

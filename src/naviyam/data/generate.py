@@ -10,7 +10,7 @@ The generative model
 hold about a quarter of shops and users), a 동 uniformly within the
 district, and a point jittered around the 동 centre; the point's 동 and 구
 are then its *nearest* 동 centre, so ``dong``/``district`` always agree with
-``lat``/``lon`` (see :func:`naviyam.data.geo.locate`).
+``lat``/``lon`` (see :func:`naviyam.core.geo.locate`).
 
 *Shops.* A category from :data:`CATEGORY_SHARES` (every category at least
 once), a brand for some (chains share one menu and price list), 4–15 menus
@@ -77,10 +77,10 @@ from functools import lru_cache
 import numpy as np
 from sqlalchemy import Engine, Table, insert, select
 
-from naviyam.core.taxonomy import category_names, district_names
+from naviyam.core.taxonomy import category_names, district_names, read_resource
 
 from naviyam.core.text import WEEKDAYS_KO, has_batchim
-from naviyam.data import geo
+from naviyam.core import geo
 from naviyam.db.models import (
     OPERATOR_TABLES,
     Brand,
@@ -114,6 +114,8 @@ CONSENT_SHARE = 0.9
 FOCUS_DISTRICTS = {"관악구": 0.13, "동작구": 0.12}
 
 
+#: Shop-name parts and chains; the NLU reads the same file for shop-name words.
+_SHOP_NAMES = read_resource("world", "shop_names.json")
 CATEGORIES: tuple[str, ...] = category_names()
 DISTRICTS: tuple[str, ...] = district_names()
 
@@ -272,23 +274,9 @@ SIDE_MENUS: dict[str, list[tuple[str, int]]] = {
 }
 SIDE_MENU_NAMES = frozenset(name for sides in SIDE_MENUS.values() for name, _ in sides)
 
-#: Chance that a shop of the category is a chain branch, and the chains.
+#: Chance that a shop of the category is a chain branch, and the chains (resources/world/shop_names.json).
 BRANDS: dict[str, tuple[float, tuple[str, ...]]] = {
-    "치킨": (0.45, ("BBQ치킨", "교촌치킨", "BHC치킨", "굽네치킨", "처갓집양념치킨", "네네치킨")),
-    "피자": (0.45, ("도미노피자", "피자헛", "미스터피자", "피자스쿨", "피자마루")),
-    "패스트푸드": (0.55, ("맘스터치", "롯데리아", "버거킹", "맥도날드", "노브랜드버거")),
-    "카페": (0.45, ("메가MGC커피", "컴포즈커피", "이디야커피", "빽다방", "스타벅스", "투썸플레이스")),
-    "분식": (0.22, ("김밥천국", "신전떡볶이", "엽기떡볶이", "죠스떡볶이", "고봉민김밥")),
-    "중식": (0.10, ("홍콩반점0410",)),
-    "한식": (0.08, ("본죽", "큰맘할매순대국")),
-    "도시락": (0.40, ("한솥도시락", "본도시락")),
-    "디저트": (0.30, ("설빙", "배스킨라빈스")),
-    "베이커리": (0.45, ("파리바게뜨", "뚜레쥬르")),
-    "샐러드": (0.30, ("샐러디",)),
-    "일식": (0.15, ("미소야",)),
-    "아시안": (0.20, ("포메인",)),
-    "고기": (0.10, ("명륜진사갈비",)),
-}
+    cat: (float(b["share"]), tuple(b["names"])) for cat, b in _SHOP_NAMES["brands"].items()}
 
 #: What a chain sells: taxonomy dishes (or menu names) its menu is drawn from.
 BRAND_FOCUS: dict[str, frozenset[str]] = {
@@ -342,52 +330,16 @@ MEAL_CARD_AFFINITY = {
 
 # --------------------------------------------------------------------------- names, addresses
 
-NAME_PREFIXES = (
-    "행복", "엄마손", "할매", "옛날", "원조", "소문난", "우리", "정다운", "토담", "은행나무", "시골", "고향", "미소",
-    "해피", "대박", "오늘", "하루", "골목", "꼬마", "나래", "소망", "하늘", "별빛", "다정", "온누리", "한마음", "봄날",
-    "푸른", "장수", "명품", "참", "달빛", "이모네", "삼촌네", "고모네", "친구네", "형제", "자매", "새벽", "맛나",
-    "꿈나무", "햇살", "다온", "모퉁이", "큰집", "작은집", "바른", "착한", "싱싱", "황금",
-)
-NAME_SUFFIXES: dict[str, tuple[str, ...]] = {
-    "한식": ("식당", "밥상", "백반", "한식당", "기사식당", "밥집", "집밥", "국밥", "칼국수", "찌개"),
-    "분식": ("분식", "떡볶이", "김밥", "분식집"),
-    "중식": ("반점", "중화요리", "손짜장", "짬뽕", "마라탕"),
-    "일식": ("돈까스", "스시", "초밥", "우동", "라멘", "카츠"),
-    "양식": ("키친", "파스타", "경양식", "비스트로", "레스토랑"),
-    "치킨": ("치킨", "통닭", "옛날통닭", "치킨집"),
-    "피자": ("피자", "피자집"),
-    "패스트푸드": ("버거", "수제버거", "버거하우스"),
-    "카페": ("커피", "카페", "다방", "티하우스", "로스터리"),
-    "디저트": ("빙수", "디저트", "와플", "탕후루", "붕어빵"),
-    "베이커리": ("베이커리", "제과", "빵집", "브레드", "제빵소"),
-    "아시안": ("쌀국수", "포", "타이", "커리"),
-    "고기": ("숯불갈비", "고깃집", "삼겹살", "정육식당", "족발", "보쌈", "곱창", "닭갈비"),
-    "도시락": ("도시락", "찬도시락", "한끼도시락"),
-    "샐러드": ("샐러드", "포케", "샐러드바"),
-}
+NAME_PREFIXES: tuple[str, ...] = tuple(_SHOP_NAMES["name_prefixes"])
+NAME_SUFFIXES: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _SHOP_NAMES["name_suffixes"].items()}
 #: Category-flavoured first words that read better than the generic ones.
-STYLE_PREFIXES: dict[str, tuple[str, ...]] = {
-    "중식": ("홍콩", "북경", "만리", "태화", "상해", "용궁", "진미", "취영", "동해", "황궁"),
-    "일식": ("하나", "사쿠라", "유메", "동경", "오사카", "미소", "겐", "모리"),
-    "양식": ("벨라", "로마", "나폴리", "피렌체", "빌라", "더"),
-}
+STYLE_PREFIXES: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _SHOP_NAMES["style_prefixes"].items()}
 #: Complete names typical of a category, used as they are.
-STYLE_NAMES: dict[str, tuple[str, ...]] = {
-    "아시안": ("사이공쌀국수", "하노이포", "호치민쌀국수", "다낭키친", "방콕타이", "치앙마이", "인디아커리", "발리키친",
-              "포하노이", "분짜하노이", "타이가든"),
-    "카페": ("카페 봄날", "카페 온기", "카페 소소", "카페 마실", "카페 쉼표", "카페 구름", "카페 모카", "카페 라온",
-            "커피다락", "달콤커피", "카페 하루"),
-}
+STYLE_NAMES: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _SHOP_NAMES["style_names"].items()}
 #: Famous places people put before a dish in a shop's name (명동칼국수, 춘천닭갈비).
-FAMOUS_DISH_PLACES = {
-    "칼국수": ("명동",), "닭갈비": ("춘천",), "부대찌개": ("의정부", "송탄"), "족발": ("장충동",), "비빔밥": ("전주",),
-    "국밥": ("부산", "나주"), "떡볶이": ("신당동",), "냉면": ("평양", "함흥"), "순대": ("병천",), "곱창": ("황학동",),
-}
-NAMEABLE_DISHES = frozenset({
-    "김밥", "떡볶이", "칼국수", "국밥", "냉면", "삼계탕", "감자탕", "부대찌개", "짬뽕", "돈까스", "초밥", "우동", "라멘",
-    "쌀국수", "족발", "보쌈", "곱창", "닭갈비", "삼겹살", "빙수", "와플", "탕후루", "마라탕", "죽", "토스트", "샌드위치",
-    "순대", "비빔밥",
-})
+FAMOUS_DISH_PLACES: dict[str, tuple[str, ...]] = {
+    k: tuple(v) for k, v in _SHOP_NAMES["famous_dish_places"].items()}
+NAMEABLE_DISHES = frozenset(_SHOP_NAMES["nameable_dishes"])
 
 #: Real road names per district for addresses.
 ROADS: dict[str, tuple[str, ...]] = {

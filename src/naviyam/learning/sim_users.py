@@ -163,7 +163,7 @@ def hidden_users(engine: Engine, world: World, *, seed: int, n_users: int, days:
 
 
 def _estimated_users(engine: Engine, world: World, db_users: dict[int, Any]) -> dict[int, SimUser]:
-    from naviyam.data import geo
+    from naviyam.core import geo
 
     k = len(world.categories)
     counts: dict[int, np.ndarray] = {}

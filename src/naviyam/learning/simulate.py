@@ -326,7 +326,7 @@ def simulate_day(env: ArmEnv, users: list[SimUser], world: World, day_index: int
 
 
 def _home_dong(user: SimUser) -> str | None:
-    from naviyam.data import geo
+    from naviyam.core import geo
 
     try:
         return geo.locate(user.lat, user.lon) or None

@@ -4,8 +4,9 @@ Sources, all loaded from package resources or the database (never the network):
 
 * ``resources/taxonomy.json`` (the binding contract's food words),
 * ``resources/nlu/lexicon.json`` (spelling variants, slang, slot words),
-* Seoul 구/동/landmarks from :mod:`naviyam.data.geo` when it is installed
-  (otherwise the small fallback lists of lexicon.json),
+* Seoul 구/동/landmarks from :mod:`naviyam.core.geo` (plus the small extra
+  lists of lexicon.json),
+* shop-name parts from ``resources/world/shop_names.json`` (the sample world's),
 * shop names from the ``shop`` table when an engine is given (otherwise the
   fallback list).
 
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from naviyam.core import geo
 from naviyam.core.taxonomy import read_resource, taxonomy
 
 log = logging.getLogger(__name__)
@@ -51,55 +53,32 @@ def load_lexicon_data() -> dict[str, Any]:
     return _read_resource("nlu", "lexicon.json")
 
 
-def _geo_gazetteers() -> tuple[list[tuple[str, str]], list[dict[str, Any]]] | None:
-    """(dong, district) pairs and landmarks from naviyam.data.geo, if that module exists."""
-    try:
-        from naviyam.data import geo  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - optional module owned by another part
-        return None
-    try:
-        dongs = [(str(d), str(g)) for d, g in geo.all_dongs()]
-        try:  # colloquial names ("봉천동") people use instead of administrative ones
-            for alias, covered in geo.dong_aliases().items():
-                if covered:
-                    dongs.append((str(alias), str(covered[0].district)))
-        except Exception:  # noqa: BLE001
-            pass
-        lms = []
-        for lm in geo.all_landmarks():
-            if isinstance(lm, dict):
-                lms.append({"name": str(lm.get("name")), "kind": lm.get("kind"), "dong": lm.get("dong")})
-            else:
-                lms.append({"name": str(getattr(lm, "name")), "kind": getattr(lm, "kind", None),
-                            "dong": getattr(lm, "dong", None)})
-                for alias in getattr(lm, "aliases", ()) or ():
-                    lms.append({"name": str(alias), "kind": getattr(lm, "kind", None), "dong": getattr(lm, "dong", None)})
-        return dongs, [x for x in lms if x["name"]]
-    except Exception as e:  # noqa: BLE001
-        log.warning("naviyam.data.geo present but unusable (%s); using fallback gazetteers", e)
-        return None
+def _geo_gazetteers() -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
+    """(dong, district) pairs, with the colloquial 동 names people use, and landmarks of the Seoul gazetteer."""
+    dongs = [(str(d), str(g)) for d, g in geo.all_dongs()]
+    for alias, covered in geo.dong_aliases().items():  # "봉천동" for the administrative 봉천n동
+        if covered:
+            dongs.append((str(alias), str(covered[0].district)))
+    lms = []
+    for lm in geo.all_landmarks():
+        for name in (lm.name, *(lm.aliases or ())):
+            lms.append({"name": str(name), "kind": lm.kind, "dong": lm.dong})
+    return dongs, [x for x in lms if x["name"]]
 
 
-def _sample_world_name_parts() -> tuple[list[str], list[str], list[str]] | None:
-    """(prefixes, suffixes, whole names) the sample-world generator names shops with, if installed."""
-    try:
-        from naviyam.data import generate as g  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - optional module owned by another part
-        return None
-    try:
-        pre = list(getattr(g, "NAME_PREFIXES", ()))
-        for v in getattr(g, "STYLE_PREFIXES", {}).values():
-            pre += list(v)
-        for v in getattr(g, "FAMOUS_DISH_PLACES", {}).values():
-            pre += list(v)
-        suf = [x for v in getattr(g, "NAME_SUFFIXES", {}).values() for x in v]
-        suf += list(getattr(g, "NAMEABLE_DISHES", ()))
-        names = [x for v in getattr(g, "STYLE_NAMES", {}).values() for x in v]
-        names += [x for _, v in getattr(g, "BRANDS", {}).values() for x in v]
-        return pre, suf, names
-    except Exception as e:  # noqa: BLE001
-        log.warning("naviyam.data.generate present but its name lists are unusable (%s)", e)
-        return None
+def _sample_world_name_parts() -> tuple[list[str], list[str], list[str]]:
+    """(prefixes, suffixes, whole names) shops are named with (``resources/world/shop_names.json``)."""
+    parts = read_resource("world", "shop_names.json")
+    pre = list(parts["name_prefixes"])
+    for v in parts["style_prefixes"].values():
+        pre += list(v)
+    for v in parts["famous_dish_places"].values():
+        pre += list(v)
+    suf = [x for v in parts["name_suffixes"].values() for x in v]
+    suf += list(parts["nameable_dishes"])
+    names = [x for v in parts["style_names"].values() for x in v]
+    names += [x for b in parts["brands"].values() for x in b["names"]]
+    return pre, suf, names
 
 
 def shop_names_from_db(engine: Any, limit: int = 20000) -> list[str]:
@@ -181,17 +160,10 @@ class Lexicon:
         for w in lex["open_now"]:
             phrases["OPEN"][w] = "true"
 
-        geo = _geo_gazetteers()
-        sources = {}
-        if geo is not None:
-            dong_pairs, lms = geo
-            dong_pairs = list(dong_pairs) + [tuple(x) for x in lex["dongs_fallback"]]
-            landmarks = sorted({x["name"] for x in lms} | set(lex["landmarks_fallback"]))
-            sources["geo"] = "naviyam.data.geo"
-        else:
-            dong_pairs = [tuple(x) for x in lex["dongs_fallback"]]
-            landmarks = list(lex["landmarks_fallback"])
-            sources["geo"] = "fallback"
+        dong_pairs, lms = _geo_gazetteers()
+        dong_pairs = list(dong_pairs) + [tuple(x) for x in lex["dongs_fallback"]]
+        landmarks = sorted({x["name"] for x in lms} | set(lex["landmarks_fallback"]))
+        sources = {"geo": "naviyam.core.geo"}
         if not dong_pairs:
             dong_pairs = [tuple(x) for x in lex["dongs_fallback"]]
         dongs: dict[str, str] = {}
@@ -205,14 +177,12 @@ class Lexicon:
         if not shop_names:
             shop_names = list(lex["shop_names_fallback"])
         shop_prefixes, shop_suffixes = list(lex["shop_prefixes"]), list(lex["shop_suffixes"])
-        parts = _sample_world_name_parts()
-        if parts is not None:
-            pre, suf, names = parts
-            shop_prefixes = sorted(set(shop_prefixes) | set(pre))
-            shop_suffixes = sorted(set(shop_suffixes) | set(suf))
-            if sources.get("shops") != "database":
-                shop_names = list(shop_names) + names
-            sources["shop_name_parts"] = "naviyam.data.generate"
+        pre, suf, names = _sample_world_name_parts()
+        shop_prefixes = sorted(set(shop_prefixes) | set(pre))
+        shop_suffixes = sorted(set(shop_suffixes) | set(suf))
+        if sources.get("shops") != "database":
+            shop_names = list(shop_names) + names
+        sources["shop_name_parts"] = "resources/world/shop_names.json"
         return cls(
             categories=categories, dish_category=dish_category, phrases=phrases,
             districts=list(tax["districts_seoul"]), dongs=dongs, landmarks=landmarks,

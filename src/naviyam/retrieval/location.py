@@ -1,6 +1,6 @@
 """Where a request is about: landmarks, a user's home area, their school, their current position.
 
-Coordinates come from the Seoul gazetteer (:mod:`naviyam.data.geo`); a 동 or
+Coordinates come from the Seoul gazetteer (:mod:`naviyam.core.geo`); a 동 or
 구 it does not know falls back to the centroid of the catalog's shops there,
 so a database imported from the operator still works. The users table has no
 school: "near school" is the school landmark nearest the user's home 동
@@ -15,8 +15,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from naviyam.data import geo
-from naviyam.data.geo import haversine_m
+from naviyam.core import geo
+from naviyam.core.geo import haversine_m
 from naviyam.retrieval.catalog import ShopCatalog
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class Place:
 
 @dataclass(frozen=True)
 class Gazetteer:
-    """Dong centres and schools from :mod:`naviyam.data.geo`."""
+    """Dong centres and schools from :mod:`naviyam.core.geo`."""
 
     dongs: dict[tuple[str, str], tuple[float, float]]
     schools: np.ndarray  # (n, 2) lat, lon

@@ -8,7 +8,7 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from naviyam.data import geo
+from naviyam.core import geo
 
 GWANAK_DONGS = {
     "보라매동", "청림동", "성현동", "행운동", "낙성대동", "청룡동", "은천동", "중앙동", "인헌동", "남현동", "서원동",
