@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run run-prod test install system-packages services clean-var
+.PHONY: run run-prod test lint lock install system-packages services clean-var
 
 run: install
 	$(BIN)/naviyam setup
@@ -18,8 +18,19 @@ run: install
 run-prod: install services
 	scripts/run-prod.sh
 
-test: install services
+test: install services lint
 	$(BIN)/pytest
+
+# ruff over the whole tree, mypy over the foundation (core/) and the API's public interfaces.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy src/naviyam/core src/naviyam/api/schemas.py src/naviyam/api/deps.py \
+		src/naviyam/api/routes/chat.py src/naviyam/api/routes/recommendations.py
+
+# Write the installed versions to requirements.lock (after changing a dependency in pyproject.toml).
+lock: install
+	( head -2 requirements.lock; $(BIN)/pip freeze --exclude-editable | grep -v -e '^naviyam' -e '^torch==' ) \
+		> requirements.lock.new && mv requirements.lock.new requirements.lock
 
 install: system-packages $(STAMP)
 
@@ -32,10 +43,10 @@ $(BIN)/python:
 
 # torch is pinned to the CPU build that lies on this machine's disk; any other
 # specification would download gigabytes.
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml requirements.lock | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "torch==2.13.0"
-	$(BIN)/pip install --quiet -e ".[test,llm]"
+	$(BIN)/pip install --quiet -c requirements.lock -e ".[test,llm]"
 	touch $(STAMP)
 
 # Start the local PostgreSQL (and Redis) if they are down; the tests need them.

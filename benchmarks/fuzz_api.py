@@ -40,7 +40,6 @@ def build_app(use_settings: bool):
                                            "rate_limit_per_minute_user": 0, "redis_url": None})
         return create_app(settings)
     from naviyam.data.generate import generate_world
-    from naviyam.nlu import rules_parser
     from naviyam.service.runtime import Runtime
 
     var = Path(tempfile.mkdtemp(prefix="naviyam-fuzz-"))

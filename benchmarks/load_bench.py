@@ -29,7 +29,6 @@ import random
 import resource
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time

@@ -170,7 +170,7 @@ def fusion_eval(index: ShopIndex, cat, queries, seed: int) -> dict:
     rnd = random.Random(seed)
     order = list(range(len(queries)))
     rnd.shuffle(order)
-    dev, test = set(order[: len(order) // 2]), set(order[len(order) // 2:])
+    dev = set(order[: len(order) // 2])  # the other half is the test half
     methods = {"bm25": ("bm25", None), "dense": ("dense", None), "rrf": ("rrf", None)}
     for a in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
         methods[f"weighted_{a}"] = ("weighted", a)

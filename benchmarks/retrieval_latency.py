@@ -73,7 +73,7 @@ def measure(gen: CandidateGenerator, n: int, seed: int, user_ids: list[int]) -> 
     rnd = random.Random(seed)
     lat, cpu, stages = [], [], {}
     base = dt.datetime(2026, 10, 20, 8, 0)
-    for i in range(n):
+    for _ in range(n):
         nlu = rnd.choice(REQUESTS)
         user = rnd.choice(user_ids) if rnd.random() < 0.8 else None
         gps = rnd.random() < 0.5

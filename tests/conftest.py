@@ -16,6 +16,7 @@ PostgreSQL is a failure, not a skip.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
@@ -160,7 +161,7 @@ def runtime(trained_world):
 
 
 def _write_ab_log(engine: Engine, cand: list[list[int]], prod: list[list[int]], candidate_version: str,
-                  production_version: str, *, start: "dt.datetime | None" = None, anonymous_turns: int = 0) -> None:
+                  production_version: str, *, start: dt.datetime | None = None, anonymous_turns: int = 0) -> None:
     """An online A/B test's log as the service stores it: ``[shown, clicked, ordered]`` turns per user and arm.
 
     Candidate users get ids 1, 2, …, production users 10 001, 10 002, …; each user's first ``clicked`` turns

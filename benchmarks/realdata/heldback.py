@@ -70,17 +70,17 @@ def convert(wheel: Path, out_dir: Path, *, holdout_days: int = HOLDOUT_DAYS) -> 
     item["genre"] = [(g.split() or ["unknown"])[-1] for g in item["class"]]
     item["category"] = item["genre"].map(CATEGORY).fillna("한식")
     item["district"] = [DISTRICTS[_h(t, len(DISTRICTS))] for t in item["movie_title"]]
-    lat = [CENTRES[d][0] + (_h(t + "y", 1000) - 500) / 100_000 for d, t in zip(item["district"], item["movie_title"])]
-    lon = [CENTRES[d][1] + (_h(t + "x", 1000) - 500) / 100_000 for d, t in zip(item["district"], item["movie_title"])]
+    lat = [CENTRES[d][0] + (_h(t + "y", 1000) - 500) / 100_000 for d, t in zip(item["district"], item["movie_title"], strict=False)]
+    lon = [CENTRES[d][1] + (_h(t + "x", 1000) - 500) / 100_000 for d, t in zip(item["district"], item["movie_title"], strict=False)]
     shop = pd.DataFrame({
         "id": item["item_id"], "name": item["movie_title"].str.slice(0, 90) + " 식당", "category": item["category"],
         "district": item["district"], "lat": lat, "lon": lon,
-        "open_time": ["%02d:30" % (7 + _h(t, 4)) for t in item["movie_title"]],
-        "close_time": ["%02d:00" % (20 + _h(t + "c", 4)) for t in item["movie_title"]],
+        "open_time": [f"{7 + _h(t, 4):02d}:30" for t in item["movie_title"]],
+        "close_time": [f"{20 + _h(t + 'c', 4):02d}:00" for t in item["movie_title"]],
         "is_good_shop": [_h(t + "g", 10) == 0 for t in item["movie_title"]],
         "accepts_meal_card": [_h(t + "m", 3) != 0 for t in item["movie_title"]],
     })
-    price = {int(i): 5000 + 500 * _h(t, 16) for i, t in zip(item["item_id"], item["movie_title"])}
+    price = {int(i): 5000 + 500 * _h(t, 16) for i, t in zip(item["item_id"], item["movie_title"], strict=False)}
     menu = pd.DataFrame({"id": shop["id"] + 100_000, "shop_id": shop["id"],
                          "name": [DISH[c] or "오늘의 도시락" for c in shop["category"]],
                          "price": [price[int(i)] for i in shop["id"]],
@@ -93,7 +93,7 @@ def convert(wheel: Path, out_dir: Path, *, holdout_days: int = HOLDOUT_DAYS) -> 
     users = pd.DataFrame({
         "id": user["user_id"],
         "birthday": [dt.date(END.year - max(a, 1), 1 + _h(str(u), 12), 1 + _h(str(u) + "d", 28)).isoformat()
-                     for u, a in zip(user["user_id"], user["age"])],
+                     for u, a in zip(user["user_id"], user["age"], strict=False)],
         "district": [DISTRICTS[occupations.index(o) % len(DISTRICTS)] for o in user["occupation"]],
         "is_meal_card_holder": user["age"] > 60,
     })

@@ -132,7 +132,7 @@ def evaluate(work: Path, data: Path, cutoff: dt.datetime) -> dict:
     om = sparse.csr_matrix((np.ones(len(keep)), ([r for r, _ in keep], [c for _, c in keep])),
                            shape=matrix.matrix.shape)
     ml = _load_sibling("movielens")
-    holdout = make_holdout(cutoff, ml.load_holdout(data), zip(orders.user_id.tolist(), orders.shop_id.tolist()),
+    holdout = make_holdout(cutoff, ml.load_holdout(data), zip(orders.user_id.tolist(), orders.shop_id.tolist(), strict=False),
                            known_users=matrix.user_ids.tolist())
     users = holdout.users
     log.info("hold-out: %d users, %d relevant orders", len(users), sum(len(r) for r in holdout.relevant.values()))

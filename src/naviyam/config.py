@@ -132,7 +132,7 @@ class Settings(BaseSettings):
         return v
 
     @model_validator(mode="after")
-    def _refuse_unsafe_defaults(self) -> "Settings":
+    def _refuse_unsafe_defaults(self) -> Settings:
         if self.environment == "production" and self.admin_api_key in {"", "changethis"}:
             raise ValueError("NAVIYAM_ADMIN_API_KEY must be set to a real secret in production")
         return self

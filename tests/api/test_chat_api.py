@@ -1,10 +1,7 @@
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 
 from naviyam.api.app import create_app
-from naviyam.db.models import FeedbackEvent
-from naviyam.db.session import session_scope
 
 
 @pytest.fixture(scope="module")

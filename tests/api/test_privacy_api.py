@@ -3,7 +3,6 @@
 User 1 of the API world is 11 years old (born 2015-03-01) and has no guardian's consent to start with.
 """
 
-import datetime as dt
 import json
 
 from sqlalchemy import select

@@ -120,7 +120,7 @@ def test_nearest_dong_indices_matches_scalar_lookup():
     lons = np.array([126.9527, 126.9425, 127.0617])
     idx = geo.nearest_dong_indices(lats, lons)
     table = geo.dong_table()
-    assert [table[i] for i in idx] == [geo.nearest_dong(a, b) for a, b in zip(lats, lons)]
+    assert [table[i] for i in idx] == [geo.nearest_dong(a, b) for a, b in zip(lats, lons, strict=False)]
 
 
 def test_find_landmark_by_name_alias_spaces_and_without_station_suffix():

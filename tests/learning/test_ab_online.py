@@ -49,7 +49,7 @@ def test_candidate_arm_is_served_recorded_and_reported(isolated, monkeypatch):
     rnd = random.Random(1)
     sessions = session_factory(loop_world.engine)
     seen: dict[int, str] = {}
-    for rep in range(2):
+    for _ in range(2):
         for uid in range(1, 81):
             reply = service.chat(ChatRequest(message="분식집 추천해줘", user_id=uid))
             arm = assign_arm(uid, 0.5, "test-salt")

@@ -32,7 +32,7 @@ def test_a_shop_of_a_liked_category_is_clicked_more_often():
 def test_the_same_shop_lower_in_the_list_is_clicked_less_often():
     user, shop = _user(), _shop(0)
     probs = [click_probability(user, shop, rank=r) for r in range(1, 8)]
-    assert all(a > b for a, b in zip(probs, probs[1:]))
+    assert all(a > b for a, b in zip(probs, probs[1:], strict=False))
     assert examine_probability(1) == 1.0 and 0 < examine_probability(10) < examine_probability(3)
 
 

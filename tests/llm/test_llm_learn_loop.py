@@ -28,7 +28,7 @@ def _store_good_conversations(engine, messages, user_id: int = 1, shop_id: int =
     from naviyam.learning.store import store_interaction
 
     with session_scope(engine) as s:
-        for i, text in enumerate(messages):
+        for text in messages:
             nlu = {"text": text, "intent": "FOOD_RECOMMENDATION", "confidence": 0.9, "entities": [],
                    "semantic_query": text, "filters": {}}
             iid = store_interaction(s, session_id=f"s-{text}", user_id=user_id, message=text,

@@ -13,7 +13,7 @@ from naviyam.nlu.lexicon import Lexicon
 from naviyam.nlu.operator import (OperatorDataError, load_operator_examples, operator_repeat, read_examples,
                                   split_operator)
 from naviyam.nlu.parser import NLUParser
-from naviyam.nlu.train import train_nlu, train_nlu_gated
+from naviyam.nlu.train import train_nlu
 
 #: A local slang word the generator never produces: 떡튀순 (떡볶이·튀김·순대) → menu 떡볶이.
 SLANG_TRAIN = [

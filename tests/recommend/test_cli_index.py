@@ -7,7 +7,7 @@ import json
 import pytest
 import typer
 from typer.testing import CliRunner
-from world_fixtures import fill_known_world
+from support.worlds import fill_known_world
 
 from naviyam.cli import index as index_cli
 from naviyam.config import get_settings

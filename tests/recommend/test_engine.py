@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from naviyam.data.generate import generate_world
 from naviyam.db.session import make_engine, migrate
 from naviyam.core.registry import ModelRegistry
 from naviyam.recommend.engine import RANKING_FALLBACK, RANKING_WIDE_DEEP, RecommendationEngine, diversify
-from naviyam.recommend.features import NUM_COLUMNS, WIDE_COLUMNS, InteractionState, load_events
+from naviyam.recommend.features import NUM_COLUMNS, WIDE_COLUMNS, InteractionState
 from naviyam.recommend.layer1 import CandidateGenerator, RequestContext, UserDirectory, fit_layer1
 from naviyam.recommend.ranker.trainer import TrainConfig, load_training_set, train_and_register
 from naviyam.recommend.training_data import TrainingDataConfig, build_training_set

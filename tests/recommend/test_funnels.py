@@ -6,7 +6,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from world_fixtures import CATS, N_SHOPS, generator, shop_category, user_category, world  # noqa: F401
+from support.worlds import CATS, N_SHOPS, shop_category, user_category
 
 from naviyam.recommend.funnels import FUNNEL_NAMES, Candidate, Funnel, FunnelQuery
 from naviyam.recommend.funnels.contextual import TIME_SLOTS

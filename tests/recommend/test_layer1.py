@@ -7,15 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 from sqlalchemy import update
-from world_fixtures import (  # noqa: F401 - fixtures
-    NEW_SHOP,
-    PLACES,
-    add_new_shop,
-    fill_known_world,
-    generator,
-    shop_category,
-    world,
-)
+from support.worlds import NEW_SHOP, PLACES, add_new_shop, fill_known_world, shop_category
 
 from naviyam.db.models import Shop
 from naviyam.db.session import make_engine, migrate, session_scope

@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from naviyam.recommend.features import NUM_COLUMNS, WIDE_COLUMNS, WIDE_DIM, WIDE_NAMES, FeatureRows
-from naviyam.recommend.metrics import roc_auc
 from naviyam.recommend.ranker import RankerLoadError, WideDeepRanker
 from naviyam.recommend.ranker.dataset import Encoders, hash_queries, query_tokens
 from naviyam.recommend.ranker.model import WideDeepConfig, WideDeepNet
@@ -30,7 +29,7 @@ def synthetic(n: int, seed: int, t0: int = 0) -> pd.DataFrame:
     df = pd.DataFrame({"user_id": users, "shop_id": shops, "label": label,
                        "brand_id": np.where(shops % 3 == 0, shops % 5, -1),
                        "category": shop_cat, "semantic_query": np.where(label > 0, "맛있는 " + fav, "아무거나")})
-    for i, c in enumerate(WIDE_COLUMNS):
+    for c in WIDE_COLUMNS:
         df[c] = 0.0
     df["wide_feat_0"] = np.clip(label * 0.6 + rng.normal(0.2, 0.2, n), 0, 1)
     for c in NUM_COLUMNS:

@@ -10,6 +10,7 @@ from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from naviyam.config import Settings
+from naviyam.service.runtime import Runtime
 
 
 def get_db(request: Request) -> Iterator[Session]:
@@ -24,8 +25,14 @@ def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def get_runtime(request: Request) -> Runtime:
+    """The models and services this server runs (tests swap it with ``app.dependency_overrides``)."""
+    return request.app.state.runtime
+
+
 SessionDep = Annotated[Session, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def require_admin(

@@ -86,10 +86,13 @@ def learn(
             table.add_column(col)
         for m in report.models:
             d = m.decision or {}
-            fmt = (lambda v: "-" if v is None else f"{v:.4f}")
-            table.add_row(m.kind, m.version or "-", m.status, d.get("metric", "-"), fmt(d.get("candidate")),
-                          fmt(d.get("production")), f"{m.seconds:.1f}")
+            table.add_row(m.kind, m.version or "-", m.status, d.get("metric", "-"), _score(d.get("candidate")),
+                          _score(d.get("production")), f"{m.seconds:.1f}")
         console.print(table)
     console.print(f"걸린 시간 {time.perf_counter() - t0:.1f}초 (학습 기록 #{report.run_id})")
     if report.status == "failed":
         raise typer.Exit(1)
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -24,11 +23,11 @@ def _console():
 def lora_cmd(
     base_model: Path = typer.Option(..., "--base-model", help="로컬 모델 폴더, 또는 증분 학습이면 이전 어댑터 "
                                     "폴더 (기본 모델은 어댑터에서 읽어요)."),
-    data: Optional[Path] = typer.Option(None, "--data", help="lora_training_data.jsonl "
+    data: Path | None = typer.Option(None, "--data", help="lora_training_data.jsonl "
                                         "(한 줄에 {task, instruction, input, output} 하나)."),
-    incremental_data: Optional[Path] = typer.Option(None, "--incremental-data", help="증분 학습(seed 47.B.3)에 쓸 "
+    incremental_data: Path | None = typer.Option(None, "--incremental-data", help="증분 학습(seed 47.B.3)에 쓸 "
                                                     "새 행; --data와 함께 또는 대신 써요."),
-    output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="어댑터를 쓸 폴더. 기본: 모델 "
+    output_dir: Path | None = typer.Option(None, "--output-dir", help="어댑터를 쓸 폴더. 기본: 모델 "
                                               "레지스트리의 새 `lora` 버전 폴더 (후보(candidate)로 등록)."),
     epochs: int = typer.Option(3, "--epochs", min=1, help="학습 반복 수(epochs)."),
     batch_size: int = typer.Option(4, "--batch-size", min=1, help="배치 크기(batch size)."),
@@ -41,7 +40,7 @@ def lora_cmd(
     max_length: int = typer.Option(512, "--max-length", min=16, help="예시 하나의 최대 토큰 수 (프롬프트 + 답)."),
     val_fraction: float = typer.Option(0.1, "--val-fraction", min=0.0, max=0.5,
                                         help="perplexity를 잴 보류(held-out) 데이터 비율."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="이만큼의 스텝(steps) 뒤에 멈춰요."),
+    max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="이만큼의 스텝(steps) 뒤에 멈춰요."),
     seed: int = typer.Option(42, "--seed", help="무작위 시드(random seed)."),
     device: str = typer.Option("auto", "--device", help="장치(device): auto, cpu, cuda 또는 cuda:N."),
     load_in_4bit: bool = typer.Option(False, "--4bit/--no-4bit",
@@ -142,11 +141,11 @@ def lora_data_cmd(
     conversations: bool = typer.Option(True, "--conversations/--no-conversations",
                                        help="데이터베이스의 좋은 대화를 더해요."),
     days: int = typer.Option(30, "--days", min=1, help="대화 기간: 최근 N일."),
-    conversations_file: Optional[Path] = typer.Option(None, "--conversations-file", help="데이터베이스 대신 내보낸 "
+    conversations_file: Path | None = typer.Option(None, "--conversations-file", help="데이터베이스 대신 내보낸 "
                                                       "conversations_*.jsonl 파일."),
     child_friendly: bool = typer.Option(True, "--child-friendly/--no-child-friendly",
                                         help="아이 눈높이 말투 쌍(child-friendly pairs)을 두 번째 작업으로 더해요."),
-    child_pairs: Optional[Path] = typer.Option(None, "--child-pairs", help="말투 쌍 파일 (기본: 패키지에 든 쌍)."),
+    child_pairs: Path | None = typer.Option(None, "--child-pairs", help="말투 쌍 파일 (기본: 패키지에 든 쌍)."),
     min_satisfaction: float = typer.Option(4.0, "--min-satisfaction", help="좋은 턴으로 칠 가장 낮은 만족도."),
 ) -> None:
     """NLU 데이터, 좋은 대화, 말투 쌍으로 LoRA 학습 데이터(lora_training_data.jsonl)를 만들어요."""

@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any
+from collections.abc import Iterable
 
 import typer
 
@@ -38,8 +39,8 @@ def parse_jsonl_lines(parser: Any, lines: Iterable[str]) -> Iterable[dict[str, A
 
 
 def parse_cmd(
-    text: Optional[str] = typer.Argument(None, help="메시지 하나 (예: \"만원으로 치킨 먹을 수 있어?\")."),
-    jsonl: Optional[Path] = typer.Option(
+    text: str | None = typer.Argument(None, help="메시지 하나 (예: \"만원으로 치킨 먹을 수 있어?\")."),
+    jsonl: Path | None = typer.Option(
         None, "--jsonl", help="JSONL 파일 ({\"id\", \"turns\": [...]} 한 줄에 하나, '-'는 표준입력)."),
 ) -> None:
     """메시지를 NLU 결과 JSON 한 줄로 출력합니다 (Parse a message into the NLU contract object)."""
@@ -100,7 +101,7 @@ def _load_operator(paths: list[Path], engine: Any, console) -> Any:
         typer.echo(f"운영자 예시에 문제가 {len(exc.errors)}건 있어 아무것도 학습하지 않았어요:", err=True)
         for e in exc.errors:
             typer.echo(f"  - {e}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     for w in data.warnings:
         console.print(f"[yellow]주의[/yellow] {w}")
     return data
@@ -127,10 +128,10 @@ def _gate_table(res: Any):
 
 def train_cmd(
     epochs: int = typer.Option(10, "--epochs", min=1, help="학습 반복 수(epochs) (태거 반복 = 10 × epochs)."),
-    examples: Optional[int] = typer.Option(None, "--examples", min=200, help="생성할 학습 예시 수 (기본 16000)."),
+    examples: int | None = typer.Option(None, "--examples", min=200, help="생성할 학습 예시 수 (기본 16000)."),
     seed: int = typer.Option(13, "--seed", help="생성 데이터의 무작위 시드(seed)."),
     no_baselines: bool = typer.Option(False, "--no-baselines", help="기준 모델(baselines) 비교를 건너뛰어요."),
-    data: Optional[list[Path]] = typer.Option(
+    data: list[Path] | None = typer.Option(
         None, "--data", help="운영자가 라벨링한 예시 파일 (여러 번 가능): 계약 JSONL (한 줄에 NLU 객체 하나) 또는 "
                              "원래 설계의 NLU JSON ([{text, intent, entities}] 또는 {\"training_data\": [...]})."),
     force: bool = typer.Option(False, "--force", help="--data로 학습한 후보를 비교 결과와 상관없이 운영에 올립니다 "
@@ -213,16 +214,16 @@ def train_cmd(
 
 
 def eval_cmd(
-    data: Optional[Path] = typer.Option(None, "--data", help="nlu_examples.jsonl 형식의 평가 사례 "
+    data: Path | None = typer.Option(None, "--data", help="nlu_examples.jsonl 형식의 평가 사례 "
                                         "(기본: 공개 계약 예시)."),
     as_json: bool = typer.Option(False, "--json", help="모든 수치를 JSON 한 줄로 마지막에 출력해요."),
     backend: str = typer.Option("trained", "--backend", help="trained (레지스트리의 NLU) 또는 llm (LLM 경로, "
                                 "실패하면 학습된 NLU로 대신)."),
-    model_path: Optional[Path] = typer.Option(None, "--model-path", help="--backend llm에서 쓸 LLM 폴더 "
+    model_path: Path | None = typer.Option(None, "--model-path", help="--backend llm에서 쓸 LLM 폴더 "
                                               "(기본: NAVIYAM_LLM_MODEL_PATH)."),
-    adapter_path: Optional[Path] = typer.Option(None, "--adapter-path", help="--backend llm에서 쓸 LoRA 어댑터 "
+    adapter_path: Path | None = typer.Option(None, "--adapter-path", help="--backend llm에서 쓸 LoRA 어댑터 "
                                                 "(기본: NAVIYAM_LLM_ADAPTER_PATH, 없으면 운영 어댑터)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="보고서 폴더: report.md (의도별 정밀도/재현율/F1, 가장 "
+    out: Path | None = typer.Option(None, "--out", help="보고서 폴더: report.md (의도별 정밀도/재현율/F1, 가장 "
                                        "나쁜 실수), confusion.png, confidence.png, metrics.json, mistakes.jsonl."),
 ) -> None:
     """운영 NLU를 사례 파일로 평가해요: 의도 정확도, 키별 P/R/F1, 완전 일치(exact)."""
@@ -296,7 +297,7 @@ def _eval_cases(path: Path) -> list[dict[str, Any]]:
             return load_cases(path)
     except (json.JSONDecodeError, KeyError) as exc:
         typer.echo(f"{path}: 읽을 수 없어요 ({exc})", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     from naviyam.core.registry import default_registry
 
     data = _load_operator([path], default_registry().engine, _console())

@@ -50,7 +50,7 @@ class _Pin:
 
 
 _lock = threading.Lock()
-_pin: _Pin | None = None
+_pin: _Pin | object | None = None  # _FREE inside ``pinned(None)``
 _env_pins: dict[str, _Pin] = {}  # one ticking pin per NAVIYAM_CLOCK text, so time never runs backwards
 _FREE = object()  # ``pinned(None)``: the real clock inside the block
 
@@ -90,7 +90,7 @@ def _from_settings() -> _Pin | None:
 def _active() -> _Pin | None:
     if _pin is _FREE:
         return None
-    return _pin or _from_settings()
+    return _pin if isinstance(_pin, _Pin) else _from_settings()
 
 
 def now() -> dt.datetime:

@@ -191,7 +191,8 @@ class ModelRegistry:
                       .values(status="archived"))
             # Leave the production history: a second rollback goes further back, not forth.
             cur.metrics = {**(cur.metrics or {}), "rolled_back": {
-                "at": utcnow().isoformat(timespec="seconds"), "was_promoted_at": cur.promoted_at.isoformat(),
+                "at": utcnow().isoformat(timespec="seconds"),
+                "was_promoted_at": cur.promoted_at.isoformat() if cur.promoted_at else None,
                 "restored": prev.version}}
             cur.status, cur.promoted_at = "archived", None
             prev.status = "production"

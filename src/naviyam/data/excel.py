@@ -763,12 +763,12 @@ def _check_order_menus(conn: Connection, parsed: dict[str, _ParsedSheet], errors
     if "shop_menu" in parsed:
         menus = parsed["shop_menu"]
         menu_shop = {
-            m: s for m, s in zip(menus.columns["id"], menus.columns["shop_id"]) if m is not None and s is not None
+            m: s for m, s in zip(menus.columns["id"], menus.columns["shop_id"], strict=False) if m is not None and s is not None
         }
     pending = {m for m in orders.columns["menu_id"] if m is not None and m not in menu_shop}
     if pending:
         menu_shop.update(_menu_shops_in_db(conn, pending))
-    for i, (menu, shop) in enumerate(zip(orders.columns["menu_id"], orders.columns["shop_id"])):
+    for i, (menu, shop) in enumerate(zip(orders.columns["menu_id"], orders.columns["shop_id"], strict=False)):
         if menu is None or shop is None or menu not in menu_shop:
             continue  # unknown menus are reported by the foreign-key check
         owner = menu_shop[menu]
@@ -959,7 +959,7 @@ def _upsert(conn: Connection, sheet: _ParsedSheet, chunk_size: int,
                 new_rows.append(tuple(sheet.columns[n][i] for n in names))
                 continue
             values = {n: sheet.columns[n][i] for n in compared}
-            differs = [n for n, o in zip(compared, old) if not _same(values[n], o)]
+            differs = [n for n, o in zip(compared, old, strict=False) if not _same(values[n], o)]
             if not differs:
                 changes.unchanged += 1
             else:
@@ -1041,7 +1041,7 @@ def _insert_rows(conn: Connection, table: Table, names: list[str], rows: list[tu
     if copy_into is not None:
         copy_into(rows)
     else:
-        conn.execute(table.insert(), [dict(zip(names, values)) for values in rows])
+        conn.execute(table.insert(), [dict(zip(names, values, strict=False)) for values in rows])
 
 
 def _pg_copy(conn: Connection, table: Table, names: list[str]) -> Callable[[Iterable[tuple]], None] | None:

@@ -125,7 +125,7 @@ def _district_weights() -> np.ndarray:
     return np.array([FOCUS_DISTRICTS.get(d, rest) for d in DISTRICTS])
 
 
-DISTRICT_WEIGHTS = dict(zip(DISTRICTS, _district_weights().tolist()))
+DISTRICT_WEIGHTS = dict(zip(DISTRICTS, _district_weights().tolist(), strict=False))
 
 # --------------------------------------------------------------------------- shops: categories, menus, prices
 
@@ -552,7 +552,7 @@ def _place_points(rng: np.random.Generator, n: int, jitter_km: float) -> tuple[n
         nearest[todo] = geo.nearest_dong_indices(lat[todo], lon[todo])
         nd = np.array([dongs[i] for i in nearest[todo]], dtype=object)
         dist = geo.haversine_m(lat[todo], lon[todo], np.array([d.lat for d in nd]), np.array([d.lon for d in nd]))
-        radius_ok = np.array([seoul[d.district].contains(a, b) for d, a, b in zip(nd, lat[todo], lon[todo])])
+        radius_ok = np.array([seoul[d.district].contains(a, b) for d, a, b in zip(nd, lat[todo], lon[todo], strict=False)])
         ok = (dist <= 600.0) & radius_ok
         todo = todo[~ok]
     # whatever is left sits on its 동 centre (always inside, always its own nearest 동)
@@ -1012,7 +1012,7 @@ def _simulate(rng: np.random.Generator, rng_fav: np.random.Generator, rng_text: 
         {"id": i + 1, "user_id": u + 1, "shop_id": s + 1, "menu_id": m, "quantity": q, "amount": a,
          "payment_method": p, "ordered_at": t}
         for i, (u, s, m, q, a, p, t) in enumerate(zip(o_user.tolist(), o_shop.tolist(), menu_id.tolist(),
-                                                      qty.tolist(), amount.tolist(), pay, ordered_at))
+                                                      qty.tolist(), amount.tolist(), pay, ordered_at, strict=False))
     ]
     favs = _favourites(rng_fav, start, days, o_user, o_shop, o_sec, extra_favs)
     reviews = _reviews(rng_text, start, days, o_user, o_shop, o_sec, o_eps, o_match, menu_id, pay, shop_arr,
@@ -1089,13 +1089,13 @@ def _favourites(rng: np.random.Generator, start: dt.datetime, days: int, o_user:
     nth = starts + np.minimum(counts, 2) - 1  # after the second order (or the only one)
     when = t[nth] + rng.integers(1800, 48 * 3600, starts.size)
     take &= when < end_sec
-    pairs = {(int(a), int(b)): int(c) for a, b, c in zip(u[starts[take]], s[starts[take]], when[take])}
+    pairs = {(int(a), int(b)): int(c) for a, b, c in zip(u[starts[take]], s[starts[take]], when[take], strict=False)}
     for a, b, c in extra:
         pairs.setdefault((a, b), c)
     items = sorted(pairs.items(), key=lambda kv: (kv[1], kv[0]))
     times = _datetimes(start, np.array([c for _, c in items], dtype=np.int64)) if items else []
     return [{"id": i + 1, "user_id": a + 1, "shop_id": b + 1, "created_at": when_}
-            for i, (((a, b), _), when_) in enumerate(zip(items, times))]
+            for i, (((a, b), _), when_) in enumerate(zip(items, times, strict=False))]
 
 
 def _reviews(rng: np.random.Generator, start: dt.datetime, days: int, o_user: np.ndarray, o_shop: np.ndarray,

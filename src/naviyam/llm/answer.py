@@ -11,7 +11,8 @@ recommendations, the model fails, or it runs out of time).
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 log = logging.getLogger(__name__)
 

@@ -195,7 +195,7 @@ class LLMBackend:
     @classmethod
     def load(cls, model_path: Path | str, adapter_path: Path | str | None = None, *, device: str = "auto",
              dtype: str = "auto", load_in_4bit: bool = True, max_new_tokens: int = 160, timeout_s: float = 8.0,
-             prompt_style: str | None = None) -> "LLMBackend":
+             prompt_style: str | None = None) -> LLMBackend:
         """Load a base model folder and, optionally, a PEFT adapter folder on top of it."""
         t0 = time.perf_counter()
         model, tokenizer, dev = load_model_and_tokenizer(model_path, device=device, dtype=dtype,
@@ -217,7 +217,7 @@ class LLMBackend:
         return llm
 
     @classmethod
-    def from_settings(cls, settings: Any = None, registry: Any = None) -> "LLMBackend":
+    def from_settings(cls, settings: Any = None, registry: Any = None) -> LLMBackend:
         """Load what :class:`~naviyam.llm.settings.LLMSettings` names (adapter: setting, else registry)."""
         from naviyam.llm.settings import get_llm_settings
 

@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 _SENTENCE = re.compile(r"(?<=[.!?。…])\s+|\n+|(?<=요)\s+(?=[^\s])")
 _WORD = re.compile(r"[가-힣A-Za-z0-9&]+")

@@ -30,7 +30,8 @@ import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from naviyam.core.clock import now as clock_now
 from naviyam.llm.backend import (ADAPTER_META, adapter_base_model, is_adapter_dir, load_model_and_tokenizer,

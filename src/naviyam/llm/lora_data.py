@@ -24,7 +24,8 @@ import logging
 import tempfile
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from naviyam.llm.prompts import CHILD_INSTRUCTION, NLU_INSTRUCTION, TASK_CHILD, TASK_NLU, nlu_target
 

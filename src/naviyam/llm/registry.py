@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from naviyam.llm.prompts import TASK_NLU
 

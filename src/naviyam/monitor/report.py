@@ -54,7 +54,7 @@ def plot_metrics(history: dict[dt.date, dict[str, float | None]], path: Path,
             xs = [d for d in days if history[d].get(name) is not None]
             if xs:
                 ax.plot(xs, [history[d][name] for d in xs], marker="o", markersize=3, label=METRICS[name])
-        for day, kind, version in marks or []:
+        for day, _kind, _version in marks or []:
             ax.axvline(day, color="grey", linestyle=":", linewidth=1)
         ax.set_title(title, fontsize=11)
         if ax.get_legend_handles_labels()[0]:
@@ -62,7 +62,7 @@ def plot_metrics(history: dict[dt.date, dict[str, float | None]], path: Path,
         ax.grid(alpha=0.3)
     if marks:
         top = axes[0]
-        for day, kind, version in marks:
+        for day, kind, _version in marks:
             top.annotate(f"{kind} 승격", (mdates.date2num(day), 1.0), xycoords=("data", "axes fraction"),
                          fontsize=7, rotation=90, va="top", ha="right", color="grey")
     axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))

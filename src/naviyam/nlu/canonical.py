@@ -63,7 +63,7 @@ class Canonicaliser:
             if len(cand) >= 3:
                 for j in range(len(cand)):
                     wk = skeleton(cand)[:j] + "\x00" + skeleton(cand)[j + 1:]
-                    for lab, value, key in self.matcher.fuzzy_index.get(wk, ()):
+                    for lab, value, _key in self.matcher.fuzzy_index.get(wk, ()):
                         if lab == label:
                             return value
         # Longest lexicon word of this label inside the span.

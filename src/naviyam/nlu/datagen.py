@@ -18,7 +18,8 @@ import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from naviyam.nlu.lexicon import ENTITY_NAMES, Lexicon
 from naviyam.nlu.text import CHOSEONG, JUNGSEONG, compose, decompose
@@ -41,7 +42,7 @@ class Draft:
     pieces: list[Piece] = field(default_factory=list)
     filters: dict[str, Any] = field(default_factory=dict)
 
-    def add(self, *items: Piece | str) -> "Draft":
+    def add(self, *items: Piece | str) -> Draft:
         for it in items:
             self.pieces.append(it if isinstance(it, Piece) else Piece(it))
         return self

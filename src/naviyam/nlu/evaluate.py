@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from naviyam.nlu.state import Session
 
@@ -95,7 +96,7 @@ def evaluate_cases(parse: Callable[[str, Session], Any], cases: list[dict[str, A
     for case in cases:
         session = Session()
         all_ok = True
-        for text, exp in zip(case["turns"], case["expect"]):
+        for text, exp in zip(case["turns"], case["expect"], strict=False):
             res = parse(text, session)
             got_f = res.filters
             exp_f = exp.get("filters", {})
@@ -128,7 +129,7 @@ def evaluate_cases(parse: Callable[[str, Session], Any], cases: list[dict[str, A
     labels = sorted(set(y_true) | set(y_pred))
     f1s = []
     for lab in labels:
-        t = sum(1 for a, b in zip(y_true, y_pred) if a == lab and b == lab)
+        t = sum(1 for a, b in zip(y_true, y_pred, strict=False) if a == lab and b == lab)
         p_ = sum(1 for b in y_pred if b == lab)
         r_ = sum(1 for a in y_true if a == lab)
         prec = t / p_ if p_ else 0.0
@@ -144,10 +145,10 @@ def evaluate_cases(parse: Callable[[str, Session], Any], cases: list[dict[str, A
     TP, FP, FN = sum(tp.values()), sum(fp.values()), sum(fn.values())
     micro_p = TP / (TP + FP) if TP + FP else 1.0
     micro_r = TP / (TP + FN) if TP + FN else 1.0
-    e, table = ece(confs, [a == b for a, b in zip(y_true, y_pred)])
+    e, table = ece(confs, [a == b for a, b in zip(y_true, y_pred, strict=False)])
     out = {
         "turns": n_turns,
-        "intent_accuracy": round(sum(a == b for a, b in zip(y_true, y_pred)) / max(1, n_turns), 4),
+        "intent_accuracy": round(sum(a == b for a, b in zip(y_true, y_pred, strict=False)) / max(1, n_turns), 4),
         "intent_macro_f1": round(sum(f1s) / max(1, len(f1s)), 4),
         "slot_precision": round(micro_p, 4), "slot_recall": round(micro_r, 4),
         "slot_micro_f1": round(2 * micro_p * micro_r / (micro_p + micro_r), 4) if micro_p + micro_r else 0.0,

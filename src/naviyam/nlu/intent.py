@@ -12,7 +12,7 @@ import json
 import math
 from collections import Counter
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -38,7 +38,7 @@ class IntentClassifier:
             vals += [w] * len(ids)
         return csr_matrix((vals, (rows, cols)), shape=(len(feats), len(self.vocab_)), dtype=np.float64)
 
-    def fit(self, feats: list[dict[str, float]], y: list[str]) -> "IntentClassifier":
+    def fit(self, feats: list[dict[str, float]], y: list[str]) -> IntentClassifier:
         from sklearn.linear_model import LogisticRegression
 
         cnt: Counter[str] = Counter()
@@ -83,7 +83,7 @@ class IntentClassifier:
         z = z - z.max()
         p = np.exp(z)
         p /= p.sum()
-        return {c: float(v) for c, v in zip(self.classes_, p)}
+        return {c: float(v) for c, v in zip(self.classes_, p, strict=False)}
 
     # ---- persistence --------------------------------------------------
     def save(self, folder: Path) -> None:
@@ -96,7 +96,7 @@ class IntentClassifier:
         np.savez_compressed(folder / "intent_weights.npz", coef=self.coef_, intercept=self.intercept_)
 
     @classmethod
-    def load(cls, folder: Path) -> "IntentClassifier":
+    def load(cls, folder: Path) -> IntentClassifier:
         folder = Path(folder)
         meta = json.loads((folder / "intent.json").read_text(encoding="utf-8"))
         obj = cls(**meta["params"])
@@ -112,7 +112,7 @@ class IntentClassifier:
 class TfidfBaseline:
     """Baseline for the report: TF-IDF character n-grams (1-4, word-bounded) + logistic regression."""
 
-    def fit(self, texts: Iterable[str], y: list[str]) -> "TfidfBaseline":
+    def fit(self, texts: Iterable[str], y: list[str]) -> TfidfBaseline:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
@@ -126,4 +126,4 @@ class TfidfBaseline:
 
     def predict_proba(self, texts: list[str]) -> list[dict[str, float]]:
         P = self.clf_.predict_proba(self.vec_.transform(texts))
-        return [{str(c): float(p) for c, p in zip(self.clf_.classes_, row)} for row in P]
+        return [{str(c): float(p) for c, p in zip(self.clf_.classes_, row, strict=False)} for row in P]

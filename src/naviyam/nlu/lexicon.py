@@ -123,7 +123,7 @@ class Lexicon:
 
     # ---- construction -------------------------------------------------
     @classmethod
-    def build(cls, engine: Any = None, shop_names: list[str] | None = None) -> "Lexicon":
+    def build(cls, engine: Any = None, shop_names: list[str] | None = None) -> Lexicon:
         tax = load_taxonomy()
         lex = load_lexicon_data()
         categories = {c: {"aliases": list(v["aliases"]), "dishes": list(v["dishes"])}
@@ -197,7 +197,7 @@ class Lexicon:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Lexicon":
+    def from_dict(cls, d: dict[str, Any]) -> Lexicon:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
     # ---- lookups ------------------------------------------------------

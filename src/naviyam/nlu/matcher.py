@@ -52,7 +52,7 @@ def _one_jamo_apart(a: str, b: str) -> bool:
     pa, pb = decompose(a), decompose(b)
     if pa is None or pb is None:
         return False
-    return sum(x != y for x, y in zip(pa, pb)) <= 1
+    return sum(x != y for x, y in zip(pa, pb, strict=False)) <= 1
 
 
 class Matcher:

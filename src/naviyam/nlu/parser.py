@@ -83,7 +83,7 @@ class NLUParser:
         (folder / "config.json").write_text(json.dumps(cfg, ensure_ascii=False, indent=1), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path, version: str | None = None) -> "NLUParser":
+    def load(cls, folder: Path, version: str | None = None) -> NLUParser:
         folder = Path(folder)
         cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         if cfg.get("format") != MODEL_FORMAT:

@@ -42,7 +42,7 @@ class DialogueState:
                 "last_search_intent": self.last_search_intent, "turns": self.turns}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> "DialogueState":
+    def from_dict(cls, d: dict[str, Any] | None) -> DialogueState:
         if not d or not isinstance(d, dict):
             return cls()
         try:
@@ -113,7 +113,7 @@ class Session:
         return self.state.to_dict()
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> "Session":
+    def from_dict(cls, d: dict[str, Any] | None) -> Session:
         return cls(DialogueState.from_dict(d))
 
     @property

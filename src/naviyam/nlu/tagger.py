@@ -19,11 +19,11 @@ class CRFTagger:
         self.max_iterations = max_iterations
         self._tagger = None
 
-    def fit(self, X: list[list[list[str]]], Y: list[list[str]], folder: Path) -> "CRFTagger":
+    def fit(self, X: list[list[list[str]]], Y: list[list[str]], folder: Path) -> CRFTagger:
         import pycrfsuite
 
         trainer = pycrfsuite.Trainer(verbose=False)
-        for x, y in zip(X, Y):
+        for x, y in zip(X, Y, strict=False):
             if x:
                 trainer.append(x, y)
         trainer.set_params({
@@ -46,7 +46,7 @@ class CRFTagger:
         self.folder_ = Path(folder)
 
     @classmethod
-    def load(cls, folder: Path) -> "CRFTagger":
+    def load(cls, folder: Path) -> CRFTagger:
         folder = Path(folder)
         params = json.loads((folder / "tagger.json").read_text(encoding="utf-8"))
         obj = cls(**params)

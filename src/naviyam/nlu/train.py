@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from naviyam.nlu.canonical import Span
 from naviyam.nlu.datagen import generate_dataset, write_jsonl
@@ -90,7 +91,7 @@ def fit_parser(lexicon: Lexicon, train_rows: list[dict[str, Any]], cal_rows: lis
     rng = random.Random(cfg.seed)
     intents = sorted(set(y))
     Xc, Yc = [], []
-    for a, r in zip(analyses, train_rows):
+    for a, r in zip(analyses, train_rows, strict=False):
         # A few examples see a wrong intent, so the tagger does not trust it blindly.
         it = r["intent"] if rng.random() > 0.05 else rng.choice(intents)
         Xc.append(crf_features(a, it))
@@ -146,8 +147,8 @@ def baseline_metrics(lexicon: Lexicon, train_rows, heldout_rows) -> dict[str, An
         if not cases:
             continue
         texts = [t for c in cases for t in c["turns"]]
-        preds = dict(zip(texts, base.predict(texts)))
-        m = evaluate_cases(rules_parse_factory(lexicon, lambda t: preds[t]), cases)
+        preds = dict(zip(texts, base.predict(texts), strict=False))
+        m = evaluate_cases(rules_parse_factory(lexicon, preds.__getitem__), cases)
         out[name] = {k: m[k] for k in ("intent_accuracy", "intent_macro_f1", "slot_micro_f1", "filters_exact",
                                        "exact", "multiturn_exact")}
     return out

@@ -122,8 +122,8 @@ def tune_layer1(engine: Engine, config, *, catalog: ShopCatalog, embedder, index
     share = repeat_share(pre.interactions)
     o = everything.orders
     after = o.at >= np.datetime64(cutoff, "s")
-    holdout = make_holdout(cutoff, zip(o.user_id[after].tolist(), o.shop_id[after].tolist()),
-                           zip(pre.interactions.orders.user_id.tolist(), pre.interactions.orders.shop_id.tolist()),
+    holdout = make_holdout(cutoff, zip(o.user_id[after].tolist(), o.shop_id[after].tolist(), strict=False),
+                           zip(pre.interactions.orders.user_id.tolist(), pre.interactions.orders.shop_id.tolist(), strict=False),
                            known_users=pre.matrix.user_ids.tolist())
     users = holdout.users
     if len(users) > max_users:

@@ -136,8 +136,8 @@ def run_eval_ranker(engine: Engine, registry=None, *, days: int = 14, out_dir: P
 
     o = everything.orders
     after = o.at >= np.datetime64(cutoff, "s")
-    holdout = make_holdout(cutoff, zip(o.user_id[after].tolist(), o.shop_id[after].tolist()),
-                           zip(arts.interactions.orders.user_id.tolist(), arts.interactions.orders.shop_id.tolist()),
+    holdout = make_holdout(cutoff, zip(o.user_id[after].tolist(), o.shop_id[after].tolist(), strict=False),
+                           zip(arts.interactions.orders.user_id.tolist(), arts.interactions.orders.shop_id.tolist(), strict=False),
                            known_users=arts.matrix.user_ids.tolist())
     if len(holdout.users) > max_users:
         keep = sorted(np.random.default_rng(seed).choice(holdout.users, max_users, replace=False).tolist())

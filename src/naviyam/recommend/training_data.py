@@ -252,7 +252,6 @@ def build_training_set(
     if cfg.max_positives and len(eligible) > cfg.max_positives:
         keep = np.sort(rng.choice(len(eligible), cfg.max_positives, replace=False))
         eligible = [eligible[j] for j in keep]
-    chosen = set(eligible)
     val_orders = [i for i in eligible if events[i].when >= cutoff and events[i].kind == "order"]
     ranking_set = set()
     if val_orders and cfg.ranking_lists:
@@ -287,7 +286,6 @@ def build_training_set(
     user_dir = UserDirectory.load(engine)
     generator = None
     first_arts = None
-    fitted_j = -1
     fit_seconds: list[float] = []
 
     def layer1_at(t: dt.datetime):
@@ -454,7 +452,7 @@ def _catalogue_negatives(catalog: ShopCatalog, state: InteractionState, exclude:
     ids = catalog.ids
     weights = np.array([state.shop_orders.get(int(s), 0) + 1.0 for s in ids])
     weights /= weights.sum()
-    for j in range(n * 4):
+    for _ in range(n * 4):
         if len(out) >= n:
             break
         r = int(rng.integers(len(ids))) if (len(out) % 2 == 0) else int(rng.choice(len(ids), p=weights))

@@ -83,7 +83,7 @@ class Runtime:
     pinned: frozenset[str] = frozenset()
 
     @classmethod
-    def load(cls, engine: Engine, settings: Settings, *, parser: Any = None, recommender: Any = None) -> "Runtime":
+    def load(cls, engine: Engine, settings: Settings, *, parser: Any = None, recommender: Any = None) -> Runtime:
         """Load the production models. Missing models degrade (rules NLU, no recommender), never fail."""
         from naviyam.nlu import load_parser
 

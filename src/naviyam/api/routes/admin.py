@@ -14,7 +14,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, field_validator
 
-from naviyam.api.deps import AdminDep
+from naviyam.api.deps import AdminDep, RuntimeDep
+from naviyam.service.runtime import Runtime
 from naviyam.db.models import MODEL_KINDS
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
@@ -66,8 +67,7 @@ def _public(mv, parents: dict[int, str]) -> ModelVersionPublic:
                               created_at=mv.created_at, promoted_at=mv.promoted_at)
 
 
-def _reload(request: Request) -> ReloadPublic:
-    runtime = request.app.state.runtime
+def _reload(request: Request, runtime: Runtime) -> ReloadPublic:
     res = runtime.refresh()
     metrics = getattr(request.app.state, "metrics", None)
     if metrics is not None:
@@ -77,9 +77,8 @@ def _reload(request: Request) -> ReloadPublic:
 
 
 @router.get("/models", response_model=ModelsPublic)
-def list_models(request: Request, kind: str | None = None):
+def list_models(runtime: RuntimeDep, kind: str | None = None):
     """Every registered version (newest first) and what this server serves now."""
-    runtime = request.app.state.runtime
     versions = runtime.registry.list(kind)
     parents = {mv.id: mv.version for mv in runtime.registry.list()}
     return ModelsPublic(models=[_public(mv, parents) for mv in reversed(versions)],
@@ -89,12 +88,11 @@ def list_models(request: Request, kind: str | None = None):
 
 @router.post("/models/{version}/promote", response_model=PromotionPublic,
              responses={404: {"description": "unknown version"}, 409: {"description": "refused by the gate"}})
-async def promote(version: str, request: Request, force: bool = False):
+async def promote(version: str, request: Request, runtime: RuntimeDep, force: bool = False):
     """Promote a version (sanity checks always; its recorded offline comparison unless ``force``), then reload."""
     from naviyam.learning.promotion import PromotionRefused, promote_version
     from naviyam.core.registry import RegistryError
 
-    runtime = request.app.state.runtime
     previous = None
     mv0 = runtime.registry.get(version)
     if mv0 is not None:
@@ -106,28 +104,27 @@ async def promote(version: str, request: Request, force: bool = False):
         raise HTTPException(status_code=404, detail=str(exc)) from None
     except PromotionRefused as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from None
-    reload = await run_in_threadpool(_reload, request)
+    reload = await run_in_threadpool(_reload, request, runtime)
     return PromotionPublic(kind=mv.kind, version=mv.version, previous=previous, reload=reload)
 
 
 @router.post("/models/{kind}/rollback", response_model=PromotionPublic,
              responses={404: {"description": "unknown kind"}, 409: {"description": "nothing to roll back to"}})
-async def rollback(kind: str, request: Request):
+async def rollback(kind: str, request: Request, runtime: RuntimeDep):
     """Make the previous production version of ``kind`` production again (the current one is archived), then reload."""
     from naviyam.core.registry import RegistryError
 
     if kind not in MODEL_KINDS:
         raise HTTPException(status_code=404, detail=f"모델 종류는 {', '.join(MODEL_KINDS)} 중 하나예요.")
-    runtime = request.app.state.runtime
     try:
         restored, rolled_back = await run_in_threadpool(runtime.registry.rollback, kind)
     except RegistryError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from None
-    reload = await run_in_threadpool(_reload, request)
+    reload = await run_in_threadpool(_reload, request, runtime)
     return PromotionPublic(kind=kind, version=restored.version, previous=rolled_back.version, reload=reload)
 
 
 @router.post("/reload", response_model=ReloadPublic)
-async def reload(request: Request):
+async def reload(request: Request, runtime: RuntimeDep):
     """Check the registry now and hot-swap whatever changed (no restart, no failed request)."""
-    return await run_in_threadpool(_reload, request)
+    return await run_in_threadpool(_reload, request, runtime)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, field_validator
 
+from naviyam.api.deps import RuntimeDep
 from naviyam.api.identity import UserRef, identify
 from naviyam.api.schemas import ErrorPublic
 from naviyam.core.clock import to_local
@@ -84,13 +85,13 @@ def debug_block(reply) -> dict[str, Any]:
 
 @router.post("/chat", response_model=ChatOut, response_model_exclude_unset=True,
              responses={422: {"model": ErrorPublic}, 503: {"model": ErrorPublic}})
-async def chat(body: ChatIn, request: Request,
+async def chat(body: ChatIn, request: Request, runtime: RuntimeDep,
                debug: bool = Query(False, description="Add the original API's debug block")):
     """One chat turn: understanding, recommendations, the answer; the turn is stored before it is returned."""
     ctx = body.context or ChatContext()
     now = to_local(ctx.now) if ctx.now is not None else None
     who = identify(body.user_id)
-    service = request.app.state.runtime.chat_service()
+    service = runtime.chat_service()
     reply = await run_in_threadpool(service.chat, ChatRequest(
         message=body.message, user_id=who.user_id, session_id=body.session_id or who.session_id(), lat=ctx.lat,
         lon=ctx.lon, now=now, app_user=who.app_user))

@@ -20,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from naviyam.api.dashboard_page import CSP, dashboard_page, login_page
+from naviyam.api.deps import RuntimeDep
 from naviyam.service.dashboard import build_dashboard
 
 router = APIRouter(prefix="/admin/dashboard", tags=["admin"])
@@ -56,12 +57,12 @@ HTML = {"text/html": {"schema": {"type": "string"}}}
 @router.get("", response_model=None,
             responses={200: {"description": "the dashboard page", "content": HTML},
                        401: {"description": "no or wrong admin key: the login page", "content": HTML}})
-async def dashboard(request: Request, days: Annotated[int, Query(ge=1, le=365, description="days shown")] = 28,
+async def dashboard(request: Request, runtime: RuntimeDep,
+                    days: Annotated[int, Query(ge=1, le=365, description="days shown")] = 28,
                     x_api_key: Annotated[str | None, Header()] = None):
     """Daily metrics and charts, the models serving and their promotions, open alerts, the current A/B test."""
     if not _authorised(request, x_api_key):
         return _html(login_page(WRONG_KEY if x_api_key else NEED_KEY), 401)
-    runtime = request.app.state.runtime
     data = await run_in_threadpool(build_dashboard, request.app.state.engine, serving=runtime.model_versions(),
                                    candidates=runtime.candidate_versions(), settings=request.app.state.settings,
                                    days=days)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from naviyam.api.deps import RuntimeDep
 from naviyam.api.identity import UserRef, identify
 from naviyam.api.routes.chat import ChatContext
 from naviyam.api.schemas import ErrorPublic
@@ -80,7 +81,7 @@ def _contract_form(nlu: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("/recommendations", response_model=RecommendationsOut,
              responses={422: {"model": ErrorPublic}, 503: {"model": ErrorPublic}})
-async def recommendations(body: RecommendationsIn, request: Request):
+async def recommendations(body: RecommendationsIn, request: Request, runtime: RuntimeDep):
     """Recommendations for an NLU object the caller already has; the answer is stored like a chat turn."""
     nlu = _contract_form(body.chatbot_output.model_dump(exclude_unset=True))
     filters = nlu.get("filters", {})
@@ -105,7 +106,7 @@ async def recommendations(body: RecommendationsIn, request: Request):
         except ValueError:
             raise HTTPException(status_code=422, detail="context.current_time은 ISO 8601 시각이어야 해요 "
                                                         "(예: 2026-11-02T12:30:00).") from None
-    service = request.app.state.runtime.chat_service()  # one consistent snapshot of the models
+    service = runtime.chat_service()  # one consistent snapshot of the models
     recommender = service.recommender
     if recommender is None:
         raise HTTPException(status_code=503, detail="추천 모델을 준비하고 있어요. 잠시 뒤에 다시 시도해 주세요.")

@@ -7,8 +7,8 @@
 - user 500 ordered once, from 중식 shop 2 (item-item fallback);
   user 600 exists but has no history (cold start).
 
-The fixtures ``world`` and ``generator`` are imported by the test modules that
-use them (no conftest.py: tests/recommend is shared with the ranker's tests).
+``tests/recommend/conftest.py`` serves it as the fixtures ``world`` and
+``generator``; :func:`make_known_world` builds it anywhere.
 """
 
 from __future__ import annotations
@@ -16,12 +16,10 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-import pytest
-
 from naviyam.db.models import ProductOrder, Review, Shop, ShopMenu, User, UserFavorite
 from naviyam.db.session import make_engine, migrate, session_scope
 from naviyam.core.registry import ModelRegistry
-from naviyam.recommend.layer1 import CandidateGenerator, Layer1Config, build_layer1
+from naviyam.recommend.layer1 import Layer1Config, build_layer1
 from naviyam.retrieval.embedding import HashingEmbedder
 
 CATS = ["분식", "치킨", "중식", "한식", "피자", "카페"]
@@ -102,24 +100,12 @@ def add_new_shop(engine) -> None:
         s.add(ShopMenu(id=99_902, shop_id=NEW_SHOP, name="우동", price=6000, dish="우동", is_signature=False))
 
 
-# --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """(engine, registry, embedder) with a built and registered Layer 1 index."""
-    folder = tmp_path_factory.mktemp("world")
+def make_known_world(folder) -> tuple:
+    """(engine, registry, embedder): the known world in ``folder`` with a built and registered Layer 1 index."""
     engine = make_engine(f"sqlite:///{folder / 'naviyam.db'}")
     migrate(engine)
     fill_known_world(engine)
     registry = ModelRegistry(engine, folder / "models")
     embedder = HashingEmbedder()
     build_layer1(engine, registry, config=Layer1Config(embedder=embedder.name), embedder=embedder)
-    yield engine, registry, embedder
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def generator(world) -> CandidateGenerator:
-    engine, registry, embedder = world
-    return CandidateGenerator.load(engine, registry, embedder=embedder)
+    return engine, registry, embedder
