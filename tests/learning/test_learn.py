@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from sqlalchemy import select
 
 from naviyam.core.clock import local_today
@@ -34,16 +36,30 @@ def test_incremental_rows_weight_feedback_and_hard_negatives(loop_world):
     assert 0 < data.n_interactions == loop_world.n_trainable < loop_world.n_feedback  # no child without consent
     frame = data.train
     pos, neg = frame[frame["label"] == 1.0], frame[frame["label"] == 0.0]
-    # every positive carries the weight of its feedback: ordered 2, favorited 1.5, clicked 1
+    # every positive carries the weight of its feedback (ordered 2, favorited 1.5, clicked 1) times the inverse
+    # of its rank's examination propensity (rank ** -1): a choice low in the list says more
     assert set(pos["kind"]) <= set(FEEDBACK_WEIGHTS)
-    assert (pos["weight"] == pos["kind"].map(FEEDBACK_WEIGHTS)).all()
-    assert set(neg["weight"]) <= {1.0, 2.0} and set(neg["kind"]) <= {"negative", "hard_negative"}
+    assert (pos["propensity"] == pos["layer1_rank"].astype(float) ** -1.0).all()
+    assert np.allclose(pos["weight"].astype(float),
+                       pos["kind"].map(FEEDBACK_WEIGHTS).astype(float) / pos["propensity"].astype(float))
+    assert set(neg["kind"]) <= {"negative", "hard_negative"} and (neg["weight"] <= 2.0).all()
+    for _qid, g in frame.groupby("query_id"):
+        chosen_rank = g.loc[g["label"] == 1.0, "layer1_rank"].min()
+        below = g[(g["label"] == 0.0) & (g["layer1_rank"] > chosen_rank)]
+        # perhaps never looked at: less evidence than a shop passed over above the choice
+        base = below["kind"].map({"hard_negative": 2.0, "negative": 1.0}).astype(float)
+        assert np.allclose(below["weight"].astype(float), base * chosen_rank / below["layer1_rank"].astype(float))
     # a shop shown above the chosen one is a hard negative
     for _qid, g in frame.groupby("query_id"):
         chosen_rank = g.loc[g["label"] == 1.0, "layer1_rank"].min()
         assert (g.loc[(g["label"] == 0.0) & (g["layer1_rank"] < chosen_rank), "kind"] == "hard_negative").all()
     # held out by time: every held-out interaction is newer than every training one
     assert data.holdout["event_time"].min() >= frame["event_time"].max()
+    # without position-bias correction the weights are the feedback's own
+    plain = build_incremental_data(loop_world.engine, gen, utcnow(), IncrementalDataConfig(position_eta=0.0)).train
+    plain_pos = plain[plain["label"] == 1.0]
+    assert (plain_pos["weight"] == plain_pos["kind"].map(FEEDBACK_WEIGHTS)).all()
+    assert set(plain.loc[plain["label"] == 0.0, "weight"]) <= {1.0, 2.0}
     assert data.nlu_rows and all(r["intent"] in ("FOOD_RECOMMENDATION", "BUDGET_FOOD_INQUIRY") for r in data.nlu_rows)
 
 

@@ -9,6 +9,21 @@ Ranker rows come from stored interactions that got feedback:
   negatives — shown above a chosen shop, of a chosen shop's category, or
   dismissed — weigh ``hard_negative_weight``, the rest ``negative_weight``.
 
+Position bias. A shop lower in the list is less often even looked at, so
+a click there says more and a shop left there unclicked says less. With the
+examination propensity of rank k modelled as ``p(k) = k^-η``
+(``position_eta``; η = 1 is the usual default of unbiased learning to rank):
+
+* a positive's weight is multiplied by ``min(1 / p(rank), max_ipw)``
+  (inverse propensity weighting);
+* a shop shown *below* the best chosen one was perhaps never looked at: its
+  negative weight is multiplied by ``p(rank) / p(chosen rank)`` (< 1);
+  shops above it were passed over on the way down and stay hard negatives.
+
+Every row carries its ``propensity`` p(rank) so that the comparison of
+candidate and production on the held-out lists can correct for the same bias
+(:func:`ips_mrr`).
+
 Interactions without any positive feedback give no rows: nobody knows
 whether their list was even looked at. Feedback sent without an
 ``interaction_id`` is attached to the user's latest interaction, within
@@ -69,6 +84,10 @@ class IncrementalDataConfig:
     match_hours: float = 6.0
     #: a conversation rated below this (1-5) is not a good one for the NLU
     min_satisfaction: float = 4.0
+    #: examination propensity of rank k: k ** -position_eta (0: no position-bias correction)
+    position_eta: float = 1.0
+    #: the largest inverse-propensity factor a positive gets
+    max_ipw: float = 10.0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,6 +123,37 @@ class IncrementalData:
     positives: dict[str, int]
     window: tuple[dt.datetime, dt.datetime]
     skipped_unknown_shops: int = 0
+
+
+def propensity(rank: int, eta: float) -> float:
+    """Examination propensity of 1-based ``rank``: ``rank ** -eta``."""
+    return float(max(rank, 1)) ** -eta
+
+
+def ips_mrr(frame: pd.DataFrame, scores: np.ndarray) -> tuple[float | None, int]:
+    """Position-bias-corrected MRR over the lists in ``frame`` (rows with ``query_id``, ``label``, ``propensity``).
+
+    Each list's reciprocal rank (of its best chosen shop under ``scores``) is weighted by ``1 / p`` of the
+    rank that shop was shown at, so lists whose choice was made low in the served order count more:
+    ``Σ_l RR_l / p_l / Σ_l 1 / p_l``. Returns (value, lists); None without lists."""
+    if not len(frame) or "propensity" not in frame:
+        return None, 0
+    num = den = 0.0
+    n = 0
+    labels = frame["label"].to_numpy(np.float64)
+    props = frame["propensity"].to_numpy(np.float64)
+    for idx in frame.groupby("query_id", sort=False).indices.values():
+        y = labels[idx]
+        if not np.any(y > 0.5):
+            continue
+        order = np.argsort(-scores[idx], kind="stable")
+        first = int(np.flatnonzero(y[order] > 0.5)[0])
+        chosen = order[first]
+        w = 1.0 / max(props[idx][chosen], 1e-6)
+        num += w / (first + 1)
+        den += w
+        n += 1
+    return (num / den if den else None), n
 
 
 def _positive_weight(kinds: set[str]) -> float:
@@ -224,25 +274,33 @@ def ranker_rows(engine: Engine, generator, labelled: list[LabelledInteraction],
         rows = builder.build(query, cands, state, similarity=generator.funnels.get("itemknn"))
         best_chosen_rank = min(i for i, c in enumerate(cands) if c.shop_id in chosen)
         chosen_cats = {catalog.categories[catalog.row_of[c.shop_id]] for c in cands if c.shop_id in chosen}
-        labels, weights, kinds = [], [], []
+        labels, weights, kinds, props = [], [], [], []
+        ranks = [int(r.get("rank") or i + 1) for i, r in enumerate(shown)]
+        p_chosen = propensity(ranks[best_chosen_rank], cfg.position_eta)
         for i, c in enumerate(cands):
             fb = li.feedback.get(c.shop_id, set())
+            p = propensity(ranks[i], cfg.position_eta)
+            props.append(p)
             if c.shop_id in chosen:
                 labels.append(1.0)
-                weights.append(_positive_weight(fb))
+                weights.append(_positive_weight(fb) * min(1.0 / p, cfg.max_ipw))
                 kinds.append(max((k for k in fb if k in FEEDBACK_WEIGHTS), key=FEEDBACK_WEIGHTS.get))
             else:
                 hard = ("dismissed" in fb or i < best_chosen_rank
                         or catalog.categories[catalog.row_of[c.shop_id]] in chosen_cats)
+                w = cfg.hard_negative_weight if hard else cfg.negative_weight
+                if i > best_chosen_rank and "dismissed" not in fb:
+                    w *= min(1.0, p / p_chosen)  # perhaps never looked at
                 labels.append(0.0)
-                weights.append(cfg.hard_negative_weight if hard else cfg.negative_weight)
+                weights.append(w)
                 kinds.append("hard_negative" if hard else "negative")
         df = rows.to_frame()
         df.insert(2, "label", np.asarray(labels))
         df["weight"] = weights
         df["kind"] = kinds
         df["query_id"] = li.interaction_id
-        df["layer1_rank"] = [int(r.get("rank") or i + 1) for i, r in enumerate(shown)]
+        df["layer1_rank"] = ranks
+        df["propensity"] = props
         df["event_time"] = when.isoformat()
         frames.append(df)
     if not frames:

@@ -5,11 +5,16 @@
 2. Build incremental data from the last ``window_days`` of interactions and
    their feedback (:mod:`naviyam.learning.incremental`), split by time.
 3. Ranker: fine-tune a candidate from the production ranker (warm start, few
-   epochs, small lr) on the incremental rows plus a replay sample of the
-   ranker's original training rows (so it does not forget), save it as a
-   registry version, sanity-check it from disk, and compare it with
-   production on the same recent held-out lists and the standard time-split
-   validation set.
+   epochs, small lr) on the incremental rows (weighted for position bias, see
+   :mod:`naviyam.learning.incremental`) plus a replay sample of the ranker's
+   original training rows (so it does not forget; at most ``replay_ratio``
+   times as many rows as the new feedback gave, so the feedback is not
+   drowned), save it as a registry version, sanity-check it from disk, and
+   compare it with production on the same recent held-out lists and the
+   standard time-split validation set. With enough recent lists the primary
+   metric is their position-bias-corrected MRR (``recent_ips_mrr``): on lists
+   logged under production's order, plain MRR favours production, whose top
+   shop was looked at most.
 4. NLU: retrain on its base generated data (same size and seed as the
    production version) plus the good conversations, evaluated with
    production on production's held-out set and the public contract examples.
@@ -68,6 +73,8 @@ class LearnConfig:
     finetune: FineTuneConfig = field(default_factory=FineTuneConfig)
     #: rows sampled from the production ranker's training set and trained on again (0: none)
     replay_rows: int = 3000
+    #: ... but at most this many times the incremental rows (0: no such cap)
+    replay_ratio: float = 2.0
     train_ranker: bool = True
     train_nlu: bool = True
     #: generated NLU sentences (None: as many as the production NLU was trained on)
@@ -249,8 +256,10 @@ def _learn_ranker(engine, registry: ModelRegistry, generator, data: IncrementalD
         return ModelOutcome("ranker", None, prod_mv.version, "skipped", f"운영 랭커를 불러올 수 없어요: {exc}")
     base_train, val, ranking = _base_dataset(engine, prod_mv)
     train = data.train
-    if base_train is not None and cfg.replay_rows > 0 and len(base_train):
-        replay = base_train.sample(min(cfg.replay_rows, len(base_train)), random_state=cfg.finetune.seed)
+    n_replay = cfg.replay_rows if cfg.replay_ratio <= 0 else min(cfg.replay_rows,
+                                                                 int(cfg.replay_ratio * len(data.train)))
+    if base_train is not None and n_replay > 0 and len(base_train):
+        replay = base_train.sample(min(n_replay, len(base_train)), random_state=cfg.finetune.seed)
         replay = replay.assign(**{WEIGHT_COLUMN: 1.0})
         train = pd.concat([train, replay[[c for c in replay.columns if c in train.columns]]], ignore_index=True)
     say(f"랭커 미세조정: {prod_mv.version}에서 시작, {len(train)}행 (증분 {len(data.train)} + 재학습 표본 "
@@ -261,9 +270,11 @@ def _learn_ranker(engine, registry: ModelRegistry, generator, data: IncrementalD
     sample = data.holdout if len(data.holdout) else data.train
     sanity = sanity_check_ranker(alloc.path, sample.head(200), max_latency_ms=cfg.max_ranker_latency_ms,
                                  version=alloc.version)
-    cand_m = evaluate_ranker(result.ranker, data.holdout, val, ranking)
-    prod_m = evaluate_ranker(production, data.holdout, val, ranking)
+    cand_m = _with_ips(evaluate_ranker(result.ranker, data.holdout, val, ranking), result.ranker, data.holdout)
+    prod_m = _with_ips(evaluate_ranker(production, data.holdout, val, ranking), production, data.holdout)
     metric = ranker_primary_metric(cand_m, cfg.min_recent_lists)
+    if metric == "recent_mrr" and cand_m.get("recent_ips_mrr") is not None:
+        metric = "recent_ips_mrr"
     guards = {"val_auc": cfg.guard_tolerance} if metric != "val_auc" else {}
     decision = gate(cand_m, prod_m, sanity, metric=metric, margin=cfg.margin, guards=guards)
     metrics = {**cand_m, **{f"fine_tune_{k}": v for k, v in result.ranker.metrics_.items()},
@@ -278,6 +289,17 @@ def _learn_ranker(engine, registry: ModelRegistry, generator, data: IncrementalD
     outcome = _settle("ranker", mv.version, prod_mv.version, decision, cand_m, prod_m, registry, cfg, say)
     outcome.seconds = time.perf_counter() - t0
     return outcome
+
+
+def _with_ips(metrics: dict[str, Any], ranker, holdout: pd.DataFrame) -> dict[str, Any]:
+    """``metrics`` plus the held-out lists' position-bias-corrected MRR (:func:`incremental.ips_mrr`)."""
+    from naviyam.learning.incremental import ips_mrr
+    from naviyam.recommend.features import FeatureRows
+
+    if len(holdout) and "propensity" in holdout:
+        value, _ = ips_mrr(holdout, ranker.score_rows(FeatureRows.from_frame(holdout)))
+        metrics = {**metrics, "recent_ips_mrr": value}
+    return metrics
 
 
 # --------------------------------------------------------------------------- NLU
