@@ -68,20 +68,40 @@ def per_user_counts(rows: list[Exposure]) -> dict[str, dict[Any, list[int]]]:
     return out
 
 
-def compare_arms(result: SimulationResult, alpha: float = 0.05) -> dict[str, Any]:
-    """Per-user CTR and conversion of the arms over the run (:func:`per_user_counts`), Welch's t-test
-    (learning − control)."""
+def _welch(rows: list[Exposure], alpha: float) -> dict[str, Any]:
     from naviyam.learning.ab_report import ABDesign, summarise
 
-    if len(result.arms) < 2:
-        return {}
-    arms, comps, _planned, _sd = summarise(per_user_counts(result.exposures), ABDesign(alpha=alpha, min_users=2))
+    arms, comps, _planned, _sd = summarise(per_user_counts(rows), ABDesign(alpha=alpha, min_users=2))
     out: dict[str, Any] = {"users": {"learning": arms[CANDIDATE].users, "control": arms[PRODUCTION].users}}
     for c in comps:
         out[c.metric] = {"learning": c.candidate.mean, "control": c.production.mean, "diff": c.welch.diff,
                          "low": c.welch.low, "high": c.welch.high, "t": c.welch.t, "p_value": c.welch.p_value,
                          "significant": c.significant}
     return out
+
+
+def compare_arms(result: SimulationResult, alpha: float = 0.05, last_days: int | None = None) -> dict[str, Any]:
+    """Per-user CTR and conversion of the arms over the run (:func:`per_user_counts`), Welch's t-test
+    (learning − control); under ``"last_days"`` the same over the run's last ``last_days`` days (default: the
+    second half), when learning has had time to act."""
+    import datetime as dt
+
+    if len(result.arms) < 2:
+        return {}
+    out = _welch(result.exposures, alpha)
+    k = last_days if last_days is not None else len(result.dates) // 2
+    if 0 < k < len(result.dates):
+        first = result.dates[-k]
+        tail = [r for r in result.exposures
+                if (r.at.replace(tzinfo=dt.UTC).astimezone(_zone()).date() >= first)]
+        out["last_days"] = {"days": k, "from": first.isoformat(), **_welch(tail, alpha)}
+    return out
+
+
+def _zone():
+    from naviyam.core.clock import zone
+
+    return zone()
 
 
 def markdown(result: SimulationResult, command: str | None = None) -> str:
@@ -122,6 +142,15 @@ def markdown(result: SimulationResult, command: str | None = None) -> str:
                              f"[{c['low']:+.4f}, {c['high']:+.4f}] | {c['p_value']:.4g} |")
         lines += ["", f"사용자 수: learning {comp['users']['learning']}명, control {comp['users']['control']}명. "
                   "같은 로그를 `NAVIYAM_VAR_DIR=<out>/ab naviyam ab report --min-users 2`로 읽으면 같은 값이 나와요."]
+        tail = comp.get("last_days")
+        if tail:
+            lines += ["", f"마지막 {tail['days']}일({tail['from']}부터)만, 같은 방법:", "",
+                      "| 지표 | learning | control | 차이 | 95% 구간 | p |", "|---|---|---|---|---|---|"]
+            for metric, name in (("ctr", "CTR"), ("conversion", "전환율")):
+                c = tail.get(metric)
+                if c:
+                    lines.append(f"| {name} | {c['learning']:.4f} | {c['control']:.4f} | {c['diff']:+.4f} | "
+                                 f"[{c['low']:+.4f}, {c['high']:+.4f}] | {c['p_value']:.4g} |")
     return "\n".join(lines) + "\n"
 
 
@@ -139,6 +168,7 @@ def chart(result: SimulationResult) -> bytes:
                 ax.scatter(px, [y[i - 1] for i in px], marker="^", s=70, color="#5cb85c", zorder=3,
                            label="그날 밤 승격" if metric == "ctr" else None)
         ax.set_title(title, fontsize=11)
+        ax.set_xticks(x if len(x) <= 31 else x[::7])
         ax.set_xlabel("시뮬레이션 날짜 (일)")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8, loc="lower right")

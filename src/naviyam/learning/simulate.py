@@ -203,8 +203,14 @@ def copy_world(settings, dest: Path) -> Any:
     for sub in ("models", "datasets"):
         if (src_var / sub).is_dir():
             shutil.copytree(src_var / sub, dest / sub)
-    with sqlite3.connect(src_db) as src, sqlite3.connect(dest / "naviyam.db") as dst:
+    # read-only: the production file is only read (no checkpoint on close)
+    src = sqlite3.connect(f"file:{src_db.as_posix()}?mode=ro", uri=True)
+    dst = sqlite3.connect(dest / "naviyam.db")
+    try:
         src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
     copy = settings.model_copy(update={"var_dir": dest, "database_url": None, "reload_interval_s": 0.0,
                                        "ab_share": 0.0})
     engine = make_engine(copy.resolved_database_url)
