@@ -120,3 +120,23 @@ def test_export_cli_writes_the_seed_jsonl_files(loop_world, tmp_path, naviyam):
     assert len(fbs) >= loop_world.n_trainable and len(conv) >= loop_world.n_trainable
     first = json.loads(conv[0])
     assert {"recommendations_shown", "model_versions", "ab_arm", "user_feedback"} <= set(first)
+
+
+def test_feedback_a_fine_tuned_production_already_saw_is_replayed_not_trained_on_again():
+    import datetime as dt
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from naviyam.learning.learn import _new_and_replayed_feedback
+
+    # 10 old lists (before production's window end, 09:00 UTC = 18:00 in Seoul) and 3 new ones, 3 rows each
+    times = [f"2026-11-0{1 + (q >= 10)}T12:00:00" for q in range(13)]
+    frame = pd.DataFrame({"query_id": [q for q in range(13) for _ in range(3)],
+                          "event_time": [t for t in times for _ in range(3)], "label": [1.0, 0.0, 0.0] * 13})
+    learnt = SimpleNamespace(config={"source": "learn"}, data_window_end=dt.datetime(2026, 11, 1, 9))
+    out = _new_and_replayed_feedback(frame, learnt, seed=0)
+    assert out.attrs["new_rows"] == 9 and set(range(10, 13)) <= set(out["query_id"])
+    assert len(out) == 18 and out.groupby("query_id").size().eq(3).all()  # whole old lists, as many rows as new
+    trained_from_scratch = SimpleNamespace(config={"source": "train"}, data_window_end=dt.datetime(2026, 11, 1, 9))
+    assert len(_new_and_replayed_feedback(frame, trained_from_scratch, seed=0)) == len(frame)

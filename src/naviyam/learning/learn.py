@@ -9,7 +9,11 @@
    :mod:`naviyam.learning.incremental`) plus a replay sample of the ranker's
    original training rows (so it does not forget; at most ``replay_ratio``
    times as many rows as the new feedback gave, so the feedback is not
-   drowned), save it as a registry version, sanity-check it from disk, and
+   drowned). When production is itself a fine-tuned ranker, the feedback it
+   was already trained on (before its data window's end) is not trained on
+   again in full: a sample of it as large as the new rows is replayed with
+   them (retraining every night on the whole window from the newest
+   production would fit old rows again and again), save it as a registry version, sanity-check it from disk, and
    compare it with production on the same recent held-out lists and the
    standard time-split validation set. With enough recent lists the primary
    metric is their position-bias-corrected MRR (``recent_ips_mrr``): on lists
@@ -255,15 +259,17 @@ def _learn_ranker(engine, registry: ModelRegistry, generator, data: IncrementalD
     except RankerLoadError as exc:
         return ModelOutcome("ranker", None, prod_mv.version, "skipped", f"운영 랭커를 불러올 수 없어요: {exc}")
     base_train, val, ranking = _base_dataset(engine, prod_mv)
-    train = data.train
-    n_replay = cfg.replay_rows if cfg.replay_ratio <= 0 else min(cfg.replay_rows,
-                                                                 int(cfg.replay_ratio * len(data.train)))
+    train = _new_and_replayed_feedback(data.train, prod_mv, cfg.finetune.seed)
+    if len(train) == 0:
+        return ModelOutcome("ranker", None, prod_mv.version, "skipped", "운영 랭커가 아직 보지 못한 피드백 행이 없어요.")
+    n_new = int(train.attrs.get("new_rows", len(train)))
+    n_replay = cfg.replay_rows if cfg.replay_ratio <= 0 else min(cfg.replay_rows, int(cfg.replay_ratio * n_new))
     if base_train is not None and n_replay > 0 and len(base_train):
         replay = base_train.sample(min(n_replay, len(base_train)), random_state=cfg.finetune.seed)
         replay = replay.assign(**{WEIGHT_COLUMN: 1.0})
         train = pd.concat([train, replay[[c for c in replay.columns if c in train.columns]]], ignore_index=True)
-    say(f"랭커 미세조정: {prod_mv.version}에서 시작, {len(train)}행 (증분 {len(data.train)} + 재학습 표본 "
-        f"{len(train) - len(data.train)}), {cfg.finetune.epochs} epoch, lr {cfg.finetune.lr}")
+    say(f"랭커 미세조정: {prod_mv.version}에서 시작, {len(train)}행 (새 피드백 {n_new} + 이전 피드백·원래 학습 데이터 "
+        f"재학습 표본 {len(train) - n_new}), {cfg.finetune.epochs} epoch, lr {cfg.finetune.lr}")
     result = fine_tune(production, train, cfg.finetune)
     alloc = registry.allocate("ranker")
     result.ranker.save(alloc.path)
@@ -289,6 +295,31 @@ def _learn_ranker(engine, registry: ModelRegistry, generator, data: IncrementalD
     outcome = _settle("ranker", mv.version, prod_mv.version, decision, cand_m, prod_m, registry, cfg, say)
     outcome.seconds = time.perf_counter() - t0
     return outcome
+
+
+def _new_and_replayed_feedback(train: pd.DataFrame, prod_mv, seed: int) -> pd.DataFrame:
+    """The incremental rows production has not been trained on, plus as many of the rows it has (a replay).
+
+    Only a production ranker made by ``naviyam learn`` has seen feedback: the rows before its data
+    window's end. The result's ``attrs["new_rows"]`` counts the new rows."""
+    from naviyam.core.clock import to_local
+
+    end = prod_mv.data_window_end if (prod_mv.config or {}).get("source") == "learn" else None
+    if end is None or not len(train):
+        train.attrs["new_rows"] = len(train)
+        return train
+    seen = pd.to_datetime(train["event_time"]) < pd.Timestamp(to_local(end.replace(tzinfo=dt.UTC)))
+    new, old = train[~seen], train[seen]
+    if not len(new):
+        out = new.reset_index(drop=True)
+        out.attrs["new_rows"] = 0
+        return out
+    if len(old) > len(new):
+        keep = old["query_id"].drop_duplicates().sample(frac=len(new) / len(old), random_state=seed)
+        old = old[old["query_id"].isin(set(keep))]
+    out = pd.concat([new, old], ignore_index=True)
+    out.attrs["new_rows"] = len(new)
+    return out
 
 
 def _with_ips(metrics: dict[str, Any], ranker, holdout: pd.DataFrame) -> dict[str, Any]:
