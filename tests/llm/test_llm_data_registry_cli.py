@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from naviyam.core.clock import utcnow
 from naviyam.core.registry import ModelRegistry
-from naviyam.llm import lora_data
-from naviyam.llm.registry import compare_adapters, decide, evaluate_adapter, promote_if_better
+from naviyam.learning import lora_data
+from naviyam.learning.lora_registry import compare_adapters, decide, evaluate_adapter, promote_if_better
 
 
 def _conv(iid, session, intent, filters, kinds, score=None, ts="2025-07-30T10:00:00"):
@@ -188,7 +188,7 @@ def test_eval_nlu_backend_llm_runs_side_by_side(tiny_model_dir, tmp_path, monkey
 
 
 def test_llm_settings_are_off_by_default_and_read_their_prefix(monkeypatch, tmp_path):
-    from naviyam.llm import build_llm_components
+    from naviyam.service.llm import build_llm_components
     from naviyam.llm.settings import LLMSettings
 
     assert LLMSettings(_env_file=None).enabled is False

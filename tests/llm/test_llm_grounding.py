@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from naviyam.llm.answer import GroundedAnswerer
+from naviyam.nlg.grounded import GroundedAnswerer
 from naviyam.llm.backend import Generation
-from naviyam.llm.grounding import GroundingGuard
+from naviyam.nlg.grounding import GroundingGuard
 
 RECS = [
     {"name": "행복분식", "category": "분식", "price_range": {"min": 3000, "max": 7000},

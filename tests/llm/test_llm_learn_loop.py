@@ -116,8 +116,8 @@ def test_runtime_hot_reloads_the_nlu_and_a_promoted_adapter_while_llm_answers_ar
         llm_env, sqlite_engine, tmp_path, tiny_model_dir):
     from naviyam.config import Settings
     from naviyam.llm.lora import LoraTrainConfig, train_lora
-    from naviyam.llm.lora_data import nlu_row
-    from naviyam.llm.registry import register_adapter
+    from naviyam.learning.lora_data import nlu_row
+    from naviyam.learning.lora_registry import register_adapter
     from naviyam.nlu import train_nlu
     from naviyam.service.runtime import Runtime
 

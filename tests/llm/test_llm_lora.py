@@ -10,7 +10,7 @@ import torch
 from naviyam.llm.backend import ADAPTER_META, LLMBackend, adapter_base_model  # noqa: E402
 from naviyam.llm.lora import (LoraTrainConfig, LoraTrainer, collate, encode_row, load_for_training,  # noqa: E402
                               train_lora)
-from naviyam.llm.lora_data import child_friendly_rows, nlu_row  # noqa: E402
+from naviyam.learning.lora_data import child_friendly_rows, nlu_row  # noqa: E402
 
 
 def _rows():

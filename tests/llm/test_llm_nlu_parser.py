@@ -7,7 +7,7 @@ import json
 import pytest
 
 from naviyam.llm.backend import Generation, LLMBackend, extract_json_object
-from naviyam.llm.nlu_parser import LLMNLUParser
+from naviyam.nlu.llm_parser import LLMNLUParser
 from naviyam.nlu import Session
 from naviyam.nlu.contract import validate_result
 

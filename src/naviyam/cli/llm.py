@@ -91,7 +91,7 @@ def lora_cmd(
         result = train_lora(base_model, rows, output_dir, cfg, progress=report,
                             version=alloc.version if alloc else None)
     if registry is not None and alloc is not None:
-        from naviyam.llm.registry import register_adapter
+        from naviyam.learning.lora_registry import register_adapter
 
         register_adapter(registry, alloc, result, parent=parent, status="candidate")
         console.print(f"{alloc.version}을(를) 후보(candidate)로 등록했어요.")
@@ -124,7 +124,7 @@ def lora_promote_cmd(
     """후보 어댑터를 운영 어댑터와 비교해 더 좋으면 승격 (Compare a candidate adapter with production; promote)."""
     from naviyam.core.registry import default_registry
     from naviyam.llm.lora import read_rows
-    from naviyam.llm.registry import promote_if_better
+    from naviyam.learning.lora_registry import promote_if_better
 
     out = promote_if_better(default_registry(), candidate, read_rows(heldout), margin=margin, metric=metric,
                             ppl_tolerance=ppl_tolerance, max_cases=max_cases, device=device)
@@ -150,7 +150,7 @@ def lora_data_cmd(
 ) -> None:
     """NLU 데이터, 좋은 대화, 말투 쌍으로 LoRA 학습 데이터(lora_training_data.jsonl)를 만들어요."""
     from naviyam.core.clock import utcnow
-    from naviyam.llm import lora_data
+    from naviyam.learning import lora_data
 
     rows = []
     counts = {}

@@ -169,7 +169,7 @@ def train_cmd(
                            progress=report, with_baselines=not no_baselines)
         else:
             from naviyam.config import get_settings
-            from naviyam.nlu.train import train_nlu_gated
+            from naviyam.learning.nlu_gate import train_nlu_gated
 
             gated = train_nlu_gated(registry.engine, registry, operator.rows, epochs=epochs, n_examples=examples,
                                     seed=seed, progress=report, with_baselines=not no_baselines,
@@ -244,7 +244,7 @@ def eval_cmd(
     if backend == "llm":
         from naviyam.core.registry import default_registry
         from naviyam.llm.backend import LLMBackend
-        from naviyam.llm.nlu_parser import LLMNLUParser
+        from naviyam.nlu.llm_parser import LLMNLUParser
         from naviyam.llm.settings import get_llm_settings
 
         s = get_llm_settings().model_copy(update={k: v for k, v in (("model_path", model_path),

@@ -1,7 +1,7 @@
 """The LoRA step of ``naviyam learn`` (seed 47.B.3), run only when the LLM path is enabled.
 
 1. Rows: the good conversations of the learning window as LoRA ``nlu`` rows
-   (:func:`naviyam.llm.lora_data.conversation_rows_from_db`), plus a replay
+   (:func:`naviyam.learning.lora_data.conversation_rows_from_db`), plus a replay
    sample — generated NLU rows and the child-friendly pairs — so the adapter
    does not forget what it knew. Both are split by a seeded shuffle into
    training and held-out rows.
@@ -116,7 +116,7 @@ def build_rows(engine: Engine, window: tuple[dt.datetime, dt.datetime], cfg: Lor
                production_heldout: list[dict[str, Any]]) -> tuple[list[dict], list[dict], int]:
     """(training rows, held-out rows, number of new conversation rows)."""
     from naviyam.llm.lora import split_rows
-    from naviyam.llm.lora_data import child_friendly_rows, conversation_rows_from_db, nlu_rows
+    from naviyam.learning.lora_data import child_friendly_rows, conversation_rows_from_db, nlu_rows
     from naviyam.nlu.lexicon import Lexicon
 
     new = _dedupe(conversation_rows_from_db(engine, window[0], window[1]))
@@ -136,7 +136,7 @@ def build_rows(engine: Engine, window: tuple[dt.datetime, dt.datetime], cfg: Lor
 
 
 def adapter_metrics(evaluation: dict[str, Any]) -> dict[str, Any]:
-    """The flat figures the gate reads from :func:`naviyam.llm.registry.evaluate_adapter`'s result."""
+    """The flat figures the gate reads from :func:`naviyam.learning.lora_registry.evaluate_adapter`'s result."""
     nlu = evaluation.get("nlu") or {}
     ppl = (evaluation.get("perplexity") or {})
     overall = ppl.get("overall")
@@ -185,8 +185,8 @@ def train_candidate_adapter(engine: Engine, registry: ModelRegistry, window: tup
                             llm_settings: Any, cfg: LoraStepConfig, say: Say) -> LoraCandidate:
     """Train, register (as a candidate), sanity-check and score a candidate adapter against production."""
     from naviyam.llm.lora import LoraTrainConfig, read_rows, train_lora
-    from naviyam.llm.lora_data import write_rows
-    from naviyam.llm.registry import evaluate_adapter, register_adapter
+    from naviyam.learning.lora_data import write_rows
+    from naviyam.learning.lora_registry import evaluate_adapter, register_adapter
 
     prod = registry.current("lora")
     prod_version = prod.version if prod is not None else None

@@ -5,8 +5,8 @@ Hugging Face offline switches): nothing is downloaded at run time. On a GPU
 with bitsandbytes installed the weights load in 4-bit (NF4); otherwise
 bfloat16 on GPU and float32 on CPU (see :class:`~naviyam.llm.settings.LLMSettings`).
 
-Used by :class:`~naviyam.llm.nlu_parser.LLMNLUParser` (understanding, with
-the trained NLU as fallback) and :class:`~naviyam.llm.answer.GroundedAnswerer`
+Used by :class:`~naviyam.nlu.llm_parser.LLMNLUParser` (understanding, with
+the trained NLU as fallback) and :class:`~naviyam.nlg.grounded.GroundedAnswerer`
 (answer text, with the template answer as fallback); both are re-exported here.
 """
 
@@ -285,8 +285,5 @@ class LLMBackend:
                           finished=finished, mean_logprob=mean_lp)
 
 
-from naviyam.llm.answer import GroundedAnswerer  # noqa: E402  (re-exports; they need no backend import)
-from naviyam.llm.nlu_parser import LLMNLUParser  # noqa: E402
-
-__all__ = ["LLMBackend", "Generation", "LLMNLUParser", "GroundedAnswerer", "load_model_and_tokenizer",
+__all__ = ["LLMBackend", "Generation", "load_model_and_tokenizer",
            "extract_json_object", "json_object_end", "adapter_base_model", "is_adapter_dir", "set_offline"]

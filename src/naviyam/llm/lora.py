@@ -1,7 +1,7 @@
 """LoRA fine-tuning of a local causal LM with PEFT (seed 44.D and 47.B.3).
 
 Rows are the seed's ``{"instruction", "input", "output"}`` objects (plus a
-``task`` name: ``nlu`` or ``child_friendly``; see :mod:`naviyam.llm.lora_data`).
+``task`` name: ``nlu`` or ``child_friendly``; see :mod:`naviyam.learning.lora_data`).
 Each row is rendered with :func:`naviyam.llm.prompts.render_prompt` — the same
 layout the backend uses at inference — and the loss counts only the output
 tokens (the prompt is masked with -100), ending with the end-of-sequence token.

@@ -70,33 +70,3 @@ def render_prompt(tokenizer: Any, instruction: str, input_text: str, style: str 
 def nlu_target(intent: str, filters: dict[str, Any], semantic_query: str) -> dict[str, Any]:
     """The object the NLU task asks for (seed 44.C order: intent, filters, semantic_query)."""
     return {"intent": intent, "filters": filters, "semantic_query": semantic_query}
-
-
-def recommendations_block(recommendations: list[dict[str, Any]]) -> str:
-    """The recommended shops as the model sees them (names and prices written exactly as the guard expects)."""
-    from naviyam.nlg.format import distance, price_range, won
-
-    lines = []
-    for i, r in enumerate(recommendations, 1):
-        bits = [f"{i}. {r['name']}"]
-        if r.get("category"):
-            bits[0] += f" ({r['category']})"
-        pr = r.get("price_range") or {}
-        if pr.get("min") is not None:
-            bits.append("가격 " + price_range(pr.get("min"), pr.get("max")))
-        sig = r.get("signature_menus") or []
-        if sig:
-            bits.append("대표 메뉴 " + ", ".join(f"{m['name']} {won(m['price'])}" for m in sig[:3]))
-        if r.get("distance_m") is not None:
-            bits.append(distance(r["distance_m"]))
-        marks = [m for m, on in (("급식카드 가능", r.get("accepts_meal_card")), ("착한가게", r.get("is_good_shop"))) if on]
-        if marks:
-            bits.append(", ".join(marks))
-        if r.get("reason"):
-            bits.append(f"추천 이유: {r['reason']}")
-        lines.append(" | ".join(bits))
-    return "\n".join(lines)
-
-
-def answer_input(question: str, recommendations: list[dict[str, Any]]) -> str:
-    return f"질문: {question}\n추천 가게:\n{recommendations_block(recommendations)}"

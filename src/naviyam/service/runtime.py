@@ -302,7 +302,7 @@ def _reads_registry_adapter() -> bool:
 
 def _load_llm(engine: Engine, registry: ModelRegistry, fallback_parser: Any):
     """New LLM components over the registry's production adapter; raises when they cannot be loaded."""
-    from naviyam.llm import components_for
+    from naviyam.service.llm import components_for
     from naviyam.llm.backend import LLMBackend
     from naviyam.llm.settings import get_llm_settings
 
@@ -388,6 +388,6 @@ def load_llm(parser: Any, registry: ModelRegistry, engine: Engine):
     llm_settings = get_llm_settings()
     if not llm_settings.enabled:
         return None
-    from naviyam.llm import build_llm_components
+    from naviyam.service.llm import build_llm_components
 
     return build_llm_components(parser, llm_settings, registry, known_shop_names=_shop_names(engine))

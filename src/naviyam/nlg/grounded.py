@@ -3,7 +3,7 @@
 ``GroundedAnswerer.answer(question, recommendations, template_answer, age)``
 returns ``(text, backend)``: the model's answer (made child-friendly for the
 user's age by :class:`~naviyam.nlg.normalizer.ChildFriendlyNormalizer`) with
-backend ``"llm"`` when it passes :class:`~naviyam.llm.grounding.GroundingGuard`,
+backend ``"llm"`` when it passes :class:`~naviyam.nlg.grounding.GroundingGuard`,
 else the template answer with backend ``"template"`` (also when there are no
 recommendations, the model fails, or it runs out of time).
 """
@@ -11,8 +11,13 @@ recommendations, the model fails, or it runs out of time).
 from __future__ import annotations
 
 import logging
-from typing import Any
 from collections.abc import Iterable
+from typing import Any
+
+from naviyam.llm.prompts import ANSWER_INSTRUCTION
+from naviyam.nlg.format import distance, price_range, won
+from naviyam.nlg.grounding import GroundingGuard
+from naviyam.nlg.normalizer import ChildFriendlyNormalizer
 
 log = logging.getLogger(__name__)
 
@@ -33,18 +38,15 @@ class GroundedAnswerer:
     @property
     def normalizer(self):
         if self._normalizer is None:
-            from naviyam.nlg.normalizer import ChildFriendlyNormalizer
 
             self._normalizer = ChildFriendlyNormalizer()
         return self._normalizer
 
     def prompt(self, question: str, recommendations: list[dict[str, Any]]) -> str:
-        from naviyam.llm.prompts import ANSWER_INSTRUCTION, answer_input
 
         return self.llm.prompt(ANSWER_INSTRUCTION, answer_input(question, recommendations))
 
     def guard(self, question: str, recommendations: list[dict[str, Any]]):
-        from naviyam.llm.grounding import GroundingGuard
 
         return GroundingGuard(recommendations, question=question, known_shop_names=self.known_shop_names,
                               lexicon=self.lexicon)
@@ -87,3 +89,31 @@ class GroundedAnswerer:
         if cut >= len(t) // 2 and cut < len(t) - 1:
             t = t[: cut + 1]
         return t.strip()
+
+
+def recommendations_block(recommendations: list[dict[str, Any]]) -> str:
+    """The recommended shops as the model sees them (names and prices written exactly as the guard expects)."""
+    lines = []
+    for i, r in enumerate(recommendations, 1):
+        bits = [f"{i}. {r['name']}"]
+        if r.get("category"):
+            bits[0] += f" ({r['category']})"
+        pr = r.get("price_range") or {}
+        if pr.get("min") is not None:
+            bits.append("가격 " + price_range(pr.get("min"), pr.get("max")))
+        sig = r.get("signature_menus") or []
+        if sig:
+            bits.append("대표 메뉴 " + ", ".join(f"{m['name']} {won(m['price'])}" for m in sig[:3]))
+        if r.get("distance_m") is not None:
+            bits.append(distance(r["distance_m"]))
+        marks = [m for m, on in (("급식카드 가능", r.get("accepts_meal_card")), ("착한가게", r.get("is_good_shop"))) if on]
+        if marks:
+            bits.append(", ".join(marks))
+        if r.get("reason"):
+            bits.append(f"추천 이유: {r['reason']}")
+        lines.append(" | ".join(bits))
+    return "\n".join(lines)
+
+
+def answer_input(question: str, recommendations: list[dict[str, Any]]) -> str:
+    return f"질문: {question}\n추천 가게:\n{recommendations_block(recommendations)}"

@@ -36,9 +36,13 @@ removed, and a word contained in a recommended name is that shop.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Iterable
+
+from naviyam.nlu.lexicon import Lexicon
+from naviyam.nlu.numbers import find_money
+from naviyam.nlu.text import normalize
 
 _SENTENCE = re.compile(r"(?<=[.!?。…])\s+|\n+|(?<=요)\s+(?=[^\s])")
 _WORD = re.compile(r"[가-힣A-Za-z0-9&]+")
@@ -95,8 +99,6 @@ class GroundingGuard:
 
     def __init__(self, recommendations: list[dict[str, Any]], *, question: str = "",
                  known_shop_names: Iterable[str] = (), lexicon: Any = None):
-        from naviyam.nlu.numbers import find_money
-        from naviyam.nlu.text import normalize
 
         self.shops = [self._shop(r) for r in recommendations]
         self.question_amounts = {m.value for m in find_money(normalize(question or ""))}
@@ -149,8 +151,6 @@ class GroundingGuard:
         return GroundingReport(not problems, problems, named_all)
 
     def _check_money(self, sentence: str, named: list[_Shop]) -> list[str]:
-        from naviyam.nlu.numbers import find_money
-        from naviyam.nlu.text import normalize
 
         out = []
         norm = normalize(sentence)
@@ -240,7 +240,6 @@ class GroundingGuard:
 
 def _default_lexicon():
     try:
-        from naviyam.nlu.lexicon import Lexicon
 
         return _cached_lexicon(Lexicon)
     except Exception:  # noqa: BLE001 - the guard still works on its own word lists

@@ -32,7 +32,16 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from naviyam.nlu.parser import NLUResult
+from naviyam.core.contract import INTENTS
+from naviyam.llm.backend import extract_json_object
+from naviyam.llm.prompts import NLU_INSTRUCTION
+from naviyam.nlu import canonical
+from naviyam.nlu.canonical import Canonicaliser, clean_filters
+from naviyam.nlu.contract import validate_filters, validate_result
+from naviyam.nlu.features import analyse
+from naviyam.nlu.lexicon import Lexicon, compact
+from naviyam.nlu.matcher import Matcher
+from naviyam.nlu.parser import NLUParser, NLUResult
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +107,6 @@ class LLMNLUParser:
             matcher = getattr(self.fallback, "matcher", None)
             canon = getattr(self.fallback, "canon", None)
             if matcher is None or canon is None:
-                from naviyam.nlu.canonical import Canonicaliser
-                from naviyam.nlu.lexicon import Lexicon
-                from naviyam.nlu.matcher import Matcher
 
                 matcher = Matcher(Lexicon.build(None))
                 canon = Canonicaliser(matcher.lexicon, matcher)
@@ -109,7 +115,6 @@ class LLMNLUParser:
 
     # ---- public --------------------------------------------------------
     def prompt(self, text: str) -> str:
-        from naviyam.llm.prompts import NLU_INSTRUCTION
 
         return self.llm.prompt(NLU_INSTRUCTION, text)
 
@@ -150,10 +155,6 @@ class LLMNLUParser:
     @staticmethod
     def read_output(generated: str) -> tuple[str, dict[str, Any], str | None]:
         """(intent, this turn's filters, semantic_query or None) from the model's text; raises LLMOutputError."""
-        from naviyam.llm.backend import extract_json_object
-        from naviyam.nlu.canonical import clean_filters
-        from naviyam.nlu.contract import validate_filters
-        from naviyam.core.contract import INTENTS
 
         try:
             obj = extract_json_object(generated)
@@ -179,11 +180,6 @@ class LLMNLUParser:
     def build_result(self, text: str, intent: str, turn: dict[str, Any], semantic_query: str | None,
                      confidence: float, session: Any) -> LLMNLUResult:
         """Apply the dialogue-state rules to one turn and return the validated contract result."""
-        from naviyam.nlu import canonical
-        from naviyam.nlu.contract import validate_result
-        from naviyam.nlu.features import analyse
-        from naviyam.nlu.lexicon import compact
-        from naviyam.nlu.parser import NLUParser
 
         matcher, canon = self._lexicon_tools()
         an = analyse(text, matcher)

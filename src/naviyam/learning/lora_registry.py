@@ -47,8 +47,8 @@ def evaluate_adapter(adapter: Path | str | None, heldout: list[dict[str, Any]], 
     """Held-out figures of one adapter (``None``: the base model alone, which then needs ``base_model``)."""
     from naviyam.llm.backend import LLMBackend, adapter_base_model
     from naviyam.llm.lora import LoraTrainConfig, LoraTrainer
-    from naviyam.llm.lora_data import heldout_cases
-    from naviyam.llm.nlu_parser import LLMNLUParser
+    from naviyam.learning.lora_data import heldout_cases
+    from naviyam.nlu.llm_parser import LLMNLUParser
     from naviyam.nlu.evaluate import evaluate_cases
 
     base = base_model or (adapter_base_model(adapter) if adapter else None)
