@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
+from pathlib import Path
 from collections.abc import Iterator
 
 import pytest
@@ -34,6 +35,24 @@ DEFAULT_ORDER_SEED = 20261129
 def pytest_configure(config):
     if config.pluginmanager.hasplugin("randomly") and config.getoption("randomly_seed", None) == "default":
         config.option.randomly_seed = DEFAULT_ORDER_SEED
+
+
+#: Test folders that start servers, browsers or train the LLM: marked ``slow``.
+SLOW_FOLDERS = {"faults", "web", "llm"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """``-m "not slow and not postgres"`` is the quick SQLite-only run; ``make test`` runs everything."""
+    tests_dir = Path(__file__).resolve().parent
+    for item in items:
+        try:
+            folder = Path(str(item.fspath)).resolve().relative_to(tests_dir).parts[0]
+        except ValueError:
+            continue
+        if folder in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
+        if any(name.startswith("pg_") for name in getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)
 
 
 PG_URL = os.environ.get("NAVIYAM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

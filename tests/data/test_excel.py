@@ -8,7 +8,6 @@ world, so "nothing was written" is checked against real data.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import io
 import logging
 import zipfile
@@ -335,11 +334,6 @@ def test_export_columns_and_formats(engine: Engine, tmp_path: Path) -> None:
         export_workbook(engine, tmp_path / "out.xls")
 
 
-def _generator_available() -> bool:
-    return importlib.util.find_spec("naviyam.data.generate") is not None
-
-
-@pytest.mark.skipif(not _generator_available(), reason="naviyam.data.generate not written yet")
 def test_generated_world_round_trip(engine: Engine, tmp_path: Path) -> None:
     from naviyam.data.generate import generate_world
 

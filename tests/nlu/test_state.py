@@ -77,4 +77,4 @@ def test_a_damaged_stored_state_starts_afresh():
 
     for bad in ({"search": "x"}, {"search": {"category": 5}, "turns": "many"}, ["not", "a", "dict"], {"turns": {}}):
         state = DialogueState.from_dict(bad)
-        assert isinstance(state.search, dict)
+        assert state.search == {} and state.to_dict() == DialogueState.from_dict(None).to_dict()
