@@ -101,6 +101,10 @@ def test_two_days_give_the_json_shape_and_the_same_numbers_with_the_same_seed(tw
     assert first.taste_source == "generator"  # the hidden tastes were found again from the seed
     assert js == second.summary_json()
     assert first.comparison == second.comparison
+    # per user over the run, over day 1 alone (both arms on the day-0 models) and over the second half
+    assert {"users", "ctr", "conversion", "first_day", "last_days"} <= set(first.comparison)
+    assert first.comparison["first_day"]["from"] == js["days"][0] == first.comparison["first_day"]["from"]
+    assert first.comparison["last_days"]["from"] == js["days"][1]
     # the world that was copied did not change: not a row of its database
     assert before == after
 

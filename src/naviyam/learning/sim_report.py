@@ -83,25 +83,29 @@ def _welch(rows: list[Exposure], alpha: float) -> dict[str, Any]:
 def compare_arms(result: SimulationResult, alpha: float = 0.05, last_days: int | None = None) -> dict[str, Any]:
     """Per-user CTR and conversion of the arms over the run (:func:`per_user_counts`), Welch's t-test
     (learning − control); under ``"last_days"`` the same over the run's last ``last_days`` days (default: the
-    second half), when learning has had time to act."""
-    import datetime as dt
-
+    second half), when learning has had time to act; under ``"first_day"`` the same over day 1, when both arms
+    still serve the day-0 models (a difference there is the luck of the split, not learning)."""
     if len(result.arms) < 2:
         return {}
     out = _welch(result.exposures, alpha)
+    if len(result.dates) > 1:
+        # Day 1 is served by the same day-0 models in both arms: any difference there is the luck of the split.
+        day1 = [r for r in result.exposures if _local_date(r.at) == result.dates[0]]
+        out["first_day"] = {"days": 1, "from": result.dates[0].isoformat(), **_welch(day1, alpha)}
     k = last_days if last_days is not None else len(result.dates) // 2
     if 0 < k < len(result.dates):
         first = result.dates[-k]
-        tail = [r for r in result.exposures
-                if (r.at.replace(tzinfo=dt.UTC).astimezone(_zone()).date() >= first)]
+        tail = [r for r in result.exposures if _local_date(r.at) >= first]
         out["last_days"] = {"days": k, "from": first.isoformat(), **_welch(tail, alpha)}
     return out
 
 
-def _zone():
+def _local_date(at_utc):
+    import datetime as dt
+
     from naviyam.core.clock import zone
 
-    return zone()
+    return at_utc.replace(tzinfo=dt.UTC).astimezone(zone()).date()
 
 
 def markdown(result: SimulationResult, command: str | None = None) -> str:
@@ -142,12 +146,15 @@ def markdown(result: SimulationResult, command: str | None = None) -> str:
                              f"[{c['low']:+.4f}, {c['high']:+.4f}] | {c['p_value']:.4g} |")
         lines += ["", f"사용자 수: learning {comp['users']['learning']}명, control {comp['users']['control']}명. "
                   "같은 로그를 `NAVIYAM_VAR_DIR=<out>/ab naviyam ab report --min-users 2`로 읽으면 같은 값이 나와요."]
-        tail = comp.get("last_days")
-        if tail:
-            lines += ["", f"마지막 {tail['days']}일({tail['from']}부터)만, 같은 방법:", "",
+        for key, title in (("first_day", "첫날만(두 그룹 모두 첫날 모델: 여기서 나는 차이는 사용자를 나눈 운):"),
+                           ("last_days", "마지막 {days}일({start}부터)만, 같은 방법:")):
+            part = comp.get(key)
+            if not part:
+                continue
+            lines += ["", title.format(days=part["days"], start=part["from"]), "",
                       "| 지표 | learning | control | 차이 | 95% 구간 | p |", "|---|---|---|---|---|---|"]
             for metric, name in (("ctr", "CTR"), ("conversion", "전환율")):
-                c = tail.get(metric)
+                c = part.get(metric)
                 if c:
                     lines.append(f"| {name} | {c['learning']:.4f} | {c['control']:.4f} | {c['diff']:+.4f} | "
                                  f"[{c['low']:+.4f}, {c['high']:+.4f}] | {c['p_value']:.4g} |")
