@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Project-local folder for runtime state (database file, models, exports).
@@ -137,6 +137,26 @@ class Settings(BaseSettings):
             raise ValueError("NAVIYAM_ADMIN_API_KEY must be set to a real secret in production")
         return self
 
+    # -------------------------------------------------- the optional LLM path (off by default; see LLMSettings)
+    llm_enabled: bool = Field(False, description="Use the LLM for NLU and answers (the trained NLU and the template "
+                                                 "answers remain the fallback).")
+    llm_model_path: Path | None = Field(None, description="Local folder of a Hugging Face causal LM "
+                                                          "(e.g. a downloaded A.X-3.1-Light). Nothing is downloaded.")
+    llm_adapter_path: Path | None = Field(None, description="Optional PEFT LoRA adapter folder applied on top of "
+                                                            "llm_model_path. Empty: the registry's production lora.")
+    llm_use_registry_adapter: bool = Field(True, description="When llm_adapter_path is empty, load the production "
+                                                             "`lora` version from the model registry if there is one.")
+    llm_device: str = Field("auto", description="auto (GPU when available), cpu, cuda or cuda:N.")
+    llm_dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="Weights dtype: auto = bfloat16 on GPU, float32 on CPU.")
+    llm_load_in_4bit: bool = Field(True, description="Load 4-bit (NF4) weights when a GPU is present and "
+                                                     "bitsandbytes is installed; ignored otherwise.")
+    llm_max_new_tokens: int = Field(160, ge=8, le=2048, description="Token budget of one generation.")
+    llm_timeout_s: float = Field(8.0, gt=0, description="Wall-clock budget of one generation (seconds); past it "
+                                                        "the trained NLU / the template answer is used.")
+    llm_nlu: bool = Field(True, description="Use the LLM for understanding messages (when enabled).")
+    llm_answers: bool = Field(True, description="Use the LLM for grounded answer text (when enabled).")
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -146,6 +166,27 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.var_dir / "models"
+
+    @property
+    def llm(self) -> LLMSettings:
+        """The ``llm_*`` settings as the LLM path reads them."""
+        return LLMSettings(**{name: getattr(self, f"llm_{name}") for name in LLMSettings.model_fields})
+
+
+class LLMSettings(BaseModel):
+    """Where the local causal LM lives and how it may be used (``NAVIYAM_LLM_*``; the README lists them)."""
+
+    enabled: bool = False
+    model_path: Path | None = None
+    adapter_path: Path | None = None
+    use_registry_adapter: bool = True
+    device: str = "auto"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    load_in_4bit: bool = True
+    max_new_tokens: int = Field(160, ge=8, le=2048)
+    timeout_s: float = Field(8.0, gt=0)
+    nlu: bool = True
+    answers: bool = True
 
 
 @lru_cache

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from naviyam.nlu.contract import validate_result
 from naviyam.nlu.lexicon import load_taxonomy
-from naviyam.nlu.state import Session
+from naviyam.nlu.state import NLUSession
 from naviyam.service.chat import MAX_MESSAGE_CHARS
 
 _TAX = load_taxonomy()
@@ -57,9 +57,9 @@ def test_any_message_gives_a_valid_contract_object(parser, text):
 def test_any_conversation_stored_as_json_between_turns_stays_valid(parser, turns):
     stored = None
     for text in turns:
-        session = Session.from_dict(json.loads(stored) if stored else None)
+        session = NLUSession.from_dict(json.loads(stored) if stored else None)
         result = parser.parse(text, session).to_dict()
         assert validate_result(result) == [], (text, result)
         stored = json.dumps(session.to_dict(), ensure_ascii=False)
         # what is stored is the search state the next turn starts from, and it is itself valid
-        assert validate_result({**result, "filters": Session.from_dict(json.loads(stored)).filters}) == []
+        assert validate_result({**result, "filters": NLUSession.from_dict(json.loads(stored)).filters}) == []

@@ -8,7 +8,7 @@ import pytest
 
 from naviyam.llm.backend import Generation, LLMBackend, extract_json_object
 from naviyam.nlu.llm_parser import LLMNLUParser
-from naviyam.nlu import Session
+from naviyam.nlu import NLUSession
 from naviyam.nlu.contract import validate_result
 
 
@@ -39,7 +39,7 @@ def test_valid_json_is_accepted_and_the_dialogue_state_rules_still_apply(rules_p
                       _obj("FOOD_RECOMMENDATION", {"sort": "price"}),
                       _obj("FOOD_RECOMMENDATION", {"category": "피자"}))
     parser = LLMNLUParser(llm, rules_parser, timeout_s=2)
-    session = Session()
+    session = NLUSession()
     first = parser.parse("급식카드 되는 치킨집 추천해줘", session)
     assert parser.last_backend == "llm" and first.backend == "llm"
     assert validate_result(first.to_dict()) == []
@@ -64,9 +64,9 @@ def test_valid_json_is_accepted_and_the_dialogue_state_rules_still_apply(rules_p
 ])
 def test_invalid_output_falls_back_to_the_trained_parser_without_touching_the_session(rules_parser, output):
     parser = LLMNLUParser(ScriptedLLM(output), rules_parser)
-    session = Session()
+    session = NLUSession()
     res = parser.parse("급식카드 되는 치킨집 추천해줘", session)
-    expected = rules_parser.parse("급식카드 되는 치킨집 추천해줘", Session())
+    expected = rules_parser.parse("급식카드 되는 치킨집 추천해줘", NLUSession())
     assert parser.last_backend == "trained" and res.backend == "trained"
     assert res.to_dict() == expected.to_dict()
     assert session.state.turns == 1  # applied once, by the fallback
@@ -89,7 +89,7 @@ def test_real_generation_with_a_tiny_model_taught_one_answer_is_accepted(json_mo
     JSON_TEXT, JSON_OUTPUT = json_example
     llm = LLMBackend.load(json_model_dir, device="cpu", max_new_tokens=80, timeout_s=20)
     parser = LLMNLUParser(llm, rules_parser, timeout_s=20)
-    res = parser.parse(JSON_TEXT, Session())
+    res = parser.parse(JSON_TEXT, NLUSession())
     assert parser.last_backend == "llm", parser.last_error
     assert res.intent == JSON_OUTPUT["intent"] and res.filters == JSON_OUTPUT["filters"]
     assert validate_result(res.to_dict()) == []

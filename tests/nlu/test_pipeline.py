@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from naviyam.nlu import NLUParser, Session
+from naviyam.nlu import NLUParser, NLUSession
 from naviyam.nlu.contract import validate_result
 from naviyam.nlu.evaluate import evaluate_cases
 from naviyam.nlu.train import handwritten_cases, public_examples
@@ -17,7 +17,7 @@ from naviyam.nlu.train import handwritten_cases, public_examples
 def test_every_public_example_parses_exactly(parser):
     failures = []
     for case in public_examples():
-        s = Session()
+        s = NLUSession()
         for text, exp in zip(case["turns"], case["expect"], strict=False):
             got = parser.parse(text, s).to_dict()
             assert validate_result(got) == []
@@ -82,7 +82,7 @@ def test_any_string_gives_a_valid_contract_object(parser, text):
 @given(st.lists(st.text(alphabet=st.sampled_from(list("치킨피자떡볶이만원천말고빼관악구근처 ?ㅋ2명셋이급식카드")),
                         max_size=20), min_size=1, max_size=4))
 def test_any_conversation_keeps_a_valid_state(parser, turns):
-    s = Session()
+    s = NLUSession()
     for t in turns:
         assert validate_result(parser.parse(t, s).to_dict()) == []
         json.dumps(s.to_dict(), ensure_ascii=False)

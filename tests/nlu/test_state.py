@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from naviyam.nlu.state import DialogueState, Session
+from naviyam.nlu.state import DialogueState, NLUSession
 
 F = "FOOD_RECOMMENDATION"
 
@@ -58,18 +58,18 @@ def test_excluding_the_current_category_drops_it():
 
 
 def test_state_round_trips_through_json():
-    s = Session()
+    s = NLUSession()
     s.state.apply(F, {"category": "피자", "budget_filter": 10000, "location_filter": {"near": "school"}})
     s.state.apply("GREETING", {})
     d = json.loads(json.dumps(s.to_dict()))
-    s2 = Session.from_dict(d)
+    s2 = NLUSession.from_dict(d)
     assert s2.to_dict() == s.to_dict()
     assert s2.state.apply(F, {"sort": "price"})["budget_filter"] == 10000
 
 
 def test_empty_or_missing_state_dict_gives_a_fresh_session():
-    assert Session.from_dict(None).filters == {}
-    assert Session.from_dict({}).filters == {}
+    assert NLUSession.from_dict(None).filters == {}
+    assert NLUSession.from_dict({}).filters == {}
 
 
 def test_a_damaged_stored_state_starts_afresh():

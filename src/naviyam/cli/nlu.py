@@ -16,7 +16,7 @@ import typer
 
 def parse_jsonl_lines(parser: Any, lines: Iterable[str]) -> Iterable[dict[str, Any]]:
     """One output object per non-blank input line; turns of a line share one session."""
-    from naviyam.nlu import Session
+    from naviyam.nlu import NLUSession
 
     for n, raw in enumerate(lines, 1):
         line = raw.strip()
@@ -34,7 +34,7 @@ def parse_jsonl_lines(parser: Any, lines: Iterable[str]) -> Iterable[dict[str, A
         if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
             yield {"id": case_id, "error": f"{n}번째 줄: \"turns\"(문자열 목록)가 있는 객체여야 해요"}
             continue
-        session = Session()
+        session = NLUSession()
         yield {"id": case_id, "results": [parser.parse(t, session).to_dict() for t in turns]}
 
 

@@ -2,10 +2,10 @@
 
 Public API::
 
-    from naviyam.nlu import load_parser, Session
+    from naviyam.nlu import load_parser, NLUSession
 
     parser = load_parser()                  # production version from the model registry
-    session = Session()                     # or Session.from_dict(stored_json)
+    session = NLUSession()                     # or NLUSession.from_dict(stored_json)
     result = parser.parse("만원으로 치킨 먹을 수 있어?", session)
     result.to_dict()                        # the contract object
     session.to_dict()                       # plain JSON for a database / Redis
@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from naviyam.nlu.parser import NLUParser, NLUResult
-from naviyam.nlu.state import DialogueState, Session
+from naviyam.nlu.state import DialogueState, NLUSession
 
 log = logging.getLogger(__name__)
 
-__all__ = ["NLUParser", "NLUResult", "Session", "DialogueState", "load_parser", "train_nlu", "fallback_parser",
+__all__ = ["NLUParser", "NLUResult", "NLUSession", "DialogueState", "load_parser", "train_nlu", "fallback_parser",
            "rules_parser"]
 
 _FALLBACK: NLUParser | None = None

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Iterable
 
-from naviyam.nlu.state import Session
+from naviyam.nlu.state import NLUSession
 
 
 def load_cases(path: Path | str) -> list[dict[str, Any]]:
@@ -79,7 +79,7 @@ def ece(confs: list[float], correct: list[bool], bins: int = 10) -> tuple[float,
     return (total if n else 0.0), table
 
 
-def evaluate_cases(parse: Callable[[str, Session], Any], cases: list[dict[str, Any]],
+def evaluate_cases(parse: Callable[[str, NLUSession], Any], cases: list[dict[str, Any]],
                    keep_errors: int = 0, records: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Run ``parse(text, session)`` (returning an object with intent/filters/confidence) over the cases.
 
@@ -94,7 +94,7 @@ def evaluate_cases(parse: Callable[[str, Session], Any], cases: list[dict[str, A
     mt_total = mt_ok = 0
     errors = []
     for case in cases:
-        session = Session()
+        session = NLUSession()
         all_ok = True
         for text, exp in zip(case["turns"], case["expect"], strict=False):
             res = parse(text, session)

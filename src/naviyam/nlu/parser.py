@@ -23,7 +23,7 @@ from naviyam.nlu.features import analyse, crf_features, intent_features, spans_f
 from naviyam.nlu.intent import IntentClassifier
 from naviyam.nlu.lexicon import Lexicon, compact
 from naviyam.nlu.matcher import Matcher
-from naviyam.nlu.state import Session
+from naviyam.nlu.state import NLUSession
 from naviyam.nlu.tagger import CRFTagger
 
 log = logging.getLogger(__name__)
@@ -54,9 +54,6 @@ class NLUResult:
         return {"text": self.text, "intent": self.intent, "confidence": round(float(self.confidence), 4),
                 "entities": [dict(e) for e in self.entities], "semantic_query": self.semantic_query,
                 "filters": json.loads(json.dumps(self.filters, ensure_ascii=False))}
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False)
 
 
 class NLUParser:
@@ -115,7 +112,7 @@ class NLUParser:
                 covered.update(range(m.start, m.end))
         return sorted(spans, key=lambda s: s.start)
 
-    def parse(self, text: Any, session: Session | None = None) -> NLUResult:
+    def parse(self, text: Any, session: NLUSession | None = None) -> NLUResult:
         if not isinstance(text, str):
             text = "" if text is None else str(text)
         try:
@@ -124,7 +121,7 @@ class NLUParser:
             log.exception("NLU parse failed; answering OUT_OF_SCOPE for %r", text[:80])
             return NLUResult(text=text, intent="OUT_OF_SCOPE", confidence=0.0, semantic_query=" ".join(text.split())[:40])
 
-    def _parse(self, text: str, session: Session | None) -> NLUResult:
+    def _parse(self, text: str, session: NLUSession | None) -> NLUResult:
         an = analyse(text, self.matcher)
         if not an.idx:
             intent = "OUT_OF_SCOPE"

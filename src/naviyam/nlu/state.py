@@ -103,7 +103,7 @@ class DialogueState:
         return copy.deepcopy(self.search)
 
 
-class Session:
+class NLUSession:
     """One conversation: a :class:`DialogueState` plus convenience helpers."""
 
     def __init__(self, state: DialogueState | None = None):
@@ -113,7 +113,7 @@ class Session:
         return self.state.to_dict()
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> Session:
+    def from_dict(cls, d: dict[str, Any] | None) -> NLUSession:
         return cls(DialogueState.from_dict(d))
 
     @property

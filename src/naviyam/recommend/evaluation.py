@@ -34,7 +34,7 @@ import numpy as np
 from scipy import sparse
 
 from naviyam.recommend.interactions import InteractionMatrix
-from naviyam.recommend.metrics import intra_list_diversity, roc_auc
+from naviyam.recommend.metrics import DEFAULT_K, intra_list_diversity, roc_auc
 from naviyam.retrieval.catalog import ShopCatalog
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 METHODS = ("popularity", "itemknn", "als", "layer1", "wide_deep")
 #: How deep every ranking is taken (MRR and AUC look this far; Layer 1 returns about this many).
 DEPTH = 100
-DEFAULT_K = 10
 #: A seed for every peer that has random state.
 SEED = 42
 #: The request every method answers in the evaluation: a known user who is simply hungry, no filters.

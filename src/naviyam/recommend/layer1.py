@@ -53,7 +53,7 @@ from naviyam.recommend.funnels import (
     PopularityFunnel,
 )
 from naviyam.recommend.interactions import InteractionMatrix, Interactions, interaction_matrix
-from naviyam.recommend.merge import DEFAULT_FUNNEL_WEIGHTS, DEFAULT_K, merge_candidates
+from naviyam.recommend.merge import DEFAULT_FUNNEL_WEIGHTS, DEFAULT_CANDIDATES, merge_candidates
 from naviyam.retrieval.catalog import ShopCatalog, catalog_fingerprint
 from naviyam.retrieval.embedding import CachedQueryEmbedder, Embedder, make_embedder
 from naviyam.retrieval.filters import DEFAULT_MIN_RESULTS, FilterSpec, Relaxation, apply_filters, build_spec
@@ -75,9 +75,9 @@ def _query_repeats_filters(query: str | None, filters: dict[str, Any]) -> bool:
 
 @dataclass
 class Layer1Config:
-    k: int = DEFAULT_K
+    k: int = DEFAULT_CANDIDATES
     #: how many candidates each funnel proposes before the merge
-    per_funnel_k: int = DEFAULT_K
+    per_funnel_k: int = DEFAULT_CANDIDATES
     min_results: int = DEFAULT_MIN_RESULTS
     funnels: tuple[str, ...] = FUNNEL_NAMES
     funnel_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_FUNNEL_WEIGHTS))

@@ -19,7 +19,7 @@ from typing import Literal
 
 from naviyam.recommend.funnels.base import Candidate
 
-DEFAULT_K = 100
+DEFAULT_CANDIDATES = 100
 #: Tuned on held-out orders of half the users of the sample world (benchmarks/retrieval_eval.py, merge grid):
 #: weighted RRF with these weights beat the weighted mean of scores by ~2-3 recall points.
 #: item-kNN (co-visitation) came later; ``index build`` fits all five weights on the operator's own data.
@@ -28,7 +28,7 @@ DEFAULT_FUNNEL_WEIGHTS = {"collaborative": 1.0, "content": 1.0, "contextual": 0.
 
 def merge_candidates(
     lists: dict[str, list[Candidate]],
-    k: int = DEFAULT_K,
+    k: int = DEFAULT_CANDIDATES,
     weights: dict[str, float] | None = None,
     quota_share: float = 0.25,
     method: Literal["weighted", "rrf"] = "rrf",

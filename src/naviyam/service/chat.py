@@ -27,7 +27,6 @@ from naviyam.core.privacy import age_on
 from naviyam.db.models import ChatSession, FeedbackEvent, Shop, User
 from naviyam.db.session import session_factory
 from naviyam.learning.ab import CANDIDATE, assign_arm
-from naviyam.learning.store import store_interaction
 from naviyam.nlg.responses import ResponseWriter
 from naviyam.nlg.safety import (
     RequestRisk,
@@ -40,10 +39,8 @@ from naviyam.service.balance import BalanceRule, applies as balance_applies, nud
 from naviyam.service.minimise import (
     CHILD_NOTICE,
     CHILD_SESSION_KEY,
-    minimise_nlu,
     minimise_state,
     minimise_turn,
-    request_location,
 )
 from naviyam.service.policy import (
     DEFAULT_CLOSING_SOON_MINUTES,
@@ -58,7 +55,8 @@ from naviyam.service.policy import (
     wants_a_meal,
 )
 from naviyam.nlu.canonical import SEARCH_INTENTS
-from naviyam.nlu.state import Session as NLUSession
+from naviyam.nlu.state import NLUSession
+from naviyam.service.recommendations import log_turn
 from naviyam.shops import get_shop
 
 log = logging.getLogger(__name__)
@@ -201,15 +199,11 @@ class ChatService:
             if req.user_id is not None and chat_session.user_id is None:
                 chat_session.user_id = req.user_id
             latency_ms = (time.perf_counter() - t0) * 1000
-            shown = [{"shop_id": r["shop_id"], "rank": i + 1, "score": r.get("score"), "funnels": r.get("funnels")}
-                     for i, r in enumerate(turn.recommendations)]
-            interaction_id = store_interaction(
-                db, session_id=chat_session.id, user_id=req.user_id, message="" if minimise else message,
-                intent=intent, nlu=minimise_nlu(nlu) if minimise else nlu, recommendations=shown,
-                response=None if minimise else turn.response, latency_ms=latency_ms, model_versions=versions,
-                ab_arm=arm, app_user=req.app_user, location=request_location(req.lat, req.lon, minimise=minimise),
-                minimised=minimise,
-            )
+            interaction_id = log_turn(
+                db, session_id=chat_session.id, user_id=req.user_id, message=message, intent=intent, nlu=nlu,
+                recommendations=turn.recommendations, response=turn.response, latency_ms=latency_ms,
+                model_versions=versions, app_user=req.app_user, lat=req.lat, lon=req.lon, minimise=minimise,
+                ab_arm=arm)
         return ChatReply(
             session_id=chat_session.id, interaction_id=interaction_id, response=turn.response, intent=intent, nlu=nlu,
             recommendations=turn.recommendations, follow_up_questions=turn.follow_ups,

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
-import uuid
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -15,10 +13,8 @@ from naviyam.api.routes.chat import ChatContext
 from naviyam.api.schemas import ErrorPublic
 from naviyam.core.clock import local_now, to_local
 from naviyam.core.contract import ChatbotOutput, Recommendation, RecommendationMetadata
-from naviyam.db.models import User
-from naviyam.learning.store import store_interaction
 from naviyam.nlu.contract import validate_filters
-from naviyam.service.minimise import minimise_nlu, minimise_turn, request_location
+from naviyam.service.recommendations import recommend_and_log
 
 router = APIRouter(tags=["recommendations"])
 
@@ -107,32 +103,15 @@ async def recommendations(body: RecommendationsIn, request: Request, runtime: Ru
             raise HTTPException(status_code=422, detail="context.current_time은 ISO 8601 시각이어야 해요 "
                                                         "(예: 2026-11-02T12:30:00).") from None
     service = runtime.chat_service()  # one consistent snapshot of the models
-    recommender = service.recommender
-    if recommender is None:
+    if service.recommender is None:
         raise HTTPException(status_code=503, detail="추천 모델을 준비하고 있어요. 잠시 뒤에 다시 시도해 주세요.")
     now = to_local(ctx.now) if ctx.now is not None else local_now()
     query = str(nlu.get("text") or nlu.get("semantic_query") or "")[:500]
 
-    def run() -> tuple[Any, int]:
-        t0 = time.perf_counter()
-        res = service.recommend_for(who.user_id, {**nlu, "filters": filters}, now=now, lat=ctx.lat, lon=ctx.lon,
-                                    top_k=body.top_k, profile_birthday=profile.birthday)
-        shown = [{"shop_id": r["shop_id"], "rank": i + 1, "score": r.get("score"), "funnels": r.get("funnels")}
-                 for i, r in enumerate(res.recommendations)]
-        with service.sessions() as db:
-            user = db.get(User, who.user_id) if who.user_id is not None else None
-            minimise = minimise_turn(user, birthday=profile.birthday, message=query)
-            stored_nlu = {**nlu, "filters": filters}
-            iid = store_interaction(
-                db, session_id=f"api-{uuid.uuid4().hex[:20]}", user_id=who.user_id, message="" if minimise else query,
-                intent=str(nlu.get("intent") or "FOOD_RECOMMENDATION"),
-                nlu=minimise_nlu(stored_nlu) if minimise else stored_nlu, recommendations=shown, response=None,
-                latency_ms=(time.perf_counter() - t0) * 1000, model_versions=service.model_versions,
-                app_user=who.app_user, location=request_location(ctx.lat, ctx.lon, minimise=minimise),
-                minimised=minimise)
-        return res, iid
-
-    res, interaction_id = await run_in_threadpool(run)
+    served = await run_in_threadpool(
+        recommend_and_log, service, user_id=who.user_id, app_user=who.app_user, nlu={**nlu, "filters": filters},
+        query=query, now=now, lat=ctx.lat, lon=ctx.lon, top_k=body.top_k, profile_birthday=profile.birthday)
+    res, interaction_id = served.result, served.interaction_id
     metadata = {**res.metadata, "relaxed_filters": list(res.relaxed_filters), "interaction_id": interaction_id}
     explanations = list(res.explanations) or [str(r.get("reason") or "") for r in res.recommendations]
     return RecommendationsOut(user_id=body.user_id, original_query=query, recommendations=res.recommendations,
