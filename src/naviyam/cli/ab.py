@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from naviyam.cli.common import open_db
+
 console = Console()
 err_console = Console(stderr=True)
 app = typer.Typer(no_args_is_help=True, help="후보 모델의 온라인 A/B 테스트.")
@@ -34,7 +36,6 @@ def report(
     닿기 전에는 판정이 「계속 수집」이에요.
     """
     from naviyam.config import get_settings
-    from naviyam.db.session import get_engine, migrate
     from naviyam.learning.ab import CANDIDATE, PRODUCTION
     from naviyam.learning.ab_report import ARM_NAMES, METRIC_NAMES, ABDesign, ab_report, write_report_files
 
@@ -53,8 +54,7 @@ def report(
             err_console.print(f"[red]{name}: 값은 {rule} 해요 ({value}).[/red]")
             raise typer.Exit(2)
     design = ABDesign.from_settings(get_settings(), alpha=alpha, mde=mde, power=power, min_users=min_users)
-    engine = get_engine()
-    migrate(engine)
+    engine = open_db()
     rep = ab_report(engine, since=start, candidate_version=candidate, design=design)
     files = write_report_files(rep, out) if out is not None else {}
     if as_json:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
+from naviyam.cli.common import open_db
+
 console = Console()
 
 
@@ -18,12 +20,10 @@ def chat(
 ) -> None:
     """터미널에서 나비얌과 대화해요 (빈 줄, 'exit' 또는 Ctrl-D로 끝)."""
     from naviyam.config import get_settings
-    from naviyam.db.session import get_engine, migrate
     from naviyam.service.chat import ChatRequest
     from naviyam.service.runtime import Runtime
 
-    engine = get_engine()
-    migrate(engine)
+    engine = open_db()
     with console.status("모델을 불러오는 중..."):
         service = Runtime.load(engine, get_settings()).chat_service()
     session_id = None

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from naviyam.cli.common import open_db
 from naviyam.db.session import get_engine, migrate
 from naviyam.progress import progress_reporter
 
@@ -35,8 +36,7 @@ def generate(
     """빈 데이터베이스를 그럴듯하고 늘 같은 샘플 서울(sample world)로 채워요."""
     from naviyam.data.generate import WorldNotEmptyError, generate_world
 
-    engine = get_engine()
-    migrate(engine)
+    engine = open_db()
     try:
         with progress_reporter(console) as report:
             counts = generate_world(engine, seed=seed, shops=shops, users=users, days=days, progress=report)
@@ -63,8 +63,7 @@ def _print_changes(title: str, result) -> None:
 def _run_import(path: Path, *, replace: bool, dry_run: bool):
     from naviyam.data.excel import ImportValidationError, import_workbook
 
-    engine = get_engine()
-    migrate(engine)
+    engine = open_db()
     try:
         with progress_reporter(console) as report:
             result = import_workbook(engine, path, replace=replace, dry_run=dry_run, progress=report)
@@ -125,8 +124,7 @@ def export(path: Path = typer.Argument(..., help="워크북(.xlsx) 또는 CSV �
     """운영 테이블을 모두 워크북 시트로 내보내요 (export)."""
     from naviyam.data.excel import export_workbook
 
-    engine = get_engine()
-    migrate(engine)
+    engine = open_db()
     with progress_reporter(console) as report:
         counts = export_workbook(engine, path, progress=report)
     _print_counts(f"내보낸 데이터: {path}", counts)

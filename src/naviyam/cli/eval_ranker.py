@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from naviyam.cli.common import open_registry
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -35,16 +37,12 @@ def ranker(
 ) -> None:
     """마지막 며칠을 떼어 두고 나머지로 임시 모델을 학습해 인기순·item-kNN·ALS와 비교 (운영 모델은 그대로)."""
     from naviyam.config import get_settings
-    from naviyam.db.session import get_engine, migrate
-    from naviyam.core.registry import ModelRegistry
     from naviyam.recommend.offline_eval import run_eval_ranker
     from naviyam.recommend.ranker.trainer import TrainConfig
     from naviyam.recommend.training_data import TrainingDataConfig
 
     settings = get_settings()
-    engine = get_engine()
-    migrate(engine)
-    registry = ModelRegistry(engine, settings.models_dir)
+    engine, registry = open_registry()
     folder = out or settings.var_dir / "reports" / "ranker_eval"
     try:
         with console.status(f"마지막 {days}일을 남기고 임시 모델을 학습하는 중…"):

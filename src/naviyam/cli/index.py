@@ -13,18 +13,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from naviyam.cli.common import open_registry
+
 console = Console()
 err_console = Console(stderr=True)
 
 
-def _registry():
-    from naviyam.config import get_settings
-    from naviyam.db.session import get_engine, migrate
-    from naviyam.core.registry import ModelRegistry
-
-    engine = get_engine()
-    migrate(engine)
-    return engine, ModelRegistry(engine, get_settings().models_dir)
+_registry = open_registry
 
 
 def build(

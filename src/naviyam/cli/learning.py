@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from naviyam.cli.common import open_registry
 from naviyam.cli.days import parse_day
 
 console = Console()
@@ -20,14 +21,7 @@ err_console = Console(stderr=True)
 app = typer.Typer(no_args_is_help=True, help="학습 데이터: 대화와 피드백을 JSONL로 내보내기(export).")
 
 
-def _engine_and_registry():
-    from naviyam.config import get_settings
-    from naviyam.db.session import get_engine, migrate
-    from naviyam.core.registry import ModelRegistry
-
-    engine = get_engine()
-    migrate(engine)
-    return engine, ModelRegistry(engine, get_settings().models_dir)
+_engine_and_registry = open_registry
 
 
 @app.command("export")

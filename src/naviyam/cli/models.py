@@ -6,6 +6,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from naviyam.cli.common import open_registry
+
 console = Console()
 err_console = Console(stderr=True)
 app = typer.Typer(no_args_is_help=True, help="모델 레지스트리(registry): 목록(list), 승격(promote), 되돌리기(rollback).")
@@ -15,13 +17,7 @@ _HEADLINE = {"ranker": ("recent_mrr", "val_auc"), "nlu": ("exact_mean", "nlu_exa
 
 
 def _registry():
-    from naviyam.config import get_settings
-    from naviyam.db.session import get_engine, migrate
-    from naviyam.core.registry import ModelRegistry
-
-    engine = get_engine()
-    migrate(engine)
-    return ModelRegistry(engine, get_settings().models_dir)
+    return open_registry()[1]
 
 
 def _headline(mv) -> str:

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from naviyam.cli.common import open_db
 from naviyam.cli.days import parse_day
 
 console = Console()
@@ -15,10 +16,8 @@ app = typer.Typer(no_args_is_help=True, help="모니터링: 일일 지표, 성�
 
 
 def _engine():
-    from naviyam.db.session import get_engine, migrate
 
-    engine = get_engine()
-    migrate(engine)
+    engine = open_db()
     return engine
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from naviyam.cli.common import open_db
 from naviyam.config import get_settings
 
 console = Console()
@@ -20,12 +21,10 @@ def setup(
                                   "(.xlsx 또는 CSV 폴더; 기본: NAVIYAM_WORKBOOK)."),
 ) -> None:
     """스키마를 만들고, 빈 데이터베이스를 채우고(운영자 워크북, 없으면 샘플 세계), 없는 모델을 만들어요 (setup)."""
-    from naviyam.db.session import get_engine, migrate
     from naviyam.service.bootstrap import build_missing_models, ensure_operator_data, ensure_sample_world
 
     settings = get_settings()
-    engine = get_engine()
-    migrate(engine)
+    engine = open_db()
     workbook = workbook or settings.workbook
     if workbook is not None:
         from naviyam.data.excel import ImportValidationError

@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from naviyam.cli.common import open_registry
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -34,9 +36,7 @@ def register(train_app: typer.Typer) -> None:
     ) -> None:
         """DB에서 랭커(ranker) 학습 데이터를 만들기 (설계 45.B): 시간 순 8:2로 나눈 CSV."""
         from naviyam.config import get_settings
-        from naviyam.db.session import get_engine, migrate
         from naviyam.progress import progress_reporter
-        from naviyam.core.registry import ModelRegistry
         from naviyam.recommend.ranker.pipeline import (
             default_dataset_dir,
             production_index,
@@ -44,9 +44,7 @@ def register(train_app: typer.Typer) -> None:
         )
         from naviyam.recommend.training_data import TrainingDataConfig, build_training_set
 
-        engine = get_engine()
-        migrate(engine)
-        registry = ModelRegistry(engine, get_settings().models_dir)
+        engine, registry = open_registry()
         folder = out or default_dataset_dir(get_settings())
         cfg = TrainingDataConfig(max_positives=max_positives, ranking_lists=ranking_lists, seed=seed)
         try:
@@ -84,17 +82,13 @@ def register(train_app: typer.Typer) -> None:
     ) -> None:
         """Wide & Deep 랭커를 후보로 학습: 같은 평가 목록에서 운영보다 나을 때만 서비스에 올림."""
         from naviyam.config import get_settings
-        from naviyam.db.session import get_engine, migrate
-        from naviyam.core.registry import ModelRegistry
         from naviyam.progress import progress_reporter
         from naviyam.learning.ranker_gate import gate_ranker
         from naviyam.recommend.ranker.pipeline import default_dataset_dir, train_ranker
         from naviyam.recommend.ranker.trainer import TrainConfig
 
         settings = get_settings()
-        engine = get_engine()
-        migrate(engine)
-        registry = ModelRegistry(engine, settings.models_dir)
+        engine, registry = open_registry()
         folder = data_dir or default_dataset_dir(settings)
         cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, loss=loss)
         production = registry.current("ranker")
