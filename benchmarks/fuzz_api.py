@@ -49,7 +49,7 @@ def build_app(use_settings: bool):
     migrate(engine)
     generate_world(engine, seed=5, shops=40, users=40, days=10)
     from naviyam.core.registry import ModelRegistry
-    from naviyam.recommend.layer1 import build_layer1
+    from naviyam.recommend.layer1_build import build_layer1
 
     build_layer1(engine, ModelRegistry(engine, settings.models_dir))
     return create_app(settings, engine=engine, runtime=Runtime.load(engine, settings, parser=_rules()))

@@ -64,7 +64,8 @@ def main() -> None:
     from naviyam.recommend.engine import RecommendationEngine, latency_percentiles
     from naviyam.recommend.features import InteractionState
     from naviyam.recommend.layer1 import CandidateGenerator, UserDirectory, fit_layer1
-    from naviyam.recommend.ranker.trainer import TRAIN_FILE, TrainConfig, load_training_set, train_and_register
+    from naviyam.recommend.ranker.trainer import TRAIN_FILE, TrainConfig, load_training_set
+    from naviyam.recommend.ranker.pipeline import train_and_register
     from naviyam.recommend.training_data import TrainingDataConfig, build_training_set
     from naviyam.retrieval.catalog import ShopCatalog
     from naviyam.retrieval.embedding import make_embedder

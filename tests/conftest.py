@@ -142,7 +142,7 @@ def trained_world(tmp_path_factory):
     from naviyam.db.session import session_scope
     from naviyam.core.registry import ModelRegistry
     from naviyam.nlu import train_nlu
-    from naviyam.recommend.layer1 import build_layer1
+    from naviyam.recommend.layer1_build import build_layer1
 
     var = tmp_path_factory.mktemp("trained-world")
     settings = Settings(var_dir=var, environment="test", admin_api_key="test-admin-key", database_url=None,

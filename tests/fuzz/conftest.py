@@ -28,7 +28,7 @@ def fuzz_app(tmp_path_factory):
     engine = make_engine(settings.resolved_database_url)
     migrate(engine)
     generate_world(engine, seed=3, shops=20, users=20, days=5)
-    from naviyam.recommend.layer1 import build_layer1
+    from naviyam.recommend.layer1_build import build_layer1
 
     build_layer1(engine, ModelRegistry(engine, settings.models_dir))  # so /recommendations and /chat recommend
     runtime = Runtime.load(engine, settings, parser=rules_parser())

@@ -55,8 +55,10 @@ def build_world(var, *, nlu: bool = True):
     from naviyam.data.generate import generate_world
     from naviyam.db.session import make_engine, migrate
     from naviyam.core.registry import ModelRegistry
-    from naviyam.recommend.layer1 import Layer1Config, build_layer1
-    from naviyam.recommend.ranker.trainer import TrainConfig, train_and_register
+    from naviyam.recommend.layer1 import Layer1Config
+    from naviyam.recommend.layer1_build import build_layer1
+    from naviyam.recommend.ranker.trainer import TrainConfig
+    from naviyam.recommend.ranker.pipeline import train_and_register
     from naviyam.recommend.training_data import TrainingDataConfig, build_training_set
     from naviyam.retrieval.embedding import HashingEmbedder
 

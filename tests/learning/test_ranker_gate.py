@@ -11,7 +11,8 @@ from naviyam.learning.ranker_gate import gate_ranker
 from naviyam.core.registry import ModelRegistry
 from naviyam.recommend.features import NUM_COLUMNS, WIDE_COLUMNS
 from naviyam.recommend.ranker.serving import load_production
-from naviyam.recommend.ranker.trainer import RANKING_FILE, TRAIN_FILE, VAL_FILE, TrainConfig, train_and_register
+from naviyam.recommend.ranker.trainer import RANKING_FILE, TRAIN_FILE, VAL_FILE, TrainConfig
+from naviyam.recommend.ranker.pipeline import train_and_register
 
 CATS = ["한식", "분식", "치킨", "카페"]
 

@@ -58,7 +58,8 @@ def test_index_gate_keeps_production_when_the_new_settings_score_worse(tmp_path)
     """A worse Layer 1 (only the contextual funnel) is registered as a candidate; production keeps serving."""
     from naviyam.db.session import make_engine
     from naviyam.core.registry import ModelRegistry
-    from naviyam.recommend.layer1 import Layer1Config, build_layer1
+    from naviyam.recommend.layer1 import Layer1Config
+    from naviyam.recommend.layer1_build import build_layer1
     from naviyam.retrieval.embedding import HashingEmbedder
 
     engine = make_engine(f"sqlite:///{tmp_path / 'gate.db'}")

@@ -12,15 +12,8 @@ from support.worlds import NEW_SHOP, PLACES, add_new_shop, fill_known_world, sho
 from naviyam.db.models import Shop
 from naviyam.db.session import make_engine, migrate, session_scope
 from naviyam.core.registry import ModelRegistry
-from naviyam.recommend.layer1 import (
-    COLD_START_FUNNELS,
-    CandidateGenerator,
-    Layer1Config,
-    RequestContext,
-    build_layer1,
-    fit_layer1,
-    load_artifacts,
-)
+from naviyam.recommend.layer1 import COLD_START_FUNNELS, CandidateGenerator, Layer1Config, RequestContext, fit_layer1, load_artifacts
+from naviyam.recommend.layer1_build import build_layer1
 from naviyam.retrieval.embedding import HashingEmbedder
 from naviyam.retrieval.location import haversine_m
 

@@ -19,7 +19,8 @@ import random
 from naviyam.db.models import ProductOrder, Review, Shop, ShopMenu, User, UserFavorite
 from naviyam.db.session import make_engine, migrate, session_scope
 from naviyam.core.registry import ModelRegistry
-from naviyam.recommend.layer1 import Layer1Config, build_layer1
+from naviyam.recommend.layer1 import Layer1Config
+from naviyam.recommend.layer1_build import build_layer1
 from naviyam.retrieval.embedding import HashingEmbedder
 
 CATS = ["분식", "치킨", "중식", "한식", "피자", "카페"]

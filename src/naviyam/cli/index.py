@@ -32,7 +32,8 @@ def build(
     force: bool = typer.Option(False, "--force", help="운영 인덱스가 더 좋아도 새 인덱스를 운영에 올리기."),
 ) -> None:
     """가게 인덱스를 만들고 Layer 1 퍼널을 학습해 "index" 버전으로 등록 (운영보다 나을 때만 승격)."""
-    from naviyam.recommend.layer1 import Layer1Config, build_layer1
+    from naviyam.recommend.layer1 import Layer1Config
+    from naviyam.recommend.layer1_build import build_layer1
     from naviyam.retrieval.embedding import make_embedder
     from naviyam.retrieval.index import FusionConfig
 

@@ -25,7 +25,7 @@ def _build_nlu(engine: Engine, registry: ModelRegistry, settings: Settings) -> s
 
 def _build_index(engine: Engine, registry: ModelRegistry, settings: Settings) -> str:
     """A new index; a rebuild (production exists) goes through the index's promotion gate."""
-    from naviyam.recommend.layer1 import build_layer1
+    from naviyam.recommend.layer1_build import build_layer1
 
     rebuild = registry.current("index") is not None
     report = build_layer1(engine, registry, gate=rebuild)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
+import math
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
-from naviyam.recommend.ranker.trainer import TRAIN_FILE, EpochStats, TrainConfig, train_and_register
+from naviyam.recommend.features import FEATURE_VERSION
+from naviyam.recommend.ranker.serving import WideDeepRanker
+from naviyam.recommend.ranker.trainer import (TRAIN_FILE, EpochStats, TrainConfig, fit_wide_deep, load_training_set,
+                                              plot_curves)
 from naviyam.recommend.training_data import TrainingDataConfig, TrainingSetReport, build_training_set
 
 log = logging.getLogger(__name__)
@@ -78,3 +86,43 @@ def build_ranker_model(engine: Engine, registry, settings) -> str:
     """
     mv, _result, _report = train_ranker(engine, registry, default_dataset_dir(settings), rebuild_data=True)
     return mv.version
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    if not value:
+        return None
+    return dt.datetime.fromisoformat(str(value))
+
+
+def train_and_register(
+    dataset_dir: Path,
+    registry,
+    config: TrainConfig | None = None,
+    *,
+    on_epoch: Callable[[EpochStats], None] | None = None,
+    status: str = "production",
+):
+    """Train on a training-set folder, save the best checkpoint as a new ranker version, register it.
+
+    Returns ``(ModelVersion, TrainResult)``. The version folder holds
+    ``weights.pt`` (state dict), ``ranker.json`` (config, vocabularies,
+    metrics, checksum) and ``training_curves.png``.
+    """
+    cfg = config or TrainConfig()
+    train, val, ranking, manifest = load_training_set(dataset_dir)
+    result = fit_wide_deep(train, val, ranking, cfg, categories=manifest.get("categories"), on_epoch=on_epoch)
+    ranker = WideDeepRanker.from_training(result, cfg)
+    alloc = registry.allocate("ranker")
+    ranker.save(alloc.path)
+    plot_curves(result.history, alloc.path / "training_curves.png", result.best_epoch)
+    (alloc.path / "history.json").write_text(json.dumps(
+        [asdict(h) for h in result.history], ensure_ascii=False, indent=1), encoding="utf-8")
+    window = (_parse_time(manifest.get("window_start")), _parse_time(manifest.get("window_end")))
+    mv = registry.register(
+        alloc, metrics={k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in result.metrics.items()},
+        config={"train": cfg.to_json(), "model": result.net.config.to_json(), "feature_version": FEATURE_VERSION,
+                "dataset": str(dataset_dir), "dataset_manifest": {k: v for k, v in manifest.items()
+                                                                  if k != "categories"}},
+        data_window=window, status=status,
+    )
+    return mv, result

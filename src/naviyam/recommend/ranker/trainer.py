@@ -9,7 +9,6 @@ curves, and registers it as a new ``ranker`` version.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import json
 import logging
 import math
@@ -392,46 +391,3 @@ def load_training_set(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
             df["semantic_query"] = df["semantic_query"].fillna("").astype(str)
             df["category"] = df["category"].astype(str)
     return train, val, ranking, manifest
-
-
-def _parse_time(value: Any) -> dt.datetime | None:
-    if not value:
-        return None
-    return dt.datetime.fromisoformat(str(value))
-
-
-def train_and_register(
-    dataset_dir: Path,
-    registry,
-    config: TrainConfig | None = None,
-    *,
-    on_epoch: Callable[[EpochStats], None] | None = None,
-    status: str = "production",
-):
-    """Train on a training-set folder, save the best checkpoint as a new ranker version, register it.
-
-    Returns ``(ModelVersion, TrainResult)``. The version folder holds
-    ``weights.pt`` (state dict), ``ranker.json`` (config, vocabularies,
-    metrics, checksum) and ``training_curves.png``.
-    """
-    from naviyam.recommend.features import FEATURE_VERSION
-    from naviyam.recommend.ranker.serving import WideDeepRanker
-
-    cfg = config or TrainConfig()
-    train, val, ranking, manifest = load_training_set(dataset_dir)
-    result = fit_wide_deep(train, val, ranking, cfg, categories=manifest.get("categories"), on_epoch=on_epoch)
-    ranker = WideDeepRanker.from_training(result, cfg)
-    alloc = registry.allocate("ranker")
-    ranker.save(alloc.path)
-    plot_curves(result.history, alloc.path / "training_curves.png", result.best_epoch)
-    (alloc.path / "history.json").write_text(json.dumps(
-        [asdict(h) for h in result.history], ensure_ascii=False, indent=1), encoding="utf-8")
-    window = (_parse_time(manifest.get("window_start")), _parse_time(manifest.get("window_end")))
-    mv = registry.register(
-        alloc, metrics={k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in result.metrics.items()},
-        config={"train": cfg.to_json(), "model": result.net.config.to_json(), "feature_version": FEATURE_VERSION,
-                "dataset": str(dataset_dir), "dataset_manifest": {k: v for k, v in manifest.items()
-                                                                  if k != "categories"}},
-        data_window=window, status=status,
-    )
-    return mv, result
