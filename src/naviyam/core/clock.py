@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
+from naviyam.config import get_settings
 
 __all__ = ["now", "utcnow", "local_now", "local_today", "to_local", "zone", "pin", "unpin", "pinned",
            "parse_instant", "pinned_instant", "day_bounds_utc"]
@@ -62,8 +63,6 @@ def _zone_named(name: str) -> ZoneInfo:
 
 def zone() -> ZoneInfo:
     """The service's time zone (``NAVIYAM_TIMEZONE``)."""
-    from naviyam.config import get_settings
-
     return _zone_named(get_settings().timezone)
 
 
@@ -76,8 +75,6 @@ def parse_instant(value: str | dt.datetime) -> dt.datetime:
 
 
 def _from_settings() -> _Pin | None:
-    from naviyam.config import get_settings
-
     text = get_settings().clock
     if not text:
         return None

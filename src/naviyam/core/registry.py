@@ -28,6 +28,9 @@ from naviyam.core.clock import now as clock_now
 from naviyam.core.clock import utcnow
 from naviyam.db.models import MODEL_KINDS, MODEL_STATUSES, ModelVersion
 from naviyam.db.session import session_scope
+from naviyam.config import get_settings
+from naviyam.db import data_versions
+from naviyam.db.session import get_engine
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +76,6 @@ class ModelRegistry:
         The version also records the versions of the operator data it was trained on
         (``config["data_versions"]``, see :mod:`naviyam.db.data_versions`) unless the trainer gave them.
         """
-        from naviyam.db import data_versions
-
         now = utcnow()
         recorded = data_versions.fingerprint(alloc.kind, data_versions.current(self.engine))
         if recorded is not None and not (config or {}).get("data_versions"):
@@ -101,8 +102,6 @@ class ModelRegistry:
 
     def stale(self) -> dict[str, list[str]]:
         """Production models older than the data they read: kind → the data aspects that changed since."""
-        from naviyam.db import data_versions
-
         now = data_versions.current(self.engine)
         out: dict[str, list[str]] = {}
         for kind in data_versions.MODEL_ASPECTS:
@@ -208,7 +207,4 @@ class ModelRegistry:
 
 
 def default_registry() -> ModelRegistry:
-    from naviyam.config import get_settings
-    from naviyam.db.session import get_engine
-
     return ModelRegistry(get_engine(), get_settings().models_dir)

@@ -59,6 +59,7 @@ from naviyam.core.clock import local_today
 from naviyam.data import validation as v
 from naviyam.data.validation import RowError
 from naviyam.db.models import Brand, MealCardLimit, ProductOrder, Review, Shop, ShopMenu, User, UserFavorite
+from naviyam.db.data_versions import LEXICON, LEXICON_COLUMNS, OPERATOR_ASPECTS, bump
 
 __all__ = [
     "ImportResult",
@@ -918,15 +919,11 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _lexicon_columns(sheet: str) -> set[str]:
-    from naviyam.db.data_versions import LEXICON_COLUMNS
-
     return LEXICON_COLUMNS.get(sheet, set())
 
 
 def _bump_data_versions(conn: Connection, changes: dict[str, SheetChanges]) -> None:
     """Tell the models what moved: every table with a change, and the NLU's words when names came or went."""
-    from naviyam.db.data_versions import LEXICON, LEXICON_COLUMNS, OPERATOR_ASPECTS, bump
-
     aspects = {k for k, c in changes.items() if c.touched and k in OPERATOR_ASPECTS}
     if any(k in LEXICON_COLUMNS and (c.renamed or c.added or c.deleted or c.cascaded) for k, c in changes.items()):
         aspects.add(LEXICON)

@@ -93,6 +93,7 @@ from naviyam.db.models import (
     UserFavorite,
 )
 from naviyam.hours import is_open, parse_closed_days
+from naviyam.db.data_versions import LEXICON, OPERATOR_ASPECTS, bump
 
 log = logging.getLogger(__name__)
 
@@ -1233,7 +1234,6 @@ def generate_world(engine: Engine, *, seed: int = DEFAULT_SEED, shops: int = DEF
                   if d not in known]
         if limits:
             conn.execute(insert(MealCardLimit.__table__), limits)
-        from naviyam.db.data_versions import LEXICON, OPERATOR_ASPECTS, bump
 
         bump(conn, (*OPERATOR_ASPECTS, LEXICON), "sample_world")
     counts = world.counts()

@@ -29,6 +29,11 @@ from typing import Any
 
 from naviyam.nlu.parser import NLUParser, NLUResult
 from naviyam.nlu.state import DialogueState, NLUSession
+from naviyam.core.registry import default_registry
+from naviyam.nlu.datagen import generate_dataset
+from naviyam.nlu.lexicon import Lexicon
+from naviyam.nlu.train import TrainConfig, fit_parser
+from naviyam.nlu.train import train_nlu as _train
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +46,11 @@ _FALLBACK_LOCK = threading.Lock()
 
 def train_nlu(engine: Any, registry: Any, epochs: int = 10, **kw: Any):
     """Train, evaluate and register a new NLU version (see :func:`naviyam.nlu.train.train_nlu`)."""
-    from naviyam.nlu.train import train_nlu as _train
-
     return _train(engine, registry, epochs=epochs, **kw)
 
 
 def rules_parser(engine: Any = None) -> NLUParser:
     """Lexicon-and-rules parser with keyword intents: the last-resort fallback and the slot baseline."""
-    from naviyam.nlu.lexicon import Lexicon
-
     return NLUParser(Lexicon.build(engine), version="rules")
 
 
@@ -61,10 +62,6 @@ def fallback_parser(engine: Any = None, n_examples: int = 3000, epochs: int = 4)
             return _FALLBACK
         try:
             import random
-
-            from naviyam.nlu.datagen import generate_dataset
-            from naviyam.nlu.lexicon import Lexicon
-            from naviyam.nlu.train import TrainConfig, fit_parser
 
             log.warning("no trained NLU model in the registry: training a small fallback model "
                         "(run `naviyam train nlu` for the real one)")
@@ -91,8 +88,6 @@ def load_parser(registry: Any = None, *, fallback: str = "train") -> NLUParser:
     engine = None
     try:
         if registry is None:
-            from naviyam.core.registry import default_registry
-
             registry = default_registry()
         engine = registry.engine
         mv = registry.current("nlu")

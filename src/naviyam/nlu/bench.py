@@ -14,6 +14,11 @@ import statistics
 import time
 from pathlib import Path
 from typing import Any
+from naviyam.core.registry import default_registry
+from naviyam.nlu import load_parser
+from naviyam.nlu.features import get_kiwi
+from naviyam.nlu.parser import NLUParser
+from naviyam.nlu.train import handwritten_cases, public_examples
 
 
 def benchmark(parser: Any, texts: list[str], repeat: int = 3) -> dict[str, float]:
@@ -35,8 +40,6 @@ def benchmark(parser: Any, texts: list[str], repeat: int = 3) -> dict[str, float
 
 
 def bench_texts(folder: Path | None = None, n_generated: int = 300) -> list[str]:
-    from naviyam.nlu.train import handwritten_cases, public_examples
-
     texts = [t for c in public_examples() for t in c["turns"]]
     texts += [t for c in handwritten_cases() for t in c["turns"]]
     texts += [t for c in handwritten_cases("handwritten_blind.jsonl") for t in c["turns"]]
@@ -51,9 +54,6 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--model", type=Path, help="model folder (default: the registry's production version)")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
-    from naviyam.nlu import load_parser
-    from naviyam.nlu.features import get_kiwi
-    from naviyam.nlu.parser import NLUParser
 
     t0 = time.perf_counter()
     get_kiwi()
@@ -63,8 +63,6 @@ def main(argv: list[str] | None = None) -> None:
     load_s = time.perf_counter() - t0
     folder = args.model
     if folder is None:
-        from naviyam.core.registry import default_registry
-
         mv = default_registry().current("nlu")
         folder = Path(mv.path) if mv else None
     res = benchmark(parser, bench_texts(folder), args.repeat)

@@ -16,6 +16,7 @@ from typing import Any
 from naviyam.nlu.lexicon import ENTITY_NAMES, Lexicon, compact
 from naviyam.nlu.numbers import parse_count, parse_money
 from naviyam.nlu.text import skeleton
+from naviyam.nlu.matcher import Matcher
 
 SEARCH_INTENTS = ("FOOD_RECOMMENDATION", "BUDGET_FOOD_INQUIRY")
 SHOP_INTENTS = ("MENU_INQUIRY", "SHOP_INFO", "FEEDBACK")
@@ -40,8 +41,6 @@ class Span:
 
 class Canonicaliser:
     def __init__(self, lexicon: Lexicon, matcher=None):
-        from naviyam.nlu.matcher import Matcher
-
         self.lex = lexicon
         self.matcher = matcher or Matcher(lexicon)
         self._neg = sorted({compact(w) for w in lexicon.negation}, key=len, reverse=True)

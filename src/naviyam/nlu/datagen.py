@@ -23,6 +23,7 @@ from collections.abc import Iterator
 
 from naviyam.nlu.lexicon import ENTITY_NAMES, Lexicon
 from naviyam.nlu.text import CHOSEONG, JUNGSEONG, compose, decompose
+from naviyam.nlu.canonical import semantic_query
 
 
 # ---------------------------------------------------------------- pieces
@@ -890,7 +891,6 @@ class Generator:
                 continue
             entities.append({"entity": ENTITY_NAMES[p.label], "value": p.value, "text": ent_text,
                              "start": ns, "end": ne})
-        from naviyam.nlu.canonical import semantic_query
 
         filters = dict(d.filters)
         # Names are gold "as written": after spacing noise, take them from the rendered text.

@@ -25,6 +25,8 @@ from typing import Any
 
 from naviyam.core import geo
 from naviyam.core.taxonomy import read_resource, taxonomy
+from naviyam.db.models import Shop
+from naviyam.db.session import session_scope
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +89,6 @@ def shop_names_from_db(engine: Any, limit: int = 20000) -> list[str]:
         return []
     try:
         from sqlalchemy import select
-
-        from naviyam.db.models import Shop
-        from naviyam.db.session import session_scope
 
         with session_scope(engine) as s:
             names = s.scalars(select(Shop.name).distinct().limit(limit)).all()

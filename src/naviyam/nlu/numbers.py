@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from naviyam.nlu.text import normalize
 
 _KO_DIGITS = {"일": 1, "이": 2, "삼": 3, "사": 4, "오": 5, "육": 6, "륙": 6, "칠": 7, "팔": 8, "구": 9}
 _UNITS = {"십": 10, "백": 100, "천": 1000, "만": 10000}
@@ -183,8 +184,6 @@ def money_ranges(text: str) -> list[MoneySpan]:
 
 def parse_money(s: str) -> int | None:
     """The budget a money expression sets (upper bound of a range), else None."""
-    from naviyam.nlu.text import normalize
-
     t = normalize(s)
     spans = money_ranges(t)
     if not spans:
@@ -210,8 +209,6 @@ _COUNT_RE = re.compile(
 
 def parse_count(s: str) -> int | None:
     """Head count of a party phrase: "둘이서" 2, "4명이서" 4, "네 명" 4, "4인" 4; None if none."""
-    from naviyam.nlu.text import normalize
-
     t = normalize(s).strip()
     m = re.search(r"(\d{1,3})\s?(?:명|인|사람|식구)", t)
     if m:

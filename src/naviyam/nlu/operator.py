@@ -41,6 +41,10 @@ from typing import Any
 
 from naviyam.core.contract import INTENTS, LEARNED_INTENTS
 from naviyam.nlu.lexicon import ENTITY_NAMES, Lexicon, compact
+from naviyam.nlu.canonical import Canonicaliser
+from naviyam.nlu.canonical import Span, clean_filters
+from naviyam.nlu.features import analyse
+from naviyam.nlu.matcher import Matcher
 
 #: Entity names accepted in operator files → tagger label ("LOC": district, dong or landmark by lookup).
 ENTITY_LABELS: dict[str, str] = {v: k for k, v in ENTITY_NAMES.items()}
@@ -149,9 +153,6 @@ def read_examples(path: Path) -> tuple[list[tuple[int, Any]], str, list[str]]:
 
 class _Checker:
     def __init__(self, lexicon: Lexicon):
-        from naviyam.nlu.canonical import Canonicaliser
-        from naviyam.nlu.matcher import Matcher
-
         self.lexicon = lexicon
         self.canon = Canonicaliser(lexicon, Matcher(lexicon))
         self.values = {lab: set(table.values()) for lab, table in lexicon.phrases.items()}
@@ -272,10 +273,6 @@ class _Checker:
 
 def _expected_filters(lexicon: Lexicon, row: dict[str, Any]) -> dict[str, Any]:
     """The contract filters of an operator example, read from its spans with the (alias-extended) lexicon."""
-    from naviyam.nlu.canonical import Canonicaliser, Span, clean_filters
-    from naviyam.nlu.features import analyse
-    from naviyam.nlu.matcher import Matcher
-
     m = Matcher(lexicon)
     canon = Canonicaliser(lexicon, m)
     an = analyse(row["text"], m)

@@ -19,6 +19,7 @@ import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from naviyam.core.charts import use_korean_font
 
 
 def per_intent(records: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -48,8 +49,6 @@ def _plots(records: list[dict[str, Any]], out: Path, title: str) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
-
-    from naviyam.core.charts import use_korean_font
 
     use_korean_font()
     labels = sorted({r["intent"] for r in records} | {r["pred"] for r in records})

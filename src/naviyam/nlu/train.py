@@ -28,6 +28,8 @@ from naviyam.nlu.lexicon import ENTITY_NAMES, Lexicon, compact
 from naviyam.nlu.operator import add_aliases, operator_aliases, operator_repeat, split_operator
 from naviyam.nlu.parser import NLUParser
 from naviyam.nlu.tagger import CRFTagger
+from naviyam.nlu.parser import NLUParser as _P
+from naviyam.nlu.parser import NLUResult
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +111,6 @@ def fit_parser(lexicon: Lexicon, train_rows: list[dict[str, Any]], cal_rows: lis
 
 def rules_parse_factory(lexicon: Lexicon, intent_of: Callable[[str], str]):
     """A parse function using the rules-only slot extractor with intents from ``intent_of``."""
-    from naviyam.nlu.parser import NLUParser as _P
-
     rp = _P(lexicon)
 
     def parse(text: str, session):
@@ -118,7 +118,6 @@ def rules_parse_factory(lexicon: Lexicon, intent_of: Callable[[str], str]):
         intent = intent_of(text)
         spans = [Span("LMK" if m.label == "LMKPAT" else m.label, m.start, m.end) for m in an.greedy]
         ents, f = rp.canon.canonicalise(text, an.norm, spans, intent)
-        from naviyam.nlu.parser import NLUResult
 
         if session is not None:
             f = session.state.apply(intent, f, reset=rp.canon.is_reset(an.norm) and intent == "FOOD_RECOMMENDATION")

@@ -41,6 +41,8 @@ from naviyam.recommend.features import (
 )
 from naviyam.recommend.ranker.serving import RankerLoadError, WideDeepRanker, load_production
 from naviyam.recommend.reasons import ReasonInputs, build_reason
+from naviyam.recommend.layer1 import CandidateGenerator
+from naviyam.recommend.layer1 import RequestContext
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +135,6 @@ class RecommendationEngine:
     @classmethod
     def load(cls, engine, registry, *, generator=None, embedder=None) -> RecommendationEngine:
         """Layer 1 from the registry (or the one given), the interaction counts from the DB, the production ranker."""
-        from naviyam.recommend.layer1 import CandidateGenerator
-
         gen = generator or CandidateGenerator.load(engine, registry, embedder=embedder)
         state = InteractionState.load(engine, gen.catalog)
         rec = cls(gen, state, registry=registry)
@@ -186,8 +186,6 @@ class RecommendationEngine:
         This is exactly what :meth:`recommend` scores; tests use it to check
         that serving computes the training set's features.
         """
-        from naviyam.recommend.layer1 import RequestContext
-
         nlu = dict(nlu_output or {})
         filters = dict(nlu.get("filters") or {})
         now, lat, lon = _context_parts(context)

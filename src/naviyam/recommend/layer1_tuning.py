@@ -35,6 +35,7 @@ from naviyam.recommend.funnels import FitContext
 from naviyam.recommend.interactions import Interactions
 from naviyam.recommend.merge import merge_candidates
 from naviyam.retrieval.catalog import ShopCatalog
+from naviyam.recommend.layer1 import CandidateGenerator, RequestContext, UserDirectory, fit_layer1
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +110,6 @@ def tune_layer1(engine: Engine, config, *, catalog: ShopCatalog, embedder, index
     ``incumbent`` (the production settings) is scored on the same split; without ``search`` the
     settings are only scored, not changed.
     """
-    from naviyam.recommend.layer1 import CandidateGenerator, RequestContext, UserDirectory, fit_layer1
-
     t0 = time.perf_counter()
     everything = Interactions.load(engine, until=until)
     start, end = everything.window()

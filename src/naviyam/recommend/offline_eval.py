@@ -36,6 +36,17 @@ from naviyam.recommend.evaluation import (
 )
 from naviyam.recommend.evaluation_report import bar_chart, markdown_table
 from naviyam.recommend.interactions import Interactions
+from naviyam.recommend.engine import RecommendationEngine
+from naviyam.recommend.features import InteractionState
+from naviyam.recommend.layer1 import (CandidateGenerator, Layer1Config, RequestContext, UserDirectory, fit_layer1)
+from naviyam.recommend.layer1_tuning import tune_layer1
+from naviyam.recommend.ranker.pipeline import production_index, production_layer1_config
+from naviyam.recommend.ranker.serving import WideDeepRanker
+from naviyam.recommend.ranker.trainer import TrainConfig, fit_wide_deep, load_training_set
+from naviyam.recommend.training_data import TrainingDataConfig, build_training_set
+from naviyam.retrieval.catalog import ShopCatalog
+from naviyam.retrieval.embedding import make_embedder
+from naviyam.retrieval.index import ShopIndex
 
 log = logging.getLogger(__name__)
 
@@ -75,23 +86,6 @@ def run_eval_ranker(engine: Engine, registry=None, *, days: int = 14, out_dir: P
                     train_config=None, data_config=None, tune: bool = True, max_users: int = 2000,
                     seed: int = 0, progress: Callable[[str, int, int], None] | None = None) -> EvalReport:
     """Hold out the last ``days``, rebuild every model on the rest in a temporary folder, compare (module doc)."""
-    from naviyam.recommend.engine import RecommendationEngine
-    from naviyam.recommend.features import InteractionState
-    from naviyam.recommend.layer1 import (
-        CandidateGenerator,
-        Layer1Config,
-        RequestContext,
-        UserDirectory,
-        fit_layer1,
-    )
-    from naviyam.recommend.layer1_tuning import tune_layer1
-    from naviyam.recommend.ranker.pipeline import production_index, production_layer1_config
-    from naviyam.recommend.ranker.serving import WideDeepRanker
-    from naviyam.recommend.ranker.trainer import TrainConfig, fit_wide_deep, load_training_set
-    from naviyam.recommend.training_data import TrainingDataConfig, build_training_set
-    from naviyam.retrieval.catalog import ShopCatalog
-    from naviyam.retrieval.embedding import make_embedder
-
     t0 = time.perf_counter()
     seconds: dict[str, float] = {}
     everything = Interactions.load(engine)
@@ -109,7 +103,6 @@ def run_eval_ranker(engine: Engine, registry=None, *, days: int = 14, out_dir: P
     previous = production_index(registry)
     if previous is not None and previous.embedder_name != embedder.name:
         previous = None
-    from naviyam.retrieval.index import ShopIndex
 
     index, _stats = ShopIndex.build(catalog, embedder, previous=previous, fusion=config.fusion)
     seconds["index"] = time.perf_counter() - t0

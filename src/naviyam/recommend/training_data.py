@@ -70,6 +70,10 @@ from naviyam.recommend.features import (
 )
 from naviyam.recommend.ranker.trainer import MANIFEST_FILE, RANKING_FILE, TRAIN_FILE, VAL_FILE
 from naviyam.retrieval.catalog import ShopCatalog
+from naviyam.recommend.funnels import FitContext
+from naviyam.recommend.interactions import Interactions, interaction_matrix
+from naviyam.recommend.layer1 import (CandidateGenerator, Layer1Config, RequestContext, UserDirectory, fit_layer1)
+from naviyam.recommend.layer1 import Layer1Artifacts
 
 log = logging.getLogger(__name__)
 
@@ -209,14 +213,6 @@ def build_training_set(
     production index's fitted settings); ``until`` ignores every event from
     then on (offline evaluation).
     """
-    from naviyam.recommend.layer1 import (
-        CandidateGenerator,
-        Layer1Config,
-        RequestContext,
-        UserDirectory,
-        fit_layer1,
-    )
-
     cfg = config or TrainingDataConfig()
     t_start = time.perf_counter()
     out_dir = Path(out_dir)
@@ -507,10 +503,6 @@ def refit_funnels(engine: Engine, arts, *, until: dt.datetime, config=None):
     Mirrors :func:`naviyam.recommend.layer1.fit_layer1` without rebuilding the
     index (re-tokenising every document for BM25 takes most of a fit).
     """
-    from naviyam.recommend.funnels import FitContext
-    from naviyam.recommend.interactions import Interactions, interaction_matrix
-    from naviyam.recommend.layer1 import Layer1Artifacts, Layer1Config
-
     t0 = time.perf_counter()
     interactions = Interactions.load(engine, until=until)
     matrix = interaction_matrix(interactions, arts.catalog.ids)

@@ -18,6 +18,8 @@ from naviyam.recommend.ranker.serving import WideDeepRanker
 from naviyam.recommend.ranker.trainer import (TRAIN_FILE, EpochStats, TrainConfig, fit_wide_deep, load_training_set,
                                               plot_curves)
 from naviyam.recommend.training_data import TrainingDataConfig, TrainingSetReport, build_training_set
+from naviyam.recommend.layer1 import load_config
+from naviyam.retrieval.index import ShopIndex
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +31,6 @@ def default_dataset_dir(settings) -> Path:
 
 def production_index(registry):
     """The production Layer 1 shop index (its embeddings are reused for unchanged shops), or None."""
-    from naviyam.retrieval.index import ShopIndex
-
     mv = registry.current("index") if registry is not None else None
     if mv is None:
         return None
@@ -43,8 +43,6 @@ def production_index(registry):
 
 def production_layer1_config(registry):
     """The fitted Layer 1 settings of the production index (the ranker serves behind them), or None."""
-    from naviyam.recommend.layer1 import load_config
-
     mv = registry.current("index") if registry is not None else None
     if mv is None:
         return None

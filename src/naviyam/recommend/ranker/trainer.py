@@ -27,6 +27,7 @@ from naviyam.recommend.features import FeatureRows
 from naviyam.recommend.metrics import log_loss, ranking_metrics, roc_auc
 from naviyam.recommend.ranker.dataset import Encoders, slice_batch
 from naviyam.recommend.ranker.model import WideDeepConfig, WideDeepNet
+from naviyam.recommend.features import WIDE_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -269,8 +270,6 @@ def fit_layer1_blend(net: WideDeepNet, xr: dict[str, torch.Tensor], ranking: pd.
     as trained) wins ties. Changes ``net`` in place; None when there is nothing
     to fit on.
     """
-    from naviyam.recommend.features import WIDE_NAMES
-
     if not grid or ranking is None or not len(ranking):
         return None
     slot = WIDE_NAMES.index("layer1_score")
