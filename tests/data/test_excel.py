@@ -23,6 +23,7 @@ from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.exc import OperationalError
 
 from naviyam.data import excel
+from naviyam.data.excel import write as excel_write
 from naviyam.data import validation as v
 from naviyam.data.excel import SHEETS, ImportValidationError, RowError, export_workbook, import_workbook
 from naviyam.db.models import OPERATOR_TABLES, MealCardLimit
@@ -654,14 +655,14 @@ def test_missing_parent_sheet_with_empty_database(engine: Engine, tmp_path: Path
 
 
 def test_database_error_midway_rolls_back(populated: Engine, tmp_path: Path, monkeypatch) -> None:
-    real_insert = excel._insert_rows
+    real_insert = excel_write._insert_rows
 
     def failing_insert(conn, table, names, rows):
         if table.name == "user":
             raise OperationalError("INSERT INTO user ...", {}, Exception("disk full"))
         return real_insert(conn, table, names, rows)
 
-    monkeypatch.setattr(excel, "_insert_rows", failing_insert)
+    monkeypatch.setattr(excel_write, "_insert_rows", failing_insert)
     before = snapshot(populated)
     with pytest.raises(ImportValidationError) as info:
         import_workbook(populated, write_xlsx(world(100), tmp_path / "w.xlsx"))
