@@ -81,6 +81,17 @@ class Settings(BaseSettings):
         30.0, description="How often the server checks the registry for newly promoted models (hot swap).")
     alert_webhook_url: str | None = Field(
         None, description="Optional URL that receives every monitoring alert as a JSON POST.")
+    request_concurrency: int = Field(
+        4, ge=0,
+        description="Most requests one worker computes at once (chat, recommendations, shops, feedback); the "
+                    "rest wait in line in arrival order. A few at a time finish sooner than dozens fighting over "
+                    "the cores and the interpreter lock. 0: no limit (the thread pool's 40).",
+    )
+    math_threads: int = Field(
+        1, ge=1, le=64,
+        description="Threads each request may use in the math libraries (torch, OpenBLAS, OpenMP/FAISS) while "
+                    "serving; requests already run side by side, so 1 keeps them from fighting over the cores.",
+    )
     redis_url: str | None = Field(
         None,
         description="Redis URL (redis://host:6379/0) for state shared by all workers (rate limits). Empty: "

@@ -87,6 +87,17 @@ def test_early_stopping_keeps_the_best_epoch():
     assert result.metrics["val_auc"] == pytest.approx(max(aucs))
 
 
+def test_numpy_serving_forward_equals_the_torch_network():
+    train, val = synthetic(600, 7), synthetic(200, 8)
+    val.loc[val.index[:5], "semantic_query"] = ""  # a query of padding only: the mean bag is zeros
+    ranker = WideDeepRanker(epochs=1, batch_size=64, hidden=(32, 16), query_buckets=512).fit(train, val)
+    rows = FeatureRows.from_frame(val)
+    np.testing.assert_allclose(ranker.score_rows(rows), ranker.score_rows_torch(rows), rtol=1e-5, atol=1e-6)
+    with torch.no_grad():  # weights changed in place (as the Layer 1 blend does) are seen by the next call
+        ranker.net_.wide.weight[0, 0] += 1.5
+    np.testing.assert_allclose(ranker.score_rows(rows), ranker.score_rows_torch(rows), rtol=1e-5, atol=1e-6)
+
+
 def test_save_and_load_round_trip_gives_identical_scores(tmp_path):
     train, val = synthetic(800, 5), synthetic(200, 6)
     ranker = WideDeepRanker(epochs=2, batch_size=64, hidden=(32, 16), query_buckets=512).fit(train, val)

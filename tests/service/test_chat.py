@@ -151,3 +151,27 @@ def test_out_of_scope_is_redirected_kindly(service):
 def test_any_string_gets_an_answer(service, text):
     r = say(service, text)
     assert isinstance(r.response, str) and r.response and r.interaction_id > 0
+
+
+def test_a_turn_writes_in_one_short_transaction_at_its_end(service, trained_world, people):
+    """Nothing is written before the last read of a turn: SQLite's one writer lock is held only for the commit,
+    never through NLU and ranking (new session and follow-up turn alike)."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement.lstrip().split(None, 1)[0].upper())
+
+    event.listen(trained_world.engine, "before_cursor_execute", record)
+    try:
+        first = say(service, "급식카드 되는 분식집 추천해줘", user_id=people["teen"])
+        say(service, "더 싼 데는?", user_id=people["teen"], session_id=first.session_id)
+    finally:
+        event.remove(trained_world.engine, "before_cursor_execute", record)
+    writes = [i for i, s in enumerate(statements) if s in ("INSERT", "UPDATE", "DELETE")]
+    reads = [i for i, s in enumerate(statements) if s == "SELECT"]
+    assert writes, statements
+    # each turn's writes come after all of that turn's reads: one block of writes per turn, two blocks in all
+    blocks = 1 + sum(1 for a, b in zip(writes, writes[1:]) if any(a < r < b for r in reads))
+    assert blocks == 2, statements

@@ -8,6 +8,7 @@ import string
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exception_handlers import http_exception_handler
@@ -25,6 +26,7 @@ from naviyam.api.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from naviyam.api.routes import admin, chat, dashboard, feedback, health, recommendations, shops, users
 from naviyam.api.schemas import ErrorPublic
 from naviyam.config import Settings, get_settings
+from naviyam.core.threads import limit_math_threads
 from naviyam.db.session import make_engine, session_factory
 from naviyam.logging_filters import install_log_redaction
 from naviyam.service.ratelimit import build_rate_limiter
@@ -100,9 +102,18 @@ def create_app(settings: Settings | None = None, engine=None, runtime=None) -> F
 
             app.state.runtime = await run_in_threadpool(Runtime.load, app.state.engine, settings)
         app.state.metrics.set_model_versions(app.state.runtime.model_versions())
+        # One math thread per request thread, and at most request_concurrency requests computing at once
+        # (the thread pool's limiter is FIFO: the rest wait in line instead of fighting over two cores).
+        restore_threads = limit_math_threads(settings.math_threads)
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        pool_tokens = limiter.total_tokens
+        if settings.request_concurrency > 0:
+            limiter.total_tokens = settings.request_concurrency
         log.info("naviyam %s serving on %s", __version__,
                  app.state.engine.url.render_as_string(hide_password=True))
         yield
+        limiter.total_tokens = pool_tokens
+        restore_threads()
         close = getattr(app.state.rate_limiter, "close", None)
         if close is not None:
             await close()

@@ -101,7 +101,11 @@ class Metrics:
                                    ["kind", "version"], registry=self.registry, multiprocess_mode="livemax")
         self.chat_intents = Counter("naviyam_chat_intents_total", "Chat turns by intent", ["intent"],
                                     registry=self.registry)
+        self.cache_lookups = Counter("naviyam_cache_lookups_total", "Serving cache lookups (query_embedding, nlu) "
+                                     "by result (hit, miss); hit rate = hit / (hit + miss)", ["cache", "result"],
+                                     registry=self.registry)
         self._versions: dict[str, str] = {}
+        self._cache_seen: dict[tuple[str, str], int] = {}
         if self.multiprocess_dir is not None:
             prune_dead_workers(self.multiprocess_dir)
 
@@ -129,6 +133,20 @@ class Metrics:
         versions = runtime.model_versions()
         if versions != self._versions:
             self.set_model_versions(versions)
+        counts = getattr(runtime, "cache_counts", None)
+        if callable(counts):
+            self.follow_caches(counts())
+
+    def follow_caches(self, counts: dict[str, tuple[int, int]]) -> None:
+        """Add what the caches counted since the last look (a swapped model starts its counts at 0 again)."""
+        for cache, pair in counts.items():
+            for result, value in zip(("hit", "miss"), pair, strict=True):
+                key = (cache, result)
+                seen = self._cache_seen.get(key, 0)
+                delta = value - seen if value >= seen else value
+                if delta:
+                    self.cache_lookups.labels(cache=cache, result=result).inc(delta)
+                self._cache_seen[key] = value
 
     def render(self) -> Response:
         if self.multiprocess_dir is None:

@@ -17,37 +17,20 @@ are built from it:
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from typing import Any
 
+from naviyam.core.kiwi import get_kiwi
 from naviyam.nlu.matcher import Match, Matcher
 from naviyam.nlu.text import MAX_TAG_CHARS, char_type, mask_decorations, normalize, skeleton_char
 
 log = logging.getLogger(__name__)
-
-_KIWI = None
-_KIWI_LOCK = threading.Lock()
 
 # Mask characters for gazetteer classes in the intent n-gram string.
 _MASK = {"BUDGET": "0", "SHOP": "@", "LMK": "%", "LMKPAT": "%", "DONG": "%", "DIST": "%", "DISH": "&",
          "CAT": "&", "PARTY": "#"}
 _SLOT_LABELS = {"CAT", "DISH", "BUDGET", "COMP", "PARTY", "TIME", "DIET", "PAY", "GOOD", "DIST", "DONG", "LMK",
                 "NEAR", "OPEN", "SORT", "SHOP"}
-
-
-def get_kiwi():
-    """The process-wide kiwipiepy analyser (its model ships inside the package)."""
-    global _KIWI
-    if _KIWI is None:
-        with _KIWI_LOCK:
-            if _KIWI is None:
-                from kiwipiepy import Kiwi
-
-                k = Kiwi(num_workers=-1)
-                k.tokenize("워밍업 문장입니다")
-                _KIWI = k
-    return _KIWI
 
 
 @dataclass

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from naviyam.core.safety import is_safety_message
 from naviyam.nlu.canonical import SEARCH_INTENTS, Canonicaliser, Span, clean_filters, semantic_query
 from naviyam.core.contract import INTENTS, LEARNED_INTENTS
+from naviyam.nlu import features
 from naviyam.nlu.features import analyse, crf_features, intent_features, spans_from_bio
 from naviyam.nlu.intent import IntentClassifier
 from naviyam.nlu.lexicon import Lexicon, compact
@@ -29,6 +31,8 @@ from naviyam.nlu.tagger import CRFTagger
 log = logging.getLogger(__name__)
 
 MODEL_FORMAT = 1
+#: Texts whose session-independent understanding a parser keeps (most recently used first out last).
+NLU_CACHE_SIZE = 4096
 #: Lexicon matches the tagger may have missed that are safe to add back (never inside a shop name).
 _BACKUP_LABELS = {"BUDGET", "PAY", "GOOD", "DIST", "DONG", "PARTY"}
 #: …and, in a search turn, these too.
@@ -68,6 +72,12 @@ class NLUParser:
         self.tagger = tagger
         self.version = version
         self._lock = threading.Lock()
+        # What a text means before the dialogue state is applied (analysis, intent scores, spans) depends on
+        # the text alone, and children send the same few messages again and again.
+        self._understood: OrderedDict[tuple, tuple[Any, dict[str, float] | None, tuple[Span, ...]]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._hits = 0
+        self._misses = 0
 
     # ---- persistence ----------------------------------------------------
     def save(self, folder: Path, extra_config: dict[str, Any] | None = None) -> None:
@@ -121,23 +131,51 @@ class NLUParser:
             log.exception("NLU parse failed; answering OUT_OF_SCOPE for %r", text[:80])
             return NLUResult(text=text, intent="OUT_OF_SCOPE", confidence=0.0, semantic_query=" ".join(text.split())[:40])
 
-    def _parse(self, text: str, session: NLUSession | None) -> NLUResult:
+    def cache_counts(self) -> tuple[int, int]:
+        """(hits, misses) of the per-text cache (``/metrics``: ``naviyam_cache_lookups_total{cache="nlu"}``)."""
+        return self._hits, self._misses
+
+    def _understand(self, text: str) -> tuple[Any, dict[str, float] | None, tuple[Span, ...]]:
+        """The analysis, intent scores and spans of ``text`` (scores None: empty or a safety message), cached."""
+        # Keyed by the models too: training fills in a parser's models after it was made, a benchmark turns
+        # the decoration masking off.
+        key = (text, id(self.intent_model), id(self.tagger), features.MASK_DECORATIONS)
+        with self._cache_lock:
+            got = self._understood.get(key)
+            if got is not None:
+                self._understood.move_to_end(key)
+                self._hits += 1
+                return got
         an = analyse(text, self.matcher)
+        if not an.idx or is_safety_message(text):
+            got = (an, None, ())
+        else:
+            scores = self.predict_intent(an)
+            got = (an, scores, tuple(self.tag_spans(an, max(scores, key=scores.get))))
+        with self._cache_lock:
+            self._misses += 1
+            self._understood[key] = got
+            while len(self._understood) > NLU_CACHE_SIZE:
+                self._understood.popitem(last=False)
+        return got
+
+    def _parse(self, text: str, session: NLUSession | None) -> NLUResult:
+        an, cached_scores, cached_spans = self._understand(text)
         if not an.idx:
             intent = "OUT_OF_SCOPE"
             scores = {i: (1.0 if i == intent else 0.0) for i in INTENTS}
             if session is not None:
                 session.state.apply(intent, {})
             return NLUResult(text, intent, 1.0 if not text.strip() else 0.5, [], "", {}, scores)
-        if is_safety_message(text):
+        if cached_scores is None:
             # Self-harm, abuse or danger: never a search, whatever the model thinks (contracts/nlu.md).
             if session is not None:
                 session.state.apply("SAFETY", {})
             scores = {i: (1.0 if i == "SAFETY" else 0.0) for i in INTENTS}
             return NLUResult(text, "SAFETY", 1.0, [], "", {}, scores)
-        scores = self.predict_intent(an)
+        scores = dict(cached_scores)
         intent = max(scores, key=scores.get)
-        spans = self.tag_spans(an, intent)
+        spans = list(cached_spans)
         entities, turn = self.canon.canonicalise(text, an.norm, spans, intent)
         state = session.state if session is not None else None
         has_search_state = bool(state and (state.search or state.last_search_intent))

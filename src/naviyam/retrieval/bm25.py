@@ -13,29 +13,17 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from pathlib import Path
 
 import numpy as np
 from scipy import sparse
 
+from naviyam.core.kiwi import get_kiwi
+
 log = logging.getLogger(__name__)
 
 #: Kiwi tags kept as index terms.
 CONTENT_TAGS = ("NNG", "NNP", "NNB", "NR", "SL", "SH", "SN", "XR", "VV", "VA", "MAG")
-_kiwi = None
-_kiwi_lock = threading.Lock()
-
-
-def _get_kiwi():
-    global _kiwi
-    with _kiwi_lock:
-        if _kiwi is None:
-            from kiwipiepy import Kiwi
-
-            _kiwi = Kiwi()
-            _kiwi.tokenize("워밍업")  # the first call builds internal tables (~1 s)
-        return _kiwi
 
 
 def tokenize(text: str) -> list[str]:
@@ -49,7 +37,7 @@ def tokenize(text: str) -> list[str]:
             tokens.append("".join(run))
         run.clear()
 
-    for tok in _get_kiwi().tokenize(text):
+    for tok in get_kiwi().tokenize(text):
         tag = tok.tag.split("-")[0]
         is_noun = tag in ("NNG", "NNP", "XR")
         if not (is_noun and tok.start == last_end):

@@ -156,11 +156,16 @@ class CachedQueryEmbedder:
         self.size = size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        #: Texts answered from the cache and texts the inner embedder had to embed (``/metrics`` reports both).
+        self.hits = 0
+        self.misses = 0
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             known = {t: self._cache[t] for t in dict.fromkeys(texts) if t in self._cache}
         missing = [t for t in dict.fromkeys(texts) if t not in known]
+        self.hits += len(known)
+        self.misses += len(missing)
         if missing:
             known.update(zip(missing, self.inner.embed_queries(missing), strict=True))
         out = np.stack([known[t] for t in texts]).astype(np.float32) if texts else np.zeros((0, self.dim), np.float32)

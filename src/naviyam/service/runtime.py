@@ -123,6 +123,19 @@ class Runtime:
             versions["lora"] = Path(adapter).name
         return versions
 
+    def cache_counts(self) -> dict[str, tuple[int, int]]:
+        """(hits, misses) of the serving caches so far: ``query_embedding`` (Layer 1's dense queries) and
+        ``nlu`` (parses of the same text), where the loaded models have them."""
+        counts: dict[str, tuple[int, int]] = {}
+        generator = getattr(self.recommender, "generator", None)
+        embedder = getattr(getattr(generator, "index", None), "embedder", None)
+        if embedder is not None and hasattr(embedder, "hits"):
+            counts["query_embedding"] = (embedder.hits, embedder.misses)
+        parser_counts = getattr(self.parser, "cache_counts", None)
+        if callable(parser_counts):
+            counts["nlu"] = parser_counts()
+        return counts
+
     def candidate_versions(self) -> dict[str, str] | None:
         if self.candidate_recommender is None:
             return None

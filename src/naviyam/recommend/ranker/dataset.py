@@ -110,17 +110,21 @@ class Encoders:
                    Vocab([int(x) for x in d["brands"]]), Vocab([str(x) for x in d["categories"]]),
                    int(d["query_buckets"]))
 
+    def encode_arrays(self, rows: FeatureRows) -> dict[str, np.ndarray]:
+        """What the model takes, as numpy arrays: wide, numerical, user, shop, brand, category, query."""
+        return {
+            "wide": np.ascontiguousarray(rows.wide, dtype=np.float32),
+            "numerical": np.ascontiguousarray(rows.numerical, dtype=np.float32),
+            "user": self.users.encode(rows.user_id.tolist()),
+            "shop": self.shops.encode(rows.shop_id.tolist()),
+            "brand": self.brands.encode(rows.brand_id.tolist()),
+            "category": self.categories.encode(rows.category),
+            "query": hash_queries(rows.semantic_query, self.query_buckets),
+        }
+
     def encode(self, rows: FeatureRows) -> dict[str, torch.Tensor]:
         """Tensors the model takes: wide, numerical, user, shop, brand, category, query."""
-        return {
-            "wide": torch.from_numpy(np.ascontiguousarray(rows.wide, dtype=np.float32)),
-            "numerical": torch.from_numpy(np.ascontiguousarray(rows.numerical, dtype=np.float32)),
-            "user": torch.from_numpy(self.users.encode(rows.user_id.tolist())),
-            "shop": torch.from_numpy(self.shops.encode(rows.shop_id.tolist())),
-            "brand": torch.from_numpy(self.brands.encode(rows.brand_id.tolist())),
-            "category": torch.from_numpy(self.categories.encode(rows.category)),
-            "query": torch.from_numpy(hash_queries(rows.semantic_query, self.query_buckets)),
-        }
+        return {k: torch.from_numpy(v) for k, v in self.encode_arrays(rows).items()}
 
     def encode_frame(self, df: pd.DataFrame) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """Inputs and labels of a training CSV frame."""

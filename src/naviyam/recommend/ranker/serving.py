@@ -34,14 +34,13 @@ from naviyam.recommend.features import (
 )
 from naviyam.recommend.ranker.dataset import Encoders
 from naviyam.recommend.ranker.model import WideDeepConfig, WideDeepNet
+from naviyam.recommend.ranker.numpy_forward import NumpyWideDeep
 
 log = logging.getLogger(__name__)
 
 WEIGHTS_FILE = "weights.pt"
 CONFIG_FILE = "ranker.json"
 FORMAT = "naviyam-wide-deep/1"
-#: torch intra-op threads while scoring (the model is small: more threads only add contention)
-SCORING_THREADS = 1
 
 
 class RankerLoadError(RuntimeError):
@@ -104,6 +103,7 @@ class WideDeepRanker:
     def _set_learned(self, net: WideDeepNet, encoders: Encoders, metrics: dict[str, float]) -> None:
         net.eval()
         self.net_ = net
+        self.__dict__.pop("_numpy", None)
         self.encoders_ = encoders
         self.metrics_ = dict(metrics)
 
@@ -122,16 +122,29 @@ class WideDeepRanker:
         self._check_fitted()
         if len(rows) == 0:
             return np.zeros(0)
-        batch = self.encoders_.encode(rows)
-        # One intra-op thread: ~0.4 ms for 100 candidates, where two threads on a busy 2-core machine
-        # spin for tens of milliseconds. The previous setting is restored afterwards.
-        threads = torch.get_num_threads()
-        torch.set_num_threads(SCORING_THREADS)
-        try:
-            with torch.inference_mode():
-                return torch.sigmoid(self.net_(batch)).double().numpy()
-        finally:
-            torch.set_num_threads(threads)
+        # The numpy forward pass (exported weights): no torch dispatch or intra-op thread pool per request,
+        # so request threads never contend for torch's threads (naviyam.recommend.ranker.numpy_forward).
+        return self._forward().proba(self.encoders_.encode_arrays(rows))
+
+    def _forward(self) -> NumpyWideDeep:
+        """The numpy copy of ``net_``'s weights, exported again if the network's parameters were replaced."""
+        fwd, key = self.__dict__.get("_numpy"), self._weights_key()
+        if fwd is None or fwd[0] != key:
+            fwd = (key, NumpyWideDeep(self.net_))
+            self._numpy = fwd
+        return fwd[1]
+
+    def _weights_key(self) -> tuple:
+        # Tensor versions change on every in-place update (an optimiser step, a weight nudged by hand).
+        return tuple((id(p), p._version) for p in self.net_.parameters())
+
+    def score_rows_torch(self, rows: FeatureRows) -> np.ndarray:
+        """The same probabilities through the torch network (tests compare the two)."""
+        self._check_fitted()
+        if len(rows) == 0:
+            return np.zeros(0)
+        with torch.inference_mode():
+            return torch.sigmoid(self.net_(self.encoders_.encode(rows))).double().numpy()
 
     def score(self, query: RankingQuery, candidates: Sequence[CandidateLike]) -> np.ndarray:
         """One probability per candidate, in the given order; nothing else is scored."""

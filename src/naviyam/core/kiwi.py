@@ -1,0 +1,27 @@
+"""The one kiwipiepy analyser of a process, shared by the NLU features and BM25.
+
+A Kiwi instance holds its language model in memory (about 100 MB); the NLU
+and retrieval each built their own before, so every worker carried two.
+Analysis is thread-safe, so one instance serves every request thread.
+"""
+
+from __future__ import annotations
+
+import threading
+
+_KIWI = None
+_LOCK = threading.Lock()
+
+
+def get_kiwi():
+    """The process-wide analyser, built (and warmed: the first call builds internal tables) on first use."""
+    global _KIWI
+    if _KIWI is None:
+        with _LOCK:
+            if _KIWI is None:
+                from kiwipiepy import Kiwi
+
+                k = Kiwi(num_workers=-1)
+                k.tokenize("워밍업 문장입니다")
+                _KIWI = k
+    return _KIWI

@@ -1,0 +1,53 @@
+"""Math-library threads while serving.
+
+A worker answers several requests at once, each in a thread of its own; if
+every one of them may also spread a matrix product over all cores (torch's
+intra-op pool, OpenBLAS/MKL, OpenMP in FAISS), a 2-core machine runs many
+more busy threads than it has cores and they spin against each other. While
+serving, each request thread gets ``math_threads`` (default 1) math threads;
+training keeps the libraries' defaults.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+
+def limit_math_threads(n: int) -> Callable[[], None]:
+    """Limit torch, BLAS and OpenMP to ``n`` threads; return a function that restores what was set before."""
+    restore: list[Callable[[], None]] = []
+    try:
+        import torch
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(n)
+        restore.append(lambda: torch.set_num_threads(before))
+    except Exception:  # noqa: BLE001 - a library that is missing or refuses leaves its default
+        log.debug("torch threads not limited", exc_info=True)
+    try:
+        import faiss
+
+        faiss_before = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(n)
+        restore.append(lambda: faiss.omp_set_num_threads(faiss_before))
+    except Exception:  # noqa: BLE001
+        log.debug("FAISS threads not limited", exc_info=True)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        limits = threadpool_limits(limits=n)
+        restore.append(limits.restore_original_limits)
+    except Exception:  # noqa: BLE001
+        log.debug("BLAS/OpenMP threads not limited", exc_info=True)
+
+    def _restore() -> None:
+        for undo in reversed(restore):
+            try:
+                undo()
+            except Exception:  # noqa: BLE001
+                log.debug("could not restore a thread limit", exc_info=True)
+
+    return _restore
