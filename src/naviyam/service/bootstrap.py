@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 from rich.console import Console
 from sqlalchemy import Engine
@@ -15,6 +19,43 @@ from naviyam.progress import progress_reporter
 from naviyam.shops import count_shops
 
 log = logging.getLogger(__name__)
+
+#: While ``naviyam serve --build-models`` builds the missing models in the background, this file in the var
+#: folder says how far it is; ``/health`` reads it and answers ``warming`` with that progress.
+WARMING_FILE = "warming.json"
+
+
+def warming_path(settings: Settings) -> Path:
+    return Path(settings.var_dir) / WARMING_FILE
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def warming_status(settings: Settings) -> dict | None:
+    """What the background model build reports (kinds done, the one building, the ones left), or None
+    when no build runs (none started, finished, or its process is gone)."""
+    path = warming_path(settings)
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(state, dict) or state.get("finished") or not _pid_alive(int(state.get("pid") or 0)):
+        return None
+    return state
+
+
+def _write_warming(path: Path, state: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)  # atomic: /health never reads half a file
 
 def _build_nlu(engine: Engine, registry: ModelRegistry, settings: Settings) -> str:
     from naviyam.nlu import train_nlu
@@ -110,33 +151,55 @@ def models_to_build(registry: ModelRegistry, *, force: bool = False) -> dict[str
 
 
 def build_missing_models(engine: Engine, settings: Settings, console: Console | None = None, *,
-                         force: bool = False) -> dict[str, str]:
+                         force: bool = False, report_warming: bool = False) -> dict[str, str]:
     """Build every model kind that is missing or older than the data it reads; return kind → version.
 
     What is rebuilt and why is told on ``console`` and logged; models that are up to date are kept.
+    ``report_warming``: keep :data:`WARMING_FILE` up to date for ``/health`` while building.
     """
     registry = ModelRegistry(engine, settings.models_dir)
     todo = models_to_build(registry, force=force)
     built = {}
-    for kind, builder in MODEL_BUILDERS.items():
-        current = registry.current(kind)
-        if kind not in todo:
-            built[kind] = current.version
-            continue
-        log.info("building %s model: %s", kind, todo[kind])
-        if console is not None:
-            console.print(f"{kind} 모델을 만들어요 — {todo[kind]}")
-        try:
-            built[kind] = builder(engine, registry, settings)
-            if current is not None and built[kind] == current.version and console is not None:
-                console.print(f"[yellow]새 {kind} 모델이 운영 모델보다 낫지 않아 후보로만 보관했어요 "
-                              "(운영 모델을 계속 씁니다; `naviyam models list`).[/yellow]")
-        except ValueError as exc:
-            if kind != "ranker":
-                raise
-            # Too few orders for a time split: the service still answers, in Layer 1's order.
-            log.warning("ranker not built: %s", exc)
-            if console is not None:
-                console.print("[yellow]주문 기록이 아직 적어 순위 모델(ranker)을 만들지 못했어요. 추천은 후보 순서"
-                              "(Layer 1)로 하고, 주문이 쌓이면 `naviyam train ranker`로 만들 수 있어요.[/yellow]")
+    warming = {"pid": os.getpid(), "todo": list(todo), "done": [], "building": None, "started": time.time(),
+               "seconds": {}}
+    path = warming_path(settings) if report_warming else None
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_warming(path, warming)
+    try:
+        for kind, builder in MODEL_BUILDERS.items():
+            current = registry.current(kind)
+            if kind not in todo:
+                built[kind] = current.version
+                continue
+            t0 = time.monotonic()
+            if path is not None:
+                _write_warming(path, {**warming, "building": kind})
+            _build_one(engine, registry, settings, console, kind, builder, todo[kind], current, built)
+            warming["done"].append(kind)
+            warming["seconds"][kind] = round(time.monotonic() - t0, 1)
+            log.info("%s model built in %.1f s", kind, warming["seconds"][kind])
+    finally:
+        if path is not None:
+            _write_warming(path, {**warming, "building": None, "finished": True})
     return built
+
+
+def _build_one(engine, registry, settings, console, kind, builder, why, current, built) -> None:
+    """Build one kind into ``built``; a ranker that cannot be built yet (too few orders) is told, not raised."""
+    log.info("building %s model: %s", kind, why)
+    if console is not None:
+        console.print(f"{kind} 모델을 만들어요 — {why}")
+    try:
+        built[kind] = builder(engine, registry, settings)
+        if current is not None and built[kind] == current.version and console is not None:
+            console.print(f"[yellow]새 {kind} 모델이 운영 모델보다 낫지 않아 후보로만 보관했어요 "
+                          "(운영 모델을 계속 씁니다; `naviyam models list`).[/yellow]")
+    except ValueError as exc:
+        if kind != "ranker":
+            raise
+        # Too few orders for a time split: the service still answers, in Layer 1's order.
+        log.warning("ranker not built: %s", exc)
+        if console is not None:
+            console.print("[yellow]주문 기록이 아직 적어 순위 모델(ranker)을 만들지 못했어요. 추천은 후보 순서"
+                          "(Layer 1)로 하고, 주문이 쌓이면 `naviyam train ranker`로 만들 수 있어요.[/yellow]")

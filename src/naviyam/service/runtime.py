@@ -43,6 +43,8 @@ from naviyam.service.chat import ChatService
 log = logging.getLogger(__name__)
 #: How often a runtime without a recommender tries to load one again.
 RETRY_SECONDS = 30.0
+#: How often the registry is checked while some model kind is still missing (a first start builds them).
+WARMING_CHECK_SECONDS = 5.0
 ALERT_MODEL_LOAD_FAILED = "model_load_failed"
 
 
@@ -165,8 +167,15 @@ class Runtime:
                            ab_share=self.settings.ab_share, ab_salt=self.settings.ab_salt,
                            settings=self.settings)
 
+    def _incomplete(self) -> bool:
+        """Some model kind is not served yet (first start: the background build has not finished it)."""
+        return (self.recommender is None or getattr(self.recommender, "ranker", None) is None
+                or getattr(self.parser, "version", None) == "rules")
+
     def _maybe_refresh_in_background(self) -> None:
         interval = self.settings.reload_interval_s
+        if interval > 0 and self._incomplete():
+            interval = min(interval, WARMING_CHECK_SECONDS)  # pick each model up soon after it is built
         if interval <= 0 or time.monotonic() - self._last_check < interval:
             return
         with self._lock:
