@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -16,6 +18,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from naviyam.config import get_settings
 
 log = logging.getLogger(__name__)
+
+
+_WRITE_LOCKS: "weakref.WeakKeyDictionary[Engine, threading.Lock]" = weakref.WeakKeyDictionary()
+
+
+def write_lock(bind) -> AbstractContextManager:
+    """A lock that the threads of this process take around a short write transaction on a SQLite file.
+
+    SQLite has one writer; a thread that finds it busy sleeps in SQLite's busy handler (1, 2, 5, 10 … ms)
+    and checks again, so under load writers queue up in growing sleeps. Waiting on a Python lock instead
+    wakes the next writer the moment the last one commits. Other databases get a no-op.
+    """
+    engine = getattr(bind, "engine", bind)
+    lock = _WRITE_LOCKS.get(engine) if engine is not None else None
+    return lock if lock is not None else nullcontext()
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -35,6 +52,7 @@ def make_engine(url: str, **kwargs) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
+        _WRITE_LOCKS[engine] = threading.Lock()
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from naviyam.core.privacy import must_minimise
 from naviyam.db.models import FEEDBACK_TYPES, FeedbackEvent, Interaction, Shop, User
+from naviyam.db.session import write_lock
 
 
 class FeedbackRejected(ValueError):
@@ -41,7 +42,8 @@ def record_feedback(
                           feedback_type=feedback_type, satisfaction_score=satisfaction_score, app_user=app_user,
                           minimised=_minimised(session, user_id, app_user, interaction))
     session.add(event)
-    session.commit()
+    with write_lock(session.get_bind()):
+        session.commit()
     return event.id
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from naviyam.core.privacy import training_exclusions
 from naviyam.db.models import FeedbackEvent, Interaction
-from naviyam.db.session import session_scope
+from naviyam.db.session import session_scope, write_lock
 
 
 def store_interaction(
@@ -47,7 +47,8 @@ def store_interaction(
                       model_versions=model_versions, ab_arm=ab_arm, app_user=app_user, location=location,
                       minimised=minimised)
     session.add(row)
-    session.commit()
+    with write_lock(session.get_bind()):  # the turn's one write transaction: flush and commit together
+        session.commit()
     return row.id
 
 

@@ -171,14 +171,19 @@ def _facts(db: DBSession, shop_ids: Sequence[int]) -> dict[int, _ShopFacts]:
     ids = sorted({int(s) for s in shop_ids})
     if not ids:
         return {}
-    shops = {s.id: s for s in db.scalars(select(Shop).where(Shop.id.in_(ids)))}
+    # Plain column rows on the session's connection (Core, not ORM objects): this runs on every answer with
+    # ~20 shops and their menus.
+    conn = db.connection()
+    shops = {row[0]: row for row in conn.execute(
+        select(Shop.id, Shop.open_time, Shop.close_time, Shop.closed_days).where(Shop.id.in_(ids)))}
     menus: dict[int, list[tuple[str, str | None, int, bool]]] = {i: [] for i in ids}
-    for m in db.scalars(select(ShopMenu).where(ShopMenu.shop_id.in_(ids)).order_by(ShopMenu.id)):
-        menus[m.shop_id].append((m.name, m.dish, int(m.price or 0), bool(m.is_signature)))
-    orders = dict(db.execute(select(ProductOrder.shop_id, func.count()).where(ProductOrder.shop_id.in_(ids))
-                             .group_by(ProductOrder.shop_id)).all())
-    return {i: _ShopFacts(s.open_time, s.close_time, s.closed_days, menus[i], int(orders.get(i, 0)))
-            for i, s in shops.items()}
+    for shop_id, name, dish, price, signature in conn.execute(
+            select(ShopMenu.shop_id, ShopMenu.name, ShopMenu.dish, ShopMenu.price, ShopMenu.is_signature)
+            .where(ShopMenu.shop_id.in_(ids)).order_by(ShopMenu.id)):
+        menus[shop_id].append((name, dish, int(price or 0), bool(signature)))
+    orders = dict(conn.execute(select(ProductOrder.shop_id, func.count()).where(ProductOrder.shop_id.in_(ids))
+                               .group_by(ProductOrder.shop_id)).all())
+    return {i: _ShopFacts(row[1], row[2], row[3], menus[i], int(orders.get(i, 0))) for i, row in shops.items()}
 
 
 def _mains(menus: list[tuple[str, str | None, int, bool]]) -> list[tuple[str, str | None, int, bool]]:
