@@ -270,7 +270,7 @@ async def run_level(base: str, target: str, concurrency: int, duration: float, s
                 t0 = time.perf_counter()
                 try:
                     status, headers, data = await asyncio.wait_for(conn.request(method, path, body), 30)
-                except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+                except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
                     level.errors[exc.__class__.__name__] += 1
                     await conn.close()
                     await asyncio.sleep(0.05)

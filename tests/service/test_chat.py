@@ -173,5 +173,5 @@ def test_a_turn_writes_in_one_short_transaction_at_its_end(service, trained_worl
     reads = [i for i, s in enumerate(statements) if s == "SELECT"]
     assert writes, statements
     # each turn's writes come after all of that turn's reads: one block of writes per turn, two blocks in all
-    blocks = 1 + sum(1 for a, b in zip(writes, writes[1:]) if any(a < r < b for r in reads))
+    blocks = 1 + sum(1 for a, b in zip(writes, writes[1:], strict=False) if any(a < r < b for r in reads))
     assert blocks == 2, statements

@@ -20,7 +20,7 @@ from naviyam.config import get_settings
 log = logging.getLogger(__name__)
 
 
-_WRITE_LOCKS: "weakref.WeakKeyDictionary[Engine, threading.Lock]" = weakref.WeakKeyDictionary()
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
 def write_lock(bind) -> AbstractContextManager:
