@@ -178,16 +178,10 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        status = {"code": 500}
+        status = {"code": 500, "counted": False}
 
-        async def send_wrapper(message):
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
+        def record() -> None:
+            status["counted"] = True
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "GET")
@@ -195,6 +189,22 @@ class MetricsMiddleware:
             self.metrics.latency.labels(method, path).observe(time.perf_counter() - start)
             if status["code"] >= 500:
                 self.metrics.errors.labels(path).inc()
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            elif (message["type"] == "http.response.body" and not message.get("more_body", False)
+                  and not status["counted"]):
+                # Counted before the last byte leaves: a response the client has is always in the counts,
+                # even when the worker is killed the moment after (busy machines delay what runs after send).
+                record()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            if not status["counted"]:
+                record()
             self.metrics.follow_runtime(scope.get("app"))
 
 
