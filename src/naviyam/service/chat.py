@@ -169,7 +169,7 @@ class ChatService:
         # No autoflush: a query after the first change (a new chat session, its state) would otherwise flush it
         # and start the write transaction there, holding SQLite's one writer lock through NLU and ranking.
         # Everything this turn writes (session state, interaction, feedback) goes in one short transaction
-        # at the end (store_interaction's commit).
+        # at the end (log_turn, through store_interaction's commit).
         with self.sessions() as db, db.no_autoflush:
             chat_session = self._load_session(db, req.session_id, req.user_id)
             user = db.get(User, req.user_id) if req.user_id is not None else None
