@@ -1,6 +1,6 @@
 """Read-side queries for shops: one shop with its menus and derived figures, and lists.
 
-The same SQL serves SQLite and PostgreSQL. Derived figures follow DESIGN.md:
+The same SQL serves SQLite and PostgreSQL. Derived figures:
 average menu price, menu count, rating, review count, order count.
 """
 

@@ -30,7 +30,7 @@ def export(
     end: str = typer.Option(..., "--end", help="마지막 날 (YYYY-MM-DD, 서비스 시간대 기준, 포함)."),
     out: Path = typer.Option(Path("outputs/learning_data"), "--out", help="출력 폴더."),
 ) -> None:
-    """기간 안의 conversations_*.jsonl과 feedbacks_*.jsonl을 써요 (seed 46.C)."""
+    """기간 안의 conversations_*.jsonl과 feedbacks_*.jsonl을 써요."""
     from naviyam.core.clock import day_bounds_utc
     from naviyam.learning.store import export_learning_data
 
@@ -60,7 +60,7 @@ def learn(
                                  help="관문(gate)을 통과한 후보를 운영에 올려요 (A/B 테스트 중에는 올리지 않아요)."),
     force: bool = typer.Option(False, help="새 피드백이 없어도 학습해요."),
 ) -> None:
-    """증분 학습 (incremental, seed 47.B): 새 피드백 → 후보 랭커·NLU → 비교 → 승격 또는 유지."""
+    """증분 학습 (incremental): 새 피드백 → 후보 랭커·NLU → 비교 → 승격 또는 유지."""
     from naviyam.config import get_settings
     from naviyam.learning.incremental import IncrementalDataConfig
     from naviyam.learning.learn import LearnConfig, run_learning

@@ -25,7 +25,7 @@ def lora_cmd(
                                     "폴더 (기본 모델은 어댑터에서 읽어요)."),
     data: Path | None = typer.Option(None, "--data", help="lora_training_data.jsonl "
                                         "(한 줄에 {task, instruction, input, output} 하나)."),
-    incremental_data: Path | None = typer.Option(None, "--incremental-data", help="증분 학습(seed 47.B.3)에 쓸 "
+    incremental_data: Path | None = typer.Option(None, "--incremental-data", help="증분 학습에 쓸 "
                                                     "새 행; --data와 함께 또는 대신 써요."),
     output_dir: Path | None = typer.Option(None, "--output-dir", help="어댑터를 쓸 폴더. 기본: 모델 "
                                               "레지스트리의 새 `lora` 버전 폴더 (후보(candidate)로 등록)."),

@@ -1,4 +1,4 @@
-"""``naviyam monitor daily | report``: nightly metrics, degradation alerts and charts (seed 47.C)."""
+"""``naviyam monitor daily | report``: nightly metrics, degradation alerts and charts."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """SQLAlchemy 2 models: the operator's tables and the service's own tables.
 
 The operator's tables mirror the sheets of their Excel export (see
-DESIGN.md, "Data: the operator's database"); ids are the operator's ids.
+README, section 4); ids are the operator's ids.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Incremental learning data from what users did with what they were shown (seed 46.C, 47.B).
+"""Incremental learning data from what users did with what they were shown.
 
 Ranker rows come from stored interactions that got feedback:
 
@@ -39,7 +39,7 @@ coordinates when the client sent them).
 Nothing of a child without a guardian's consent (minimised turns and
 feedback) or of an erased user is ever read (:mod:`naviyam.core.privacy`).
 
-NLU rows ("good conversations", seed 44.E): the messages of those same
+NLU rows ("good conversations"): the messages of those same
 interactions whose recommendations were chosen and that nobody rated below
 4, with the intent and entities the model produced.
 

@@ -1,4 +1,4 @@
-"""Builders of lora_training_data.jsonl (seed 44.C and 44.E).
+"""Builders of lora_training_data.jsonl.
 
 Every row is ``{"task", "instruction", "input", "output"}``:
 
@@ -7,7 +7,7 @@ Every row is ``{"task", "instruction", "input", "output"}``:
   object ``{"intent", "filters", "semantic_query"}`` of that one turn;
 * ``child_friendly`` — the child-friendly pairs (``original`` → ``child_friendly``).
 
-A conversation is *good* (seed 44.E) when the user chose one of its
+A conversation is *good* when the user chose one of its
 recommendations (clicked, ordered, favorited, or rated it 4 or more) and no
 satisfaction score given for it is below 4. Only turns whose stored filters
 are that turn's own are used: the first turn of a session in the export, or

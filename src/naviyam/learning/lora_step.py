@@ -1,4 +1,4 @@
-"""The LoRA step of ``naviyam learn`` (seed 47.B.3), run only when the LLM path is enabled.
+"""The LoRA step of ``naviyam learn``, run only when the LLM path is enabled.
 
 1. Rows: the good conversations of the learning window as LoRA ``nlu`` rows
    (:func:`naviyam.learning.lora_data.conversation_rows_from_db`), plus a replay

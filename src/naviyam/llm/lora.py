@@ -1,4 +1,4 @@
-"""LoRA fine-tuning of a local causal LM with PEFT (seed 44.D and 47.B.3).
+"""LoRA fine-tuning of a local causal LM with PEFT.
 
 Rows are the seed's ``{"instruction", "input", "output"}`` objects (plus a
 ``task`` name: ``nlu`` or ``child_friendly``; see :mod:`naviyam.learning.lora_data`).

@@ -1,4 +1,4 @@
-"""Prompt formats shared by inference and LoRA training (seed 44.C: instruction / input / output).
+"""Prompt formats shared by inference and LoRA training: instruction / input / output.
 
 Training and inference must render a row the same way, so both call
 :func:`render_prompt`. Two styles:
@@ -68,5 +68,5 @@ def render_prompt(tokenizer: Any, instruction: str, input_text: str, style: str 
 
 
 def nlu_target(intent: str, filters: dict[str, Any], semantic_query: str) -> dict[str, Any]:
-    """The object the NLU task asks for (seed 44.C order: intent, filters, semantic_query)."""
+    """The object the NLU task asks for (order: intent, filters, semantic_query)."""
     return {"intent": intent, "filters": filters, "semantic_query": semantic_query}

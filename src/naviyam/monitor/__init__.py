@@ -1,1 +1,1 @@
-"""Monitoring: daily metrics from the database, degradation alerts, charts (seed 47.C)."""
+"""Monitoring: daily metrics from the database, degradation alerts, charts."""

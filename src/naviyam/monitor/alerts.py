@@ -1,4 +1,4 @@
-"""Degradation detection (seed 47.C) and alerts: a database row, a log line and an optional webhook.
+"""Degradation detection and alerts: a database row, a log line and an optional webhook.
 
 For each watched metric, the mean of the last ``window`` days (ending with
 the checked day) is compared with the mean of the ``window`` days before:

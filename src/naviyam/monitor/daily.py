@@ -1,4 +1,4 @@
-"""Daily metrics from the database (seed 47.C), stored one row per (day, metric) in ``daily_metric``.
+"""Daily metrics from the database, stored one row per (day, metric) in ``daily_metric``.
 
 A day is a calendar day in the service's time zone (``Settings.timezone``);
 interactions and feedback are stored in UTC and converted. For the day's

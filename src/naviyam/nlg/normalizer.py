@@ -1,4 +1,4 @@
-"""The child-friendly normaliser (seed sections 44.C and 47.A.4).
+"""The child-friendly normaliser.
 
 For users under 14 it turns formal speech into gentle 해요체, replaces hard
 words with easy ones, keeps sentences short and allows at most two emoji.

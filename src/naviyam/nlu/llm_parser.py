@@ -5,7 +5,7 @@
 
 1. the model is asked (greedy, stopping at the closed JSON object, within the
    token and time budget) for ``{"intent", "filters", "semantic_query"}`` —
-   what *this turn* says (seed 44.C);
+   what *this turn* says;
 2. the object is parsed and checked: known intent, filters that pass
    :func:`naviyam.nlu.contract.validate_filters` after
    :func:`~naviyam.nlu.canonical.clean_filters`;

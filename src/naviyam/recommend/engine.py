@@ -5,7 +5,7 @@
     rec = RecommendationEngine.load(engine, registry)         # once, at start-up
     out = rec.recommend(user_id, nlu_output, {"lat": 37.48, "lon": 126.95}, top_k=5)
     out.ranking              # "wide_deep", or "layer1_fallback" when no ranker can serve
-    out.recommendations      # DESIGN.md's recommendation contract, each with a Korean reason
+    out.recommendations      # the recommendation contract (core.contract.Recommendation), each with a Korean reason
     out.relaxed_filters      # filter keys Layer 1 had to relax (metadata.relaxed_filters)
 
 Without a trained ranker (none registered yet, or the registered one cannot
@@ -202,7 +202,7 @@ class RecommendationEngine:
 
     def recommend(self, user: int | None, nlu_output: dict[str, Any] | None, context: Any = None,
                   top_k: int = DEFAULT_TOP_K) -> RecommendationResult:
-        """Top ``top_k`` recommendations (DESIGN.md contract) for a user, an NLU object and a request context.
+        """Top ``top_k`` recommendations (core.contract.Recommendation) for a user, an NLU object and a request context.
 
         ``context`` is a dict or object with optional ``now``, ``lat``, ``lon``.
         """

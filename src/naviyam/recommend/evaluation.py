@@ -1,6 +1,6 @@
 """Full-ranking evaluation on a temporal hold-out, side by side with the standard peers.
 
-The protocol (DESIGN.md, "Evaluation is full ranking, side by side"):
+The protocol (full ranking over every shop, every method side by side):
 
 - the hold-out is every order at or after a cut-off; for each user known
   before the cut, the *relevant* shops are those they ordered in the hold-out

@@ -1,6 +1,6 @@
 """Wide & Deep features: the one module that training and serving both call.
 
-The layout follows the seed (section 45.A) and DESIGN.md.
+The layout is documented below and in docs/architecture.md.
 
 Wide vector (``WIDE_DIM`` = 50): slots 0-30 are defined below, 31-49 are zero
 padding reserved for later features.
@@ -111,7 +111,7 @@ NUM_COLUMNS = [f"num_feat_{i}" for i in range(NUM_DIM)]
 #: The seed's bias correction: a good shop's raw 1.0 becomes 0.3.
 GOOD_SHOP_VALUE = 0.3
 RATING_THRESHOLD = 3.5
-#: A review at or above this rating is a choice (DESIGN.md: label 1 for review >= 4).
+#: A review at or above this rating is a choice (label 1 for review >= 4).
 GOOD_REVIEW_RATING = 4
 DISTANCE_SCALE_M = 1000.0
 HISTORY_SATURATION = 5.0

@@ -21,7 +21,7 @@ from naviyam.db.models import ProductOrder, Review, UserFavorite
 ORDER_WEIGHT = 1.0
 FAVORITE_WEIGHT = 3.0
 GOOD_REVIEW_WEIGHT = 2.0
-#: Reviews at or above this rating count as positive feedback (DESIGN.md: label 1 for review >= 4).
+#: Reviews at or above this rating count as positive feedback (label 1 for review >= 4).
 GOOD_REVIEW_MIN_RATING = 4
 
 

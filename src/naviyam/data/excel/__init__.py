@@ -1,7 +1,6 @@
 """Excel (.xlsx) and CSV import and export of the operator's tables.
 
-The operator's workbook has one sheet per table (DESIGN.md, "Data: the
-operator's database"): shop, shop_menu, brand, user, product_order,
+The operator's workbook has one sheet per table (README, section 4): shop, shop_menu, brand, user, product_order,
 userfavorite, review and meal_card_limit. A folder holding one CSV file per sheet (``shop.csv``,
 ...) works the same way.
 
@@ -34,7 +33,7 @@ is an update, not an error; every import that changes data bumps the data
 versions the models compare with (:mod:`naviyam.db.data_versions`).
 
 Export (:func:`export_workbook`) writes the same sheets with exactly the
-DESIGN.md columns, in a form that imports back to identical rows.
+README's columns, in a form that imports back to identical rows.
 """
 
 from naviyam.data.excel.export import export_workbook

@@ -61,7 +61,7 @@ def export_workbook(engine: Engine, path: str | os.PathLike[str],
       ``<sheet>.csv`` per table.
     - anything else (``.xls``, ``.csv``, ...) is refused with ``ValueError``.
 
-    Columns are exactly DESIGN.md's, in its order. Times are written "HH:MM"
+    Columns are exactly the README's (section 4), in its order. Times are written "HH:MM"
     (seconds only when not zero), dates "YYYY-MM-DD", datetimes ISO
     "YYYY-MM-DD HH:MM:SS[.ffffff]" (as text, so no precision is lost),
     booleans as Excel TRUE/FALSE cells (CSV: TRUE/FALSE), empty values as

@@ -249,7 +249,7 @@ SHEETS: dict[str, SheetSpec] = {
     )
 }
 
-#: Sheets in the order DESIGN.md lists them: export order and error order.
+#: Sheets in the order the README lists them: export order and error order.
 SHEET_ORDER: tuple[str, ...] = tuple(SHEETS)
 #: Parents before children: insert order.
 INSERT_ORDER = ("brand", "shop", "shop_menu", "user", "product_order", "userfavorite", "review", "meal_card_limit")

@@ -1,4 +1,4 @@
-"""The Wide & Deep network (seed section 45, DESIGN.md) and its JSON config.
+"""The Wide & Deep network and its JSON config.
 
 wide:  Linear(50 → 1) over the wide cross/compatibility vector.
 deep:  [user 64 | shop 64 | brand 16 | category 16 | query 128 (EmbeddingBag, mean) | 10 numerical]
