@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import numpy as np
@@ -140,3 +141,20 @@ def test_feedback_a_fine_tuned_production_already_saw_is_replayed_not_trained_on
     assert len(out) == 18 and out.groupby("query_id").size().eq(3).all()  # whole old lists, as many rows as new
     trained_from_scratch = SimpleNamespace(config={"source": "train"}, data_window_end=dt.datetime(2026, 11, 1, 9))
     assert len(_new_and_replayed_feedback(frame, trained_from_scratch, seed=0)) == len(frame)
+
+
+def test_the_held_out_lists_are_ones_production_was_not_trained_on(loop_world):
+    from naviyam.core.clock import utcnow
+    from naviyam.learning.incremental import collect_labelled
+    from naviyam.recommend.layer1 import CandidateGenerator
+
+    gen = CandidateGenerator.load(loop_world.engine, loop_world.registry)
+    now = utcnow()
+    labelled = sorted(collect_labelled(loop_world.engine, now - dt.timedelta(days=28), now),
+                      key=lambda li: (li.created_at, li.interaction_id))
+    seen_until = labelled[len(labelled) * 3 // 4].created_at  # production saw the first three quarters
+    data = build_incremental_data(loop_world.engine, gen, now, IncrementalDataConfig(), seen_until=seen_until)
+    unseen = [li for li in labelled if li.created_at >= seen_until]
+    assert data.n_holdout_interactions == round(len(unseen) * 0.2) > 0
+    held = set(data.holdout["query_id"])
+    assert held <= {li.interaction_id for li in unseen}

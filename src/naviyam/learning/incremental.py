@@ -44,7 +44,10 @@ interactions whose recommendations were chosen and that nobody rated below
 4, with the intent and entities the model produced.
 
 The split is by time: the most recent ``holdout_share`` of labelled
-interactions is held out to compare candidate and production.
+interactions is held out to compare candidate and production — of those
+production has not been trained on (after ``seen_until``, the end of a
+fine-tuned production ranker's data window), so production is never judged
+on its own training lists.
 """
 
 from __future__ import annotations
@@ -309,15 +312,20 @@ def ranker_rows(engine: Engine, generator, labelled: list[LabelledInteraction],
 
 
 def build_incremental_data(engine: Engine, generator, end: dt.datetime,
-                           config: IncrementalDataConfig | None = None) -> IncrementalData:
-    """Ranker rows split by time into fine-tuning and held-out parts, and the good conversations."""
+                           config: IncrementalDataConfig | None = None,
+                           seen_until: dt.datetime | None = None) -> IncrementalData:
+    """Ranker rows split by time into fine-tuning and held-out parts, and the good conversations.
+
+    ``seen_until`` (UTC): interactions before it were in production's training data; the held-out share
+    is taken from the interactions after it."""
     cfg = config or IncrementalDataConfig()
     start = end - dt.timedelta(days=cfg.window_days)
     labelled = collect_labelled(engine, start, end, cfg)
     labelled.sort(key=lambda x: (x.created_at, x.interaction_id))
     n = len(labelled)
-    n_hold = int(round(n * cfg.holdout_share)) if n >= 5 else 0
-    hold_ids = {li.interaction_id for li in labelled[n - n_hold:]} if n_hold else set()
+    unseen = [li for li in labelled if seen_until is None or li.created_at >= seen_until]
+    n_hold = int(round(len(unseen) * cfg.holdout_share)) if len(unseen) >= 5 else 0
+    hold_ids = {li.interaction_id for li in unseen[len(unseen) - n_hold:]} if n_hold else set()
     frame, skipped = ranker_rows(engine, generator, labelled, cfg) if generator is not None else (pd.DataFrame(), 0)
     if len(frame):
         is_hold = frame["query_id"].isin(hold_ids)

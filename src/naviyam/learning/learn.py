@@ -173,7 +173,7 @@ def run_learning(engine: Engine, registry: ModelRegistry, config: LearnConfig | 
     report = LearnReport("trained", "", new, top)
     try:
         generator = _load_generator(engine, registry, say) if cfg.train_ranker else None
-        data = build_incremental_data(engine, generator, now, cfg.data)
+        data = build_incremental_data(engine, generator, now, cfg.data, seen_until=_seen_until(registry))
         report.data = {
             "window": [data.window[0].isoformat(timespec="seconds"), data.window[1].isoformat(timespec="seconds")],
             "labelled_interactions": data.n_interactions, "train_interactions": data.n_train_interactions,
@@ -295,6 +295,14 @@ def _learn_ranker(engine, registry: ModelRegistry, generator, data: IncrementalD
     outcome = _settle("ranker", mv.version, prod_mv.version, decision, cand_m, prod_m, registry, cfg, say)
     outcome.seconds = time.perf_counter() - t0
     return outcome
+
+
+def _seen_until(registry: ModelRegistry) -> dt.datetime | None:
+    """The end of the data window of a production ranker made by ``naviyam learn`` (None: it saw no feedback)."""
+    mv = registry.current("ranker")
+    if mv is None or (mv.config or {}).get("source") != "learn":
+        return None
+    return mv.data_window_end
 
 
 def _new_and_replayed_feedback(train: pd.DataFrame, prod_mv, seed: int) -> pd.DataFrame:
