@@ -1,0 +1,205 @@
+"""Building feature rows for a request's candidates (vectorised over the candidates)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from naviyam.retrieval.catalog import ShopCatalog
+from naviyam.recommend.features.definitions import CandidateLike, DIETARY_PREFERENCES, DISTANCE_SCALE_M, EXTRA_FUNNELS, FUNNELS, FeatureRows, GOOD_SHOP_VALUE, NUM_DIM, NUM_SCALES, RANKED_FUNNELS, RankingQuery, TIME_BUCKETS, W, WIDE_DIM, WIDE_NAMES, _dish_fits, _haversine_m, age_at, age_group, budget_compatibility, candidate_funnels, history_feature, rating_feature, time_bucket
+from naviyam.recommend.features.state import InteractionState
+
+
+class FeatureBuilder:
+    """Computes :class:`FeatureRows` for a query and its candidates over one catalog.
+
+    Static per-shop figures (cheapest menu, dietary fit, opening hours) are
+    precomputed once; per-request work is a few numpy operations over the
+    candidate rows.
+    """
+
+    def __init__(self, catalog: ShopCatalog):
+        self.catalog = catalog
+        n = len(catalog)
+        self.diet_fit = {p: np.zeros(n, dtype=np.float64) for p in DIETARY_PREFERENCES}
+        for i, menus in enumerate(catalog.menus):
+            cat = catalog.categories[i]
+            for p in DIETARY_PREFERENCES:
+                if menus:
+                    self.diet_fit[p][i] = float(np.mean([_dish_fits(p, m.dish, cat) for m in menus]))
+                else:
+                    self.diet_fit[p][i] = float(_dish_fits(p, None, cat))
+        o = catalog.open_min.astype(np.int32)
+        c = catalog.close_min.astype(np.int32)
+        minutes = np.where(o == c, 24 * 60, (c - o) % (24 * 60))
+        self.operating_hours = minutes / 60.0
+        self.brand = np.array([b if b is not None else -1 for b in catalog.brand_ids], dtype=np.int64)
+        self.avg_price = np.nan_to_num(catalog.avg_price, nan=0.0)
+
+    def rows(self, shop_ids: Sequence[int]) -> np.ndarray:
+        row_of = self.catalog.row_of
+        missing = [int(s) for s in shop_ids if int(s) not in row_of]
+        if missing:
+            raise KeyError(f"shops not in the catalog: {missing[:5]}")
+        return np.array([row_of[int(s)] for s in shop_ids], dtype=np.int64)
+
+    def build(self, query: RankingQuery, candidates: Sequence[CandidateLike],
+              state: InteractionState, similarity: SimilaritySource | None = None) -> FeatureRows:
+        """Features of every candidate for this query, as of ``query.when`` in ``state``.
+
+        ``similarity`` (the item-kNN funnel) gives slot 27; without it the slot is 0.
+        """
+        cat = self.catalog
+        shop_ids = np.array([int(c.shop_id) for c in candidates], dtype=np.int64)
+        rows = self.rows(shop_ids)
+        n = len(rows)
+        wide = np.zeros((n, WIDE_DIM), dtype=np.float64)
+        num = np.zeros((n, NUM_DIM), dtype=np.float64)
+        uid = query.user_id
+        user = state.users.get(uid) if uid is not None else None
+        age = age_at(user.birthday, query.when) if user else None
+        group = age_group(age)
+        tod = query.filters.get("time_of_day")
+        tb = tod if tod in TIME_BUCKETS else time_bucket(query.when)
+        categories = [cat.categories[r] for r in rows]
+        districts = [cat.districts[r] for r in rows]
+
+        # 0, 2: crosses with the category
+        wide[:, W["age_group_x_category"]] = [state.cross("age", group, c) for c in categories]
+        wide[:, W["time_x_category"]] = [state.cross("time", tb, c) for c in categories]
+        # 1: location x district
+        home = user.district if user else None
+        n_orders = state.user_orders.get(uid, 0) if uid is not None else 0
+        per_district = state.user_district_orders.get(uid) if uid is not None else None
+        wide[:, W["location_x_district"]] = [
+            ((per_district.get(d, 0) if per_district else 0) + float(d == home)) / (n_orders + 1.0)
+            for d in districts
+        ]
+        # 3: user x shop history
+        if uid is not None:
+            wide[:, W["user_x_shop_history"]] = [
+                history_feature(state.user_shop_orders.get((uid, int(s)), 0), (uid, int(s)) in state.favourites)
+                for s in shop_ids
+            ]
+        # 4: budget
+        budget = query.filters.get("budget_filter")
+        if budget is None:
+            budget = state.user_mean_amount(uid)
+        wide[:, W["budget_compatibility"]] = [budget_compatibility(float(cat.min_price[r]), budget) for r in rows]
+        # 5: distance
+        if query.position is not None:
+            dist = _haversine_m(query.position[0], query.position[1], cat.lat[rows], cat.lon[rows])
+            wide[:, W["distance"]] = np.exp(-dist / DISTANCE_SCALE_M)
+        else:
+            dist = np.full(n, np.nan)
+        # 6: dietary
+        prefs = [p for p in (query.filters.get("dietary_preferences") or []) if p in self.diet_fit]
+        if prefs:
+            wide[:, W["dietary_match"]] = np.mean([self.diet_fit[p][rows] for p in prefs], axis=0)
+        else:
+            wide[:, W["dietary_match"]] = 0.5
+        # 7, 8: good shop, rating (as of the request)
+        wide[:, W["good_shop"]] = np.where(cat.is_good_shop[rows], GOOD_SHOP_VALUE, 0.0)
+        ratings = [state.shop_rating(int(s)) for s in shop_ids]
+        wide[:, W["rating"]] = [rating_feature(r) for r in ratings]
+        # 9-16: funnels
+        funnel_maps = [candidate_funnels(c) for c in candidates]
+        for j, f in enumerate(FUNNELS):
+            flags = np.array([f in m for m in funnel_maps], dtype=np.float64)
+            scores = np.array([m.get(f, 0.0) for m in funnel_maps], dtype=np.float64)
+            wide[:, W["funnel_collaborative"] + j] = flags
+            wide[:, W["score_collaborative"] + j] = np.clip(np.nan_to_num(scores), 0.0, 1.0) * flags
+        self._dynamic(wide, query, candidates, funnel_maps, shop_ids, rows, categories, state, similarity)
+
+        # numerical
+        if uid is not None:
+            num[:, 0] = (age or 0.0)
+            num[:, 1] = state.user_favs.get(uid, 0)
+            num[:, 2] = state.user_orders.get(uid, 0)
+            num[:, 3] = state.user_reviews.get(uid, 0)
+        num[:, 4] = self.avg_price[rows]
+        num[:, 5] = cat.menu_count[rows]
+        num[:, 6] = [r or 0.0 for r in ratings]
+        num[:, 7] = [state.shop_reviews.get(int(s), 0) for s in shop_ids]
+        num[:, 8] = [state.shop_orders.get(int(s), 0) for s in shop_ids]
+        num[:, 9] = self.operating_hours[rows]
+        num = np.clip(num / NUM_SCALES, 0.0, 1.0)
+
+        return FeatureRows(
+            user_id=np.full(n, uid if uid is not None else -1, dtype=np.int64),
+            shop_id=shop_ids,
+            brand_id=self.brand[rows],
+            category=categories,
+            semantic_query=[query.semantic_query or ""] * n,
+            wide=wide.astype(np.float32),
+            numerical=num.astype(np.float32),
+            distance_m=dist,
+        )
+
+
+    def _dynamic(self, wide, query, candidates, funnel_maps, shop_ids, rows, categories, state,
+                 similarity) -> None:
+        """Slots 17-29: the item-kNN funnel, funnel ranks, recent popularity, recency, similarity, taste."""
+        for f in EXTRA_FUNNELS:
+            flags = np.array([f in m for m in funnel_maps], dtype=np.float64)
+            wide[:, W[f"funnel_{f}"]] = flags
+            wide[:, W[f"score_{f}"]] = np.clip([m.get(f, 0.0) for m in funnel_maps], 0.0, 1.0) * flags
+        for f in RANKED_FUNNELS:
+            wide[:, W[f"rank_{f}"]] = [_rank_feature((getattr(c, "ranks", None) or {}).get(f)) for c in candidates]
+        wide[:, W["layer1_score"]] = [min(1.0, max(0.0, float(getattr(c, "score", 0.0) or 0.0)))
+                                      if m else 0.0 for c, m in zip(candidates, funnel_maps, strict=True)]
+        n_shops = max(1, len(self.catalog))
+        for days, slot in ((7, "shop_orders_7d"), (30, "shop_orders_30d")):
+            counts, total = state.recent_orders(shop_ids, query.when, days)
+            wide[:, W[slot]] = _squash(counts * n_shops / total) if total else 0.0
+        wide[:, W["shop_recency"]] = np.exp(-state.days_since_last_order(shop_ids, query.when) / 7.0)
+        all_orders = sum(state.shop_orders.values())
+        if all_orders:
+            wide[:, W["shop_popularity"]] = _squash(
+                np.array([state.shop_orders.get(int(s), 0) for s in shop_ids]) * n_shops / all_orders)
+        uid = query.user_id
+        if uid is not None:
+            history = state.user_history.get(uid)
+            sims = similarity.history_scores_by_row(history) if similarity is not None and history else None
+            if sims is not None and len(sims) == n_shops and sims.max() > 0:
+                wide[:, W["itemknn_similarity"]] = sims[rows] / sims.max()
+            mine = state.user_cat.get(uid)
+            total = sum(mine.values()) if mine else 0
+            if total:
+                wide[:, W["user_x_category"]] = [mine.get(c, 0) / total for c in categories]
+
+
+def _rank_feature(rank: int | None) -> float:
+    """1 / log2(rank + 2) for a 0-based rank; 0.0 when the funnel did not propose the shop."""
+    return 0.0 if rank is None else 1.0 / math.log2(rank + 2)
+
+
+def _squash(x) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return x / (1.0 + x)
+
+
+class SimilaritySource(Protocol):
+    """What the builder reads from the item-kNN funnel: similarity to a history of shops per catalog row."""
+
+    def history_scores_by_row(self, shop_ids) -> np.ndarray | None: ...
+
+
+def make_query(user_id: int | None, nlu_output: Mapping[str, Any] | None, when: dt.datetime,
+               position: tuple[float, float] | None, position_source: str | None) -> RankingQuery:
+    """A :class:`RankingQuery` from the NLU contract object (``filters``, ``semantic_query``)."""
+    nlu = dict(nlu_output or {})
+    filters = dict(nlu.get("filters") or {})
+    sq = str(nlu.get("semantic_query") or nlu.get("text") or "").strip()
+    return RankingQuery(user_id=user_id, filters=filters, semantic_query=sq, when=when,
+                        position=position, position_source=position_source)
+
+
+def iter_wide_names() -> Iterable[tuple[int, str]]:
+    """(slot, name) of every wide slot, padding included."""
+    for i in range(WIDE_DIM):
+        yield i, (WIDE_NAMES[i] if i < len(WIDE_NAMES) else f"padding_{i}")

@@ -1,0 +1,232 @@
+"""What features read of the past: the interaction state as of a moment, replayed from the events."""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Engine, select
+
+from naviyam.core.privacy import training_exclusions
+from naviyam.db.models import ProductOrder, Review, User, UserFavorite
+from naviyam.retrieval.catalog import ShopCatalog
+from naviyam.recommend.features.definitions import GOOD_REVIEW_RATING, UserInfo, age_at, age_group, time_bucket
+
+log = logging.getLogger(__name__)
+
+
+class InteractionState:
+    """Counts of orders, favourites and reviews as of some moment, updated event by event.
+
+    Build it empty and :meth:`apply_order` / :meth:`apply_favorite` /
+    :meth:`apply_review` in time order (the training-set builder does this so
+    that every example only sees its past), or :meth:`load` everything up to
+    now for serving.
+    """
+
+    def __init__(self, users: Mapping[int, UserInfo], shop_categories: Mapping[int, str],
+                 shop_districts: Mapping[int, str]):
+        self.users = dict(users)
+        self._shop_cat = dict(shop_categories)
+        self._shop_district = dict(shop_districts)
+        self.user_shop_orders: Counter[tuple[int, int]] = Counter()
+        self.favourites: set[tuple[int, int]] = set()
+        self.user_orders: Counter[int] = Counter()
+        self.user_amount_sum: Counter[int] = Counter()
+        self.user_favs: Counter[int] = Counter()
+        self.user_reviews: Counter[int] = Counter()
+        self.user_district_orders: dict[int, Counter[str]] = defaultdict(Counter)
+        self.shop_orders: Counter[int] = Counter()
+        self.shop_reviews: Counter[int] = Counter()
+        self.shop_rating_sum: Counter[int] = Counter()
+        self.age_cat: dict[str, Counter[str]] = defaultdict(Counter)
+        self.time_cat: dict[str, Counter[str]] = defaultdict(Counter)
+        self.user_cat: dict[int, Counter[str]] = defaultdict(Counter)
+        #: the shops each user chose (orders, favourites, reviews >= 4), as of the last event applied
+        self.user_history: dict[int, set[int]] = defaultdict(set)
+        self._max_cache: dict[tuple[str, str], int] = {}
+        #: order times, in the order applied (events are applied in time order): all, and per shop
+        self.order_times: list[dt.datetime] = []
+        self.shop_order_times: dict[int, list[dt.datetime]] = defaultdict(list)
+
+    # ------------------------------------------------------------------ updates
+    # ``population=False`` counts an event for its own user only, not in the shops' and groups' figures
+    # every other request sees: what serving does with the events no training may read (see :meth:`load`).
+    def apply_order(self, user_id: int, shop_id: int, amount: float, when: dt.datetime, *,
+                    population: bool = True) -> None:
+        self.user_shop_orders[(user_id, shop_id)] += 1
+        self.user_history[user_id].add(shop_id)
+        self.user_orders[user_id] += 1
+        self.user_amount_sum[user_id] += float(amount or 0)
+        if population:
+            self.shop_orders[shop_id] += 1
+            if when is not None:
+                self.order_times.append(when)
+                self.shop_order_times[shop_id].append(when)
+        district = self._shop_district.get(shop_id)
+        if district:
+            self.user_district_orders[user_id][district] += 1
+        cat = self._shop_cat.get(shop_id)
+        if cat:
+            self.user_cat[user_id][cat] += 1
+            if population:
+                u = self.users.get(user_id)
+                g = age_group(age_at(u.birthday, when) if u else None)
+                self.age_cat[g][cat] += 1
+                self.time_cat[time_bucket(when)][cat] += 1
+                self._max_cache.pop(("age", g), None)
+                self._max_cache.pop(("time", time_bucket(when)), None)
+
+    def apply_favorite(self, user_id: int, shop_id: int, when: dt.datetime | None = None) -> None:
+        self.user_history[user_id].add(shop_id)
+        if (user_id, shop_id) not in self.favourites:
+            self.favourites.add((user_id, shop_id))
+            self.user_favs[user_id] += 1
+
+    def apply_review(self, user_id: int, shop_id: int, rating: float, when: dt.datetime | None = None, *,
+                     population: bool = True) -> None:
+        self.user_reviews[user_id] += 1
+        if rating >= GOOD_REVIEW_RATING:
+            self.user_history[user_id].add(shop_id)
+        if population:
+            self.shop_reviews[shop_id] += 1
+            self.shop_rating_sum[shop_id] += float(rating)
+
+    def add_shops(self, catalog: ShopCatalog) -> None:
+        """Know the category and district of shops added to the catalog since the state was built."""
+        for s, c, d in zip(catalog.ids, catalog.categories, catalog.districts, strict=True):
+            self._shop_cat.setdefault(int(s), c)
+            self._shop_district.setdefault(int(s), d)
+
+    # ------------------------------------------------------------------ reads
+    def recent_orders(self, shop_ids: Sequence[int], when: dt.datetime, days: float) -> tuple[np.ndarray, int]:
+        """Orders of each shop, and of all shops, in the ``days`` before ``when``."""
+        since = when - dt.timedelta(days=days)
+        counts = np.zeros(len(shop_ids))
+        for i, s in enumerate(shop_ids):
+            times = self.shop_order_times.get(int(s))
+            if times:
+                counts[i] = bisect.bisect_left(times, when) - bisect.bisect_left(times, since)
+        total = bisect.bisect_left(self.order_times, when) - bisect.bisect_left(self.order_times, since)
+        return counts, total
+
+    def days_since_last_order(self, shop_ids: Sequence[int], when: dt.datetime) -> np.ndarray:
+        """Days from each shop's last order before ``when`` (inf without one)."""
+        out = np.full(len(shop_ids), np.inf)
+        for i, s in enumerate(shop_ids):
+            times = self.shop_order_times.get(int(s))
+            if times:
+                j = bisect.bisect_left(times, when)
+                if j:
+                    out[i] = max(0.0, (when - times[j - 1]).total_seconds() / 86400)
+        return out
+
+    def shop_rating(self, shop_id: int) -> float | None:
+        n = self.shop_reviews.get(shop_id, 0)
+        return self.shop_rating_sum[shop_id] / n if n else None
+
+    def user_mean_amount(self, user_id: int | None) -> float | None:
+        if user_id is None or not self.user_orders.get(user_id):
+            return None
+        return self.user_amount_sum[user_id] / self.user_orders[user_id]
+
+    def cross(self, table: str, key: str, category: str) -> float:
+        """(n[key, category] + 1) / (max_c n[key, c] + 1) for table 'age' or 'time'."""
+        counts = (self.age_cat if table == "age" else self.time_cat).get(key)
+        if not counts:
+            return 1.0
+        top = self._max_cache.get((table, key))
+        if top is None:
+            top = max(counts.values())
+            self._max_cache[(table, key)] = top
+        return (counts.get(category, 0) + 1.0) / (top + 1.0)
+
+    # ------------------------------------------------------------------ loading
+    @staticmethod
+    def load_users(engine: Engine) -> dict[int, UserInfo]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(User.id, User.birthday, User.district, User.dong, User.is_meal_card_holder)
+            ).all()
+        return {int(r[0]): UserInfo(int(r[0]), r[1], r[2], r[3], bool(r[4])) for r in rows}
+
+    @classmethod
+    def empty(cls, users: Mapping[int, UserInfo], catalog: ShopCatalog) -> InteractionState:
+        cats = {int(s): c for s, c in zip(catalog.ids, catalog.categories, strict=True)}
+        dists = {int(s): d for s, d in zip(catalog.ids, catalog.districts, strict=True)}
+        return cls(users, cats, dists)
+
+    @classmethod
+    def load(cls, engine: Engine, catalog: ShopCatalog, until: dt.datetime | None = None) -> InteractionState:
+        """Every event (before ``until`` when given) applied in time order: the serving state.
+
+        The events of users no training may read (children without a guardian's consent, erased users)
+        count for those users' own history only, not in the shops' and groups' figures: what every other
+        request sees is then exactly what the training sets were built with.
+        """
+        state = cls.empty(cls.load_users(engine), catalog)
+        excluded = training_exclusions(engine)
+        for ev in load_events(engine, until=until):
+            state.apply(ev, population=ev.user_id not in excluded)
+        return state
+
+    def apply(self, ev: Event, *, population: bool = True) -> None:
+        if ev.kind == "order":
+            self.apply_order(ev.user_id, ev.shop_id, ev.amount, ev.when, population=population)
+        elif ev.kind == "favorite":
+            self.apply_favorite(ev.user_id, ev.shop_id, ev.when)
+        elif ev.kind == "review":
+            self.apply_review(ev.user_id, ev.shop_id, ev.rating, ev.when, population=population)
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # order | favorite | review
+    when: dt.datetime
+    id: int
+    user_id: int
+    shop_id: int
+    amount: float = 0.0
+    rating: float = 0.0
+    menu_id: int | None = None
+    payment_method: str | None = None
+
+
+_KIND_ORDER = {"order": 0, "favorite": 1, "review": 2}
+
+
+def load_events(engine: Engine, until: dt.datetime | None = None, *, trainable_only: bool = False) -> list[Event]:
+    """Orders, favourites and reviews as one list sorted by (time, kind, id).
+
+    ``trainable_only`` leaves out the events of users no training may use
+    (:func:`naviyam.core.privacy.training_exclusions`): what training sets read; serving reads everything.
+    """
+    excluded = training_exclusions(engine) if trainable_only else frozenset()
+    events: list[Event] = []
+    with engine.connect() as conn:
+        q = select(ProductOrder.id, ProductOrder.user_id, ProductOrder.shop_id, ProductOrder.amount,
+                   ProductOrder.ordered_at, ProductOrder.menu_id, ProductOrder.payment_method)
+        if until is not None:
+            q = q.where(ProductOrder.ordered_at < until)
+        for i, u, s, a, t, m, p in conn.execute(q):
+            events.append(Event("order", t, int(i), int(u), int(s), amount=float(a or 0), menu_id=m,
+                                payment_method=p))
+        q = select(UserFavorite.id, UserFavorite.user_id, UserFavorite.shop_id, UserFavorite.created_at)
+        if until is not None:
+            q = q.where(UserFavorite.created_at < until)
+        for i, u, s, t in conn.execute(q):
+            events.append(Event("favorite", t, int(i), int(u), int(s)))
+        q = select(Review.id, Review.user_id, Review.shop_id, Review.rating, Review.created_at)
+        if until is not None:
+            q = q.where(Review.created_at < until)
+        for i, u, s, r, t in conn.execute(q):
+            events.append(Event("review", t, int(i), int(u), int(s), rating=float(r)))
+    if excluded:
+        events = [e for e in events if e.user_id not in excluded]
+    events.sort(key=lambda e: (e.when, _KIND_ORDER[e.kind], e.id))
+    return events
