@@ -188,14 +188,14 @@ def test_eval_nlu_backend_llm_runs_side_by_side(tiny_model_dir, tmp_path, monkey
 
 
 def test_llm_settings_are_off_by_default_and_read_their_prefix(monkeypatch, tmp_path):
+    from naviyam.config import Settings
     from naviyam.service.llm import build_llm_components
-    from naviyam.llm.settings import LLMSettings
 
-    assert LLMSettings(_env_file=None).enabled is False
-    assert build_llm_components(object(), LLMSettings(_env_file=None)) is None
+    assert Settings(_env_file=None).llm.enabled is False
+    assert build_llm_components(object(), Settings(_env_file=None).llm) is None
     monkeypatch.setenv("NAVIYAM_LLM_ENABLED", "true")
     monkeypatch.setenv("NAVIYAM_LLM_MODEL_PATH", str(tmp_path / "missing"))
     monkeypatch.setenv("NAVIYAM_LLM_TIMEOUT_S", "3.5")
-    s = LLMSettings(_env_file=None)
+    s = Settings(_env_file=None).llm  # the one settings object reads NAVIYAM_LLM_*
     assert s.enabled and s.timeout_s == 3.5 and s.model_path == tmp_path / "missing"
     assert build_llm_components(object(), s) is None  # a missing model is logged, not raised
