@@ -30,6 +30,7 @@ from naviyam.core.threads import limit_math_threads
 from naviyam.db.session import make_engine, session_factory
 from naviyam.logging_filters import install_log_redaction
 from naviyam.service.ratelimit import build_rate_limiter
+from naviyam.service.runtime import Runtime
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -98,8 +99,6 @@ def create_app(settings: Settings | None = None, engine=None, runtime=None) -> F
         if runtime is not None:
             app.state.runtime = runtime
         else:
-            from naviyam.service.runtime import Runtime
-
             app.state.runtime = await run_in_threadpool(Runtime.load, app.state.engine, settings)
         app.state.metrics.set_model_versions(app.state.runtime.model_versions())
         # One math thread per request thread, and at most request_concurrency requests computing at once

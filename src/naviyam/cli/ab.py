@@ -11,6 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from naviyam.cli.common import open_db
+from naviyam.config import get_settings
+from naviyam.learning.ab import CANDIDATE, PRODUCTION
+from naviyam.learning.ab_report import ARM_NAMES, METRIC_NAMES, ABDesign, ab_report, write_report_files
 
 console = Console()
 err_console = Console(stderr=True)
@@ -35,10 +38,6 @@ def report(
     그룹은 사용자 id로 나뉘므로 사용자 한 명이 한 단위예요. 계획한 표본(최소 검출 효과에서 계산)에
     닿기 전에는 판정이 「계속 수집」이에요.
     """
-    from naviyam.config import get_settings
-    from naviyam.learning.ab import CANDIDATE, PRODUCTION
-    from naviyam.learning.ab_report import ARM_NAMES, METRIC_NAMES, ABDesign, ab_report, write_report_files
-
     start = None
     if since:
         try:

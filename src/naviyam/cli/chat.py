@@ -6,6 +6,9 @@ import typer
 from rich.console import Console
 
 from naviyam.cli.common import open_db
+from naviyam.config import get_settings
+from naviyam.service.chat import ChatRequest
+from naviyam.service.runtime import Runtime
 
 console = Console()
 
@@ -19,10 +22,6 @@ def chat(
     debug: bool = typer.Option(False, "--debug", help="NLU JSON과 가게마다 퍼널(funnels)·점수(score)를 보여요."),
 ) -> None:
     """터미널에서 나비얌과 대화해요 (빈 줄, 'exit' 또는 Ctrl-D로 끝)."""
-    from naviyam.config import get_settings
-    from naviyam.service.chat import ChatRequest
-    from naviyam.service.runtime import Runtime
-
     engine = open_db()
     with console.status("모델을 불러오는 중..."):
         service = Runtime.load(engine, get_settings()).chat_service()

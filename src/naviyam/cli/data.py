@@ -11,6 +11,10 @@ from rich.table import Table
 from naviyam.cli.common import open_db
 from naviyam.db.session import get_engine, migrate
 from naviyam.progress import progress_reporter
+from naviyam.data.excel import ImportValidationError, import_workbook
+from naviyam.data.excel import export_workbook
+from naviyam.data.generate import WorldNotEmptyError, generate_world
+from naviyam.service.privacy import consent_snapshot, record_imported_consents
 
 app = typer.Typer(no_args_is_help=True, help="샘플 세계 만들기, Excel/CSV 가져오기(import)와 내보내기(export).")
 console = Console()
@@ -34,8 +38,6 @@ def generate(
     days: int = typer.Option(180, help="주문·찜·리뷰 기록을 만들 날짜 수(days)."),
 ) -> None:
     """빈 데이터베이스를 그럴듯하고 늘 같은 샘플 서울(sample world)로 채워요."""
-    from naviyam.data.generate import WorldNotEmptyError, generate_world
-
     engine = open_db()
     try:
         with progress_reporter(console) as report:
@@ -61,8 +63,6 @@ def _print_changes(title: str, result) -> None:
 
 
 def _run_import(path: Path, *, replace: bool, dry_run: bool):
-    from naviyam.data.excel import ImportValidationError, import_workbook
-
     engine = open_db()
     try:
         with progress_reporter(console) as report:
@@ -96,7 +96,6 @@ def import_(
             if not typer.confirm(f"파일에 없는 행을 지울까요? ({listing})", default=False):
                 err_console.print("[yellow]취소했어요. 아무것도 바꾸지 않았어요.[/yellow]")
                 raise typer.Exit(1)
-    from naviyam.service.privacy import consent_snapshot, record_imported_consents
 
     migrate(get_engine())
     consents = consent_snapshot(get_engine())
@@ -122,8 +121,6 @@ def validate(
 @app.command("export")
 def export(path: Path = typer.Argument(..., help="워크북(.xlsx) 또는 CSV 파일을 쓸 폴더.")) -> None:
     """운영 테이블을 모두 워크북 시트로 내보내요 (export)."""
-    from naviyam.data.excel import export_workbook
-
     engine = open_db()
     with progress_reporter(console) as report:
         counts = export_workbook(engine, path, progress=report)

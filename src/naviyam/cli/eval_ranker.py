@@ -14,6 +14,10 @@ from rich.console import Console
 from rich.table import Table
 
 from naviyam.cli.common import open_registry
+from naviyam.config import get_settings
+from naviyam.recommend.offline_eval import run_eval_ranker
+from naviyam.recommend.ranker.trainer import TrainConfig
+from naviyam.recommend.training_data import TrainingDataConfig
 
 console = Console()
 err_console = Console(stderr=True)
@@ -36,11 +40,6 @@ def ranker(
     seed: int = typer.Option(0, help="무작위 시드(seed)."),
 ) -> None:
     """마지막 며칠을 떼어 두고 나머지로 임시 모델을 학습해 인기순·item-kNN·ALS와 비교 (운영 모델은 그대로)."""
-    from naviyam.config import get_settings
-    from naviyam.recommend.offline_eval import run_eval_ranker
-    from naviyam.recommend.ranker.trainer import TrainConfig
-    from naviyam.recommend.training_data import TrainingDataConfig
-
     settings = get_settings()
     engine, registry = open_registry()
     folder = out or settings.var_dir / "reports" / "ranker_eval"

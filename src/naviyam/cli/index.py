@@ -14,6 +14,11 @@ from rich.console import Console
 from rich.table import Table
 
 from naviyam.cli.common import open_registry
+from naviyam.recommend.layer1 import CandidateGenerator, RequestContext
+from naviyam.recommend.layer1 import Layer1Config
+from naviyam.recommend.layer1_build import build_layer1
+from naviyam.retrieval.embedding import make_embedder
+from naviyam.retrieval.index import FusionConfig
 
 console = Console()
 err_console = Console(stderr=True)
@@ -32,11 +37,6 @@ def build(
     force: bool = typer.Option(False, "--force", help="운영 인덱스가 더 좋아도 새 인덱스를 운영에 올리기."),
 ) -> None:
     """가게 인덱스를 만들고 Layer 1 퍼널을 학습해 "index" 버전으로 등록 (운영보다 나을 때만 승격)."""
-    from naviyam.recommend.layer1 import Layer1Config
-    from naviyam.recommend.layer1_build import build_layer1
-    from naviyam.retrieval.embedding import make_embedder
-    from naviyam.retrieval.index import FusionConfig
-
     engine, registry = _registry()
     config = Layer1Config(embedder=embedder, fusion=FusionConfig(method=fusion, alpha=alpha))
     with console.status("가게 인덱스를 만드는 중 (바뀐 가게만 임베딩)…"):
@@ -120,8 +120,6 @@ def candidates(
     as_json: bool = typer.Option(False, "--json", help="Layer 1 결과를 JSON으로 출력."),
 ) -> None:
     """요청 하나로 Layer 1을 돌려 합친 후보와 퍼널(funnels)을 보여 주기."""
-    from naviyam.recommend.layer1 import CandidateGenerator, RequestContext
-
     engine, registry = _registry()
     try:
         gen = CandidateGenerator.load(engine, registry)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 from rich.table import Table
+from naviyam import __version__
+from naviyam.config import Settings, get_settings
 
 console = Console()
 
@@ -14,8 +16,6 @@ SECRET_WORDS = ("key", "password", "secret", "token")
 
 def version_callback(value: bool) -> None:
     if value:
-        from naviyam import __version__
-
         console.print(f"naviyam {__version__}")
         raise typer.Exit()
 
@@ -40,8 +40,6 @@ def masked(name: str, value) -> str:
 
 def config() -> None:
     """적용 중인 설정(환경 변수, .env, 기본값)을 보여요. 비밀 값은 가려요."""
-    from naviyam.config import Settings, get_settings
-
     settings = get_settings()
     table = Table(title="적용 중인 설정 (effective settings)")
     table.add_column("환경 변수")

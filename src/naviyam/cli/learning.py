@@ -15,6 +15,12 @@ from rich.table import Table
 
 from naviyam.cli.common import open_registry
 from naviyam.cli.days import parse_day
+from naviyam.config import get_settings
+from naviyam.core.clock import day_bounds_utc
+from naviyam.learning.incremental import IncrementalDataConfig
+from naviyam.learning.learn import LearnConfig, run_learning
+from naviyam.learning.store import export_learning_data
+from naviyam.recommend.ranker.finetune import FineTuneConfig
 
 console = Console()
 err_console = Console(stderr=True)
@@ -31,9 +37,6 @@ def export(
     out: Path = typer.Option(Path("outputs/learning_data"), "--out", help="출력 폴더."),
 ) -> None:
     """기간 안의 conversations_*.jsonl과 feedbacks_*.jsonl을 써요."""
-    from naviyam.core.clock import day_bounds_utc
-    from naviyam.learning.store import export_learning_data
-
     first, last = parse_day(start, "--start"), parse_day(end, "--end")
     if last < first:
         err_console.print("[red]--end는 --start보다 같거나 뒤여야 해요.[/red]")
@@ -61,11 +64,6 @@ def learn(
     force: bool = typer.Option(False, help="새 피드백이 없어도 학습해요."),
 ) -> None:
     """증분 학습 (incremental): 새 피드백 → 후보 랭커·NLU → 비교 → 승격 또는 유지."""
-    from naviyam.config import get_settings
-    from naviyam.learning.incremental import IncrementalDataConfig
-    from naviyam.learning.learn import LearnConfig, run_learning
-    from naviyam.recommend.ranker.finetune import FineTuneConfig
-
     settings = get_settings()
     engine, registry = _engine_and_registry()
     cfg = LearnConfig.from_settings(

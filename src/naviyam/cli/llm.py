@@ -11,6 +11,15 @@ import json
 from pathlib import Path
 
 import typer
+from naviyam.core.clock import utcnow
+from naviyam.core.registry import default_registry
+from naviyam.db.session import get_engine
+from naviyam.learning import lora_data
+from naviyam.learning.lora_registry import promote_if_better
+from naviyam.learning.lora_registry import register_adapter
+from naviyam.llm.backend import is_adapter_dir, read_adapter_meta
+from naviyam.llm.lora import LoraTrainConfig, read_rows, train_lora
+from naviyam.nlu.lexicon import Lexicon
 
 
 def _console():
@@ -51,9 +60,6 @@ def lora_cmd(
     """로컬 언어 모델에 LoRA 어댑터를 파인튜닝해요 (fine-tune; 에폭마다 체크포인트, 검증 perplexity)."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from naviyam.llm.backend import is_adapter_dir, read_adapter_meta
-    from naviyam.llm.lora import LoraTrainConfig, read_rows, train_lora
-
     if data is None and incremental_data is None:
         typer.echo("--data 또는 --incremental-data 파일을 주세요.", err=True)
         raise typer.Exit(2)
@@ -76,8 +82,6 @@ def lora_cmd(
     registry = alloc = None
     parent = read_adapter_meta(base_model).get("version") if is_adapter_dir(base_model) else None
     if output_dir is None:
-        from naviyam.core.registry import default_registry
-
         registry = default_registry()
         alloc = registry.allocate("lora")
         output_dir = alloc.path
@@ -91,8 +95,6 @@ def lora_cmd(
         result = train_lora(base_model, rows, output_dir, cfg, progress=report,
                             version=alloc.version if alloc else None)
     if registry is not None and alloc is not None:
-        from naviyam.learning.lora_registry import register_adapter
-
         register_adapter(registry, alloc, result, parent=parent, status="candidate")
         console.print(f"{alloc.version}을(를) 후보(candidate)로 등록했어요.")
     from rich.table import Table
@@ -122,10 +124,6 @@ def lora_promote_cmd(
     device: str = typer.Option("auto", "--device", help="장치(device): auto, cpu, cuda 또는 cuda:N."),
 ) -> None:
     """후보 어댑터를 운영 어댑터와 비교해 더 좋으면 승격 (Compare a candidate adapter with production; promote)."""
-    from naviyam.core.registry import default_registry
-    from naviyam.llm.lora import read_rows
-    from naviyam.learning.lora_registry import promote_if_better
-
     out = promote_if_better(default_registry(), candidate, read_rows(heldout), margin=margin, metric=metric,
                             ppl_tolerance=ppl_tolerance, max_cases=max_cases, device=device)
     console = _console()
@@ -149,19 +147,12 @@ def lora_data_cmd(
     min_satisfaction: float = typer.Option(4.0, "--min-satisfaction", help="좋은 턴으로 칠 가장 낮은 만족도."),
 ) -> None:
     """NLU 데이터, 좋은 대화, 말투 쌍으로 LoRA 학습 데이터(lora_training_data.jsonl)를 만들어요."""
-    from naviyam.core.clock import utcnow
-    from naviyam.learning import lora_data
-
     rows = []
     counts = {}
     engine = None
     if nlu_examples or (conversations and conversations_file is None):
-        from naviyam.db.session import get_engine
-
         engine = get_engine()
     if nlu_examples:
-        from naviyam.nlu.lexicon import Lexicon
-
         part = lora_data.nlu_rows(Lexicon.build(engine), nlu_examples, seed=seed)
         rows += part
         counts["nlu (generated)"] = len(part)

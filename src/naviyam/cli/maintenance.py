@@ -12,6 +12,15 @@ from rich.console import Console
 
 from naviyam.cli.days import parse_day
 from naviyam.config import get_settings
+from naviyam.core.clock import to_local
+from naviyam.db.models import PrivacyEvent
+from naviyam.db.session import get_engine
+from naviyam.db.session import session_scope
+from naviyam.service.privacy import ConsentError, set_guardian_consent
+from naviyam.service.privacy import withdraw_guardian_consent
+from naviyam.service.privacy import apply_retention
+from naviyam.service.privacy import erase_user_data
+from naviyam.service.user_data import export_user_data
 
 console = Console()
 app = typer.Typer(no_args_is_help=True)
@@ -23,9 +32,6 @@ def retention(
     dry_run: bool = typer.Option(False, "--dry-run", help="지울 것을 세기만 하고 지우지 않아요."),
 ) -> None:
     """보관 기간(retention)보다 오래된 대화, 대화 상태, 피드백을 지워요 (매일 밤 실행)."""
-    from naviyam.db.session import get_engine
-    from naviyam.service.privacy import apply_retention
-
     keep = get_settings().retention_days if days is None else days
     if keep < 0:
         raise typer.BadParameter("--days는 0 이상이어야 해요.")
@@ -41,9 +47,6 @@ def retention(
 @app.command("erase-user")
 def erase_user(user_id: int = typer.Argument(..., help="대화와 피드백을 지울 사용자 id.")) -> None:
     """한 사용자의 대화, 대화 상태, 피드백을 지워요 (DELETE /users/{id}/data와 같아요). 이후 학습에도 쓰지 않아요."""
-    from naviyam.db.session import get_engine
-    from naviyam.service.privacy import erase_user_data
-
     erased = erase_user_data(get_engine(), user_id, source="cli")
     console.print(f"사용자 {user_id}: 상호작용 {erased.interactions}개, 대화 세션 {erased.chat_sessions}개, "
                   f"피드백 {erased.feedback_events}개를 지웠어요. 이 사용자의 기록은 앞으로 학습 데이터에 들어가지 않아요 "
@@ -56,9 +59,6 @@ def consent(
     date: str = typer.Option(None, "--date", help="보호자가 동의한 날 YYYY-MM-DD (기본: 오늘)."),
 ) -> None:
     """만 14세 미만 사용자의 보호자 동의를 기록해요 (PUT /users/{id}/consent와 같아요)."""
-    from naviyam.db.session import get_engine
-    from naviyam.service.privacy import ConsentError, set_guardian_consent
-
     try:
         change = set_guardian_consent(get_engine(), user_id, parse_day(date, "--date"), source="cli")
     except ConsentError as exc:
@@ -71,9 +71,6 @@ def consent(
 @app.command("withdraw-consent")
 def withdraw_consent(user_id: int = typer.Argument(..., help="보호자가 동의를 거둔 사용자 id.")) -> None:
     """보호자 동의를 거두고, 이미 저장한 대화·위치를 줄여요 (DELETE /users/{id}/consent와 같아요)."""
-    from naviyam.db.session import get_engine
-    from naviyam.service.privacy import ConsentError, withdraw_guardian_consent
-
     try:
         change = withdraw_guardian_consent(get_engine(), user_id, source="cli")
     except ConsentError as exc:
@@ -91,9 +88,6 @@ def export_user(
     out: Path = typer.Option(None, "--out", "-o", help="JSON을 쓸 파일 (기본: 화면에 출력)."),
 ) -> None:
     """한 사용자에 대해 보관한 모든 정보를 JSON으로 내보내요 (GET /users/{id}/data와 같아요)."""
-    from naviyam.db.session import get_engine
-    from naviyam.service.user_data import export_user_data
-
     doc = export_user_data(get_engine(), user_id, retention_days=get_settings().retention_days, source="cli")
     if doc is None:
         console.print(f"[red]사용자 {user_id}번에 대해 보관한 정보가 없어요.[/red]")
@@ -118,10 +112,6 @@ def privacy_log(
     """보호자 동의·동의 철회·정보 열람·삭제 기록을 보여 줘요 (내용은 없이 누가, 언제, 몇 개)."""
     from rich.table import Table
     from sqlalchemy import select
-
-    from naviyam.core.clock import to_local
-    from naviyam.db.models import PrivacyEvent
-    from naviyam.db.session import get_engine, session_scope
 
     names = {"consent": "보호자 동의", "withdraw": "동의 철회", "export": "정보 내보내기", "erase": "삭제"}
     with session_scope(get_engine()) as s:

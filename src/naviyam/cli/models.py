@@ -7,6 +7,10 @@ from rich.console import Console
 from rich.table import Table
 
 from naviyam.cli.common import open_registry
+from naviyam.config import get_settings
+from naviyam.core.registry import RegistryError
+from naviyam.db.data_versions import ASPECT_NAMES
+from naviyam.learning.promotion import PromotionRefused, promote_version
 
 console = Console()
 err_console = Console(stderr=True)
@@ -34,8 +38,6 @@ def _headline(mv) -> str:
 @app.command("list")
 def list_(kind: str = typer.Option(None, help="이 종류(kind)만 보여요 (nlu, index, ranker, lora, normalizer).")) -> None:
     """모든 버전을 상태, 데이터 기간, 부모, 대표 지표와 함께 보여요 (list)."""
-    from naviyam.db.data_versions import ASPECT_NAMES
-
     registry = _registry()
     versions = registry.list(kind)
     by_id = {mv.id: mv.version for mv in registry.list()}
@@ -65,10 +67,6 @@ def promote(
                                            "(기본 점검(sanity check)은 그대로 해요)."),
 ) -> None:
     """점검을 거쳐 버전을 운영에 올려요 (promote); 실행 중인 서버는 재시작 없이 바꿔요."""
-    from naviyam.config import get_settings
-    from naviyam.learning.promotion import PromotionRefused, promote_version
-    from naviyam.core.registry import RegistryError
-
     registry = _registry()
     try:
         mv = promote_version(registry, version, get_settings(), force=force)
@@ -81,8 +79,6 @@ def promote(
 @app.command("rollback")
 def rollback(kind: str = typer.Argument(..., help="모델 종류(kind): nlu, index, ranker, lora 또는 normalizer.")) -> None:
     """KIND의 이전 운영 버전으로 되돌려요 (rollback; 지금 버전은 보관(archived)돼요)."""
-    from naviyam.core.registry import RegistryError
-
     registry = _registry()
     try:
         restored, rolled_back = registry.rollback(kind)

@@ -10,6 +10,10 @@ from rich.table import Table
 
 from naviyam.cli.common import open_db
 from naviyam.cli.days import parse_day
+from naviyam.config import get_settings
+from naviyam.monitor.alerts import check_and_alert
+from naviyam.monitor.daily import METRICS, run_daily, yesterday
+from naviyam.monitor.report import write_report
 
 console = Console()
 app = typer.Typer(no_args_is_help=True, help="모니터링: 일일 지표, 성능 저하 알림, 그래프.")
@@ -28,10 +32,6 @@ def daily(
     drop: float = typer.Option(0.05, help="7일 평균이 그 전 7일보다 이만큼 나빠지면 알려요 (drop)."),
 ) -> None:
     """그날의 지표를 계산해 저장하고 성능 저하를 확인해요 (알림 행, 로그, webhook)."""
-    from naviyam.config import get_settings
-    from naviyam.monitor.alerts import check_and_alert
-    from naviyam.monitor.daily import METRICS, run_daily, yesterday
-
     settings = get_settings()
     target = parse_day(day) or yesterday()
     engine = _engine()
@@ -59,8 +59,6 @@ def report(
     end: str = typer.Option(None, help="보여 줄 마지막 날 (기본: 저장된 가장 최근 날)."),
 ) -> None:
     """저장된 일일 지표와 모델 승격을 PNG 그래프로 담은 HTML 보고서를 써요 (report)."""
-    from naviyam.monitor.report import write_report
-
     engine = _engine()
     path = write_report(engine, out, days=days, end=parse_day(end))
     console.print(f"모니터링 보고서 → {path}")

@@ -12,12 +12,26 @@ from typing import Any
 from collections.abc import Iterable
 
 import typer
+from naviyam.config import get_settings
+from naviyam.core.registry import default_registry
+from naviyam.db.session import get_engine, migrate
+from naviyam.learning.nlu_gate import train_nlu_gated
+from naviyam.llm.backend import LLMBackend
+from naviyam.llm.settings import get_llm_settings
+from naviyam.nlu import NLUSession
+from naviyam.nlu import load_parser
+from naviyam.nlu import train_nlu
+from naviyam.nlu.evaluate import cases_from_examples, load_cases
+from naviyam.nlu.evaluate import evaluate_cases
+from naviyam.nlu.lexicon import Lexicon
+from naviyam.nlu.llm_parser import LLMNLUParser
+from naviyam.nlu.operator import OperatorDataError, load_operator_examples
+from naviyam.nlu.report import write_report
+from naviyam.nlu.train import public_examples
 
 
 def parse_jsonl_lines(parser: Any, lines: Iterable[str]) -> Iterable[dict[str, Any]]:
     """One output object per non-blank input line; turns of a line share one session."""
-    from naviyam.nlu import NLUSession
-
     for n, raw in enumerate(lines, 1):
         line = raw.strip()
         if not line:
@@ -44,9 +58,6 @@ def parse_cmd(
         None, "--jsonl", help="JSONL 파일 ({\"id\", \"turns\": [...]} 한 줄에 하나, '-'는 표준입력)."),
 ) -> None:
     """메시지를 NLU 결과 JSON 한 줄로 출력합니다 (Parse a message into the NLU contract object)."""
-    from naviyam.db.session import get_engine, migrate
-    from naviyam.nlu import load_parser
-
     if text is None and jsonl is None:
         typer.echo("텍스트나 --jsonl 파일을 주세요.", err=True)
         raise typer.Exit(2)
@@ -92,9 +103,6 @@ def _metrics_table(metrics: dict[str, Any], title: str):
 
 def _load_operator(paths: list[Path], engine: Any, console) -> Any:
     """The operator's examples, or exit 2 listing every bad line (nothing trained)."""
-    from naviyam.nlu.lexicon import Lexicon
-    from naviyam.nlu.operator import OperatorDataError, load_operator_examples
-
     try:
         data = load_operator_examples(list(paths), Lexicon.build(engine))
     except OperatorDataError as exc:
@@ -144,9 +152,6 @@ def train_cmd(
     """NLU(의도 분류기 + CRF 태거)를 학습하고 평가해 새 버전으로 등록해요."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from naviyam.core.registry import default_registry
-    from naviyam.nlu import train_nlu
-
     console = _console()
     registry = default_registry()
     operator = _load_operator(data, registry.engine, console) if data else None
@@ -168,9 +173,6 @@ def train_cmd(
             mv = train_nlu(registry.engine, registry, epochs=epochs, n_examples=examples, seed=seed,
                            progress=report, with_baselines=not no_baselines)
         else:
-            from naviyam.config import get_settings
-            from naviyam.learning.nlu_gate import train_nlu_gated
-
             gated = train_nlu_gated(registry.engine, registry, operator.rows, epochs=epochs, n_examples=examples,
                                     seed=seed, progress=report, with_baselines=not no_baselines,
                                     tolerance=tolerance, force=force, operator_share=share,
@@ -229,10 +231,6 @@ def eval_cmd(
     """운영 NLU를 사례 파일로 평가해요: 의도 정확도, 키별 P/R/F1, 완전 일치(exact)."""
     from rich.table import Table
 
-    from naviyam.nlu import load_parser
-    from naviyam.nlu.evaluate import evaluate_cases
-    from naviyam.nlu.train import public_examples
-
     if backend not in ("trained", "llm"):
         typer.echo("--backend는 trained 또는 llm이에요.", err=True)
         raise typer.Exit(2)
@@ -242,11 +240,6 @@ def eval_cmd(
     counts = {"llm": 0, "trained": 0}
     parse = parser.parse
     if backend == "llm":
-        from naviyam.core.registry import default_registry
-        from naviyam.llm.backend import LLMBackend
-        from naviyam.nlu.llm_parser import LLMNLUParser
-        from naviyam.llm.settings import get_llm_settings
-
         s = get_llm_settings().model_copy(update={k: v for k, v in (("model_path", model_path),
                                                                      ("adapter_path", adapter_path)) if v})
         if not s.model_path:
@@ -276,8 +269,6 @@ def eval_cmd(
         t.add_row(k, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", str(v["support"]))
     console.print(t)
     if out is not None:
-        from naviyam.nlu.report import write_report
-
         md = write_report(m, records, out, title=f"{parser.version} · {data.name if data else 'nlu_examples'}")
         console.print(f"보고서를 썼어요: {md} (그림 {out / 'confusion.png'}, {out / 'confidence.png'})")
     if as_json:
@@ -286,8 +277,6 @@ def eval_cmd(
 
 def _eval_cases(path: Path) -> list[dict[str, Any]]:
     """Cases from ``path``: the nlu_examples.jsonl form ({"turns", "expect"}), or operator examples."""
-    from naviyam.nlu.evaluate import cases_from_examples, load_cases
-
     if not path.exists():
         typer.echo(f"파일이 없어요: {path}", err=True)
         raise typer.Exit(2)
@@ -298,7 +287,6 @@ def _eval_cases(path: Path) -> list[dict[str, Any]]:
     except (json.JSONDecodeError, KeyError) as exc:
         typer.echo(f"{path}: 읽을 수 없어요 ({exc})", err=True)
         raise typer.Exit(2) from None
-    from naviyam.core.registry import default_registry
 
     data = _load_operator([path], default_registry().engine, _console())
     return cases_from_examples(data.rows)

@@ -11,6 +11,9 @@ from rich.console import Console
 
 from naviyam.cli.common import open_db
 from naviyam.config import get_settings
+from naviyam.api.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
+from naviyam.data.excel import ImportValidationError
+from naviyam.service.bootstrap import build_missing_models, ensure_operator_data, ensure_sample_world
 
 console = Console()
 log = logging.getLogger(__name__)
@@ -25,14 +28,10 @@ def setup(
                                         help="/health가 읽을 진행 상황 파일(var/warming.json)을 써요."),
 ) -> None:
     """스키마를 만들고, 빈 데이터베이스를 채우고(운영자 워크북, 없으면 샘플 세계), 없는 모델을 만들어요 (setup)."""
-    from naviyam.service.bootstrap import build_missing_models, ensure_operator_data, ensure_sample_world
-
     settings = get_settings()
     engine = open_db()
     workbook = workbook or settings.workbook
     if workbook is not None:
-        from naviyam.data.excel import ImportValidationError
-
         try:
             counts = ensure_operator_data(engine, workbook, console=console)
         except ImportValidationError as exc:
@@ -134,8 +133,6 @@ def serve(
     builder = _start_model_builder() if build_models else None
     metrics_dir = None
     if workers > 1:
-        from naviyam.api.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
-
         # Workers are spawned, so prometheus_client in each of them sees this folder when it is imported.
         metrics_dir = prepare_multiprocess_dir(settings.var_dir)
         os.environ[MULTIPROC_ENV] = str(metrics_dir)

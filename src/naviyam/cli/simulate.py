@@ -12,6 +12,9 @@ import typer
 from rich.console import Console
 
 from naviyam.cli.days import parse_day
+from naviyam.config import get_settings
+from naviyam.learning.sim_report import write_files
+from naviyam.learning.simulate import SimulateConfig, SimulationError, run_simulation
 
 console = Console()
 err_console = Console(stderr=True)
@@ -34,10 +37,6 @@ def simulate(
 ) -> None:
     """학습 루프 시뮬레이션: 숨은 취향을 가진 사용자들이 매일 진짜 챗봇과 대화하고 고르면, 밤마다 학습한 그룹과
     첫날 모델을 유지한 그룹의 CTR·전환율을 날마다 비교해요 (세계의 복사본에서)."""
-    from naviyam.config import get_settings
-    from naviyam.learning.sim_report import write_files
-    from naviyam.learning.simulate import SimulateConfig, SimulationError, run_simulation
-
     arm_list = tuple(a.strip() for a in arms.split(",") if a.strip())
     first = parse_day(start, "--start") if start else None
     cfg = SimulateConfig(days=days, users=users, arms=arm_list, seed=seed, start=first, learn_nlu=learn_nlu,

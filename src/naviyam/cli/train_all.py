@@ -6,15 +6,14 @@ import typer
 from rich.console import Console
 
 from naviyam.cli.common import open_registry
+from naviyam.config import get_settings
+from naviyam.service.bootstrap import build_missing_models, models_to_build
 
 console = Console()
 
 
 def train_all(force: bool = typer.Option(False, "--force", help="최신이든 아니든 모든 모델을 다시 만들어요.")) -> None:
     """없거나 오래된 NLU, Layer 1 인덱스(index), 랭커(ranker)를 다시 만들어요 (`setup`과 같은 일)."""
-    from naviyam.config import get_settings
-    from naviyam.service.bootstrap import build_missing_models, models_to_build
-
     settings = get_settings()
     engine, registry = open_registry()
     todo = models_to_build(registry, force=force)

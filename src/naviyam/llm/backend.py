@@ -20,6 +20,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from naviyam.llm.prompts import render_prompt
+from naviyam.llm.prompts import resolve_style
+from naviyam.llm.settings import get_llm_settings
 
 log = logging.getLogger(__name__)
 
@@ -179,8 +182,6 @@ class LLMBackend:
 
     def __init__(self, model: Any, tokenizer: Any, *, device: str = "cpu", max_new_tokens: int = 160,
                  timeout_s: float = 8.0, prompt_style: str = "auto", version: str = "llm"):
-        from naviyam.llm.prompts import resolve_style
-
         self.model = model
         self.tokenizer = tokenizer
         self.device = device
@@ -219,8 +220,6 @@ class LLMBackend:
     @classmethod
     def from_settings(cls, settings: Any = None, registry: Any = None) -> LLMBackend:
         """Load what :class:`~naviyam.llm.settings.LLMSettings` names (adapter: setting, else registry)."""
-        from naviyam.llm.settings import get_llm_settings
-
         s = settings or get_llm_settings()
         if not s.model_path:
             raise ValueError("NAVIYAM_LLM_MODEL_PATH is not set")
@@ -234,8 +233,6 @@ class LLMBackend:
 
     # ------------------------------------------------------------------
     def prompt(self, instruction: str, input_text: str) -> str:
-        from naviyam.llm.prompts import render_prompt
-
         return render_prompt(self.tokenizer, instruction, input_text, self.prompt_style)
 
     def generate(self, prompt: str, *, max_new_tokens: int | None = None, timeout_s: float | None = None,

@@ -17,6 +17,14 @@ from naviyam.db.session import session_scope
 from naviyam.core.registry import ModelRegistry
 from naviyam.progress import progress_reporter
 from naviyam.shops import count_shops
+from naviyam.data.excel import import_workbook
+from naviyam.data.generate import generate_world
+from naviyam.db.data_versions import ASPECT_NAMES
+from naviyam.learning.ranker_gate import gate_ranker
+from naviyam.nlu import train_nlu
+from naviyam.recommend.layer1_build import build_layer1
+from naviyam.recommend.ranker.pipeline import default_dataset_dir, train_ranker
+from naviyam.recommend.ranker.trainer import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +66,12 @@ def _write_warming(path: Path, state: dict) -> None:
     tmp.replace(path)  # atomic: /health never reads half a file
 
 def _build_nlu(engine: Engine, registry: ModelRegistry, settings: Settings) -> str:
-    from naviyam.nlu import train_nlu
-
     return train_nlu(engine, registry, epochs=settings.nlu_epochs, n_examples=settings.nlu_train_examples,
                      with_baselines=False).version
 
 
 def _build_index(engine: Engine, registry: ModelRegistry, settings: Settings) -> str:
     """A new index; a rebuild (production exists) goes through the index's promotion gate."""
-    from naviyam.recommend.layer1_build import build_layer1
-
     rebuild = registry.current("index") is not None
     report = build_layer1(engine, registry, gate=rebuild)
     if rebuild and not report.promoted:
@@ -77,10 +81,6 @@ def _build_index(engine: Engine, registry: ModelRegistry, settings: Settings) ->
 
 def _build_ranker(engine: Engine, registry: ModelRegistry, settings: Settings) -> str:
     """A new ranker; a rebuild (production exists) is a candidate promoted only past the ranker's gate."""
-    from naviyam.learning.ranker_gate import gate_ranker
-    from naviyam.recommend.ranker.pipeline import default_dataset_dir, train_ranker
-    from naviyam.recommend.ranker.trainer import TrainConfig
-
     production = registry.current("ranker")
     folder = default_dataset_dir(settings)
     mv, result, _report = train_ranker(engine, registry, folder, rebuild_data=True,
@@ -107,8 +107,6 @@ def ensure_operator_data(engine: Engine, workbook, console: Console | None = Non
 
     Raises :class:`naviyam.data.excel.ImportValidationError` (nothing written) for a bad workbook.
     """
-    from naviyam.data.excel import import_workbook
-
     with session_scope(engine) as s:
         if count_shops(s):
             return None
@@ -119,8 +117,6 @@ def ensure_operator_data(engine: Engine, workbook, console: Console | None = Non
 
 def ensure_sample_world(engine: Engine, settings: Settings, console: Console | None = None) -> dict[str, int] | None:
     """Generate the sample world when the shop table is empty; return its counts, or None."""
-    from naviyam.data.generate import generate_world
-
     with session_scope(engine) as s:
         if count_shops(s):
             return None
@@ -134,8 +130,6 @@ def models_to_build(registry: ModelRegistry, *, force: bool = False) -> dict[str
 
     A rebuilt index makes the ranker's features move too, so the ranker follows the index.
     """
-    from naviyam.db.data_versions import ASPECT_NAMES
-
     stale = registry.stale()
     todo: dict[str, str] = {}
     for kind in MODEL_BUILDERS:

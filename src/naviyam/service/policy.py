@@ -36,6 +36,7 @@ from naviyam.db.models import MealCardLimit, ProductOrder, Shop, ShopMenu
 from naviyam.hours import is_open
 from naviyam.menus import main_dish_mask
 from naviyam.nlg.format import walk_minutes
+from naviyam.nlu.lexicon import load_taxonomy
 
 DEFAULT_PER_MEAL = 9_000
 DEFAULT_CLOSING_SOON_MINUTES = 30
@@ -267,8 +268,6 @@ SNACK_CATEGORIES = frozenset({"카페", "디저트", "베이커리"})
 
 def wants_a_meal(filters: dict[str, Any]) -> bool:
     """Whether a request is for a meal: not for a snack category or dish, not for snack time."""
-    from naviyam.nlu.lexicon import load_taxonomy
-
     if filters.get("time_of_day") == "snack" or filters.get("category") in SNACK_CATEGORIES:
         return False
     menu = filters.get("menu")

@@ -39,6 +39,17 @@ from naviyam.config import Settings
 from naviyam.core.registry import ModelRegistry
 from naviyam.nlg.responses import ResponseWriter
 from naviyam.service.chat import ChatService
+from naviyam.db.models import Alert
+from naviyam.db.models import Shop
+from naviyam.db.session import session_scope
+from naviyam.llm.backend import LLMBackend
+from naviyam.llm.settings import get_llm_settings
+from naviyam.nlu import load_parser
+from naviyam.nlu.parser import NLUParser
+from naviyam.recommend.engine import RecommendationEngine
+from naviyam.recommend.ranker.serving import WideDeepRanker
+from naviyam.service.llm import build_llm_components
+from naviyam.service.llm import components_for
 
 log = logging.getLogger(__name__)
 #: How often a runtime without a recommender tries to load one again.
@@ -87,8 +98,6 @@ class Runtime:
     @classmethod
     def load(cls, engine: Engine, settings: Settings, *, parser: Any = None, recommender: Any = None) -> Runtime:
         """Load the production models. Missing models degrade (rules NLU, no recommender), never fail."""
-        from naviyam.nlu import load_parser
-
         registry = ModelRegistry(engine, settings.models_dir)
         pinned = frozenset(k for k, v in (("nlu", parser), ("recommender", recommender)) if v is not None)
         if parser is None:
@@ -264,8 +273,6 @@ class Runtime:
             return res
 
     def _production(self):
-        from naviyam.db.session import session_scope
-
         with session_scope(self.engine) as s:
             return ModelRegistry.production_versions(s)
 
@@ -295,8 +302,6 @@ class Runtime:
 
 
 def _load_parser(mv):
-    from naviyam.nlu.parser import NLUParser
-
     parser = NLUParser.load(Path(mv.path), version=mv.version)
     parser.parse("급식카드 되는 떡볶이집 추천해줘")  # warm before it serves
     return parser
@@ -316,18 +321,12 @@ def _same_path(a: Any, b: Any) -> bool:
 
 def _reads_registry_adapter() -> bool:
     """Whether the service takes its LoRA adapter from the registry (no fixed adapter folder is set)."""
-    from naviyam.llm.settings import get_llm_settings
-
     s = get_llm_settings()
     return s.adapter_path is None and s.use_registry_adapter
 
 
 def _load_llm(engine: Engine, registry: ModelRegistry, fallback_parser: Any):
     """New LLM components over the registry's production adapter; raises when they cannot be loaded."""
-    from naviyam.service.llm import components_for
-    from naviyam.llm.backend import LLMBackend
-    from naviyam.llm.settings import get_llm_settings
-
     s = get_llm_settings()
     backend = LLMBackend.from_settings(s, registry)
     llm = components_for(backend, fallback_parser, s, known_shop_names=_shop_names(engine))
@@ -339,16 +338,11 @@ def _load_llm(engine: Engine, registry: ModelRegistry, fallback_parser: Any):
 def _shop_names(engine: Engine) -> list[str]:
     from sqlalchemy import select
 
-    from naviyam.db.models import Shop
-    from naviyam.db.session import session_scope
-
     with session_scope(engine) as s:
         return list(s.scalars(select(Shop.name)))
 
 
 def _load_engine(engine: Engine, registry: ModelRegistry):
-    from naviyam.recommend.engine import RecommendationEngine
-
     rec = RecommendationEngine.load(engine, registry)
     _warm(rec)
     return rec
@@ -356,9 +350,6 @@ def _load_engine(engine: Engine, registry: ModelRegistry):
 
 def _with_ranker(base, mv):
     """A recommendation engine sharing ``base``'s Layer 1 and interaction state, ranked by version ``mv``."""
-    from naviyam.recommend.engine import RecommendationEngine
-    from naviyam.recommend.ranker.serving import WideDeepRanker
-
     ranker = WideDeepRanker.load(Path(mv.path), version=mv.version)
     rec = RecommendationEngine(base.generator, base.state, ranker, registry=base.registry,
                                max_per_category=base.max_per_category, diversity_window=base.diversity_window)
@@ -377,9 +368,6 @@ def _warm(rec) -> None:
 
 
 def _write_alert(engine: Engine, kind: str, version: str, message: str) -> None:
-    from naviyam.db.models import Alert
-    from naviyam.db.session import session_scope
-
     try:
         with session_scope(engine) as s:
             s.add(Alert(kind=ALERT_MODEL_LOAD_FAILED, severity="error",
@@ -391,8 +379,6 @@ def _write_alert(engine: Engine, kind: str, version: str, message: str) -> None:
 
 def load_recommender(engine: Engine, registry: ModelRegistry):
     """The recommendation engine over the production index, or None when it cannot be loaded (yet)."""
-    from naviyam.recommend.engine import RecommendationEngine
-
     try:
         if registry.current("index") is None:
             log.warning("no Layer 1 index yet (run `naviyam index build`); recommendations are unavailable")
@@ -405,11 +391,8 @@ def load_recommender(engine: Engine, registry: ModelRegistry):
 
 def load_llm(parser: Any, registry: ModelRegistry, engine: Engine):
     """The optional large-model path (off by default): components, or None."""
-    from naviyam.llm.settings import get_llm_settings
-
     llm_settings = get_llm_settings()
     if not llm_settings.enabled:
         return None
-    from naviyam.service.llm import build_llm_components
 
     return build_llm_components(parser, llm_settings, registry, known_shop_names=_shop_names(engine))

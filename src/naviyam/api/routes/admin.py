@@ -17,6 +17,8 @@ from pydantic import BaseModel, field_validator
 from naviyam.api.deps import AdminDep, RuntimeDep
 from naviyam.service.runtime import Runtime
 from naviyam.db.models import MODEL_KINDS
+from naviyam.core.registry import RegistryError
+from naviyam.learning.promotion import PromotionRefused, promote_version
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
 
@@ -90,9 +92,6 @@ def list_models(runtime: RuntimeDep, kind: str | None = None):
              responses={404: {"description": "unknown version"}, 409: {"description": "refused by the gate"}})
 async def promote(version: str, request: Request, runtime: RuntimeDep, force: bool = False):
     """Promote a version (sanity checks always; its recorded offline comparison unless ``force``), then reload."""
-    from naviyam.learning.promotion import PromotionRefused, promote_version
-    from naviyam.core.registry import RegistryError
-
     previous = None
     mv0 = runtime.registry.get(version)
     if mv0 is not None:
@@ -112,8 +111,6 @@ async def promote(version: str, request: Request, runtime: RuntimeDep, force: bo
              responses={404: {"description": "unknown kind"}, 409: {"description": "nothing to roll back to"}})
 async def rollback(kind: str, request: Request, runtime: RuntimeDep):
     """Make the previous production version of ``kind`` production again (the current one is archived), then reload."""
-    from naviyam.core.registry import RegistryError
-
     if kind not in MODEL_KINDS:
         raise HTTPException(status_code=404, detail=f"모델 종류는 {', '.join(MODEL_KINDS)} 중 하나예요.")
     try:

@@ -15,6 +15,7 @@ from naviyam.core.clock import local_now, to_local
 from naviyam.core.contract import ChatbotOutput, Recommendation, RecommendationMetadata
 from naviyam.nlu.contract import validate_filters
 from naviyam.service.recommendations import recommend_and_log
+from naviyam.nlu.canonical import from_korean_names
 
 router = APIRouter(tags=["recommendations"])
 
@@ -60,8 +61,6 @@ def _contract_form(nlu: dict[str, Any]) -> dict[str, Any]:
     message as ``original_query``, and enum values as Korean names ("건강식"); today's clients send the
     contract's object, which passes through unchanged.
     """
-    from naviyam.nlu.canonical import from_korean_names
-
     filters = nlu.get("filters", {})
     if not isinstance(filters, dict):
         return nlu

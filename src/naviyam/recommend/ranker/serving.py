@@ -35,6 +35,8 @@ from naviyam.recommend.features import (
 from naviyam.recommend.ranker.dataset import Encoders
 from naviyam.recommend.ranker.model import WideDeepConfig, WideDeepNet
 from naviyam.recommend.ranker.numpy_forward import NumpyWideDeep
+from naviyam.recommend.ranker.trainer import TrainConfig
+from naviyam.recommend.ranker.trainer import fit_wide_deep
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +78,12 @@ class WideDeepRanker:
 
     # ------------------------------------------------------------------ training
     def train_config(self):
-        from naviyam.recommend.ranker.trainer import TrainConfig
-
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, patience=self.patience,
                            seed=self.seed, hidden=list(self.hidden), dropout=self.dropout,
                            min_user_positives=self.min_user_positives, query_buckets=self.query_buckets)
 
     def fit(self, train: pd.DataFrame, val: pd.DataFrame, ranking: pd.DataFrame | None = None,
             categories: list[str] | None = None) -> WideDeepRanker:
-        from naviyam.recommend.ranker.trainer import fit_wide_deep
-
         result = fit_wide_deep(train, val, ranking, self.train_config(), categories=categories)
         self._set_learned(result.net, result.encoders, result.metrics)
         self.history_ = result.history
