@@ -8,7 +8,10 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+#: ``report(stage, done, total)``: counted work (rows, epochs, documents).
 Reporter = Callable[[str, int, int], None]
+#: ``report(stage, fraction)``: work measured as a share done (0..1), e.g. model training.
+FractionReporter = Callable[[str, float], None]
 
 
 @contextmanager

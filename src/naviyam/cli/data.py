@@ -13,7 +13,7 @@ from naviyam.db.session import get_engine, migrate
 from naviyam.progress import progress_reporter
 from naviyam.data.excel import ImportValidationError, import_workbook
 from naviyam.data.excel import export_workbook
-from naviyam.data.generate import WorldNotEmptyError, generate_world
+from naviyam.data.generate import DEFAULT_DAYS, DEFAULT_SHOPS, DEFAULT_USERS, WorldNotEmptyError, generate_world
 from naviyam.service.privacy import consent_snapshot, record_imported_consents
 
 app = typer.Typer(no_args_is_help=True, help="샘플 세계 만들기, Excel/CSV 가져오기(import)와 내보내기(export).")
@@ -33,9 +33,9 @@ def _print_counts(title: str, counts: dict[str, int]) -> None:
 @app.command("generate")
 def generate(
     seed: int = typer.Option(42, help="무작위 시드(random seed): 같은 시드면 같은 세계를 만들어요."),
-    shops: int = typer.Option(1500, help="가게(shops) 수."),
-    users: int = typer.Option(6000, help="사용자(users) 수."),
-    days: int = typer.Option(180, help="주문·찜·리뷰 기록을 만들 날짜 수(days)."),
+    shops: int = typer.Option(DEFAULT_SHOPS, help="가게(shops) 수."),
+    users: int = typer.Option(DEFAULT_USERS, help="사용자(users) 수."),
+    days: int = typer.Option(DEFAULT_DAYS, help="주문·찜·리뷰 기록을 만들 날짜 수(days)."),
 ) -> None:
     """빈 데이터베이스를 그럴듯하고 늘 같은 샘플 서울(sample world)로 채워요."""
     engine = open_db()

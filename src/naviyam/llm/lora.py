@@ -31,19 +31,20 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from naviyam.core.clock import now as clock_now
 from naviyam.llm.backend import (ADAPTER_META, adapter_base_model, is_adapter_dir, load_model_and_tokenizer,
                                  read_adapter_meta)
 from naviyam.llm.prompts import output_text, render_prompt, resolve_style
+from naviyam.progress import FractionReporter
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj")
 IGNORE_INDEX = -100
 
-Progress = Callable[[str, float], None]
+Progress = FractionReporter
 
 
 @dataclass

@@ -30,13 +30,14 @@ from naviyam.nlu.parser import NLUParser
 from naviyam.nlu.tagger import CRFTagger
 from naviyam.nlu.parser import NLUParser as _P
 from naviyam.nlu.parser import NLUResult
+from naviyam.progress import FractionReporter
 
 log = logging.getLogger(__name__)
 
 ENTITY_TO_LABEL = {v: k for k, v in ENTITY_NAMES.items()}
 ENTITY_TO_LABEL.update({"exclude_category": "CAT", "exclude_menu": "DISH"})
 
-Progress = Callable[[str, float], None]
+Progress = FractionReporter
 
 
 @dataclass

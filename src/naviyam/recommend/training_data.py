@@ -47,7 +47,6 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +58,7 @@ from sqlalchemy import Engine, select
 from naviyam.core.clock import local_now
 from naviyam.core.text import particle
 from naviyam.db.models import ShopMenu
+from naviyam.progress import Reporter
 from naviyam.recommend.funnels import Candidate
 from naviyam.recommend.features import (
     FeatureBuilder,
@@ -201,7 +201,7 @@ def build_training_set(
     *,
     embedder=None,
     previous_index=None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Reporter | None = None,
     layer1_config=None,
     until: dt.datetime | None = None,
 ) -> TrainingSetReport:

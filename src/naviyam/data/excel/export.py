@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from naviyam.data.excel.read import _OOXML_UNSAFE_RE, _ooxml_escape
 from naviyam.data.excel.schema import EXCEL_MAX_ROWS, SHEETS, SHEET_ORDER, SheetSpec
+from naviyam.progress import Reporter
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def _read_table(conn: Connection, spec: SheetSpec) -> Iterable[Sequence[Any]]:
 
 
 def export_workbook(engine: Engine, path: str | os.PathLike[str],
-                    progress: Callable[[str, int, int], None] | None = None) -> dict[str, int]:
+                    progress: Reporter | None = None) -> dict[str, int]:
     """Write every operator table to ``path``; returns the rows written per sheet.
 
     ``progress(stage, done, total)`` is told how far each sheet is.
@@ -112,7 +113,7 @@ def _write_csv(conn: Connection, spec: SheetSpec, target: Path) -> int:
     return n
 
 
-def _write_xlsx(conn: Connection, path: Path, progress: Callable[[str, int, int], None] | None = None
+def _write_xlsx(conn: Connection, path: Path, progress: Reporter | None = None
                 ) -> dict[str, int]:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell

@@ -20,6 +20,7 @@ from naviyam.data.excel.parse import _ParsedSheet, _norm_name, _parse_sheet
 from naviyam.data.excel.read import _FileProblem, _RawSheet, _read_source
 from naviyam.data.excel.results import ImportResult, ImportValidationError, SheetChanges
 from naviyam.data.excel.schema import CHUNK_SIZE, INSERT_ORDER, SHEETS, SHEET_ORDER
+from naviyam.progress import Reporter
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class _DryRun(Exception):
 
 def import_workbook(engine: Engine, path: str | os.PathLike[str], *, chunk_size: int = CHUNK_SIZE,
                     replace: bool = False, dry_run: bool = False,
-                    progress: Callable[[str, int, int], None] | None = None) -> ImportResult:
+                    progress: Reporter | None = None) -> ImportResult:
     """Validate and import (upsert) an operator workbook (.xlsx), CSV folder or single CSV, all or nothing.
 
     Rows are matched by ``id`` (``meal_card_limit`` by ``district``): new ids are added, rows whose cells differ from the database are
@@ -171,7 +172,7 @@ def _bump_data_versions(conn: Connection, changes: dict[str, SheetChanges]) -> N
 
 
 def _upsert(conn: Connection, sheet: _ParsedSheet, chunk_size: int,
-            progress: Callable[[str, int, int], None] | None) -> SheetChanges:
+            progress: Reporter | None) -> SheetChanges:
     """Insert the sheet's new keys (ids), update its changed rows (the file's columns only), count the rest."""
     table = sheet.spec.table
     names = sheet.spec.column_names

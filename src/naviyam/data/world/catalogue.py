@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 import numpy as np
 
+from naviyam.config import Settings
 from naviyam.core.taxonomy import category_names, district_names, read_resource
+from naviyam.progress import Reporter
 
 
 
-Progress = Callable[[str, int, int], None]
+Progress = Reporter
 
 DEFAULT_SEED = 42
-DEFAULT_SHOPS = 1500
-DEFAULT_USERS = 6000
-DEFAULT_DAYS = 180
+#: The sample world's size: the settings' defaults (NAVIYAM_SAMPLE_SHOPS/USERS/DAYS) are the one owner.
+DEFAULT_SHOPS: int = Settings.model_fields["sample_shops"].default
+DEFAULT_USERS: int = Settings.model_fields["sample_users"].default
+DEFAULT_DAYS: int = Settings.model_fields["sample_days"].default
 #: History ends (exclusive) at midnight of this day unless ``end_date`` is given.
 DEFAULT_END_DATE = dt.date(2026, 11, 1)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from naviyam.progress import Reporter
 from naviyam.recommend.features import FEATURE_VERSION
 from naviyam.recommend.ranker.serving import WideDeepRanker
 from naviyam.recommend.ranker.trainer import (TRAIN_FILE, EpochStats, TrainConfig, fit_wide_deep, load_training_set,
@@ -62,7 +63,7 @@ def train_ranker(
     data_config: TrainingDataConfig | None = None,
     rebuild_data: bool = False,
     embedder=None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Reporter | None = None,
     on_epoch: Callable[[EpochStats], None] | None = None,
     status: str = "production",
 ):
