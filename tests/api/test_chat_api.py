@@ -99,7 +99,7 @@ def _schema_of(spec: dict, ref_or_schema: dict) -> dict:
 def test_openapi_types_the_contract_objects(chat_client):
     spec = chat_client.get("/openapi.json").json()
     schemas = spec["components"]["schemas"]
-    chat_out = schemas["ChatOut"]["properties"]
+    chat_out = schemas["ChatTurnPublic"]["properties"]
     nlu = _schema_of(spec, chat_out["nlu"])
     assert {"text", "intent", "confidence", "entities", "semantic_query", "filters"} <= set(nlu["properties"])
     assert "SAFETY" in nlu["properties"]["intent"]["enum"] and len(nlu["properties"]["intent"]["enum"]) == 11
@@ -107,9 +107,9 @@ def test_openapi_types_the_contract_objects(chat_client):
     assert "payment_method" in filters["properties"] and "location_filter" in filters["properties"]
     rec = _schema_of(spec, chat_out["recommendations"]["items"])
     assert {"shop_id", "name", "reason", "accepts_meal_card", "is_good_shop"} <= set(rec["properties"])
-    rec_in = schemas["RecommendationsIn"]["properties"]
+    rec_in = schemas["RecommendationsCreate"]["properties"]
     assert "filters" in _schema_of(spec, rec_in["chatbot_output"])["properties"]
-    rec_out = schemas["RecommendationsOut"]["properties"]
+    rec_out = schemas["RecommendationsPublic"]["properties"]
     assert "relaxed_filters" in _schema_of(spec, rec_out["metadata"])["properties"]
     assert _schema_of(spec, rec_out["recommendations"]["items"]) == rec
 

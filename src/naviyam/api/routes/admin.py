@@ -7,59 +7,18 @@ workers pick it up on their next registry check.
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, field_validator
 
 from naviyam.api.deps import AdminDep, RuntimeDep
 from naviyam.service.runtime import Runtime
 from naviyam.db.models import MODEL_KINDS
 from naviyam.core.registry import RegistryError
 from naviyam.learning.promotion import PromotionRefused, promote_version
+from naviyam.api.schemas import ModelVersionPublic, ModelsPublic, PromotionPublic, ReloadPublic
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
-
-
-class ModelVersionPublic(BaseModel):
-    kind: str
-    version: str
-    status: str
-    metrics: dict[str, Any] | None
-    data_window_start: dt.datetime | None
-    data_window_end: dt.datetime | None
-    parent: str | None
-    created_at: dt.datetime | None
-    promoted_at: dt.datetime | None
-
-    @field_validator("data_window_start", "data_window_end", "created_at", "promoted_at")
-    @classmethod
-    def _utc(cls, v: dt.datetime | None) -> dt.datetime | None:
-        """Stored timestamps are naive UTC; the API says so (RFC 3339 needs an offset)."""
-        return v.replace(tzinfo=dt.UTC) if v is not None and v.tzinfo is None else v
-
-
-class ModelsPublic(BaseModel):
-    models: list[ModelVersionPublic]
-    serving: dict[str, str]
-    candidate_serving: dict[str, str] | None
-    ab_share: float
-
-
-class ReloadPublic(BaseModel):
-    changed: dict[str, list[str | None]]
-    failed: dict[str, str]
-    serving: dict[str, str]
-    candidate_serving: dict[str, str] | None
-
-
-class PromotionPublic(BaseModel):
-    kind: str
-    version: str
-    previous: str | None
-    reload: ReloadPublic
 
 
 def _public(mv, parents: dict[int, str]) -> ModelVersionPublic:

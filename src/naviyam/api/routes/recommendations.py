@@ -5,53 +5,17 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
 
 from naviyam.api.deps import RuntimeDep
-from naviyam.api.identity import UserRef, identify
-from naviyam.api.routes.chat import ChatContext
+from naviyam.api.identity import identify
 from naviyam.api.schemas import ErrorPublic
 from naviyam.core.clock import local_now, to_local
-from naviyam.core.contract import ChatbotOutput, Recommendation, RecommendationMetadata
 from naviyam.nlu.contract import validate_filters
 from naviyam.service.recommendations import recommend_and_log
 from naviyam.nlu.canonical import from_korean_names
+from naviyam.api.schemas import RecommendationContext, RecommendationsCreate, RecommendationsPublic, UserProfile
 
 router = APIRouter(tags=["recommendations"])
-
-
-class RecommendationContext(ChatContext):
-    """Where and when; the original API's keys are read too (``current_time``, ``user_location``)."""
-
-    current_time: str | None = Field(None, max_length=40, description="Original API: request time, ISO 8601")
-    user_location: str | None = Field(None, max_length=40, description="Original API: the user's 구, e.g. 관악구")
-
-
-class UserProfile(BaseModel):
-    """The original API's ``user_profile``: used for a user the database does not know (a database user's
-    own record always wins)."""
-
-    id: int | str | None = None
-    birthday: dt.date | None = Field(None, description="YYYY-MM-DD: the age the safety rules use")
-    location: dict[str, Any] | None = Field(None, description="e.g. {\"city\": \"서울특별시\", \"district\": \"관악구\"}")
-
-
-class RecommendationsIn(BaseModel):
-    user_id: UserRef = Field(None, description="A database user (863, \"863\", \"user_863\"), another string for an "
-                             "app user without history, or null (cold start)", examples=["user_863"])
-    user_profile: UserProfile | None = Field(None, description="Original API: fills age and 구 of an unknown user")
-    chatbot_output: ChatbotOutput = Field(
-        description="The NLU contract object: at least `filters`; `text`, `intent`, `semantic_query` when known")
-    context: RecommendationContext | None = None
-    top_k: int = Field(10, ge=1, le=50)
-
-
-class RecommendationsOut(BaseModel):
-    user_id: int | str | None
-    original_query: str
-    recommendations: list[Recommendation]
-    explanations: list[str]
-    metadata: RecommendationMetadata
 
 
 def _contract_form(nlu: dict[str, Any]) -> dict[str, Any]:
@@ -74,9 +38,9 @@ def _contract_form(nlu: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@router.post("/recommendations", response_model=RecommendationsOut,
+@router.post("/recommendations", response_model=RecommendationsPublic,
              responses={422: {"model": ErrorPublic}, 503: {"model": ErrorPublic}})
-async def recommendations(body: RecommendationsIn, request: Request, runtime: RuntimeDep):
+async def recommendations(body: RecommendationsCreate, request: Request, runtime: RuntimeDep):
     """Recommendations for an NLU object the caller already has; the answer is stored like a chat turn."""
     nlu = _contract_form(body.chatbot_output.model_dump(exclude_unset=True))
     filters = nlu.get("filters", {})
@@ -113,5 +77,5 @@ async def recommendations(body: RecommendationsIn, request: Request, runtime: Ru
     res, interaction_id = served.result, served.interaction_id
     metadata = {**res.metadata, "relaxed_filters": list(res.relaxed_filters), "interaction_id": interaction_id}
     explanations = list(res.explanations) or [str(r.get("reason") or "") for r in res.recommendations]
-    return RecommendationsOut(user_id=body.user_id, original_query=query, recommendations=res.recommendations,
+    return RecommendationsPublic(user_id=body.user_id, original_query=query, recommendations=res.recommendations,
                               explanations=explanations, metadata=metadata)

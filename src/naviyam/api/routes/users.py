@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
 
 from naviyam.api.deps import AdminDep
 from naviyam.api.schemas import ErrorPublic
@@ -19,29 +17,10 @@ from naviyam.service.privacy import (
     withdraw_guardian_consent,
 )
 from naviyam.service.user_data import export_user_data
+from naviyam.api.schemas import ConsentPublic, ConsentUpdate, UserDataErasedPublic
 
 router = APIRouter(prefix="/users", tags=["privacy"])
 UserIdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
-
-
-class UserDataErased(BaseModel):
-    user_id: int
-    interactions: int = Field(description="Conversation turns deleted")
-    chat_sessions: int = Field(description="Dialogue states deleted")
-    feedback_events: int = Field(description="Feedback events deleted")
-
-
-class ConsentUpdate(BaseModel):
-    date: dt.date | None = Field(None, description="The day the guardian consented, YYYY-MM-DD (default: today)")
-
-
-class ConsentPublic(BaseModel):
-    user_id: int
-    guardian_consent: dt.date | None = Field(description="The consent date now (null: none)")
-    previous: dt.date | None = Field(description="The consent date before this change")
-    interactions: int = Field(0, description="Conversation turns minimised by a withdrawal")
-    chat_sessions: int = Field(0, description="Dialogue states minimised by a withdrawal")
-    feedback_events: int = Field(0, description="Feedback events marked never to be trained on by a withdrawal")
 
 
 def _consent_public(change) -> ConsentPublic:
@@ -62,13 +41,13 @@ async def get_user_data(user_id: UserIdPath, request: Request):
     return doc
 
 
-@router.delete("/{user_id}/data", response_model=UserDataErased, dependencies=[AdminDep],
+@router.delete("/{user_id}/data", response_model=UserDataErasedPublic, dependencies=[AdminDep],
                responses={401: {"model": ErrorPublic}, 422: {"model": ErrorPublic}})
 async def erase_user(user_id: UserIdPath, request: Request):
     """Erase a user's conversations, dialogue states and feedback (admin; for a deletion request). The privacy
     log keeps that it happened (counts only), and no later training set reads the user's events."""
     erased = await run_in_threadpool(erase_user_data, request.app.state.engine, user_id, source="api")
-    return UserDataErased(user_id=user_id, **erased.to_dict())
+    return UserDataErasedPublic(user_id=user_id, **erased.to_dict())
 
 
 @router.put("/{user_id}/consent", response_model=ConsentPublic, dependencies=[AdminDep],
