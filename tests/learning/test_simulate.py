@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from naviyam.learning.sim_users import (ShopFacts, SimUser, choose, click_probability, examine_probability,
+from naviyam.service.sim_users import (ShopFacts, SimUser, choose, click_probability, examine_probability,
                                         utility)
 
 
@@ -44,7 +44,7 @@ def test_distance_price_and_the_card_lower_or_raise_the_utility():
 
 
 def test_choices_follow_the_model_on_average_and_are_seeded():
-    from naviyam.learning.sim_users import World
+    from naviyam.service.sim_users import World
 
     user = _user(taste_on=0)
     world = World({1: _shop(1, sid=1), 2: _shop(0, sid=2)}, ("a", "b", "c", "d"))
@@ -77,7 +77,7 @@ def _settings(var):
 @pytest.fixture(scope="module")
 def two_day_runs(_loop_world_template, tmp_path_factory):
     """Two runs with the same seed on copies of the lived-in world (which itself must stay untouched)."""
-    from naviyam.learning.simulate import SimulateConfig, run_simulation
+    from naviyam.service.simulate import SimulateConfig, run_simulation
 
     var = _loop_world_template.var
     before = _digest(var / "naviyam.db")
@@ -151,8 +151,8 @@ def test_ab_report_finds_a_planted_effect_in_a_simulation_log(tmp_path):
     from naviyam.db.session import make_engine
     from naviyam.learning.ab import CANDIDATE
     from naviyam.learning.ab_report import ABDesign, ab_report, summarise
-    from naviyam.learning.sim_report import per_user_counts, write_ab_log
-    from naviyam.learning.simulate import Exposure
+    from naviyam.service.sim_report import per_user_counts, write_ab_log
+    from naviyam.service.simulate import Exposure
 
     rng = np.random.default_rng(11)
     rows, planted = [], {"candidate": {}, "production": {}}

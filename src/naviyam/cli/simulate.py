@@ -1,4 +1,4 @@
-"""``naviyam simulate``: a thin shell over :func:`naviyam.learning.simulate.run_simulation`."""
+"""``naviyam simulate``: a thin shell over :func:`naviyam.service.simulate.run_simulation`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from rich.console import Console
 
 from naviyam.cli.days import parse_day
 from naviyam.config import get_settings
-from naviyam.learning.sim_report import write_files
-from naviyam.learning.simulate import SimulateConfig, SimulationError, run_simulation
+from naviyam.service.sim_report import write_files
+from naviyam.service.simulate import SimulateConfig, SimulationError, run_simulation
 
 console = Console()
 err_console = Console(stderr=True)

@@ -67,6 +67,8 @@ from naviyam.db.models import FeedbackEvent, Interaction
 from naviyam.db.session import session_scope
 from naviyam.nlu.canonical import SEARCH_INTENTS
 from naviyam.recommend.features import FeatureBuilder, InteractionState, RankingQuery, load_events
+from naviyam.core.clock import to_local
+from naviyam.recommend.layer1 import RequestContext
 
 log = logging.getLogger(__name__)
 
@@ -233,16 +235,12 @@ class _Shown:
 
 
 def _local(t_utc: dt.datetime) -> dt.datetime:
-    from naviyam.core.clock import to_local
-
     return to_local(t_utc.replace(tzinfo=dt.UTC))
 
 
 def ranker_rows(engine: Engine, generator, labelled: list[LabelledInteraction],
                 config: IncrementalDataConfig | None = None) -> tuple[pd.DataFrame, int]:
     """Weighted feature rows (one per shown shop) of labelled interactions; (frame, shops skipped)."""
-    from naviyam.recommend.layer1 import RequestContext
-
     cfg = config or IncrementalDataConfig()
     catalog = generator.catalog
     builder = FeatureBuilder(catalog)

@@ -65,6 +65,18 @@ from naviyam.learning.promotion import (
 )
 from naviyam.core.registry import ModelRegistry
 from naviyam.recommend.ranker.finetune import FineTuneConfig
+from naviyam.core.clock import to_local
+from naviyam.learning.incremental import ips_mrr
+from naviyam.llm.settings import get_llm_settings
+from naviyam.nlu.evaluate import load_cases
+from naviyam.nlu.parser import NLUParser
+from naviyam.nlu.train import train_nlu
+from naviyam.recommend.features import FEATURE_VERSION
+from naviyam.recommend.features import FeatureRows
+from naviyam.recommend.layer1 import CandidateGenerator
+from naviyam.recommend.ranker.finetune import WEIGHT_COLUMN, fine_tune
+from naviyam.recommend.ranker.serving import RankerLoadError, WideDeepRanker
+from naviyam.recommend.ranker.trainer import load_training_set
 
 log = logging.getLogger(__name__)
 
@@ -210,8 +222,6 @@ def run_learning(engine: Engine, registry: ModelRegistry, config: LearnConfig | 
 
 
 def _load_generator(engine: Engine, registry: ModelRegistry, say: Say):
-    from naviyam.recommend.layer1 import CandidateGenerator
-
     if registry.current("index") is None:
         say("1단계 색인이 없어 랭커는 건너뛰어요 (`naviyam index build` 먼저).")
         return None
@@ -224,8 +234,6 @@ def _base_dataset(engine: Engine, prod_mv) -> tuple[pd.DataFrame | None, pd.Data
 
     Rows of users no training may use any more (erased since, or a child whose guardian withdrew consent)
     are dropped: what was written before a deletion never comes back through the replay sample."""
-    from naviyam.recommend.ranker.trainer import load_training_set
-
     folder = ((prod_mv.config or {}).get("dataset")) if prod_mv is not None else None
     if not folder or not Path(folder).is_dir():
         return None, None, None
@@ -243,10 +251,6 @@ def _base_dataset(engine: Engine, prod_mv) -> tuple[pd.DataFrame | None, pd.Data
 
 def _learn_ranker(engine, registry: ModelRegistry, generator, data: IncrementalData, cfg: LearnConfig,
                   say: Say) -> ModelOutcome:
-    from naviyam.recommend.features import FEATURE_VERSION
-    from naviyam.recommend.ranker.finetune import WEIGHT_COLUMN, fine_tune
-    from naviyam.recommend.ranker.serving import RankerLoadError, WideDeepRanker
-
     t0 = time.perf_counter()
     prod_mv = registry.current("ranker")
     if prod_mv is None or generator is None:
@@ -310,8 +314,6 @@ def _new_and_replayed_feedback(train: pd.DataFrame, prod_mv, seed: int) -> pd.Da
 
     Only a production ranker made by ``naviyam learn`` has seen feedback: the rows before its data
     window's end. The result's ``attrs["new_rows"]`` counts the new rows."""
-    from naviyam.core.clock import to_local
-
     end = prod_mv.data_window_end if (prod_mv.config or {}).get("source") == "learn" else None
     if end is None or not len(train):
         train.attrs["new_rows"] = len(train)
@@ -332,9 +334,6 @@ def _new_and_replayed_feedback(train: pd.DataFrame, prod_mv, seed: int) -> pd.Da
 
 def _with_ips(metrics: dict[str, Any], ranker, holdout: pd.DataFrame) -> dict[str, Any]:
     """``metrics`` plus the held-out lists' position-bias-corrected MRR (:func:`incremental.ips_mrr`)."""
-    from naviyam.learning.incremental import ips_mrr
-    from naviyam.recommend.features import FeatureRows
-
     if len(holdout) and "propensity" in holdout:
         value, _ = ips_mrr(holdout, ranker.score_rows(FeatureRows.from_frame(holdout)))
         metrics = {**metrics, "recent_ips_mrr": value}
@@ -345,10 +344,6 @@ def _with_ips(metrics: dict[str, Any], ranker, holdout: pd.DataFrame) -> dict[st
 
 
 def _learn_nlu(engine, registry: ModelRegistry, data: IncrementalData, cfg: LearnConfig, say: Say) -> ModelOutcome:
-    from naviyam.nlu.evaluate import load_cases
-    from naviyam.nlu.parser import NLUParser
-    from naviyam.nlu.train import train_nlu
-
     t0 = time.perf_counter()
     prod_mv = registry.current("nlu")
     if not data.nlu_rows:
@@ -391,8 +386,6 @@ def _learn_nlu(engine, registry: ModelRegistry, data: IncrementalData, cfg: Lear
 def _learn_lora(engine, registry: ModelRegistry, data: IncrementalData, cfg: LearnConfig,
                 say: Say) -> ModelOutcome | None:
     """The LoRA step (:mod:`naviyam.learning.lora_step`); None when the LLM path is off."""
-    from naviyam.llm.settings import get_llm_settings
-
     llm = cfg.llm_settings if cfg.llm_settings is not None else get_llm_settings()
     ok, why = lora_enabled(llm)
     if not ok:

@@ -28,6 +28,11 @@ from typing import Any
 from collections.abc import Iterable
 
 from naviyam.llm.prompts import CHILD_INSTRUCTION, NLU_INSTRUCTION, TASK_CHILD, TASK_NLU, nlu_target
+from naviyam.learning.store import export_learning_data
+from naviyam.nlu.canonical import SEARCH_INTENTS
+from naviyam.nlu.contract import validate_result
+from naviyam.nlu.datagen import generate_dataset
+from naviyam.nlu.evaluate import cases_from_examples
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +47,6 @@ def nlu_row(text: str, intent: str, filters: dict[str, Any], semantic_query: str
 
 def nlu_rows(lexicon: Any, n: int, seed: int = 0) -> list[dict[str, Any]]:
     """``n`` NLU rows from the generated NLU training data."""
-    from naviyam.nlu.datagen import generate_dataset
-
     return [nlu_row(r["text"], r["intent"], r["filters"], r.get("semantic_query", ""))
             for r in generate_dataset(lexicon, n, seed=seed)]
 
@@ -77,9 +80,6 @@ def is_good_conversation(record: dict[str, Any], min_satisfaction: float = MIN_S
 def conversation_rows(records: Iterable[dict[str, Any]], min_satisfaction: float = MIN_SATISFACTION
                       ) -> list[dict[str, Any]]:
     """NLU rows from exported conversation records (``export_learning_data``'s conversations file)."""
-    from naviyam.nlu.canonical import SEARCH_INTENTS
-    from naviyam.nlu.contract import validate_result
-
     recs = [r for r in records if r.get("type", "conversation") == "conversation"]
     first_of_session: set[Any] = set()
     seen: set[Any] = set()
@@ -109,8 +109,6 @@ def read_jsonl(path: Path | str) -> list[dict[str, Any]]:
 def conversation_rows_from_db(engine: Any, start: dt.datetime, end: dt.datetime,
                               min_satisfaction: float = MIN_SATISFACTION) -> list[dict[str, Any]]:
     """NLU rows from the interactions and feedback stored in ``[start, end)``."""
-    from naviyam.learning.store import export_learning_data
-
     with tempfile.TemporaryDirectory(prefix="naviyam-lora-") as tmp:
         res = export_learning_data(engine, Path(tmp), start, end)
         return conversation_rows(read_jsonl(res.conversations), min_satisfaction)
@@ -131,8 +129,6 @@ def write_rows(rows: Iterable[dict[str, Any]], path: Path | str) -> int:
 
 def heldout_cases(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """NLU evaluation cases (nlu_examples.jsonl format) from the ``nlu`` rows of a LoRA data set."""
-    from naviyam.nlu.evaluate import cases_from_examples
-
     ex = [{"text": r["input"], "intent": r["output"]["intent"], "filters": r["output"].get("filters", {})}
           for r in rows if r.get("task", TASK_NLU) == TASK_NLU and isinstance(r.get("output"), dict)]
     return cases_from_examples(ex)

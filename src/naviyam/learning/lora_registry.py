@@ -24,6 +24,16 @@ from typing import Any
 from collections.abc import Callable
 
 from naviyam.llm.prompts import TASK_NLU
+from naviyam.core.clock import utcnow
+from naviyam.db.models import ModelVersion
+from naviyam.db.session import session_scope
+from naviyam.learning.lora_data import heldout_cases
+from naviyam.llm.backend import LLMBackend, adapter_base_model
+from naviyam.llm.backend import read_adapter_meta
+from naviyam.llm.lora import LoraTrainConfig, LoraTrainer
+from naviyam.nlu.evaluate import evaluate_cases
+from naviyam.nlu.llm_parser import LLMNLUParser
+from naviyam.nlu.parser import NLUResult
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +43,6 @@ class _NoFallback:
     version = "none"
 
     def parse(self, text: Any, session: Any = None):
-        from naviyam.nlu.parser import NLUResult
-
         t = "" if text is None else str(text)
         if session is not None:
             session.state.apply("OUT_OF_SCOPE", {})
@@ -45,12 +53,6 @@ def evaluate_adapter(adapter: Path | str | None, heldout: list[dict[str, Any]], 
                      device: str = "auto", timeout_s: float = 30.0, max_new_tokens: int = 160,
                      max_cases: int | None = 300) -> dict[str, Any]:
     """Held-out figures of one adapter (``None``: the base model alone, which then needs ``base_model``)."""
-    from naviyam.llm.backend import LLMBackend, adapter_base_model
-    from naviyam.llm.lora import LoraTrainConfig, LoraTrainer
-    from naviyam.learning.lora_data import heldout_cases
-    from naviyam.nlu.llm_parser import LLMNLUParser
-    from naviyam.nlu.evaluate import evaluate_cases
-
     base = base_model or (adapter_base_model(adapter) if adapter else None)
     if not base:
         raise ValueError("no base model for the comparison")
@@ -120,8 +122,6 @@ def decide(comparison: dict[str, Any], *, margin: float = 0.0, ppl_tolerance: fl
 def register_adapter(registry: Any, alloc: Any, result: Any, *, parent: str | None = None,
                      status: str = "candidate", extra_config: dict[str, Any] | None = None):
     """Register a trained adapter (a :class:`~naviyam.llm.lora.LoraRunResult` written into ``alloc.path``)."""
-    from naviyam.llm.backend import read_adapter_meta
-
     meta = read_adapter_meta(alloc.path)
     config = {**(meta.get("config") or {}), "base_model": meta.get("base_model"),
               "prompt_style": meta.get("prompt_style"), **(extra_config or {})}
@@ -141,10 +141,6 @@ def promote(registry: Any, version: str) -> None:
         registry.promote(version)
         return
     from sqlalchemy import update
-
-    from naviyam.core.clock import utcnow
-    from naviyam.db.models import ModelVersion
-    from naviyam.db.session import session_scope
 
     with session_scope(registry.engine) as s:
         s.execute(update(ModelVersion).where(ModelVersion.kind == "lora", ModelVersion.status == "production",
@@ -180,9 +176,6 @@ def _store_comparison(registry: Any, version: str, comparison: dict[str, Any], o
     import json
 
     from sqlalchemy import select
-
-    from naviyam.db.models import ModelVersion
-    from naviyam.db.session import session_scope
 
     slim = json.loads(json.dumps({"promoted": ok, "reason": reason, "delta": comparison.get("delta"),
                                   "production": (comparison.get("production") or {}).get("version")}, default=str))

@@ -39,6 +39,14 @@ from sqlalchemy import Engine
 
 from naviyam.learning.promotion import NLU_SANITY_MESSAGES, SanityResult
 from naviyam.core.registry import ModelRegistry
+from naviyam.learning.lora_data import child_friendly_rows, conversation_rows_from_db, nlu_rows
+from naviyam.learning.lora_data import write_rows
+from naviyam.learning.lora_registry import evaluate_adapter, register_adapter
+from naviyam.llm.backend import LLMBackend, adapter_base_model
+from naviyam.llm.lora import LoraTrainConfig, read_rows, train_lora
+from naviyam.llm.lora import split_rows
+from naviyam.llm.prompts import NLU_INSTRUCTION
+from naviyam.nlu.lexicon import Lexicon
 
 log = logging.getLogger(__name__)
 
@@ -115,10 +123,6 @@ def _dedupe(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def build_rows(engine: Engine, window: tuple[dt.datetime, dt.datetime], cfg: LoraStepConfig,
                production_heldout: list[dict[str, Any]]) -> tuple[list[dict], list[dict], int]:
     """(training rows, held-out rows, number of new conversation rows)."""
-    from naviyam.llm.lora import split_rows
-    from naviyam.learning.lora_data import child_friendly_rows, conversation_rows_from_db, nlu_rows
-    from naviyam.nlu.lexicon import Lexicon
-
     new = _dedupe(conversation_rows_from_db(engine, window[0], window[1]))
     replay: list[dict[str, Any]] = []
     if cfg.replay_nlu_rows > 0:
@@ -153,9 +157,6 @@ def sanity_check_adapter(path: Path, llm_settings: Any, *, version: str | None =
     The generation must finish within the serving budget (``NAVIYAM_LLM_TIMEOUT_S``)."""
     import torch
 
-    from naviyam.llm.backend import LLMBackend, adapter_base_model
-    from naviyam.llm.prompts import NLU_INSTRUCTION
-
     checks: dict[str, Any] = {}
     try:
         base = adapter_base_model(path) or llm_settings.model_path
@@ -184,10 +185,6 @@ def sanity_check_adapter(path: Path, llm_settings: Any, *, version: str | None =
 def train_candidate_adapter(engine: Engine, registry: ModelRegistry, window: tuple[dt.datetime, dt.datetime],
                             llm_settings: Any, cfg: LoraStepConfig, say: Say) -> LoraCandidate:
     """Train, register (as a candidate), sanity-check and score a candidate adapter against production."""
-    from naviyam.llm.lora import LoraTrainConfig, read_rows, train_lora
-    from naviyam.learning.lora_data import write_rows
-    from naviyam.learning.lora_registry import evaluate_adapter, register_adapter
-
     prod = registry.current("lora")
     prod_version = prod.version if prod is not None else None
     prod_path = Path(prod.path) if prod is not None else None

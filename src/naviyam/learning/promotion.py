@@ -37,6 +37,13 @@ import pandas as pd
 
 from naviyam.recommend.features import FeatureRows
 from naviyam.recommend.metrics import log_loss, ranking_metrics, roc_auc
+from naviyam.core.contract import INTENTS
+from naviyam.core.registry import RegistryError
+from naviyam.nlu.evaluate import cases_from_examples, evaluate_cases
+from naviyam.nlu.parser import NLUParser
+from naviyam.nlu.train import public_examples
+from naviyam.recommend.features import NUM_DIM, WIDE_DIM
+from naviyam.recommend.ranker.serving import RankerLoadError, WideDeepRanker
 
 #: Messages the NLU sanity check parses.
 NLU_SANITY_MESSAGES = ("급식카드 되는 떡볶이집 추천해줘", "만원으로 뭐 먹지?", "안녕", "관악구 치킨집 알려줘",
@@ -81,9 +88,6 @@ def evaluate_ranker(ranker, recent: pd.DataFrame | None = None, val: pd.DataFram
 def evaluate_parser(parser, heldout_rows: list[dict[str, Any]],
                     operator_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """NLU figures on its held-out generated rows, the public contract examples (and the operator's held-out examples)."""
-    from naviyam.nlu.evaluate import cases_from_examples, evaluate_cases
-    from naviyam.nlu.train import public_examples
-
     out: dict[str, Any] = {}
     sets = [("heldout", cases_from_examples(heldout_rows)), ("nlu_examples", public_examples())]
     if operator_rows:
@@ -114,8 +118,6 @@ class SanityResult:
 def sanity_check_ranker(path: Path, sample: pd.DataFrame | FeatureRows, *, max_latency_ms: float,
                         version: str | None = None, n_candidates: int = 100) -> SanityResult:
     """Load the checkpoint from disk, score ``sample`` (finite, in [0, 1]) and time 100 candidates."""
-    from naviyam.recommend.ranker.serving import RankerLoadError, WideDeepRanker
-
     checks: dict[str, Any] = {}
     try:
         ranker = WideDeepRanker.load(Path(path), version=version)
@@ -148,9 +150,6 @@ def sanity_check_ranker(path: Path, sample: pd.DataFrame | FeatureRows, *, max_l
 
 def sanity_check_parser(path: Path, *, max_latency_ms: float, version: str | None = None) -> SanityResult:
     """Load the NLU folder, parse a few messages (valid intent, finite confidence) and time them."""
-    from naviyam.core.contract import INTENTS
-    from naviyam.nlu.parser import NLUParser
-
     checks: dict[str, Any] = {}
     try:
         parser = NLUParser.load(Path(path), version=version)
@@ -258,7 +257,6 @@ class PromotionRefused(RuntimeError):
 def synthetic_rows(ranker, n: int = 100, seed: int = 0) -> FeatureRows:
     """Plausible feature rows for a sanity check: known shops, random features in [0, 1]."""
     rng = np.random.default_rng(seed)
-    from naviyam.recommend.features import NUM_DIM, WIDE_DIM
 
     shops = np.asarray(ranker.encoders_.shops.keys or [0], dtype=np.int64)
     cats = ranker.encoders_.categories.keys or ["한식"]
@@ -271,8 +269,6 @@ def synthetic_rows(ranker, n: int = 100, seed: int = 0) -> FeatureRows:
 
 def check_version(mv, *, max_ranker_latency_ms: float, max_nlu_latency_ms: float) -> SanityResult:
     """Sanity checks of a registered version from its folder (ranker and NLU fully; others: the folder exists)."""
-    from naviyam.recommend.ranker.serving import RankerLoadError, WideDeepRanker
-
     path = Path(mv.path)
     if not path.is_dir():
         return SanityResult(False, {"exists": False}, f"모델 폴더가 없어요: {path}")
@@ -293,8 +289,6 @@ def promote_version(registry, version: str, settings, *, force: bool = False):
     ``force`` skips the recorded comparison (an operator's decision, e.g. after an
     online A/B test) but never the sanity checks.
     """
-    from naviyam.core.registry import RegistryError
-
     mv = registry.get(version)
     if mv is None:
         raise RegistryError(f"모델 버전 {version}이(가) 없어요.")

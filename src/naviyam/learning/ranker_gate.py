@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from naviyam.learning.promotion import evaluate_ranker
+from naviyam.recommend.ranker.serving import RankerLoadError, WideDeepRanker
+from naviyam.recommend.ranker.trainer import load_training_set
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +48,6 @@ def gate_ranker(registry, candidate_mv, result_metrics: dict[str, float], datase
 
     ``prefer_fresh``: a tie promotes the candidate (a rebuild because the data changed carries the newer data).
     """
-    from naviyam.recommend.ranker.serving import RankerLoadError, WideDeepRanker
-    from naviyam.recommend.ranker.trainer import load_training_set
-
     _train, val, ranking, _manifest = load_training_set(Path(dataset_dir))
     candidate = WideDeepRanker.load(Path(candidate_mv.path), version=candidate_mv.version)
     cand = evaluate_ranker(candidate, val=val, ranking=ranking)

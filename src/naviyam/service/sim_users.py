@@ -50,6 +50,9 @@ from sqlalchemy import Engine, func, select
 
 from naviyam.db.models import ProductOrder, Shop, ShopMenu, User
 from naviyam.db.session import session_scope
+from naviyam.core import geo
+from naviyam.data import generate as gen
+from naviyam.data.generate import CATEGORIES
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +115,6 @@ class World:
 
     @classmethod
     def load(cls, engine: Engine) -> World:
-        from naviyam.data.generate import CATEGORIES
-
         with session_scope(engine) as s:
             rows = list(s.execute(select(Shop.id, Shop.category, Shop.lat, Shop.lon, Shop.accepts_meal_card,
                                          Shop.is_good_shop, Shop.dong)))
@@ -134,8 +135,6 @@ class World:
 def hidden_users(engine: Engine, world: World, *, seed: int, n_users: int, days: int,
                  end_date=None) -> dict[int, SimUser]:
     """Every user of the database with a taste: the generator's hidden one when the database is that world."""
-    from naviyam.data import generate as gen
-
     with session_scope(engine) as s:
         db_users = {int(u.id): u for u in s.scalars(select(User))}
     derived: dict[int, SimUser] = {}
@@ -163,8 +162,6 @@ def hidden_users(engine: Engine, world: World, *, seed: int, n_users: int, days:
 
 
 def _estimated_users(engine: Engine, world: World, db_users: dict[int, Any]) -> dict[int, SimUser]:
-    from naviyam.core import geo
-
     k = len(world.categories)
     counts: dict[int, np.ndarray] = {}
     spend: dict[int, list[float]] = {}

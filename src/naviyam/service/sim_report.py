@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from naviyam.core.charts import figure_png, new_figure
 from naviyam.learning.ab import CANDIDATE, PRODUCTION
-
-if TYPE_CHECKING:
-    from naviyam.learning.simulate import Exposure, SimulationResult
+from naviyam.core.clock import zone
+from naviyam.db.models import FeedbackEvent, Interaction
+from naviyam.db.session import make_engine, migrate
+from naviyam.learning.ab_report import ABDesign, summarise
+from naviyam.service.sim_types import AB_ROLE, AB_VERSION, LEARNING, Exposure, SimulationResult
 
 ARM_LABELS = {"control": "대조(control, 첫날 모델 유지)", "learning": "학습(learning, 매일 밤 naviyam learn)"}
 COLORS = {"control": "#337ab7", "learning": "#d9534f"}
@@ -21,10 +23,6 @@ def write_ab_log(folder: Path, rows: list[Exposure]) -> Path:
     one interaction per turn that showed shops (``ab_arm``: learning = candidate, control = production; the
     ranker version names the arm) and its feedback events. ``naviyam ab report`` reads it as is."""
     from sqlalchemy import insert
-
-    from naviyam.db.models import FeedbackEvent, Interaction
-    from naviyam.db.session import make_engine, migrate
-    from naviyam.learning.simulate import AB_ROLE, AB_VERSION
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -52,8 +50,6 @@ def per_user_counts(rows: list[Exposure]) -> dict[str, dict[Any, list[int]]]:
     The period is the one an A/B report reads: from the learning arm's first exposure to its last (with one
     arm, the whole run). Turns of control users after the learning arm's last turn of the run are left out,
     as ``naviyam ab report`` leaves them out."""
-    from naviyam.learning.simulate import AB_ROLE, LEARNING
-
     learning = [r.at for r in rows if r.arm == LEARNING]
     lo, hi = (min(learning), max(learning)) if learning else (None, None)
     out: dict[str, dict[Any, list[int]]] = {CANDIDATE: {}, PRODUCTION: {}}
@@ -69,8 +65,6 @@ def per_user_counts(rows: list[Exposure]) -> dict[str, dict[Any, list[int]]]:
 
 
 def _welch(rows: list[Exposure], alpha: float) -> dict[str, Any]:
-    from naviyam.learning.ab_report import ABDesign, summarise
-
     arms, comps, _planned, _sd = summarise(per_user_counts(rows), ABDesign(alpha=alpha, min_users=2))
     out: dict[str, Any] = {"users": {"learning": arms[CANDIDATE].users, "control": arms[PRODUCTION].users}}
     for c in comps:
@@ -102,8 +96,6 @@ def compare_arms(result: SimulationResult, alpha: float = 0.05, last_days: int |
 
 def _local_date(at_utc):
     import datetime as dt
-
-    from naviyam.core.clock import zone
 
     return at_utc.replace(tzinfo=dt.UTC).astimezone(zone()).date()
 

@@ -11,7 +11,7 @@ by the learning arm):
   picks promoted models up by its hot reload (:meth:`Runtime.refresh`).
 
 Simulated users are the world's users with their hidden tastes
-(:mod:`naviyam.learning.sim_users`). Each is assigned to one arm by the same
+(:mod:`naviyam.service.sim_users`). Each is assigned to one arm by the same
 hash as an online A/B test (:func:`naviyam.learning.ab.assign_arm`, share ½,
 salt ``naviyam-sim-<seed>``; ``learning`` plays the candidate arm). On a day
 an active user has one or more turns at lunch or dinner time: the clock is
@@ -40,8 +40,7 @@ import logging
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,125 +50,22 @@ from sqlalchemy import Engine, func, select, text
 from naviyam.core import clock
 from naviyam.db.models import ProductOrder
 from naviyam.db.session import session_scope
-from naviyam.learning.ab import CANDIDATE, PRODUCTION, assign_arm
-from naviyam.learning.sim_users import SimUser, World, choose, draw_message, hidden_users
+from naviyam.learning.ab import CANDIDATE, assign_arm
+from naviyam.service.sim_types import ARMS, CONTROL, LEARNING, MEAL_WINDOWS, ArmResult, DayStats, Exposure, Say, SimulateConfig, SimulationError, SimulationResult
+from naviyam.service.sim_users import SimUser, World, choose, draw_message, hidden_users
+from naviyam.core import geo
+from naviyam.db.session import make_engine
+from naviyam.db.session import migrate
+from naviyam.db.session import session_factory
+from naviyam.learning.feedback import record_feedback
+from naviyam.learning.incremental import IncrementalDataConfig
+from naviyam.learning.learn import LearnConfig, run_learning
+from naviyam.recommend.ranker.finetune import FineTuneConfig
+from naviyam.service.chat import ChatRequest
+from naviyam.service.runtime import Runtime
+from naviyam.service.sim_report import compare_arms, write_ab_log
 
 log = logging.getLogger(__name__)
-
-Say = Callable[[str], None]
-CONTROL, LEARNING = "control", "learning"
-ARMS = (CONTROL, LEARNING)
-#: The A/B role each arm plays in the exposure log.
-AB_ROLE = {LEARNING: CANDIDATE, CONTROL: PRODUCTION}
-#: Model version written into the exposure log per arm (one test spanning the whole run).
-AB_VERSION = {LEARNING: "simulate-learning", CONTROL: "simulate-control"}
-#: Local meal times turns fall in: (start hour, span in minutes).
-MEAL_WINDOWS = ((11, 120), (17, 150))
-
-
-class SimulationError(ValueError):
-    """The simulation cannot run as asked (a Korean message for the operator)."""
-
-
-@dataclass
-class SimulateConfig:
-    days: int = 14
-    users: int = 300
-    arms: tuple[str, ...] = ARMS
-    seed: int = 7
-    #: chance that a simulated user uses the service on a given day
-    active_share: float = 0.8
-    #: turns of an active user on a day: 1 + Poisson(extra_turns)
-    extra_turns: float = 0.6
-    #: first simulated day (None: the day after the world's last order)
-    start: dt.date | None = None
-    #: the nightly learning: ranker fine-tune options and whether the NLU retrains too
-    learn_nlu: bool = False
-    learn_epochs: int = 2
-    learn_lr: float = 0.0005
-    learn_window_days: int = 28
-    in_place: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["arms"] = list(self.arms)
-        d["start"] = self.start.isoformat() if self.start else None
-        return d
-
-
-@dataclass
-class DayStats:
-    turns: int = 0
-    shown: int = 0
-    clicked: int = 0
-    ordered: int = 0
-    favourited: int = 0
-    dismissed: int = 0
-    rank_sum: int = 0
-    users: int = 0
-
-    @property
-    def ctr(self) -> float:
-        return self.clicked / self.shown if self.shown else 0.0
-
-    @property
-    def conversion(self) -> float:
-        return self.ordered / self.shown if self.shown else 0.0
-
-    @property
-    def mean_rank(self) -> float | None:
-        return self.rank_sum / self.clicked if self.clicked else None
-
-
-@dataclass
-class ArmResult:
-    arm: str
-    users: list[int]
-    days: list[DayStats] = field(default_factory=list)
-    #: per day, the model kinds (and versions) the nightly run promoted
-    promotions: list[list[str]] = field(default_factory=list)
-    #: user -> [turns that showed shops, clicked, ordered] over the whole run
-    per_user: dict[int, list[int]] = field(default_factory=dict)
-    learn_seconds: list[float] = field(default_factory=list)
-
-
-@dataclass
-class Exposure:
-    """One turn of the exposure log."""
-
-    arm: str
-    user_id: int
-    session_id: str
-    message: str
-    intent: str
-    shown: list[int]
-    at: dt.datetime  # UTC, naive
-    feedback: list[tuple[str, int, dt.datetime]]  # (type, shop, UTC)
-
-
-@dataclass
-class SimulationResult:
-    config: SimulateConfig
-    dates: list[dt.date]
-    arms: dict[str, ArmResult]
-    taste_source: str
-    out_dir: Path
-    seconds: float = 0.0
-    comparison: dict[str, Any] = field(default_factory=dict)
-    #: the exposure log (every turn that showed shops, with its feedback)
-    exposures: list[Exposure] = field(default_factory=list, repr=False)
-
-    def summary_json(self) -> dict[str, Any]:
-        """The ``--json`` line: days, per-arm CTR and conversion per day, and the learning arm's promotions."""
-        arms = {a: {"ctr": [round(d.ctr, 4) for d in r.days], "conversion": [round(d.conversion, 4) for d in r.days]}
-                for a, r in self.arms.items()}
-        learning = self.arms.get(LEARNING)
-        return {"days": [d.isoformat() for d in self.dates], "arms": arms,
-                "promotions": learning.promotions if learning else [[] for _ in self.dates]}
-
-
-# --------------------------------------------------------------------------- the arms' worlds
-
 
 @dataclass
 class ArmEnv:
@@ -191,8 +87,6 @@ def copy_world(settings, dest: Path) -> Any:
     """Copy the database file (SQLite online backup) and the model and dataset folders into ``dest``.
 
     Returns the settings of the copy; the registry's paths point into it."""
-    from naviyam.db.session import make_engine
-
     src_db = _sqlite_path(settings)
     if not src_db.exists():
         raise SimulationError(f"데이터베이스가 없어요: {src_db}. 먼저 `naviyam setup`으로 세계와 모델을 만드세요.")
@@ -223,9 +117,6 @@ def copy_world(settings, dest: Path) -> Any:
 
 
 def open_arm(arm: str, settings) -> ArmEnv:
-    from naviyam.db.session import make_engine, migrate
-    from naviyam.service.runtime import Runtime
-
     engine = make_engine(settings.resolved_database_url)
     migrate(engine)
     runtime = Runtime.load(engine, settings)
@@ -274,10 +165,6 @@ def _utc(t: dt.datetime) -> dt.datetime:
 def simulate_day(env: ArmEnv, users: list[SimUser], world: World, day_index: int, day: dt.date, seed: int,
                  cfg: SimulateConfig, log_rows: list[Exposure], per_user: dict[int, list[int]]) -> DayStats:
     """Every user of this arm lives one day: chats at meal times, then clicks, orders, favourites, dismisses."""
-    from naviyam.db.session import session_factory
-    from naviyam.learning.feedback import record_feedback
-    from naviyam.service.chat import ChatRequest
-
     stats = DayStats()
     sessions = session_factory(env.engine)
     chat = env.runtime.chat_service()
@@ -332,8 +219,6 @@ def simulate_day(env: ArmEnv, users: list[SimUser], world: World, day_index: int
 
 
 def _home_dong(user: SimUser) -> str | None:
-    from naviyam.core import geo
-
     try:
         return geo.locate(user.lat, user.lon) or None
     except Exception:  # noqa: BLE001 - a place request is then an "anything" request
@@ -342,10 +227,6 @@ def _home_dong(user: SimUser) -> str | None:
 
 def nightly_learning(env: ArmEnv, day: dt.date, cfg: SimulateConfig, say: Say) -> tuple[list[str], float]:
     """The real ``naviyam learn`` on the arm's copy at 03:00 after ``day``, then the service's hot reload."""
-    from naviyam.learning.incremental import IncrementalDataConfig
-    from naviyam.learning.learn import LearnConfig, run_learning
-    from naviyam.recommend.ranker.finetune import FineTuneConfig
-
     night = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(3), tzinfo=clock.zone())
     lcfg = LearnConfig.from_settings(env.settings, data=IncrementalDataConfig(window_days=cfg.learn_window_days),
                                      finetune=FineTuneConfig(epochs=cfg.learn_epochs, lr=cfg.learn_lr),
@@ -362,8 +243,6 @@ def nightly_learning(env: ArmEnv, day: dt.date, cfg: SimulateConfig, say: Say) -
 
 def run_simulation(settings, cfg: SimulateConfig, out_dir: Path, *, say: Say | None = None) -> SimulationResult:
     """The whole simulation (see the module doc); files go to ``out_dir``."""
-    from naviyam.learning.sim_report import compare_arms, write_ab_log
-
     say = say or (lambda m: log.info(m))
     t0 = time.perf_counter()
     if cfg.days < 1 or cfg.users < 2:
