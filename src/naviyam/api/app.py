@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi_offline import FastAPIOffline
 
 from naviyam import __version__
 from naviyam.api.guard import GuardMiddleware
@@ -122,7 +123,6 @@ def create_app(settings: Settings | None = None, engine=None, runtime=None) -> F
 
     # /docs and /redoc load Swagger UI and ReDoc from the service itself (fastapi-offline's bundled
     # assets), not from a CDN: many public-sector networks have no internet.
-    from fastapi_offline import FastAPIOffline
 
     app = FastAPIOffline(
         title="Naviyam (나비얌)",

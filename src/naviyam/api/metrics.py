@@ -27,6 +27,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+from prometheus_client import multiprocess
+from prometheus_client import values
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 #: The variable prometheus_client reads for its multiprocess folder (a library protocol, not a naviyam setting).
@@ -37,8 +39,6 @@ MULTIPROC_SUBDIR = "metrics-multiproc"
 
 def multiprocess_dir() -> Path | None:
     """The folder this process writes its metrics to, or None when it keeps them in memory (one process)."""
-    from prometheus_client import values
-
     if values.ValueClass is values.MutexValue:
         return None
     path = os.environ.get(MULTIPROC_ENV)
@@ -75,8 +75,6 @@ def prepare_multiprocess_dir(var_dir: Path, server_pid: int | None = None) -> Pa
 
 def prune_dead_workers(path: Path) -> list[int]:
     """``mark_process_dead`` for every worker that left live gauges behind and no longer runs (killed)."""
-    from prometheus_client import multiprocess
-
     dead = set()
     for f in Path(path).glob("gauge_live*_*.db"):
         pid = f.stem.rsplit("_", 1)[-1]
@@ -151,7 +149,6 @@ class Metrics:
     def render(self) -> Response:
         if self.multiprocess_dir is None:
             return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
-        from prometheus_client import multiprocess
 
         prune_dead_workers(self.multiprocess_dir)
         registry = CollectorRegistry()
@@ -161,8 +158,6 @@ class Metrics:
     def close(self) -> None:
         """This worker stops: its live gauges leave the merged view (its counters stay counted)."""
         if self.multiprocess_dir is not None:
-            from prometheus_client import multiprocess
-
             multiprocess.mark_process_dead(os.getpid(), str(self.multiprocess_dir))
 
 

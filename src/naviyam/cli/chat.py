@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.table import Table
+import json
+import atexit
+from pathlib import Path
 
 from naviyam.cli.common import open_db
 from naviyam.config import get_settings
@@ -60,10 +64,6 @@ def chat(
 
 def show_debug(reply) -> None:
     """What ``--debug`` prints: the NLU object, then each shop's funnels and score (the API's ?debug=true)."""
-    import json
-
-    from rich.table import Table
-
     console.print("[dim]NLU:[/dim]")
     console.print(json.dumps(reply.nlu, ensure_ascii=False, indent=1), markup=False)
     if reply.relaxed_filters:
@@ -82,9 +82,7 @@ def show_debug(reply) -> None:
 def _enable_history() -> None:
     """Arrow-key history for the prompt (readline), kept in ~/.naviyam_chat_history when it can be."""
     try:
-        import atexit
-        import readline
-        from pathlib import Path
+        import readline  # lazy: not on every platform (the chat works without history)
 
         path = Path.home() / ".naviyam_chat_history"
         try:

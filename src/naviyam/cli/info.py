@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import make_url
 from naviyam import __version__
 from naviyam.config import Settings, get_settings
 
@@ -28,8 +29,6 @@ def masked(name: str, value) -> str:
     if any(w in name for w in SECRET_WORDS):
         return "*" * 8 if len(text) < 12 else text[:2] + "*" * 6 + text[-2:]
     if "url" in name and "@" in text and "://" in text:
-        from sqlalchemy.engine import make_url
-
         try:
             return make_url(text).render_as_string(hide_password=True)
         except Exception:  # noqa: BLE001 - not a SQLAlchemy URL (e.g. redis://): hide what precedes the host

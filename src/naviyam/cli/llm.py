@@ -11,6 +11,9 @@ import json
 from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 from naviyam.core.clock import utcnow
 from naviyam.core.registry import default_registry
 from naviyam.db.session import get_engine
@@ -23,8 +26,6 @@ from naviyam.nlu.lexicon import Lexicon
 
 
 def _console():
-    from rich.console import Console
-
     c = Console()
     return c if c.is_terminal else Console(width=160)
 
@@ -58,8 +59,6 @@ def lora_cmd(
                                                 help="메모리를 아끼려고 그레이디언트 체크포인팅을 써요 (더 느려요)."),
 ) -> None:
     """로컬 언어 모델에 LoRA 어댑터를 파인튜닝해요 (fine-tune; 에폭마다 체크포인트, 검증 perplexity)."""
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     if data is None and incremental_data is None:
         typer.echo("--data 또는 --incremental-data 파일을 주세요.", err=True)
         raise typer.Exit(2)
@@ -97,7 +96,6 @@ def lora_cmd(
     if registry is not None and alloc is not None:
         register_adapter(registry, alloc, result, parent=parent, status="candidate")
         console.print(f"{alloc.version}을(를) 후보(candidate)로 등록했어요.")
-    from rich.table import Table
 
     t = Table(title=f"LoRA {output_dir}")
     for c in ("epoch", "steps", "train loss", "val perplexity"):

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
 
 from naviyam.cli.days import parse_day
 from naviyam.config import get_settings
@@ -110,9 +112,6 @@ def privacy_log(
     limit: int = typer.Option(50, min=1, max=10_000, help="최근 몇 개를 보여 줄지."),
 ) -> None:
     """보호자 동의·동의 철회·정보 열람·삭제 기록을 보여 줘요 (내용은 없이 누가, 언제, 몇 개)."""
-    from rich.table import Table
-    from sqlalchemy import select
-
     names = {"consent": "보호자 동의", "withdraw": "동의 철회", "export": "정보 내보내기", "erase": "삭제"}
     with session_scope(get_engine()) as s:
         q = select(PrivacyEvent).order_by(PrivacyEvent.id.desc()).limit(limit)

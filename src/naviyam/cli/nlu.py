@@ -12,6 +12,9 @@ from typing import Any
 from collections.abc import Iterable
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 from naviyam.config import get_settings
 from naviyam.core.registry import default_registry
 from naviyam.db.session import get_engine, migrate
@@ -78,15 +81,11 @@ def parse_cmd(
 
 
 def _console():
-    from rich.console import Console
-
     c = Console()
     return c if c.is_terminal else Console(width=160)
 
 
 def _metrics_table(metrics: dict[str, Any], title: str):
-    from rich.table import Table
-
     t = Table(title=title)
     t.add_column("데이터(set)")
     for c in ("turns", "intent acc", "intent F1", "slot F1", "filters exact", "exact", "multi-turn", "ECE"):
@@ -116,8 +115,6 @@ def _load_operator(paths: list[Path], engine: Any, console) -> Any:
 
 
 def _gate_table(res: Any):
-    from rich.table import Table
-
     cand, prod = res.candidate, res.production or {}
     t = Table(title=f"후보 {res.version.version} vs 운영 {res.production_version or '(없음)'}")
     for c in ("지표", "후보", "운영", "차이"):
@@ -150,8 +147,6 @@ def train_cmd(
                                 "몫 (예시를 이만큼 반복; 3~100회)."),
 ) -> None:
     """NLU(의도 분류기 + CRF 태거)를 학습하고 평가해 새 버전으로 등록해요."""
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     console = _console()
     registry = default_registry()
     operator = _load_operator(data, registry.engine, console) if data else None
@@ -202,8 +197,6 @@ def train_cmd(
         console.print(verdict)
     base = metrics.get("baselines")
     if base:
-        from rich.table import Table
-
         t = Table(title="기준 모델 비교 (baselines: TF-IDF 글자 n-gram LR 의도 + 규칙만 쓴 슬롯)")
         t.add_column("데이터(set)")
         for c in ("intent acc", "slot F1", "filters exact", "exact"):
@@ -229,8 +222,6 @@ def eval_cmd(
                                        "나쁜 실수), confusion.png, confidence.png, metrics.json, mistakes.jsonl."),
 ) -> None:
     """운영 NLU를 사례 파일로 평가해요: 의도 정확도, 키별 P/R/F1, 완전 일치(exact)."""
-    from rich.table import Table
-
     if backend not in ("trained", "llm"):
         typer.echo("--backend는 trained 또는 llm이에요.", err=True)
         raise typer.Exit(2)

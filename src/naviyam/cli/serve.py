@@ -8,6 +8,13 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from uvicorn.config import LOGGING_CONFIG
+import copy
+import os
+import shutil
+import subprocess
+import sys
+import uvicorn
 
 from naviyam.cli.common import open_db
 from naviyam.config import get_settings
@@ -60,7 +67,7 @@ def setup(
 
 def _http_protocol_base():
     try:
-        import httptools  # noqa: F401
+        import httptools  # noqa: F401  # lazy: an optional speed-up; h11 when missing
 
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as base
     except ImportError:
@@ -90,10 +97,6 @@ class NoDelayHTTPProtocol(_http_protocol_base()):
 
 def log_config(level: str) -> dict:
     """uvicorn's logging plus the package's loggers, every handler redacting personal data, in every worker."""
-    import copy
-
-    from uvicorn.config import LOGGING_CONFIG
-
     cfg = copy.deepcopy(LOGGING_CONFIG)
     cfg["filters"] = {"redact": {"()": "naviyam.logging_filters.RedactingFilter"}}
     cfg["formatters"]["naviyam"] = {"format": "%(asctime)s %(levelname)s %(name)s [worker %(process)d]: %(message)s"}
@@ -124,11 +127,6 @@ def serve(
 
     워커가 여럿이면 /metrics가 모든 워커의 합을 보여 주도록 Prometheus 멀티프로세스 폴더를 새로 만들어요.
     """
-    import os
-    import shutil
-
-    import uvicorn
-
     settings = get_settings()
     builder = _start_model_builder() if build_models else None
     metrics_dir = None
@@ -152,10 +150,6 @@ def serve(
 
 def _start_model_builder():
     """``naviyam setup --report-warming`` in a child process at a lower CPU priority than the requests."""
-    import os
-    import subprocess
-    import sys
-
     def lower_priority() -> None:  # pragma: no cover - runs in the child
         os.nice(5)
 

@@ -1,12 +1,13 @@
 """What every chart the service draws shares: a font that shows Hangul."""
 
 from __future__ import annotations
+import io
 
 
 def use_korean_font() -> str | None:
     """Set matplotlib's font to NanumGothic when installed; the family used (None: matplotlib's default)."""
-    import matplotlib
-    from matplotlib import font_manager
+    import matplotlib  # lazy: charts only; matplotlib takes about a second to import
+    from matplotlib import font_manager  # lazy: charts only; matplotlib takes about a second to import
 
     names = {f.name for f in font_manager.fontManager.ttflist}
     for family in ("NanumGothic", "NanumBarunGothic", "Noto Sans CJK KR"):
@@ -19,7 +20,7 @@ def use_korean_font() -> str | None:
 
 def new_figure(width: float, height: float):
     """A matplotlib ``Figure`` with the Hangul font, drawn without pyplot (safe in a server's threads)."""
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # lazy: charts only; matplotlib takes about a second to import
 
     use_korean_font()
     return Figure(figsize=(width, height))
@@ -27,8 +28,6 @@ def new_figure(width: float, height: float):
 
 def figure_png(fig, dpi: int = 100) -> bytes:
     """The figure as PNG bytes."""
-    import io
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()

@@ -9,6 +9,7 @@ Analysis is thread-safe, so one instance serves every request thread.
 from __future__ import annotations
 
 import threading
+from kiwipiepy import Kiwi
 
 _KIWI = None
 _LOCK = threading.Lock()
@@ -20,8 +21,6 @@ def get_kiwi():
     if _KIWI is None:
         with _LOCK:
             if _KIWI is None:
-                from kiwipiepy import Kiwi
-
                 # Without the multi-word dictionary: about 200 MB less per process, and the same morphemes for
                 # all but 2 of 4,500 shop documents and 1 of 3,000 generated NLU sentences (measured for #18).
                 k = Kiwi(num_workers=-1, load_multi_dict=False)

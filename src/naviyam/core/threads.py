@@ -20,7 +20,7 @@ def limit_math_threads(n: int) -> Callable[[], None]:
     """Limit torch, BLAS and OpenMP to ``n`` threads; return a function that restores what was set before."""
     restore: list[Callable[[], None]] = []
     try:
-        import torch
+        import torch  # lazy: seconds to import; only set when the process has it
 
         before = torch.get_num_threads()
         torch.set_num_threads(n)
@@ -28,7 +28,7 @@ def limit_math_threads(n: int) -> Callable[[], None]:
     except Exception:  # noqa: BLE001 - a library that is missing or refuses leaves its default
         log.debug("torch threads not limited", exc_info=True)
     try:
-        import faiss
+        import faiss  # lazy: set only where the process uses it
 
         faiss_before = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(n)
@@ -36,7 +36,7 @@ def limit_math_threads(n: int) -> Callable[[], None]:
     except Exception:  # noqa: BLE001
         log.debug("FAISS threads not limited", exc_info=True)
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_limits  # lazy: only when threads are limited
 
         limits = threadpool_limits(limits=n)
         restore.append(limits.restore_original_limits)

@@ -14,6 +14,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from alembic import command
+from alembic.config import Config
 
 from naviyam.config import get_settings
 
@@ -82,8 +84,6 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
 
 
 def alembic_config(engine: Engine):
-    from alembic.config import Config
-
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("naviyam.db") / "migrations"))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
@@ -93,15 +93,11 @@ def alembic_config(engine: Engine):
 
 def migrate(engine: Engine | None = None, revision: str = "head") -> None:
     """Bring the schema up to ``revision`` with Alembic (idempotent)."""
-    from alembic import command
-
     engine = engine or get_engine()
     command.upgrade(alembic_config(engine), revision)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
-    from alembic import command
-
     command.downgrade(alembic_config(engine), revision)
 
 

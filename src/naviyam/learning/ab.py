@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 PRODUCTION = "production"
 CANDIDATE = "candidate"
@@ -72,8 +73,6 @@ class WelchResult:
 
 def mean_interval(values: Sequence[float], alpha: float = 0.05) -> MeanInterval:
     """``x̄ ± t(1-α/2, n-1)·s/√n`` clipped to [0, 1]; fewer than two values give the whole [0, 1]."""
-    from scipy import stats
-
     x = np.asarray(values, dtype=float)
     n = int(x.size)
     if n == 0:
@@ -92,8 +91,6 @@ def welch_test(candidate: Sequence[float], production: Sequence[float], alpha: f
     With fewer than two users in an arm nothing can be said (p = 1, interval [-1, 1]). When both arms
     have no spread at all, equal means give p = 1 and different means p = 0.
     """
-    from scipy import stats
-
     a = np.asarray(candidate, dtype=float)
     b = np.asarray(production, dtype=float)
     if a.size < 2 or b.size < 2:
@@ -112,8 +109,6 @@ def welch_test(candidate: Sequence[float], production: Sequence[float], alpha: f
 
 def users_per_arm(sd: float, mde: float, alpha: float = 0.05, power: float = 0.8) -> int:
     """``⌈2 (z(1-α/2) + z(power))² σ² / δ²⌉``: users each arm needs to detect a difference ``mde`` (δ)."""
-    from scipy import stats
-
     if mde <= 0:
         raise ValueError("mde must be positive")
     if sd <= 0:

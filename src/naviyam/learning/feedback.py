@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy import func
 
 from naviyam.core.privacy import must_minimise
 from naviyam.db.models import FEEDBACK_TYPES, FeedbackEvent, Interaction, Shop, User
@@ -63,6 +64,4 @@ def _minimised(session: Session, user_id: int | None, app_user: str | None,
 
 
 def feedback_count(session: Session) -> int:
-    from sqlalchemy import func
-
     return session.scalar(select(func.count(FeedbackEvent.id))) or 0

@@ -22,6 +22,9 @@ import logging
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable
+from sqlalchemy import select
+from sqlalchemy import update
+import json
 
 from naviyam.llm.prompts import TASK_NLU
 from naviyam.core.clock import utcnow
@@ -140,7 +143,6 @@ def promote(registry: Any, version: str) -> None:
     if hasattr(registry, "promote"):
         registry.promote(version)
         return
-    from sqlalchemy import update
 
     with session_scope(registry.engine) as s:
         s.execute(update(ModelVersion).where(ModelVersion.kind == "lora", ModelVersion.status == "production",
@@ -173,10 +175,6 @@ def promote_if_better(registry: Any, candidate_version: str, heldout: list[dict[
 
 
 def _store_comparison(registry: Any, version: str, comparison: dict[str, Any], ok: bool, reason: str) -> None:
-    import json
-
-    from sqlalchemy import select
-
     slim = json.loads(json.dumps({"promoted": ok, "reason": reason, "delta": comparison.get("delta"),
                                   "production": (comparison.get("production") or {}).get("version")}, default=str))
     with session_scope(registry.engine) as s:

@@ -155,7 +155,7 @@ def sanity_check_adapter(path: Path, llm_settings: Any, *, version: str | None =
     """Load the adapter from ``path`` on its base model, check finite logits and time one short generation.
 
     The generation must finish within the serving budget (``NAVIYAM_LLM_TIMEOUT_S``)."""
-    import torch
+    import torch  # lazy: torch loads in seconds and only training and the LLM path need it
 
     checks: dict[str, Any] = {}
     try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+import importlib
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,5 @@ __all__ = [*_LAZY]
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(name)

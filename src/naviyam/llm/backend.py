@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+import importlib.util
 from naviyam.llm.prompts import render_prompt
 from naviyam.llm.prompts import resolve_style
 from naviyam.llm.settings import get_llm_settings
@@ -73,7 +74,7 @@ def extract_json_object(text: str) -> Any:
 
 
 def resolve_device(device: str = "auto") -> str:
-    import torch
+    import torch  # lazy: torch loads in seconds and only training and the LLM path need it
 
     if device in ("", "auto", None):
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -113,7 +114,7 @@ class Generation:
 
 
 def _dtype(name: str, device: str):
-    import torch
+    import torch  # lazy: torch loads in seconds and only training and the LLM path need it
 
     if name == "auto":
         if device.startswith("cuda"):
@@ -125,10 +126,8 @@ def _dtype(name: str, device: str):
 def load_model_and_tokenizer(model_path: Path | str, *, device: str = "auto", dtype: str = "auto",
                              load_in_4bit: bool = False, for_training: bool = False):
     """(model, tokenizer, device) from a local folder; 4-bit only with a GPU and bitsandbytes."""
-    import importlib.util
-
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    import torch  # lazy: torch loads in seconds and only training and the LLM path need it
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # lazy: the optional LLM path only
 
     set_offline()
     path = Path(model_path)
@@ -139,7 +138,7 @@ def load_model_and_tokenizer(model_path: Path | str, *, device: str = "auto", dt
     kwargs: dict[str, Any] = {"local_files_only": True, "dtype": _dtype(dtype, device)}
     quantised = False
     if load_in_4bit and device.startswith("cuda") and importlib.util.find_spec("bitsandbytes") is not None:
-        from transformers import BitsAndBytesConfig
+        from transformers import BitsAndBytesConfig  # lazy: the optional LLM path only
 
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
@@ -155,7 +154,7 @@ def load_model_and_tokenizer(model_path: Path | str, *, device: str = "auto", dt
     if not quantised:
         model.to(device)
     if for_training and quantised:
-        from peft import prepare_model_for_kbit_training
+        from peft import prepare_model_for_kbit_training  # lazy: the optional LLM path only
 
         model = prepare_model_for_kbit_training(model)
     return model, tokenizer, device
@@ -170,7 +169,7 @@ class _StopOnJson:
         self.hit = False
 
     def __call__(self, input_ids, scores, **kwargs):
-        import torch
+        import torch  # lazy: torch loads in seconds and only training and the LLM path need it
 
         text = self.tokenizer.decode(input_ids[0, self.prompt_len:], skip_special_tokens=True)
         self.hit = json_object_end(text) is not None
@@ -204,7 +203,7 @@ class LLMBackend:
         version = Path(model_path).name
         style = prompt_style or "auto"
         if adapter_path:
-            from peft import PeftModel
+            from peft import PeftModel  # lazy: the optional LLM path only
 
             model = PeftModel.from_pretrained(model, str(adapter_path), local_files_only=True)
             meta = read_adapter_meta(adapter_path)
@@ -238,7 +237,7 @@ class LLMBackend:
     def generate(self, prompt: str, *, max_new_tokens: int | None = None, timeout_s: float | None = None,
                  stop_at_json: bool = False) -> Generation:
         """Greedy continuation of ``prompt`` within the token and time budget."""
-        import torch
+        import torch  # lazy: torch loads in seconds and only training and the LLM path need it
 
         budget = max_new_tokens or self.max_new_tokens
         limit = timeout_s if timeout_s is not None else self.timeout_s
@@ -254,7 +253,7 @@ class LLMBackend:
         json_stop = _StopOnJson(self.tokenizer, prompt_len) if stop_at_json else None
         if json_stop is not None:
             stops.append(json_stop)
-        from transformers import StoppingCriteriaList
+        from transformers import StoppingCriteriaList  # lazy: the optional LLM path only
 
         t0 = time.perf_counter()
         with self._lock, torch.inference_mode():

@@ -137,7 +137,7 @@ def encode_row(tokenizer: Any, row: dict[str, Any], style: str, max_length: int)
 
 
 def collate(batch: list[dict[str, list[int]]], pad_id: int):
-    import torch
+    import torch  # lazy: torch loads in seconds and only training and the LLM path need it
 
     n = max(len(b["input_ids"]) for b in batch)
     ids = torch.full((len(batch), n), pad_id, dtype=torch.long)
@@ -155,7 +155,7 @@ def collate(batch: list[dict[str, list[int]]], pad_id: int):
 
 
 def lora_config(cfg: LoraTrainConfig):
-    from peft import LoraConfig, TaskType
+    from peft import LoraConfig, TaskType  # lazy: the optional LLM path only
 
     return LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
                       target_modules=list(cfg.target_modules), bias="none", task_type=TaskType.CAUSAL_LM)
@@ -163,7 +163,7 @@ def lora_config(cfg: LoraTrainConfig):
 
 def load_for_training(base_model: Path | str, cfg: LoraTrainConfig):
     """(peft model, tokenizer, device, base model path, parent adapter meta or None)."""
-    from peft import PeftModel, get_peft_model
+    from peft import PeftModel, get_peft_model  # lazy: the optional LLM path only
 
     base_model = Path(base_model)
     parent = None
@@ -194,7 +194,7 @@ class LoraTrainer:
 
     def __init__(self, model: Any, tokenizer: Any, cfg: LoraTrainConfig, device: str = "cpu",
                  trainable: bool = True):
-        import torch
+        import torch  # lazy: torch loads in seconds and only training and the LLM path need it
 
         self.model = model
         self.tokenizer = tokenizer
@@ -229,7 +229,7 @@ class LoraTrainer:
         out = self.model(**self._to(batch))
         loss = out.loss
         loss.backward()
-        import torch
+        import torch  # lazy: torch loads in seconds and only training and the LLM path need it
 
         torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], 1.0)
         self.optimizer.step()
@@ -238,7 +238,7 @@ class LoraTrainer:
 
     def evaluate(self, encoded: list[dict[str, list[int]]]) -> float:
         """Mean loss per output token over the rows (perplexity = exp of it); nan when there are none."""
-        import torch
+        import torch  # lazy: torch loads in seconds and only training and the LLM path need it
 
         if not encoded:
             return float("nan")
@@ -273,7 +273,7 @@ def _ppl(loss: float) -> float | None:
 
 
 def _adapter_state(model) -> dict[str, Any]:
-    from peft import get_peft_model_state_dict
+    from peft import get_peft_model_state_dict  # lazy: the optional LLM path only
 
     return {k: v.detach().cpu().clone() for k, v in get_peft_model_state_dict(model).items()}
 
@@ -289,7 +289,7 @@ def train_lora(base_model: Path | str, rows: list[dict[str, Any]], output_dir: P
                cfg: LoraTrainConfig | None = None, *, val_rows: list[dict[str, Any]] | None = None,
                progress: Progress | None = None, version: str | None = None) -> LoraRunResult:
     """Fine-tune (or, given an adapter folder, continue) a LoRA adapter and save it into ``output_dir``."""
-    import torch
+    import torch  # lazy: torch loads in seconds and only training and the LLM path need it
 
     cfg = copy.deepcopy(cfg or LoraTrainConfig())
     prog = progress or (lambda s, f: None)
@@ -341,7 +341,7 @@ def train_lora(base_model: Path | str, rows: list[dict[str, Any]], output_dir: P
             break
     prog("saving", 0.95)
     if best is not None and best[1] != epochs[-1]["epoch"]:
-        from peft import set_peft_model_state_dict
+        from peft import set_peft_model_state_dict  # lazy: the optional LLM path only
 
         set_peft_model_state_dict(model, best[2])
     metrics: dict[str, Any] = {

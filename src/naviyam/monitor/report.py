@@ -40,11 +40,11 @@ def promotions(engine: Engine, start: dt.date, end: dt.date) -> list[tuple[dt.da
 def plot_metrics(history: dict[dt.date, dict[str, float | None]], path: Path,
                  marks: list[tuple[dt.date, str, str]] | None = None) -> Path:
     """One PNG with a panel per metric group over the days of ``history``."""
-    import matplotlib
+    import matplotlib  # lazy: charts only; matplotlib takes about a second to import
 
     matplotlib.use("Agg")
-    import matplotlib.dates as mdates
-    import matplotlib.pyplot as plt
+    import matplotlib.dates as mdates  # lazy: charts only; matplotlib takes about a second to import
+    import matplotlib.pyplot as plt  # lazy: charts only; matplotlib takes about a second to import
 
     use_korean_font()
     days = sorted(history)
@@ -83,7 +83,7 @@ def plot_series_png(history: dict[dt.date, dict[str, float | None]], names: list
     ``live`` marks a day whose values are still being collected (drawn hollow). Drawn without pyplot, so
     a server may draw in several threads at once.
     """
-    import matplotlib.dates as mdates
+    import matplotlib.dates as mdates  # lazy: charts only; matplotlib takes about a second to import
 
     fig = new_figure(6.4, 2.6)
     ax = fig.subplots()

@@ -26,6 +26,7 @@ import tempfile
 import threading
 from pathlib import Path
 from typing import Any
+import random
 
 from naviyam.nlu.parser import NLUParser, NLUResult
 from naviyam.nlu.state import DialogueState, NLUSession
@@ -61,8 +62,6 @@ def fallback_parser(engine: Any = None, n_examples: int = 3000, epochs: int = 4)
         if _FALLBACK is not None:
             return _FALLBACK
         try:
-            import random
-
             log.warning("no trained NLU model in the registry: training a small fallback model "
                         "(run `naviyam train nlu` for the real one)")
             lex = Lexicon.build(engine)

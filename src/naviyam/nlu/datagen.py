@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from collections.abc import Iterator
+import re as _re
 
 from naviyam.core.taxonomy import read_resource
 from naviyam.nlu.lexicon import ENTITY_NAMES, Lexicon
@@ -602,8 +603,6 @@ class Generator:
         return Piece(name, "SHOP", name, noisy=False)
 
     def _fill_shop(self, d: Draft, frame: str, extra: dict[str, list[Piece]] | None = None) -> None:
-        import re as _re
-
         for tok in _re.split(r"(\{[a-z]\})", frame):
             if tok == "{s}":
                 sp = self.shop()

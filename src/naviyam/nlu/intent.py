@@ -15,6 +15,9 @@ from pathlib import Path
 from collections.abc import Iterable
 
 import numpy as np
+from scipy.sparse import csr_matrix
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 
 
 class IntentClassifier:
@@ -25,8 +28,6 @@ class IntentClassifier:
 
     # ---- training -----------------------------------------------------
     def _matrix(self, feats: list[dict[str, float]]):
-        from scipy.sparse import csr_matrix
-
         rows, cols, vals = [], [], []
         for r, f in enumerate(feats):
             ids = [self.vocab_[k] for k in f if k in self.vocab_]
@@ -39,8 +40,6 @@ class IntentClassifier:
         return csr_matrix((vals, (rows, cols)), shape=(len(feats), len(self.vocab_)), dtype=np.float64)
 
     def fit(self, feats: list[dict[str, float]], y: list[str]) -> IntentClassifier:
-        from sklearn.linear_model import LogisticRegression
-
         cnt: Counter[str] = Counter()
         for f in feats:
             cnt.update(f.keys())
@@ -113,9 +112,6 @@ class TfidfBaseline:
     """Baseline for the report: TF-IDF character n-grams (1-4, word-bounded) + logistic regression."""
 
     def fit(self, texts: Iterable[str], y: list[str]) -> TfidfBaseline:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-
         self.vec_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), min_df=2, sublinear_tf=True)
         X = self.vec_.fit_transform(list(texts))
         self.clf_ = LogisticRegression(C=10.0, max_iter=300).fit(X, y)

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
+from sqlalchemy import select
 
 from naviyam.core import geo
 from naviyam.core.taxonomy import read_resource, taxonomy
@@ -88,8 +89,6 @@ def shop_names_from_db(engine: Any, limit: int = 20000) -> list[str]:
     if engine is None:
         return []
     try:
-        from sqlalchemy import select
-
         with session_scope(engine) as s:
             names = s.scalars(select(Shop.name).distinct().limit(limit)).all()
         return sorted({n.strip() for n in names if n and n.strip()})

@@ -19,6 +19,7 @@ import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
+import numpy as np
 from naviyam.core.charts import use_korean_font
 
 
@@ -44,11 +45,10 @@ def worst_mistakes(records: list[dict[str, Any]], n: int = 20) -> list[dict[str,
 
 
 def _plots(records: list[dict[str, Any]], out: Path, title: str) -> list[str]:
-    import matplotlib
+    import matplotlib  # lazy: charts only; matplotlib takes about a second to import
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
+    import matplotlib.pyplot as plt  # lazy: charts only; matplotlib takes about a second to import
 
     use_korean_font()
     labels = sorted({r["intent"] for r in records} | {r["pred"] for r in records})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+import pycrfsuite
 
 MODEL_FILE = "tagger.crfsuite"
 
@@ -20,8 +21,6 @@ class CRFTagger:
         self._tagger = None
 
     def fit(self, X: list[list[list[str]]], Y: list[list[str]], folder: Path) -> CRFTagger:
-        import pycrfsuite
-
         trainer = pycrfsuite.Trainer(verbose=False)
         for x, y in zip(X, Y, strict=False):
             if x:
@@ -38,8 +37,6 @@ class CRFTagger:
         return self
 
     def _open(self, folder: Path) -> None:
-        import pycrfsuite
-
         t = pycrfsuite.Tagger()
         t.open(str(Path(folder) / MODEL_FILE))
         self._tagger = t

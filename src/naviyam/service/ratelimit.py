@@ -24,6 +24,8 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from typing import Literal, Protocol
+from urllib.parse import urlsplit
+import redis.asyncio as aioredis
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +113,6 @@ class RedisRateLimiter:
 
     def __init__(self, url: str, strategy: Strategy = "sliding", *, timeout_s: float = 0.25, retry_s: float = 5.0,
                  on_state_change=None):
-        import redis.asyncio as aioredis
-
         self.url = url
         self.strategy = strategy
         self.retry_s = retry_s
@@ -176,8 +176,6 @@ class RedisRateLimiter:
             self.on_state_change(up)
 
     def _safe_url(self) -> str:
-        from urllib.parse import urlsplit
-
         parts = urlsplit(self.url)
         return f"{parts.hostname}:{parts.port or 6379}"
 

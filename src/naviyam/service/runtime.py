@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy import select
+import math
 
 from naviyam.config import Settings
 from naviyam.core.registry import ModelRegistry
@@ -336,8 +338,6 @@ def _load_llm(engine: Engine, registry: ModelRegistry, fallback_parser: Any):
 
 
 def _shop_names(engine: Engine) -> list[str]:
-    from sqlalchemy import select
-
     with session_scope(engine) as s:
         return list(s.scalars(select(Shop.name)))
 
@@ -359,8 +359,6 @@ def _with_ranker(base, mv):
 
 def _warm(rec) -> None:
     """One request through the new engine (builds its feature tables) and a check that its scores are finite."""
-    import math
-
     out = rec.recommend(None, {"intent": "FOOD_RECOMMENDATION", "filters": {}, "semantic_query": "맛있는 식당"},
                         None, top_k=3)
     if any(not math.isfinite(float(r["score"])) for r in out.recommendations):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from sqlalchemy import insert
+import datetime as dt
 
 from naviyam.core.charts import figure_png, new_figure
 from naviyam.learning.ab import CANDIDATE, PRODUCTION
@@ -22,8 +24,6 @@ def write_ab_log(folder: Path, rows: list[Exposure]) -> Path:
     """The run's exposure log in a fresh database at ``folder/naviyam.db``, as the service stores an A/B test:
     one interaction per turn that showed shops (``ab_arm``: learning = candidate, control = production; the
     ranker version names the arm) and its feedback events. ``naviyam ab report`` reads it as is."""
-    from sqlalchemy import insert
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / "naviyam.db"
@@ -95,8 +95,6 @@ def compare_arms(result: SimulationResult, alpha: float = 0.05, last_days: int |
 
 
 def _local_date(at_utc):
-    import datetime as dt
-
     return at_utc.replace(tzinfo=dt.UTC).astimezone(zone()).date()
 
 

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine, func, select
+import datetime as dt
 
 from naviyam.db.models import ProductOrder, Shop, ShopMenu, User
 from naviyam.db.session import session_scope
@@ -139,8 +140,6 @@ def hidden_users(engine: Engine, world: World, *, seed: int, n_users: int, days:
         db_users = {int(u.id): u for u in s.scalars(select(User))}
     derived: dict[int, SimUser] = {}
     if len(db_users) == n_users and n_users > 0:
-        import datetime as dt
-
         end = end_date or gen.DEFAULT_END_DATE
         start = dt.datetime.combine(end - dt.timedelta(days=days), dt.time())
         rng_user = np.random.default_rng(np.random.SeedSequence(seed).spawn(7)[2])

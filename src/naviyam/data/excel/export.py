@@ -12,6 +12,11 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.engine import Connection
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from naviyam.data.excel.read import _OOXML_UNSAFE_RE, _ooxml_escape
 from naviyam.data.excel.schema import EXCEL_MAX_ROWS, SHEETS, SHEET_ORDER, SheetSpec
@@ -115,12 +120,6 @@ def _write_csv(conn: Connection, spec: SheetSpec, target: Path) -> int:
 
 def _write_xlsx(conn: Connection, path: Path, progress: Reporter | None = None
                 ) -> dict[str, int]:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ERROR_CODES
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook(write_only=True)
     counts: dict[str, int] = {}

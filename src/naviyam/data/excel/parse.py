@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from openpyxl.utils import get_column_letter
 
 
 from naviyam.data import validation as v
@@ -30,8 +31,6 @@ def _norm_name(name: Any) -> str:
 
 
 def _column_label(index: int) -> str:
-    from openpyxl.utils import get_column_letter
-
     return f"{get_column_letter(index + 1)}열({index + 1}번째)"
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+import openpyxl
 
 
 from naviyam.data import validation as v
@@ -58,8 +59,6 @@ def _blank_row(row: Sequence[Any]) -> bool:
 
 
 def _read_xlsx(path: Path, wanted: Callable[[str], bool]) -> list[_RawSheet]:
-    import openpyxl
-
     with path.open("rb") as fh:
         magic = fh.read(8)
     if magic.startswith(b"\xd0\xcf\x11\xe0"):

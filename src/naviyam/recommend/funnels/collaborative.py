@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
+from implicit.cpu.als import AlternatingLeastSquares
+from threadpoolctl import threadpool_limits
 
 from naviyam.recommend.funnels.base import Candidate, FitContext, FunnelQuery, top_k_candidates
 
@@ -44,9 +46,6 @@ class CollaborativeFunnel:
         conf = m.matrix.copy().astype(np.float32)
         conf.data = (self.alpha * np.log1p(conf.data)).astype(np.float32)
         if conf.nnz and conf.shape[0] > 1:
-            from threadpoolctl import threadpool_limits
-            from implicit.cpu.als import AlternatingLeastSquares
-
             with threadpool_limits(1, "blas"):
                 model = AlternatingLeastSquares(
                     factors=self.factors, regularization=self.regularization, iterations=self.iterations,

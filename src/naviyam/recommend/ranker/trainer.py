@@ -341,10 +341,10 @@ def _softmax_epoch(net, opt, xb, groups: np.ndarray, cfg: TrainConfig, rng: np.r
 
 def plot_curves(history: list[EpochStats], path: Path, best_epoch: int | None = None) -> Path:
     """Training curves (loss, validation AUC and NDCG@10 per epoch) as a PNG; labels in English."""
-    import matplotlib
+    import matplotlib  # lazy: charts only; matplotlib takes about a second to import
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: charts only; matplotlib takes about a second to import
 
     epochs = [h.epoch for h in history]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
@@ -360,7 +360,7 @@ def plot_curves(history: list[EpochStats], path: Path, best_epoch: int | None = 
     axes[1].set_xlabel("epoch")
     axes[1].set_ylim(0, 1)
     axes[1].legend()
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator  # lazy: charts only; matplotlib takes about a second to import
 
     for ax in axes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
