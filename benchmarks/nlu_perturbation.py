@@ -16,8 +16,8 @@ import json
 from pathlib import Path
 
 from naviyam.config import get_settings
-from naviyam.db.session import get_engine, migrate
 from naviyam.core.registry import ModelRegistry
+from naviyam.db.session import get_engine, migrate
 from naviyam.nlu import features, load_parser
 from naviyam.nlu.perturb import invariance
 

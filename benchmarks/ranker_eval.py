@@ -58,19 +58,18 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("faiss").setLevel(logging.WARNING)
 
-    from naviyam.data.generate import generate_world
-    from naviyam.db.session import make_engine, migrate
     from naviyam.core.registry import ModelRegistry
+    from naviyam.data.generate import generate_world
+    from naviyam.db.session import make_engine, migrate, session_scope
     from naviyam.recommend.engine import RecommendationEngine, latency_percentiles
     from naviyam.recommend.features import InteractionState
     from naviyam.recommend.layer1 import CandidateGenerator, UserDirectory, fit_layer1
-    from naviyam.recommend.ranker.trainer import TRAIN_FILE, TrainConfig, load_training_set
     from naviyam.recommend.ranker.pipeline import train_and_register
+    from naviyam.recommend.ranker.trainer import TRAIN_FILE, TrainConfig, load_training_set
     from naviyam.recommend.training_data import TrainingDataConfig, build_training_set
     from naviyam.retrieval.catalog import ShopCatalog
     from naviyam.retrieval.embedding import make_embedder
     from naviyam.shops import count_shops
-    from naviyam.db.session import session_scope
 
     var = args.var_dir
     var.mkdir(parents=True, exist_ok=True)

@@ -28,8 +28,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
-    from naviyam.db.session import make_engine
     from naviyam.core.registry import ModelRegistry
+    from naviyam.db.session import make_engine
     from naviyam.recommend.engine import RecommendationEngine, latency_percentiles
     from naviyam.recommend.interactions import Interactions
 

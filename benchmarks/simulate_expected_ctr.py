@@ -1,7 +1,7 @@
 """Issue 17: what a ``naviyam simulate`` run's lists were worth to its users, without the clicks' luck.
 
 For every turn in ``<out>/ab/naviyam.db`` (the run's exposure log) the choice model of
-:mod:`naviyam.learning.sim_users` gives the chance of a click on the list as shown (top-down scan,
+:mod:`naviyam.service.sim_users` gives the chance of a click on the list as shown (top-down scan,
 examination by rank, no noise draw) and on the same shops put in the user's own utility order. Per arm
 and half of the run: the mean of both and their gap (what reordering alone could still win). A learning
 arm that learns should move towards its ordering ceiling faster than the control arm.
@@ -23,7 +23,7 @@ from pathlib import Path
 from naviyam.config import get_settings
 from naviyam.core.clock import zone
 from naviyam.db.session import make_engine
-from naviyam.learning.sim_users import CLICK_BIAS, World, examine_probability, hidden_users, sigmoid, utility
+from naviyam.service.sim_users import CLICK_BIAS, World, examine_probability, hidden_users, sigmoid, utility
 
 
 def main() -> None:

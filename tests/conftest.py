@@ -19,8 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -137,10 +137,10 @@ def trained_world(tmp_path_factory):
     from types import SimpleNamespace
 
     from naviyam.config import Settings
+    from naviyam.core.registry import ModelRegistry
     from naviyam.data.generate import generate_world
     from naviyam.db.models import Shop, ShopMenu
     from naviyam.db.session import session_scope
-    from naviyam.core.registry import ModelRegistry
     from naviyam.nlu import train_nlu
     from naviyam.recommend.layer1_build import build_layer1
 

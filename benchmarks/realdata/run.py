@@ -111,8 +111,8 @@ def evaluate(work: Path, data: Path, cutoff: dt.datetime) -> dict:
 
     from naviyam.api.app import create_app
     from naviyam.config import Settings
-    from naviyam.db.session import make_engine
     from naviyam.core.registry import ModelRegistry
+    from naviyam.db.session import make_engine
     from naviyam.recommend.evaluation import make_holdout, peer_rankings, side_by_side
     from naviyam.recommend.interactions import Interactions, interaction_matrix
     from naviyam.recommend.layer1 import CandidateGenerator, RequestContext

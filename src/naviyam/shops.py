@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from naviyam.db.models import ProductOrder, Review, Shop, ShopMenu
 from naviyam.core.clock import local_now
+from naviyam.db.models import ProductOrder, Review, Shop, ShopMenu
 from naviyam.hours import format_hours, is_open
 
 

@@ -34,14 +34,14 @@ def _free_port() -> int:
 def server(tmp_path_factory):
     from naviyam.api.app import create_app
     from naviyam.config import Settings
+    from naviyam.core.registry import ModelRegistry
     from naviyam.data.generate import generate_world
     from naviyam.db.session import make_engine, migrate
-    from naviyam.core.registry import ModelRegistry
     from naviyam.nlu import rules_parser
     from naviyam.recommend.layer1 import Layer1Config
     from naviyam.recommend.layer1_build import build_layer1
-    from naviyam.recommend.ranker.trainer import TrainConfig
     from naviyam.recommend.ranker.pipeline import train_and_register
+    from naviyam.recommend.ranker.trainer import TrainConfig
     from naviyam.recommend.training_data import TrainingDataConfig, build_training_set
     from naviyam.retrieval.embedding import HashingEmbedder
     from naviyam.service.runtime import Runtime

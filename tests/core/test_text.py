@@ -2,7 +2,7 @@
 
 import pytest
 
-from naviyam.core.taxonomy import category_names, district_names, dish_names, taxonomy
+from naviyam.core.taxonomy import category_names, dish_names, district_names, taxonomy
 from naviyam.core.text import WEEKDAYS_KO, has_batchim, particle
 
 

@@ -23,9 +23,9 @@ from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.exc import OperationalError
 
 from naviyam.data import excel
-from naviyam.data.excel import write as excel_write
 from naviyam.data import validation as v
 from naviyam.data.excel import SHEETS, ImportValidationError, RowError, export_workbook, import_workbook
+from naviyam.data.excel import write as excel_write
 from naviyam.db.models import OPERATOR_TABLES, MealCardLimit
 
 Frames = dict[str, pd.DataFrame]
@@ -673,7 +673,7 @@ def test_database_error_midway_rolls_back(populated: Engine, tmp_path: Path, mon
 
 def test_database_refusal_midway_rolls_back(populated: Engine, tmp_path: Path, monkeypatch) -> None:
     """With the reference check switched off, the database itself refuses a row after earlier sheets went in."""
-    monkeypatch.setattr(excel, "_check_references", lambda conn, parsed, broken, errors, replace=False: None)
+    monkeypatch.setattr(excel_write, "_check_references", lambda conn, parsed, broken, errors, replace=False: None)
     frames = world(100)
     frames["review"] = frames["review"].assign(user_id=[101, 102, 999])
     before = snapshot(populated)

@@ -17,13 +17,22 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
-from faultkit import (PG_URL, USER_LIMIT, WORKERS, RedisServer, Served, TcpProxy, copy_world, free_port,
-                      running_server, wait_for_workers)
+import redis  # noqa: F401 - the workers' Redis client (a dependency of the scale-out setup)
+from faultkit import (
+    PG_URL,
+    USER_LIMIT,
+    WORKERS,
+    RedisServer,
+    Served,
+    TcpProxy,
+    copy_world,
+    free_port,
+    running_server,
+    wait_for_workers,
+)
 from sqlalchemy import create_engine, text
 
 from naviyam.db.session import make_engine, migrate
-
-import redis  # noqa: F401 - the workers' Redis client (a dependency of the scale-out setup)
 
 
 @pytest.fixture(scope="package")

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
-
 import schemathesis
+from fastapi.testclient import TestClient
 
 from naviyam.api.app import create_app
 from naviyam.config import Settings
@@ -17,8 +16,8 @@ FUZZ_ADMIN_KEY = "fuzz-admin-key"
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory):
     """The app on a generated 20-shop world (SQLite) with a Layer 1 index, rules NLU, no rate limits."""
-    from naviyam.data.generate import generate_world
     from naviyam.core.registry import ModelRegistry
+    from naviyam.data.generate import generate_world
     from naviyam.nlu import rules_parser
     from naviyam.service.runtime import Runtime
 

@@ -13,7 +13,6 @@ import collections
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
-
 from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import positive_data_acceptance  # noqa: E402
 

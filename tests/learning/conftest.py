@@ -52,13 +52,13 @@ def simulate_day(chat_service, engine, users, seed: int = 0, turns: int = 3) -> 
 def build_world(var, *, nlu: bool = True):
     """Generated world + Layer 1 + production ranker (+ NLU) in ``var``; returns (engine, registry, settings)."""
     from naviyam.config import Settings
+    from naviyam.core.registry import ModelRegistry
     from naviyam.data.generate import generate_world
     from naviyam.db.session import make_engine, migrate
-    from naviyam.core.registry import ModelRegistry
     from naviyam.recommend.layer1 import Layer1Config
     from naviyam.recommend.layer1_build import build_layer1
-    from naviyam.recommend.ranker.trainer import TrainConfig
     from naviyam.recommend.ranker.pipeline import train_and_register
+    from naviyam.recommend.ranker.trainer import TrainConfig
     from naviyam.recommend.training_data import TrainingDataConfig, build_training_set
     from naviyam.retrieval.embedding import HashingEmbedder
 
@@ -118,8 +118,8 @@ def loop_world(_loop_world_template, tmp_path):
     from sqlalchemy import text
 
     from naviyam.config import Settings
-    from naviyam.db.session import make_engine
     from naviyam.core.registry import ModelRegistry
+    from naviyam.db.session import make_engine
     from naviyam.service.runtime import Runtime
 
     template = _loop_world_template

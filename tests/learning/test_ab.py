@@ -11,10 +11,26 @@ import math
 
 import numpy as np
 import pytest
-from naviyam.learning.ab import (CANDIDATE, PRODUCTION, assign_arm, mean_interval, two_proportion_test,
-                                 users_per_arm, welch_test, wilson_interval)
-from naviyam.learning.ab_report import (COLLECTING, NO_DIFFERENCE, PROMOTE, ABDesign, ab_report, plot_intervals,
-                                        summarise)
+
+from naviyam.learning.ab import (
+    CANDIDATE,
+    PRODUCTION,
+    assign_arm,
+    mean_interval,
+    two_proportion_test,
+    users_per_arm,
+    welch_test,
+    wilson_interval,
+)
+from naviyam.learning.ab_report import (
+    COLLECTING,
+    NO_DIFFERENCE,
+    PROMOTE,
+    ABDesign,
+    ab_report,
+    plot_intervals,
+    summarise,
+)
 
 CAND_V, PROD_V = "ranker-cand", "ranker-prod"
 

@@ -73,7 +73,8 @@ def test_children_without_consent_withdrawn_and_erased_users_are_in_no_later_tra
 
     tuned: list[pd.DataFrame] = []
     real = finetune.fine_tune
-    monkeypatch.setattr(finetune, "fine_tune", lambda model, frame, cfg: tuned.append(frame) or real(model, frame, cfg))
+    monkeypatch.setattr("naviyam.learning.learn.fine_tune",  # where naviyam learn calls it
+                        lambda model, frame, cfg: tuned.append(frame) or real(model, frame, cfg))
     res = naviyam(var, "learn", "--no-nlu", "--no-promote", "--epochs", 1, "--replay-rows", 400)
     assert res.exit_code == 0, res.output
     (frame,) = tuned

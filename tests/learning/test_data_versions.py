@@ -7,10 +7,10 @@ from types import SimpleNamespace
 import openpyxl
 import pytest
 
+from naviyam.core.registry import ModelRegistry
 from naviyam.data.excel import export_workbook, import_workbook
 from naviyam.data.generate import generate_world
 from naviyam.db import data_versions
-from naviyam.core.registry import ModelRegistry
 from naviyam.service import bootstrap
 
 

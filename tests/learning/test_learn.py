@@ -6,7 +6,6 @@ import datetime as dt
 import json
 
 import numpy as np
-
 from sqlalchemy import select
 
 from naviyam.core.clock import local_today
@@ -29,8 +28,8 @@ def test_learn_without_feedback_says_so_and_exits_zero(tmp_path, naviyam):
 
 
 def test_incremental_rows_weight_feedback_and_hard_negatives(loop_world):
-    from naviyam.recommend.layer1 import CandidateGenerator
     from naviyam.core.clock import utcnow
+    from naviyam.recommend.layer1 import CandidateGenerator
 
     gen = CandidateGenerator.load(loop_world.engine, loop_world.registry)
     data = build_incremental_data(loop_world.engine, gen, utcnow(), IncrementalDataConfig(hard_negative_weight=2.0))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from naviyam.learning.promotion import PromotionRefused, SanityResult, gate, promote_version
 from naviyam.core.registry import ModelRegistry, RegistryError
+from naviyam.learning.promotion import PromotionRefused, SanityResult, gate, promote_version
 
 SANE = SanityResult(True, {"loads": True})
 

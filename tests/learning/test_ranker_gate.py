@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from naviyam.core.registry import ModelRegistry
 from naviyam.db.session import make_engine, migrate
 from naviyam.learning.ranker_gate import gate_ranker
-from naviyam.core.registry import ModelRegistry
 from naviyam.recommend.features import NUM_COLUMNS, WIDE_COLUMNS
+from naviyam.recommend.ranker.pipeline import train_and_register
 from naviyam.recommend.ranker.serving import load_production
 from naviyam.recommend.ranker.trainer import RANKING_FILE, TRAIN_FILE, VAL_FILE, TrainConfig
-from naviyam.recommend.ranker.pipeline import train_and_register
 
 CATS = ["한식", "분식", "치킨", "카페"]
 

@@ -9,8 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from naviyam.service.sim_users import (ShopFacts, SimUser, choose, click_probability, examine_probability,
-                                        utility)
+from naviyam.service.sim_users import ShopFacts, SimUser, choose, click_probability, examine_probability, utility
 
 
 def _user(taste_on: int = 0, k: int = 4, card: bool = False) -> SimUser:

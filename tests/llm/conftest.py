@@ -7,7 +7,6 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-
 import torch
 
 # The tiny models are far faster on one thread than fighting for the machine's cores.
@@ -87,8 +86,8 @@ def json_example() -> tuple[str, dict]:
 @pytest.fixture(scope="session")
 def json_model_dir(tmp_path_factory, tiny_tokenizer) -> Path:
     """A tiny model fully fine-tuned on one NLU example until greedy decoding reproduces it."""
-    from naviyam.llm.lora import collate, encode_row
     from naviyam.learning.lora_data import nlu_row
+    from naviyam.llm.lora import collate, encode_row
 
     row = nlu_row(JSON_TEXT, JSON_OUTPUT["intent"], JSON_OUTPUT["filters"], JSON_OUTPUT["semantic_query"])
     model = build_model(tiny_tokenizer, hidden=64, seed=1)

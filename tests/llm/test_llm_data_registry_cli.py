@@ -41,9 +41,9 @@ def test_good_conversations_become_nlu_rows_only_when_chosen_and_self_contained(
 
 
 def test_conversation_rows_come_from_the_database(sqlite_engine):
+    from naviyam.db.models import FeedbackEvent
     from naviyam.db.session import session_scope
     from naviyam.learning.store import store_interaction
-    from naviyam.db.models import FeedbackEvent
 
     nlu = {"text": "떡볶이 먹고 싶어", "intent": "FOOD_RECOMMENDATION", "confidence": 0.9, "entities": [],
            "semantic_query": "떡볶이", "filters": {"menu": "떡볶이"}}
@@ -148,10 +148,11 @@ def test_cli_builds_data_and_trains_lora_into_a_folder(tiny_model_dir, tmp_path)
 
 
 def test_eval_nlu_backend_llm_runs_side_by_side(tiny_model_dir, tmp_path, monkeypatch):
-    from naviyam.cli import nlu as nlu_cli
     import naviyam.nlu as nlu_pkg
+    from naviyam.cli import nlu as nlu_cli
 
-    monkeypatch.setattr(nlu_pkg, "load_parser", lambda *a, **k: nlu_pkg.rules_parser())
+    for where in ("naviyam.cli.nlu.load_parser", "naviyam.nlu.bench.load_parser"):  # where it is called
+        monkeypatch.setattr(where, lambda *a, **k: nlu_pkg.rules_parser())
     monkeypatch.setenv("NAVIYAM_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("NAVIYAM_LLM_MAX_NEW_TOKENS", "8")
     from naviyam.config import get_settings

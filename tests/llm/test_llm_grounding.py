@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from naviyam.nlg.grounded import GroundedAnswerer
 from naviyam.llm.backend import Generation
+from naviyam.nlg.grounded import GroundedAnswerer
 from naviyam.nlg.grounding import GroundingGuard
 
 RECS = [

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from naviyam.core.clock import utcnow
+from naviyam.core.registry import ModelRegistry
 from naviyam.learning.learn import LearnConfig, run_learning
 from naviyam.learning.lora_step import HELDOUT_FILE, PRIMARY_METRIC, LoraStepConfig
-from naviyam.core.registry import ModelRegistry
 from naviyam.llm.settings import LLMSettings
 
 MESSAGES = ["떡볶이 먹고 싶어", "치킨 추천해줘", "급식카드 되는 분식집", "만원으로 피자 먹을 수 있어?",
@@ -115,9 +115,9 @@ def llm_env(monkeypatch, tmp_path, tiny_model_dir):
 def test_runtime_hot_reloads_the_nlu_and_a_promoted_adapter_while_llm_answers_are_on(
         llm_env, sqlite_engine, tmp_path, tiny_model_dir):
     from naviyam.config import Settings
-    from naviyam.llm.lora import LoraTrainConfig, train_lora
     from naviyam.learning.lora_data import nlu_row
     from naviyam.learning.lora_registry import register_adapter
+    from naviyam.llm.lora import LoraTrainConfig, train_lora
     from naviyam.nlu import train_nlu
     from naviyam.service.runtime import Runtime
 

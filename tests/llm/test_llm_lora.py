@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 
-
 import torch
 
-from naviyam.llm.backend import ADAPTER_META, LLMBackend, adapter_base_model  # noqa: E402
-from naviyam.llm.lora import (LoraTrainConfig, LoraTrainer, collate, encode_row, load_for_training,  # noqa: E402
-                              train_lora)
 from naviyam.learning.lora_data import child_friendly_rows, nlu_row  # noqa: E402
+from naviyam.llm.backend import ADAPTER_META, LLMBackend, adapter_base_model  # noqa: E402
+from naviyam.llm.lora import (  # noqa: E402
+    LoraTrainConfig,
+    LoraTrainer,
+    collate,
+    encode_row,
+    load_for_training,
+    train_lora,
+)
 
 
 def _rows():

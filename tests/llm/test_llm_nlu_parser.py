@@ -7,9 +7,9 @@ import json
 import pytest
 
 from naviyam.llm.backend import Generation, LLMBackend, extract_json_object
-from naviyam.nlu.llm_parser import LLMNLUParser
 from naviyam.nlu import NLUSession
 from naviyam.nlu.contract import validate_result
+from naviyam.nlu.llm_parser import LLMNLUParser
 
 
 class ScriptedLLM:

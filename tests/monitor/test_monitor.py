@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from naviyam.core.clock import day_bounds_utc
 from naviyam.db.models import Alert, FeedbackEvent, Interaction, Shop
 from naviyam.db.session import session_scope
 from naviyam.monitor.alerts import ALERT_DEGRADATION, check_and_alert, detect_degradation
-from naviyam.core.clock import day_bounds_utc
 from naviyam.monitor.daily import compute_day, load_history, run_daily
 
 DAY = dt.date(2026, 10, 1)

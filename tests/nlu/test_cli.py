@@ -8,13 +8,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-import naviyam.nlu as nlu
 from naviyam.cli.nlu import register
 
 
 @pytest.fixture
 def app(parser, monkeypatch):
-    monkeypatch.setattr(nlu, "load_parser", lambda *a, **k: parser)
+    for where in ("naviyam.cli.nlu.load_parser", "naviyam.nlu.bench.load_parser"):  # where it is called
+        monkeypatch.setattr(where, lambda *a, **k: parser)
     root, train, ev = typer.Typer(), typer.Typer(), typer.Typer()
     root.add_typer(train, name="train")
     root.add_typer(ev, name="eval")
@@ -68,7 +68,7 @@ def test_train_nlu_command_runs_and_prints_metrics(app, monkeypatch, sqlite_engi
     from naviyam.core import registry as reg_mod
 
     reg = reg_mod.ModelRegistry(sqlite_engine, tmp_path / "models")
-    monkeypatch.setattr(reg_mod, "default_registry", lambda: reg)
+    monkeypatch.setattr("naviyam.cli.nlu.default_registry", lambda: reg)
     res = CliRunner().invoke(app, ["train", "nlu", "--epochs", "1", "--examples", "400", "--no-baselines"])
     assert res.exit_code == 0, res.output
     assert "nlu_examples" in res.output

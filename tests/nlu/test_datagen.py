@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from naviyam.core.contract import LEARNED_INTENTS
 from naviyam.nlu.canonical import Canonicaliser, Span
 from naviyam.nlu.contract import FILTER_KEYS, validate_filters
-from naviyam.core.contract import LEARNED_INTENTS
 from naviyam.nlu.datagen import generate_dataset, korean_number
 from naviyam.nlu.evaluate import _canon
 from naviyam.nlu.lexicon import ENTITY_NAMES

@@ -10,8 +10,13 @@ import pytest
 from naviyam.core.registry import ModelRegistry
 from naviyam.nlu.evaluate import cases_from_examples, evaluate_cases
 from naviyam.nlu.lexicon import Lexicon
-from naviyam.nlu.operator import (OperatorDataError, load_operator_examples, operator_repeat, read_examples,
-                                  split_operator)
+from naviyam.nlu.operator import (
+    OperatorDataError,
+    load_operator_examples,
+    operator_repeat,
+    read_examples,
+    split_operator,
+)
 from naviyam.nlu.parser import NLUParser
 from naviyam.nlu.train import train_nlu
 
@@ -198,9 +203,9 @@ def cli(monkeypatch, registry):
     import typer
 
     from naviyam.cli.nlu import register
-    from naviyam.core import registry as reg_mod
 
-    monkeypatch.setattr(reg_mod, "default_registry", lambda: registry)
+    for where in ("naviyam.cli.nlu.default_registry", "naviyam.nlu.bench.default_registry"):  # where it is called
+        monkeypatch.setattr(where, lambda: registry)
     root, train, ev = typer.Typer(), typer.Typer(), typer.Typer()
     root.add_typer(train, name="train")
     root.add_typer(ev, name="eval")
@@ -252,9 +257,9 @@ def test_train_nlu_refuses_a_bad_file_and_trains_nothing(cli, registry, slang_fi
 def test_eval_nlu_out_writes_a_report(parser, monkeypatch, cli, tmp_path, slang_file):
     from typer.testing import CliRunner
 
-    import naviyam.nlu as nlu
 
-    monkeypatch.setattr(nlu, "load_parser", lambda *a, **k: parser)
+    for where in ("naviyam.cli.nlu.load_parser", "naviyam.nlu.bench.load_parser"):
+        monkeypatch.setattr(where, lambda *a, **k: parser)
     out = tmp_path / "report"
     res = CliRunner().invoke(cli, ["eval", "nlu", "--out", str(out)])
     assert res.exit_code == 0, res.output

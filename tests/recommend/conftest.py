@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from support.worlds import make_known_world
 
 from naviyam.recommend.layer1 import CandidateGenerator
+from support.worlds import make_known_world
 
 
 @pytest.fixture(scope="module")

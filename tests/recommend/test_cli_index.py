@@ -7,11 +7,11 @@ import json
 import pytest
 import typer
 from typer.testing import CliRunner
-from support.worlds import fill_known_world
 
 from naviyam.cli import index as index_cli
 from naviyam.config import get_settings
 from naviyam.db.session import get_engine, migrate
+from support.worlds import fill_known_world
 
 
 @pytest.fixture
@@ -56,8 +56,8 @@ def test_build_info_and_candidates(app):
 
 def test_index_gate_keeps_production_when_the_new_settings_score_worse(tmp_path):
     """A worse Layer 1 (only the contextual funnel) is registered as a candidate; production keeps serving."""
-    from naviyam.db.session import make_engine
     from naviyam.core.registry import ModelRegistry
+    from naviyam.db.session import make_engine
     from naviyam.recommend.layer1 import Layer1Config
     from naviyam.recommend.layer1_build import build_layer1
     from naviyam.retrieval.embedding import HashingEmbedder

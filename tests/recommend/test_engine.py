@@ -11,14 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from naviyam.core.registry import ModelRegistry
 from naviyam.data.generate import generate_world
 from naviyam.db.session import make_engine, migrate
-from naviyam.core.registry import ModelRegistry
 from naviyam.recommend.engine import RANKING_FALLBACK, RANKING_WIDE_DEEP, RecommendationEngine, diversify
 from naviyam.recommend.features import NUM_COLUMNS, WIDE_COLUMNS, InteractionState
 from naviyam.recommend.layer1 import CandidateGenerator, RequestContext, UserDirectory, fit_layer1
-from naviyam.recommend.ranker.trainer import TrainConfig, load_training_set
 from naviyam.recommend.ranker.pipeline import train_and_register
+from naviyam.recommend.ranker.trainer import TrainConfig, load_training_set
 from naviyam.recommend.training_data import TrainingDataConfig, build_training_set
 from naviyam.retrieval.catalog import ShopCatalog
 from naviyam.retrieval.embedding import HashingEmbedder

@@ -7,7 +7,6 @@ import json
 import pytest
 import typer
 from typer.testing import CliRunner
-from support.worlds import fill_known_world
 
 from naviyam.cli import eval_ranker as eval_ranker_cli
 from naviyam.cli import index as index_cli
@@ -17,6 +16,7 @@ from naviyam.recommend.evaluation import METHODS
 from naviyam.recommend.offline_eval import run_eval_ranker
 from naviyam.recommend.ranker.trainer import TrainConfig
 from naviyam.recommend.training_data import TrainingDataConfig
+from support.worlds import fill_known_world
 
 TINY_TRAIN = TrainConfig(epochs=2, hidden=[16], batch_size=64, seed=0)
 TINY_DATA = TrainingDataConfig(max_positives=300, window_days=7, negatives_per_positive=4, seed=0)

@@ -6,12 +6,12 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from support.worlds import CATS, N_SHOPS, shop_category, user_category
 
 from naviyam.recommend.funnels import FUNNEL_NAMES, Candidate, Funnel, FunnelQuery
 from naviyam.recommend.funnels.contextual import TIME_SLOTS
 from naviyam.recommend.merge import merge_candidates
 from naviyam.retrieval.location import haversine_m
+from support.worlds import CATS, N_SHOPS, shop_category, user_category
 
 NOON = dt.datetime(2026, 10, 12, 12, 0)  # a Monday
 

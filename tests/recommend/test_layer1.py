@@ -7,15 +7,22 @@ import datetime as dt
 import numpy as np
 import pytest
 from sqlalchemy import update
-from support.worlds import NEW_SHOP, PLACES, add_new_shop, fill_known_world, shop_category
 
+from naviyam.core.registry import ModelRegistry
 from naviyam.db.models import Shop
 from naviyam.db.session import make_engine, migrate, session_scope
-from naviyam.core.registry import ModelRegistry
-from naviyam.recommend.layer1 import COLD_START_FUNNELS, CandidateGenerator, Layer1Config, RequestContext, fit_layer1, load_artifacts
+from naviyam.recommend.layer1 import (
+    COLD_START_FUNNELS,
+    CandidateGenerator,
+    Layer1Config,
+    RequestContext,
+    fit_layer1,
+    load_artifacts,
+)
 from naviyam.recommend.layer1_build import build_layer1
 from naviyam.retrieval.embedding import HashingEmbedder
 from naviyam.retrieval.location import haversine_m
+from support.worlds import NEW_SHOP, PLACES, add_new_shop, fill_known_world, shop_category
 
 NOON = RequestContext(now=dt.datetime(2026, 10, 12, 12, 0))
 REQUESTS = [

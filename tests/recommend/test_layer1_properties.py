@@ -10,14 +10,14 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from naviyam.core import geo
+from naviyam.core.registry import ModelRegistry
+from naviyam.core.taxonomy import taxonomy
 from naviyam.data.generate import generate_world
 from naviyam.db.models import Shop, ShopMenu
 from naviyam.db.session import make_engine, migrate, session_scope
 from naviyam.hours import is_open
-from naviyam.core.registry import ModelRegistry
 from naviyam.recommend.layer1 import CandidateGenerator, Layer1Config, RequestContext
 from naviyam.recommend.layer1_build import build_layer1
-from naviyam.core.taxonomy import taxonomy
 from naviyam.retrieval.embedding import HashingEmbedder
 
 CATEGORIES = sorted(taxonomy()["categories"])

@@ -6,9 +6,9 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from shop_fixtures import SHOPS, ids
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from shop_fixtures import SHOPS, ids
 
 from naviyam.core.geo import haversine_m
 from naviyam.hours import is_open

@@ -7,9 +7,9 @@ from collections import Counter
 import pytest
 
 from naviyam.core.clock import parse_instant
+from naviyam.data.validation import dishes as taxonomy_dishes
 from naviyam.db.models import FeedbackEvent, ProductOrder, Shop, ShopMenu, User
 from naviyam.db.session import session_scope
-from naviyam.data.validation import dishes as taxonomy_dishes
 from naviyam.service.balance import (
     BALANCED_DISHES,
     BalanceRule,

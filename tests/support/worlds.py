@@ -16,9 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+from naviyam.core.registry import ModelRegistry
 from naviyam.db.models import ProductOrder, Review, Shop, ShopMenu, User, UserFavorite
 from naviyam.db.session import make_engine, migrate, session_scope
-from naviyam.core.registry import ModelRegistry
 from naviyam.recommend.layer1 import Layer1Config
 from naviyam.recommend.layer1_build import build_layer1
 from naviyam.retrieval.embedding import HashingEmbedder

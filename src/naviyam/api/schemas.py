@@ -17,6 +17,7 @@ from naviyam.api.identity import UserRef
 from naviyam.core.contract import ChatbotOutput, NLUOutput, Recommendation, RecommendationMetadata
 from naviyam.service.chat import MAX_MESSAGE_CHARS
 
+
 class HealthPublic(BaseModel):
     status: str = Field(description="ok, warming (models are still being built in the background; answers come "
                                     "from the fallbacks meanwhile) or degraded")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
+import json
+from pathlib import Path
+
 import typer
 from rich.console import Console
 from rich.table import Table
-import json
-import atexit
-from pathlib import Path
 
 from naviyam.cli.common import open_db
 from naviyam.config import get_settings

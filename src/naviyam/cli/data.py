@@ -9,11 +9,10 @@ from rich.console import Console
 from rich.table import Table
 
 from naviyam.cli.common import open_db
+from naviyam.data.excel import ImportValidationError, export_workbook, import_workbook
+from naviyam.data.generate import DEFAULT_DAYS, DEFAULT_SHOPS, DEFAULT_USERS, WorldNotEmptyError, generate_world
 from naviyam.db.session import get_engine, migrate
 from naviyam.progress import progress_reporter
-from naviyam.data.excel import ImportValidationError, import_workbook
-from naviyam.data.excel import export_workbook
-from naviyam.data.generate import DEFAULT_DAYS, DEFAULT_SHOPS, DEFAULT_USERS, WorldNotEmptyError, generate_world
 from naviyam.service.privacy import consent_snapshot, record_imported_consents
 
 app = typer.Typer(no_args_is_help=True, help="샘플 세계 만들기, Excel/CSV 가져오기(import)와 내보내기(export).")

@@ -14,8 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from naviyam.cli.common import open_registry
-from naviyam.recommend.layer1 import CandidateGenerator, RequestContext
-from naviyam.recommend.layer1 import Layer1Config
+from naviyam.recommend.layer1 import CandidateGenerator, Layer1Config, RequestContext
 from naviyam.recommend.layer1_build import build_layer1
 from naviyam.retrieval.embedding import make_embedder
 from naviyam.retrieval.index import FusionConfig

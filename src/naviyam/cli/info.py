@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import make_url
+
 from naviyam import __version__
 from naviyam.config import Settings, get_settings
 

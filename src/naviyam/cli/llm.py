@@ -14,12 +14,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
 from naviyam.core.clock import utcnow
 from naviyam.core.registry import default_registry
 from naviyam.db.session import get_engine
 from naviyam.learning import lora_data
-from naviyam.learning.lora_registry import promote_if_better
-from naviyam.learning.lora_registry import register_adapter
+from naviyam.learning.lora_registry import promote_if_better, register_adapter
 from naviyam.llm.backend import is_adapter_dir, read_adapter_meta
 from naviyam.llm.lora import LoraTrainConfig, read_rows, train_lora
 from naviyam.nlu.lexicon import Lexicon

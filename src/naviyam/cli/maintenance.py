@@ -16,12 +16,14 @@ from naviyam.cli.days import parse_day
 from naviyam.config import get_settings
 from naviyam.core.clock import to_local
 from naviyam.db.models import PrivacyEvent
-from naviyam.db.session import get_engine
-from naviyam.db.session import session_scope
-from naviyam.service.privacy import ConsentError, set_guardian_consent
-from naviyam.service.privacy import withdraw_guardian_consent
-from naviyam.service.privacy import apply_retention
-from naviyam.service.privacy import erase_user_data
+from naviyam.db.session import get_engine, session_scope
+from naviyam.service.privacy import (
+    ConsentError,
+    apply_retention,
+    erase_user_data,
+    set_guardian_consent,
+    withdraw_guardian_consent,
+)
 from naviyam.service.user_data import export_user_data
 
 console = Console()

@@ -7,25 +7,23 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterable
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
 from naviyam.config import get_settings
 from naviyam.core.registry import default_registry
 from naviyam.db.session import get_engine, migrate
 from naviyam.learning.nlu_gate import train_nlu_gated
 from naviyam.llm.backend import LLMBackend
 from naviyam.llm.settings import get_llm_settings
-from naviyam.nlu import NLUSession
-from naviyam.nlu import load_parser
-from naviyam.nlu import train_nlu
-from naviyam.nlu.evaluate import cases_from_examples, load_cases
-from naviyam.nlu.evaluate import evaluate_cases
+from naviyam.nlu import NLUSession, load_parser, train_nlu
+from naviyam.nlu.evaluate import cases_from_examples, evaluate_cases, load_cases
 from naviyam.nlu.lexicon import Lexicon
 from naviyam.nlu.llm_parser import LLMNLUParser
 from naviyam.nlu.operator import OperatorDataError, load_operator_examples

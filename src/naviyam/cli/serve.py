@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+import copy
 import logging
+import os
+import shutil
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import typer
+import uvicorn
 from rich.console import Console
 from uvicorn.config import LOGGING_CONFIG
-import copy
-import os
-import shutil
-import subprocess
-import sys
-import uvicorn
 
+from naviyam.api.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 from naviyam.cli.common import open_db
 from naviyam.config import get_settings
-from naviyam.api.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 from naviyam.data.excel import ImportValidationError
 from naviyam.service.bootstrap import build_missing_models, ensure_operator_data, ensure_sample_world
 
@@ -68,7 +68,6 @@ def setup(
 def _http_protocol_base():
     try:
         import httptools  # noqa: F401  # lazy: an optional speed-up; h11 when missing
-
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as base
     except ImportError:
         from uvicorn.protocols.http.h11_impl import H11Protocol as base

@@ -16,8 +16,12 @@ from naviyam.cli.common import open_registry
 from naviyam.config import get_settings
 from naviyam.learning.ranker_gate import gate_ranker
 from naviyam.progress import progress_reporter
-from naviyam.recommend.ranker.pipeline import (default_dataset_dir, production_index, production_layer1_config)
-from naviyam.recommend.ranker.pipeline import train_ranker
+from naviyam.recommend.ranker.pipeline import (
+    default_dataset_dir,
+    production_index,
+    production_layer1_config,
+    train_ranker,
+)
 from naviyam.recommend.ranker.trainer import TrainConfig
 from naviyam.recommend.training_data import TrainingDataConfig, build_training_set
 

@@ -1,6 +1,7 @@
 """What every chart the service draws shares: a font that shows Hangul."""
 
 from __future__ import annotations
+
 import io
 
 

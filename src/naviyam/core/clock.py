@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
+
 from naviyam.config import get_settings
 
 __all__ = ["now", "utcnow", "local_now", "local_today", "to_local", "zone", "pin", "unpin", "pinned",

@@ -9,6 +9,7 @@ Analysis is thread-safe, so one instance serves every request thread.
 from __future__ import annotations
 
 import threading
+
 from kiwipiepy import Kiwi
 
 _KIWI = None

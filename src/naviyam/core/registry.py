@@ -24,13 +24,12 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
+from naviyam.config import get_settings
 from naviyam.core.clock import now as clock_now
 from naviyam.core.clock import utcnow
-from naviyam.db.models import MODEL_KINDS, MODEL_STATUSES, ModelVersion
-from naviyam.db.session import session_scope
-from naviyam.config import get_settings
 from naviyam.db import data_versions
-from naviyam.db.session import get_engine
+from naviyam.db.models import MODEL_KINDS, MODEL_STATUSES, ModelVersion
+from naviyam.db.session import get_engine, session_scope
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,6 @@ from functools import lru_cache
 from typing import Any
 
 from naviyam.core.taxonomy import category_names, dish_names, taxonomy
-
 from naviyam.core.text import WEEKDAYS_KO
 from naviyam.db.models import PAYMENT_METHODS
 

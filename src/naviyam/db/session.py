@@ -11,11 +11,11 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
-from alembic import command
-from alembic.config import Config
 
 from naviyam.config import get_settings
 

@@ -42,8 +42,15 @@ from sqlalchemy import Engine, select
 from naviyam.core.charts import figure_png, new_figure
 from naviyam.db.models import FeedbackEvent, Interaction
 from naviyam.db.session import session_scope
-from naviyam.learning.ab import (CANDIDATE, PRODUCTION, MeanInterval, WelchResult, mean_interval, users_per_arm,
-                                 welch_test)
+from naviyam.learning.ab import (
+    CANDIDATE,
+    PRODUCTION,
+    MeanInterval,
+    WelchResult,
+    mean_interval,
+    users_per_arm,
+    welch_test,
+)
 
 POSITIVE = ("clicked", "ordered", "favorited")
 METRIC_NAMES = {"ctr": "사용자당 클릭률(CTR)", "conversion": "사용자당 전환율(주문)"}

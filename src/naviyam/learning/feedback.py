@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from sqlalchemy import func
 
 from naviyam.core.privacy import must_minimise
 from naviyam.db.models import FEEDBACK_TYPES, FeedbackEvent, Interaction, Shop, User

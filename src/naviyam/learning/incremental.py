@@ -62,12 +62,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
+from naviyam.core.clock import to_local
 from naviyam.core.privacy import training_exclusions
 from naviyam.db.models import FeedbackEvent, Interaction
 from naviyam.db.session import session_scope
 from naviyam.nlu.canonical import SEARCH_INTENTS
 from naviyam.recommend.features import FeatureBuilder, InteractionState, RankingQuery, load_events
-from naviyam.core.clock import to_local
 from naviyam.recommend.layer1 import RequestContext
 
 log = logging.getLogger(__name__)

@@ -47,13 +47,19 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from naviyam.core.clock import utcnow
+from naviyam.core.clock import to_local, utcnow
 from naviyam.core.privacy import training_exclusions
+from naviyam.core.registry import ModelRegistry
 from naviyam.db.models import FeedbackEvent, LearningRun
 from naviyam.db.session import session_scope
-from naviyam.learning.incremental import IncrementalData, IncrementalDataConfig, build_incremental_data
-from naviyam.learning.lora_step import GUARD_METRIC, PRIMARY_METRIC, LoraStepConfig, lora_enabled, \
-    train_candidate_adapter
+from naviyam.learning.incremental import IncrementalData, IncrementalDataConfig, build_incremental_data, ips_mrr
+from naviyam.learning.lora_step import (
+    GUARD_METRIC,
+    PRIMARY_METRIC,
+    LoraStepConfig,
+    lora_enabled,
+    train_candidate_adapter,
+)
 from naviyam.learning.promotion import (
     GateDecision,
     evaluate_parser,
@@ -63,18 +69,13 @@ from naviyam.learning.promotion import (
     sanity_check_parser,
     sanity_check_ranker,
 )
-from naviyam.core.registry import ModelRegistry
-from naviyam.recommend.ranker.finetune import FineTuneConfig
-from naviyam.core.clock import to_local
-from naviyam.learning.incremental import ips_mrr
 from naviyam.llm.settings import get_llm_settings
 from naviyam.nlu.evaluate import load_cases
 from naviyam.nlu.parser import NLUParser
 from naviyam.nlu.train import train_nlu
-from naviyam.recommend.features import FEATURE_VERSION
-from naviyam.recommend.features import FeatureRows
+from naviyam.recommend.features import FEATURE_VERSION, FeatureRows
 from naviyam.recommend.layer1 import CandidateGenerator
-from naviyam.recommend.ranker.finetune import WEIGHT_COLUMN, fine_tune
+from naviyam.recommend.ranker.finetune import WEIGHT_COLUMN, FineTuneConfig, fine_tune
 from naviyam.recommend.ranker.serving import RankerLoadError, WideDeepRanker
 from naviyam.recommend.ranker.trainer import load_training_set
 

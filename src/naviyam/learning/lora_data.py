@@ -22,13 +22,13 @@ import datetime as dt
 import json
 import logging
 import tempfile
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterable
 
-from naviyam.llm.prompts import CHILD_INSTRUCTION, NLU_INSTRUCTION, TASK_CHILD, TASK_NLU, nlu_target
 from naviyam.learning.store import export_learning_data
+from naviyam.llm.prompts import CHILD_INSTRUCTION, NLU_INSTRUCTION, TASK_CHILD, TASK_NLU, nlu_target
 from naviyam.nlu.canonical import SEARCH_INTENTS
 from naviyam.nlu.contract import validate_result
 from naviyam.nlu.datagen import generate_dataset

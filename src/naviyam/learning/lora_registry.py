@@ -18,22 +18,21 @@ is not worse than production's by more than ``ppl_tolerance`` (relative).
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
-from sqlalchemy import select
-from sqlalchemy import update
-import json
 
-from naviyam.llm.prompts import TASK_NLU
+from sqlalchemy import select, update
+
 from naviyam.core.clock import utcnow
 from naviyam.db.models import ModelVersion
 from naviyam.db.session import session_scope
 from naviyam.learning.lora_data import heldout_cases
-from naviyam.llm.backend import LLMBackend, adapter_base_model
-from naviyam.llm.backend import read_adapter_meta
+from naviyam.llm.backend import LLMBackend, adapter_base_model, read_adapter_meta
 from naviyam.llm.lora import LoraTrainConfig, LoraTrainer
+from naviyam.llm.prompts import TASK_NLU
 from naviyam.nlu.evaluate import evaluate_cases
 from naviyam.nlu.llm_parser import LLMNLUParser
 from naviyam.nlu.parser import NLUResult

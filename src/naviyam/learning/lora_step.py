@@ -30,21 +30,19 @@ import datetime as dt
 import json
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from naviyam.learning.promotion import NLU_SANITY_MESSAGES, SanityResult
 from naviyam.core.registry import ModelRegistry
-from naviyam.learning.lora_data import child_friendly_rows, conversation_rows_from_db, nlu_rows
-from naviyam.learning.lora_data import write_rows
+from naviyam.learning.lora_data import child_friendly_rows, conversation_rows_from_db, nlu_rows, write_rows
 from naviyam.learning.lora_registry import evaluate_adapter, register_adapter
+from naviyam.learning.promotion import NLU_SANITY_MESSAGES, SanityResult
 from naviyam.llm.backend import LLMBackend, adapter_base_model
-from naviyam.llm.lora import LoraTrainConfig, read_rows, train_lora
-from naviyam.llm.lora import split_rows
+from naviyam.llm.lora import LoraTrainConfig, read_rows, split_rows, train_lora
 from naviyam.llm.prompts import NLU_INSTRUCTION
 from naviyam.nlu.lexicon import Lexicon
 

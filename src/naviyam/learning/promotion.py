@@ -35,14 +35,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from naviyam.recommend.features import FeatureRows
-from naviyam.recommend.metrics import log_loss, ranking_metrics, roc_auc
 from naviyam.core.contract import INTENTS
 from naviyam.core.registry import RegistryError
 from naviyam.nlu.evaluate import cases_from_examples, evaluate_cases
 from naviyam.nlu.parser import NLUParser
 from naviyam.nlu.train import public_examples
-from naviyam.recommend.features import NUM_DIM, WIDE_DIM
+from naviyam.recommend.features import NUM_DIM, WIDE_DIM, FeatureRows
+from naviyam.recommend.metrics import log_loss, ranking_metrics, roc_auc
 from naviyam.recommend.ranker.serving import RankerLoadError, WideDeepRanker
 
 #: Messages the NLU sanity check parses.

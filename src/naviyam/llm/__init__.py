@@ -17,9 +17,9 @@ Imported lazily: nothing here loads torch until used::
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import Any
-import importlib
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ the trained NLU as fallback) and :class:`~naviyam.nlg.grounded.GroundedAnswerer`
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -20,9 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-import importlib.util
-from naviyam.llm.prompts import render_prompt
-from naviyam.llm.prompts import resolve_style
+
+from naviyam.llm.prompts import render_prompt, resolve_style
 from naviyam.llm.settings import get_llm_settings
 
 log = logging.getLogger(__name__)

@@ -28,14 +28,19 @@ import logging
 import math
 import random
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterable
 
 from naviyam.core.clock import now as clock_now
-from naviyam.llm.backend import (ADAPTER_META, adapter_base_model, is_adapter_dir, load_model_and_tokenizer,
-                                 read_adapter_meta)
+from naviyam.llm.backend import (
+    ADAPTER_META,
+    adapter_base_model,
+    is_adapter_dir,
+    load_model_and_tokenizer,
+    read_adapter_meta,
+)
 from naviyam.llm.prompts import output_text, render_prompt, resolve_style
 from naviyam.progress import FractionReporter
 

@@ -22,17 +22,17 @@ service can always parse.
 from __future__ import annotations
 
 import logging
+import random
 import tempfile
 import threading
 from pathlib import Path
 from typing import Any
-import random
 
-from naviyam.nlu.parser import NLUParser, NLUResult
-from naviyam.nlu.state import DialogueState, NLUSession
 from naviyam.core.registry import default_registry
 from naviyam.nlu.datagen import generate_dataset
 from naviyam.nlu.lexicon import Lexicon
+from naviyam.nlu.parser import NLUParser, NLUResult
+from naviyam.nlu.state import DialogueState, NLUSession
 from naviyam.nlu.train import TrainConfig, fit_parser
 from naviyam.nlu.train import train_nlu as _train
 

@@ -14,6 +14,7 @@ import statistics
 import time
 from pathlib import Path
 from typing import Any
+
 from naviyam.core.registry import default_registry
 from naviyam.nlu import load_parser
 from naviyam.nlu.features import get_kiwi

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from naviyam.nlu.lexicon import ENTITY_NAMES, Lexicon, compact
+from naviyam.nlu.matcher import Matcher
 from naviyam.nlu.numbers import parse_count, parse_money
 from naviyam.nlu.text import skeleton
-from naviyam.nlu.matcher import Matcher
 
 SEARCH_INTENTS = ("FOOD_RECOMMENDATION", "BUDGET_FOOD_INQUIRY")
 SHOP_INTENTS = ("MENU_INQUIRY", "SHOP_INFO", "FEEDBACK")

@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import json
 import random
+import re as _re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator
-import re as _re
 
 from naviyam.core.taxonomy import read_resource
+from naviyam.nlu.canonical import semantic_query
 from naviyam.nlu.lexicon import ENTITY_NAMES, Lexicon
 from naviyam.nlu.text import CHOSEONG, JUNGSEONG, compose, decompose
-from naviyam.nlu.canonical import semantic_query
-
 
 # ---------------------------------------------------------------- pieces
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 from scipy.sparse import csr_matrix

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
+
 from sqlalchemy import select
 
 from naviyam.core import geo

@@ -40,10 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from naviyam.core.contract import INTENTS, LEARNED_INTENTS
-from naviyam.nlu.lexicon import ENTITY_NAMES, Lexicon, compact
-from naviyam.nlu.canonical import Canonicaliser
-from naviyam.nlu.canonical import Span, clean_filters
+from naviyam.nlu.canonical import Canonicaliser, Span, clean_filters
 from naviyam.nlu.features import analyse
+from naviyam.nlu.lexicon import ENTITY_NAMES, Lexicon, compact
 from naviyam.nlu.matcher import Matcher
 
 #: Entity names accepted in operator files → tagger label ("LOC": district, dong or landmark by lookup).

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from naviyam.core.safety import is_safety_message
-from naviyam.nlu.canonical import SEARCH_INTENTS, Canonicaliser, Span, clean_filters, semantic_query
 from naviyam.core.contract import INTENTS, LEARNED_INTENTS
+from naviyam.core.safety import is_safety_message
 from naviyam.nlu import features
+from naviyam.nlu.canonical import SEARCH_INTENTS, Canonicaliser, Span, clean_filters, semantic_query
 from naviyam.nlu.features import analyse, crf_features, intent_features, spans_from_bio
 from naviyam.nlu.intent import IntentClassifier
 from naviyam.nlu.lexicon import Lexicon, compact

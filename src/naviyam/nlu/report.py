@@ -19,7 +19,9 @@ import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
 import numpy as np
+
 from naviyam.core.charts import use_korean_font
 
 

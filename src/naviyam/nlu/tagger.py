@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
 import pycrfsuite
 
 MODEL_FILE = "tagger.crfsuite"

@@ -13,11 +13,11 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
 
 from naviyam.nlu.canonical import Span
 from naviyam.nlu.datagen import generate_dataset, write_jsonl
@@ -26,10 +26,9 @@ from naviyam.nlu.features import analyse, bio_labels, crf_features, intent_featu
 from naviyam.nlu.intent import IntentClassifier, TfidfBaseline
 from naviyam.nlu.lexicon import ENTITY_NAMES, Lexicon, compact
 from naviyam.nlu.operator import add_aliases, operator_aliases, operator_repeat, split_operator
-from naviyam.nlu.parser import NLUParser
-from naviyam.nlu.tagger import CRFTagger
+from naviyam.nlu.parser import NLUParser, NLUResult
 from naviyam.nlu.parser import NLUParser as _P
-from naviyam.nlu.parser import NLUResult
+from naviyam.nlu.tagger import CRFTagger
 from naviyam.progress import FractionReporter
 
 log = logging.getLogger(__name__)

@@ -39,10 +39,9 @@ from naviyam.recommend.features import (
     RankingQuery,
     candidate_funnels,
 )
+from naviyam.recommend.layer1 import CandidateGenerator, RequestContext
 from naviyam.recommend.ranker.serving import RankerLoadError, WideDeepRanker, load_production
 from naviyam.recommend.reasons import ReasonInputs, build_reason
-from naviyam.recommend.layer1 import CandidateGenerator
-from naviyam.recommend.layer1 import RequestContext
 
 log = logging.getLogger(__name__)
 

@@ -31,9 +31,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 from implicit.cpu.als import AlternatingLeastSquares
 from implicit.nearest_neighbours import BM25Recommender, CosineRecommender, ItemItemRecommender
+from scipy import sparse
 from threadpoolctl import threadpool_limits
 
 from naviyam.recommend.interactions import InteractionMatrix

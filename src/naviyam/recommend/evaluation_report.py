@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+
 import numpy as np
 
 from naviyam.core.charts import use_korean_font

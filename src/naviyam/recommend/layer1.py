@@ -39,8 +39,8 @@ import numpy as np
 from sqlalchemy import Engine, select
 
 from naviyam.core.clock import local_now
-from naviyam.db.models import User
 from naviyam.core.registry import ModelRegistry
+from naviyam.db.models import User
 from naviyam.recommend.funnels import (
     FUNNEL_NAMES,
     Candidate,
@@ -53,7 +53,7 @@ from naviyam.recommend.funnels import (
     PopularityFunnel,
 )
 from naviyam.recommend.interactions import InteractionMatrix, Interactions, interaction_matrix
-from naviyam.recommend.merge import DEFAULT_FUNNEL_WEIGHTS, DEFAULT_CANDIDATES, merge_candidates
+from naviyam.recommend.merge import DEFAULT_CANDIDATES, DEFAULT_FUNNEL_WEIGHTS, merge_candidates
 from naviyam.retrieval.catalog import ShopCatalog, catalog_fingerprint
 from naviyam.retrieval.embedding import CachedQueryEmbedder, Embedder, make_embedder
 from naviyam.retrieval.filters import DEFAULT_MIN_RESULTS, FilterSpec, Relaxation, apply_filters, build_spec

@@ -33,9 +33,9 @@ from sqlalchemy import Engine
 from naviyam.recommend.evaluation import VAGUE_NLU, Holdout, make_holdout
 from naviyam.recommend.funnels import FitContext
 from naviyam.recommend.interactions import Interactions
+from naviyam.recommend.layer1 import CandidateGenerator, RequestContext, UserDirectory, fit_layer1
 from naviyam.recommend.merge import merge_candidates
 from naviyam.retrieval.catalog import ShopCatalog
-from naviyam.recommend.layer1 import CandidateGenerator, RequestContext, UserDirectory, fit_layer1
 
 log = logging.getLogger(__name__)
 

@@ -26,6 +26,7 @@ import numpy as np
 from scipy import sparse
 from sqlalchemy import Engine
 
+from naviyam.recommend.engine import RecommendationEngine
 from naviyam.recommend.evaluation import (
     DEPTH,
     METHODS,
@@ -35,10 +36,9 @@ from naviyam.recommend.evaluation import (
     side_by_side,
 )
 from naviyam.recommend.evaluation_report import bar_chart, markdown_table
-from naviyam.recommend.interactions import Interactions
-from naviyam.recommend.engine import RecommendationEngine
 from naviyam.recommend.features import InteractionState
-from naviyam.recommend.layer1 import (CandidateGenerator, Layer1Config, RequestContext, UserDirectory, fit_layer1)
+from naviyam.recommend.interactions import Interactions
+from naviyam.recommend.layer1 import CandidateGenerator, Layer1Config, RequestContext, UserDirectory, fit_layer1
 from naviyam.recommend.layer1_tuning import tune_layer1
 from naviyam.recommend.ranker.pipeline import production_index, production_layer1_config
 from naviyam.recommend.ranker.serving import WideDeepRanker

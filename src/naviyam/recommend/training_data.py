@@ -59,7 +59,6 @@ from naviyam.core.clock import local_now
 from naviyam.core.text import particle
 from naviyam.db.models import ShopMenu
 from naviyam.progress import Reporter
-from naviyam.recommend.funnels import Candidate
 from naviyam.recommend.features import (
     FeatureBuilder,
     FeatureRows,
@@ -68,12 +67,18 @@ from naviyam.recommend.features import (
     load_events,
     time_bucket,
 )
+from naviyam.recommend.funnels import Candidate, FitContext
+from naviyam.recommend.interactions import Interactions, interaction_matrix
+from naviyam.recommend.layer1 import (
+    CandidateGenerator,
+    Layer1Artifacts,
+    Layer1Config,
+    RequestContext,
+    UserDirectory,
+    fit_layer1,
+)
 from naviyam.recommend.ranker.trainer import MANIFEST_FILE, RANKING_FILE, TRAIN_FILE, VAL_FILE
 from naviyam.retrieval.catalog import ShopCatalog
-from naviyam.recommend.funnels import FitContext
-from naviyam.recommend.interactions import Interactions, interaction_matrix
-from naviyam.recommend.layer1 import (CandidateGenerator, Layer1Config, RequestContext, UserDirectory, fit_layer1)
-from naviyam.recommend.layer1 import Layer1Artifacts
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ kept as Python lists (one entry per row) *and* as integer codes for numpy.
 from __future__ import annotations
 
 import dataclasses
-
 import datetime as dt
 import hashlib
 import logging

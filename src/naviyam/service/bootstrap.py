@@ -13,18 +13,18 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from naviyam.config import Settings
-from naviyam.db.session import session_scope
 from naviyam.core.registry import ModelRegistry
-from naviyam.progress import progress_reporter
-from naviyam.shops import count_shops
 from naviyam.data.excel import import_workbook
 from naviyam.data.generate import generate_world
 from naviyam.db.data_versions import ASPECT_NAMES
+from naviyam.db.session import session_scope
 from naviyam.learning.ranker_gate import gate_ranker
 from naviyam.nlu import train_nlu
+from naviyam.progress import progress_reporter
 from naviyam.recommend.layer1_build import build_layer1
 from naviyam.recommend.ranker.pipeline import default_dataset_dir, train_ranker
 from naviyam.recommend.ranker.trainer import TrainConfig
+from naviyam.shops import count_shops
 
 log = logging.getLogger(__name__)
 

@@ -34,8 +34,11 @@ from naviyam.nlg.safety import (
     is_alcohol_shop,
     may_see_alcohol_shops,
 )
+from naviyam.nlu.canonical import SEARCH_INTENTS
+from naviyam.nlu.state import NLUSession
 from naviyam.service.alerts import alert_safety
-from naviyam.service.balance import BalanceRule, applies as balance_applies, nudge, recent_meals
+from naviyam.service.balance import BalanceRule, nudge, recent_meals
+from naviyam.service.balance import applies as balance_applies
 from naviyam.service.minimise import (
     CHILD_NOTICE,
     CHILD_SESSION_KEY,
@@ -54,8 +57,6 @@ from naviyam.service.policy import (
     plan_search,
     wants_a_meal,
 )
-from naviyam.nlu.canonical import SEARCH_INTENTS
-from naviyam.nlu.state import NLUSession
 from naviyam.service.recommendations import log_turn
 from naviyam.shops import get_shop
 

@@ -6,10 +6,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from naviyam.llm.backend import LLMBackend
 from naviyam.llm.settings import get_llm_settings
 from naviyam.nlg.grounded import GroundedAnswerer
 from naviyam.nlu.llm_parser import LLMNLUParser
-from naviyam.llm.backend import LLMBackend
 
 log = logging.getLogger(__name__)
 

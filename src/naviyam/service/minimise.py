@@ -21,8 +21,8 @@ import datetime as dt
 from typing import Any
 
 from naviyam.core.clock import local_today
-from naviyam.core.privacy import must_minimise
 from naviyam.core.geo import find_landmark, nearest_dong
+from naviyam.core.privacy import must_minimise
 from naviyam.db.models import User
 from naviyam.nlu.age import says_child
 

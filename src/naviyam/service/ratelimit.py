@@ -25,6 +25,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
+
 import redis.asyncio as aioredis
 
 log = logging.getLogger(__name__)

@@ -27,31 +27,28 @@ its parser and answerer, off the request path like the other models.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlalchemy import select
-import math
+from sqlalchemy import Engine, select
 
 from naviyam.config import Settings
 from naviyam.core.registry import ModelRegistry
-from naviyam.nlg.responses import ResponseWriter
-from naviyam.service.chat import ChatService
-from naviyam.db.models import Alert
-from naviyam.db.models import Shop
+from naviyam.db.models import Alert, Shop
 from naviyam.db.session import session_scope
 from naviyam.llm.backend import LLMBackend
 from naviyam.llm.settings import get_llm_settings
+from naviyam.nlg.responses import ResponseWriter
 from naviyam.nlu import load_parser
 from naviyam.nlu.parser import NLUParser
 from naviyam.recommend.engine import RecommendationEngine
 from naviyam.recommend.ranker.serving import WideDeepRanker
-from naviyam.service.llm import build_llm_components
-from naviyam.service.llm import components_for
+from naviyam.service.chat import ChatService
+from naviyam.service.llm import build_llm_components, components_for
 
 log = logging.getLogger(__name__)
 #: How often a runtime without a recommender tries to load one again.

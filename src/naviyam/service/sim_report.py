@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
+
 from sqlalchemy import insert
-import datetime as dt
 
 from naviyam.core.charts import figure_png, new_figure
-from naviyam.learning.ab import CANDIDATE, PRODUCTION
 from naviyam.core.clock import zone
 from naviyam.db.models import FeedbackEvent, Interaction
 from naviyam.db.session import make_engine, migrate
+from naviyam.learning.ab import CANDIDATE, PRODUCTION
 from naviyam.learning.ab_report import ABDesign, summarise
 from naviyam.service.sim_types import AB_ROLE, AB_VERSION, LEARNING, Exposure, SimulationResult
 

@@ -1,13 +1,14 @@
 """The simulation's names and records: arms, configuration, per-day figures, exposures, results."""
 
 from __future__ import annotations
+
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from naviyam.learning.ab import CANDIDATE, PRODUCTION
 
+from naviyam.learning.ab import CANDIDATE, PRODUCTION
 
 Say = Callable[[str], None]
 CONTROL, LEARNING = "control", "learning"

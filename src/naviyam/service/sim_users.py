@@ -40,6 +40,7 @@ simulation see the same random numbers for the same user and turn.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 from dataclasses import dataclass
@@ -47,13 +48,12 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine, func, select
-import datetime as dt
 
-from naviyam.db.models import ProductOrder, Shop, ShopMenu, User
-from naviyam.db.session import session_scope
 from naviyam.core import geo
 from naviyam.data import generate as gen
 from naviyam.data.generate import CATEGORIES
+from naviyam.db.models import ProductOrder, Shop, ShopMenu, User
+from naviyam.db.session import session_scope
 
 log = logging.getLogger(__name__)
 

@@ -47,16 +47,10 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, func, select, text
 
-from naviyam.core import clock
+from naviyam.core import clock, geo
 from naviyam.db.models import ProductOrder
-from naviyam.db.session import session_scope
+from naviyam.db.session import make_engine, migrate, session_factory, session_scope
 from naviyam.learning.ab import CANDIDATE, assign_arm
-from naviyam.service.sim_types import ARMS, CONTROL, LEARNING, MEAL_WINDOWS, ArmResult, DayStats, Exposure, Say, SimulateConfig, SimulationError, SimulationResult
-from naviyam.service.sim_users import SimUser, World, choose, draw_message, hidden_users
-from naviyam.core import geo
-from naviyam.db.session import make_engine
-from naviyam.db.session import migrate
-from naviyam.db.session import session_factory
 from naviyam.learning.feedback import record_feedback
 from naviyam.learning.incremental import IncrementalDataConfig
 from naviyam.learning.learn import LearnConfig, run_learning
@@ -64,6 +58,20 @@ from naviyam.recommend.ranker.finetune import FineTuneConfig
 from naviyam.service.chat import ChatRequest
 from naviyam.service.runtime import Runtime
 from naviyam.service.sim_report import compare_arms, write_ab_log
+from naviyam.service.sim_types import (
+    ARMS,
+    CONTROL,
+    LEARNING,
+    MEAL_WINDOWS,
+    ArmResult,
+    DayStats,
+    Exposure,
+    Say,
+    SimulateConfig,
+    SimulationError,
+    SimulationResult,
+)
+from naviyam.service.sim_users import SimUser, World, choose, draw_message, hidden_users
 
 log = logging.getLogger(__name__)
 

@@ -7,16 +7,15 @@ workers pick it up on their next registry check.
 
 from __future__ import annotations
 
-
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from naviyam.api.deps import AdminDep, RuntimeDep
-from naviyam.service.runtime import Runtime
-from naviyam.db.models import MODEL_KINDS
+from naviyam.api.schemas import ModelsPublic, ModelVersionPublic, PromotionPublic, ReloadPublic
 from naviyam.core.registry import RegistryError
+from naviyam.db.models import MODEL_KINDS
 from naviyam.learning.promotion import PromotionRefused, promote_version
-from naviyam.api.schemas import ModelVersionPublic, ModelsPublic, PromotionPublic, ReloadPublic
+from naviyam.service.runtime import Runtime
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
 

@@ -7,10 +7,9 @@ from fastapi.concurrency import run_in_threadpool
 
 from naviyam.api.deps import RuntimeDep
 from naviyam.api.identity import identify
-from naviyam.api.schemas import ErrorPublic
+from naviyam.api.schemas import ChatContext, ChatTurnCreate, ChatTurnPublic, ErrorPublic
 from naviyam.core.clock import to_local
 from naviyam.service.chat import ChatRequest
-from naviyam.api.schemas import ChatContext, ChatTurnCreate, ChatTurnPublic
 
 router = APIRouter(tags=["chat"])
 

@@ -9,8 +9,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from naviyam import __version__
 from naviyam.api.deps import SessionDep, SettingsDep
 from naviyam.api.schemas import HealthPublic
-from naviyam.db import data_versions
 from naviyam.core.registry import ModelRegistry
+from naviyam.db import data_versions
 from naviyam.service.bootstrap import warming_status
 from naviyam.shops import count_shops
 

@@ -8,12 +8,17 @@ from fastapi.concurrency import run_in_threadpool
 
 from naviyam.api.deps import RuntimeDep
 from naviyam.api.identity import identify
-from naviyam.api.schemas import ErrorPublic
+from naviyam.api.schemas import (
+    ErrorPublic,
+    RecommendationContext,
+    RecommendationsCreate,
+    RecommendationsPublic,
+    UserProfile,
+)
 from naviyam.core.clock import local_now, to_local
+from naviyam.nlu.canonical import from_korean_names
 from naviyam.nlu.contract import validate_filters
 from naviyam.service.recommendations import recommend_and_log
-from naviyam.nlu.canonical import from_korean_names
-from naviyam.api.schemas import RecommendationContext, RecommendationsCreate, RecommendationsPublic, UserProfile
 
 router = APIRouter(tags=["recommendations"])
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 
 from naviyam.api.deps import AdminDep
-from naviyam.api.schemas import ErrorPublic
+from naviyam.api.schemas import ConsentPublic, ConsentUpdate, ErrorPublic, UserDataErasedPublic
 from naviyam.service.privacy import (
     ConsentError,
     UnknownUser,
@@ -17,7 +17,6 @@ from naviyam.service.privacy import (
     withdraw_guardian_consent,
 )
 from naviyam.service.user_data import export_user_data
-from naviyam.api.schemas import ConsentPublic, ConsentUpdate, UserDataErasedPublic
 
 router = APIRouter(prefix="/users", tags=["privacy"])
 UserIdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]

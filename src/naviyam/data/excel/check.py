@@ -7,12 +7,10 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.engine import Connection
 
-from naviyam.data.validation import RowError
-from naviyam.db.models import ShopMenu
 from naviyam.data.excel.parse import _ParsedSheet
 from naviyam.data.excel.schema import SHEETS
-
-
+from naviyam.data.validation import RowError
+from naviyam.db.models import ShopMenu
 
 _IN_CHUNK = 900
 

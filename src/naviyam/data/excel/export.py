@@ -10,16 +10,16 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
-from sqlalchemy.engine import Connection
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from sqlalchemy import Engine, select
+from sqlalchemy.engine import Connection
 
 from naviyam.data.excel.read import _OOXML_UNSAFE_RE, _ooxml_escape
-from naviyam.data.excel.schema import EXCEL_MAX_ROWS, SHEETS, SHEET_ORDER, SheetSpec
+from naviyam.data.excel.schema import EXCEL_MAX_ROWS, SHEET_ORDER, SHEETS, SheetSpec
 from naviyam.progress import Reporter
 
 log = logging.getLogger(__name__)

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
 from openpyxl.utils import get_column_letter
 
-
 from naviyam.data import validation as v
+from naviyam.data.excel.read import _ooxml_unescape, _RawSheet
+from naviyam.data.excel.schema import _CACHED_KINDS, _PARSERS, ColumnSpec, SheetSpec
 from naviyam.data.validation import RowError
-from naviyam.data.excel.read import _RawSheet, _ooxml_unescape
-from naviyam.data.excel.schema import ColumnSpec, SheetSpec, _CACHED_KINDS, _PARSERS
-
 
 
 @dataclass

@@ -10,12 +10,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-import openpyxl
 
+import openpyxl
 
 from naviyam.data import validation as v
 from naviyam.data.validation import RowError
-
 
 
 @dataclass

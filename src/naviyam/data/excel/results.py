@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-
+from naviyam.data.excel.schema import SHEET_ORDER, SHEETS
 from naviyam.data.validation import RowError
-from naviyam.data.excel.schema import SHEETS, SHEET_ORDER
-
 
 
 @dataclass

@@ -13,8 +13,6 @@ from naviyam.core.clock import local_today
 from naviyam.data import validation as v
 from naviyam.db.models import Brand, MealCardLimit, ProductOrder, Review, Shop, ShopMenu, User, UserFavorite
 
-
-
 #: Excel's hard limit of rows per sheet (header included).
 EXCEL_MAX_ROWS = 1_048_576
 #: Rows per INSERT batch.

@@ -13,13 +13,13 @@ from sqlalchemy import Engine, Table, bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from naviyam.data.validation import RowError
-from naviyam.db.data_versions import LEXICON, LEXICON_COLUMNS, OPERATOR_ASPECTS, bump
 from naviyam.data.excel.check import _IN_CHUNK, _check_ids, _check_references
-from naviyam.data.excel.parse import _ParsedSheet, _norm_name, _parse_sheet
+from naviyam.data.excel.parse import _norm_name, _parse_sheet, _ParsedSheet
 from naviyam.data.excel.read import _FileProblem, _RawSheet, _read_source
 from naviyam.data.excel.results import ImportResult, ImportValidationError, SheetChanges
-from naviyam.data.excel.schema import CHUNK_SIZE, INSERT_ORDER, SHEETS, SHEET_ORDER
+from naviyam.data.excel.schema import CHUNK_SIZE, INSERT_ORDER, SHEET_ORDER, SHEETS
+from naviyam.data.validation import RowError
+from naviyam.db.data_versions import LEXICON, LEXICON_COLUMNS, OPERATOR_ASPECTS, bump
 from naviyam.progress import Reporter
 
 log = logging.getLogger(__name__)

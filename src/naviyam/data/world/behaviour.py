@@ -8,8 +8,19 @@ import re
 
 import numpy as np
 
-
-from naviyam.data.world.catalogue import CATEGORIES, GROWTH, MAX_CANDIDATES, Progress, REVIEW_PHRASES, SEGMENTS, SLOTS, SLOT_HOURS, SLOT_PROFILES, TIME_AFFINITY, WEEKDAY_VOLUME
+from naviyam.data.world.catalogue import (
+    CATEGORIES,
+    GROWTH,
+    MAX_CANDIDATES,
+    REVIEW_PHRASES,
+    SEGMENTS,
+    SLOT_HOURS,
+    SLOT_PROFILES,
+    SLOTS,
+    TIME_AFFINITY,
+    WEEKDAY_VOLUME,
+    Progress,
+)
 from naviyam.data.world.helpers import _josa, _report
 from naviyam.data.world.hours import _open_mask
 

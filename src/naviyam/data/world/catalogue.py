@@ -10,8 +10,6 @@ from naviyam.config import Settings
 from naviyam.core.taxonomy import category_names, district_names, read_resource
 from naviyam.progress import Reporter
 
-
-
 Progress = Reporter
 
 DEFAULT_SEED = 42

@@ -8,10 +8,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-
-from naviyam.core.text import has_batchim
 from naviyam.core import geo
-from naviyam.data.world.catalogue import Progress, DISTRICTS, _district_weights
+from naviyam.core.text import has_batchim
+from naviyam.data.world.catalogue import DISTRICTS, Progress, _district_weights
 
 
 def _has_batchim(word: str) -> bool:

@@ -6,7 +6,6 @@ import datetime as dt
 
 import numpy as np
 
-
 from naviyam.hours import is_open, parse_closed_days
 
 

@@ -6,8 +6,16 @@ import math
 
 import numpy as np
 
-
-from naviyam.data.world.catalogue import BRANDS, BRAND_FOCUS, MENU_CATALOG, MENU_PRICE_RANGES, Progress, SIDE_MENUS, SIDE_MENU_NAMES, SIDE_PRICE_RANGE
+from naviyam.data.world.catalogue import (
+    BRAND_FOCUS,
+    BRANDS,
+    MENU_CATALOG,
+    MENU_PRICE_RANGES,
+    SIDE_MENU_NAMES,
+    SIDE_MENUS,
+    SIDE_PRICE_RANGE,
+    Progress,
+)
 from naviyam.data.world.helpers import _dong_stem, _report, _round500
 from naviyam.data.world.shops import _brand_order, _shop_name
 

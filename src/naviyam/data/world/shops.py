@@ -7,10 +7,30 @@ from functools import lru_cache
 
 import numpy as np
 
-
-from naviyam.core.text import WEEKDAYS_KO
 from naviyam.core import geo
-from naviyam.data.world.catalogue import ALL_NIGHT, ALL_NIGHT_BRANDS, BRANDS, CATEGORIES, CATEGORY_SHARES, CLOSED_DAY_PATTERNS, CLOSED_DAY_RATE, CLOSED_DAY_WEIGHTS, FAMOUS_DISH_PLACES, GOOD_SHOP_SHARE, HOURS, MEAL_CARD_AFFINITY, MEAL_CARD_SHARE, NAMEABLE_DISHES, NAME_PREFIXES, NAME_SUFFIXES, Progress, ROADS, STYLE_NAMES, STYLE_PREFIXES
+from naviyam.core.text import WEEKDAYS_KO
+from naviyam.data.world.catalogue import (
+    ALL_NIGHT,
+    ALL_NIGHT_BRANDS,
+    BRANDS,
+    CATEGORIES,
+    CATEGORY_SHARES,
+    CLOSED_DAY_PATTERNS,
+    CLOSED_DAY_RATE,
+    CLOSED_DAY_WEIGHTS,
+    FAMOUS_DISH_PLACES,
+    GOOD_SHOP_SHARE,
+    HOURS,
+    MEAL_CARD_AFFINITY,
+    MEAL_CARD_SHARE,
+    NAME_PREFIXES,
+    NAME_SUFFIXES,
+    NAMEABLE_DISHES,
+    ROADS,
+    STYLE_NAMES,
+    STYLE_PREFIXES,
+    Progress,
+)
 from naviyam.data.world.helpers import _dong_stem, _parse_hhmm, _pick, _place_points, _report
 
 

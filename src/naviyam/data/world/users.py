@@ -6,9 +6,21 @@ import datetime as dt
 
 import numpy as np
 
-
 from naviyam.core import geo
-from naviyam.data.world.catalogue import ADULT_TEEN_CARD, CATEGORIES, COLD_USER_RATE, CONSENT_SHARE, Progress, SEGMENTS, SEGMENT_AGES, SEGMENT_PARAMS, SEGMENT_SHARES, SLOTS, TASTE_CONCENTRATION, TASTE_PROFILES
+from naviyam.data.world.catalogue import (
+    ADULT_TEEN_CARD,
+    CATEGORIES,
+    COLD_USER_RATE,
+    CONSENT_SHARE,
+    SEGMENT_AGES,
+    SEGMENT_PARAMS,
+    SEGMENT_SHARES,
+    SEGMENTS,
+    SLOTS,
+    TASTE_CONCENTRATION,
+    TASTE_PROFILES,
+    Progress,
+)
 from naviyam.data.world.helpers import _place_points, _report
 
 

@@ -7,9 +7,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 from naviyam.data.world.behaviour import _simulate
-from naviyam.data.world.catalogue import CATEGORIES, DEFAULT_DAYS, DEFAULT_END_DATE, DEFAULT_SEED, DEFAULT_SHOPS, DEFAULT_USERS, Progress
+from naviyam.data.world.catalogue import (
+    CATEGORIES,
+    DEFAULT_DAYS,
+    DEFAULT_END_DATE,
+    DEFAULT_SEED,
+    DEFAULT_SHOPS,
+    DEFAULT_USERS,
+    Progress,
+)
 from naviyam.data.world.menus import _make_menus
 from naviyam.data.world.shops import _make_shops
 from naviyam.data.world.users import _guardian_consents, _make_users

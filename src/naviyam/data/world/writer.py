@@ -8,7 +8,17 @@ import time
 
 from sqlalchemy import Engine, Table, insert, select
 
-
+from naviyam.data.world.catalogue import (
+    DEFAULT_DAYS,
+    DEFAULT_SEED,
+    DEFAULT_SHOPS,
+    DEFAULT_USERS,
+    Progress,
+    WorldNotEmptyError,
+)
+from naviyam.data.world.helpers import _report
+from naviyam.data.world.world import build_world
+from naviyam.db.data_versions import LEXICON, OPERATOR_ASPECTS, bump
 from naviyam.db.models import (
     OPERATOR_TABLES,
     Brand,
@@ -20,10 +30,6 @@ from naviyam.db.models import (
     User,
     UserFavorite,
 )
-from naviyam.db.data_versions import LEXICON, OPERATOR_ASPECTS, bump
-from naviyam.data.world.catalogue import DEFAULT_DAYS, DEFAULT_SEED, DEFAULT_SHOPS, DEFAULT_USERS, Progress, WorldNotEmptyError
-from naviyam.data.world.helpers import _report
-from naviyam.data.world.world import build_world
 
 log = logging.getLogger(__name__)
 

@@ -60,16 +60,51 @@ so the same code computes the same numbers in both places.
 
 from __future__ import annotations
 
+from naviyam.recommend.features.builder import (  # noqa: F401 - the package's names
+    FeatureBuilder,
+    SimilaritySource,
+    iter_wide_names,
+    make_query,
+)
 from naviyam.recommend.features.definitions import (  # noqa: F401 - the package's names
-    AGE_GROUPS, CandidateLike, DIETARY_PREFERENCES, DISTANCE_SCALE_M, EXTRA_FUNNELS, FAVOURITE_WEIGHT,
-    FEATURE_VERSION, FUNNELS, FeatureRows, GOOD_REVIEW_RATING, GOOD_SHOP_VALUE, HISTORY_SATURATION,
-    NUM_COLUMNS, NUM_DIM, NUM_NAMES, NUM_SCALES, RANKED_FUNNELS, RATING_THRESHOLD, RankingQuery, TIME_BUCKETS,
-    UserInfo, W, WIDE_COLUMNS, WIDE_DIM, WIDE_NAMES, age_at, age_group, budget_compatibility,
-    candidate_funnels, distance_feature, good_shop_feature, history_feature, log, rating_feature, time_bucket,
+    AGE_GROUPS,
+    DIETARY_PREFERENCES,
+    DISTANCE_SCALE_M,
+    EXTRA_FUNNELS,
+    FAVOURITE_WEIGHT,
+    FEATURE_VERSION,
+    FUNNELS,
+    GOOD_REVIEW_RATING,
+    GOOD_SHOP_VALUE,
+    HISTORY_SATURATION,
+    NUM_COLUMNS,
+    NUM_DIM,
+    NUM_NAMES,
+    NUM_SCALES,
+    RANKED_FUNNELS,
+    RATING_THRESHOLD,
+    TIME_BUCKETS,
+    WIDE_COLUMNS,
+    WIDE_DIM,
+    WIDE_NAMES,
+    CandidateLike,
+    FeatureRows,
+    RankingQuery,
+    UserInfo,
+    W,
+    age_at,
+    age_group,
+    budget_compatibility,
+    candidate_funnels,
+    distance_feature,
+    good_shop_feature,
+    history_feature,
+    log,
+    rating_feature,
+    time_bucket,
 )
 from naviyam.recommend.features.state import (  # noqa: F401 - the package's names
-    Event, InteractionState, load_events,
-)
-from naviyam.recommend.features.builder import (  # noqa: F401 - the package's names
-    FeatureBuilder, SimilaritySource, iter_wide_names, make_query,
+    Event,
+    InteractionState,
+    load_events,
 )

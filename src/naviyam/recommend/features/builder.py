@@ -9,9 +9,34 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from naviyam.retrieval.catalog import ShopCatalog
-from naviyam.recommend.features.definitions import CandidateLike, DIETARY_PREFERENCES, DISTANCE_SCALE_M, EXTRA_FUNNELS, FUNNELS, FeatureRows, GOOD_SHOP_VALUE, NUM_DIM, NUM_SCALES, RANKED_FUNNELS, RankingQuery, TIME_BUCKETS, W, WIDE_DIM, WIDE_NAMES, _dish_fits, _haversine_m, age_at, age_group, budget_compatibility, candidate_funnels, history_feature, rating_feature, time_bucket
+from naviyam.recommend.features.definitions import (
+    DIETARY_PREFERENCES,
+    DISTANCE_SCALE_M,
+    EXTRA_FUNNELS,
+    FUNNELS,
+    GOOD_SHOP_VALUE,
+    NUM_DIM,
+    NUM_SCALES,
+    RANKED_FUNNELS,
+    TIME_BUCKETS,
+    WIDE_DIM,
+    WIDE_NAMES,
+    CandidateLike,
+    FeatureRows,
+    RankingQuery,
+    W,
+    _dish_fits,
+    _haversine_m,
+    age_at,
+    age_group,
+    budget_compatibility,
+    candidate_funnels,
+    history_feature,
+    rating_feature,
+    time_bucket,
+)
 from naviyam.recommend.features.state import InteractionState
+from naviyam.retrieval.catalog import ShopCatalog
 
 
 class FeatureBuilder:

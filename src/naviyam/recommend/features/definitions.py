@@ -15,7 +15,6 @@ import pandas as pd
 from naviyam.core.privacy import age_on
 from naviyam.hours import MEAL_TIMES, meal_time
 
-
 log = logging.getLogger(__name__)
 
 #: Bump when the meaning of any feature changes: a checkpoint with another version is refused.

@@ -14,8 +14,8 @@ from sqlalchemy import Engine, select
 
 from naviyam.core.privacy import training_exclusions
 from naviyam.db.models import ProductOrder, Review, User, UserFavorite
-from naviyam.retrieval.catalog import ShopCatalog
 from naviyam.recommend.features.definitions import GOOD_REVIEW_RATING, UserInfo, age_at, age_group, time_bucket
+from naviyam.retrieval.catalog import ShopCatalog
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ import os
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
 from implicit.cpu.als import AlternatingLeastSquares
+from scipy import sparse
 from threadpoolctl import threadpool_limits
 
 from naviyam.recommend.funnels.base import Candidate, FitContext, FunnelQuery, top_k_candidates

@@ -15,11 +15,17 @@ from sqlalchemy import Engine
 
 from naviyam.progress import Reporter
 from naviyam.recommend.features import FEATURE_VERSION
-from naviyam.recommend.ranker.serving import WideDeepRanker
-from naviyam.recommend.ranker.trainer import (TRAIN_FILE, EpochStats, TrainConfig, fit_wide_deep, load_training_set,
-                                              plot_curves)
-from naviyam.recommend.training_data import TrainingDataConfig, TrainingSetReport, build_training_set
 from naviyam.recommend.layer1 import load_config
+from naviyam.recommend.ranker.serving import WideDeepRanker
+from naviyam.recommend.ranker.trainer import (
+    TRAIN_FILE,
+    EpochStats,
+    TrainConfig,
+    fit_wide_deep,
+    load_training_set,
+    plot_curves,
+)
+from naviyam.recommend.training_data import TrainingDataConfig, TrainingSetReport, build_training_set
 from naviyam.retrieval.index import ShopIndex
 
 log = logging.getLogger(__name__)

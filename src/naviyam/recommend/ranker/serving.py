@@ -35,8 +35,7 @@ from naviyam.recommend.features import (
 from naviyam.recommend.ranker.dataset import Encoders
 from naviyam.recommend.ranker.model import WideDeepConfig, WideDeepNet
 from naviyam.recommend.ranker.numpy_forward import NumpyWideDeep
-from naviyam.recommend.ranker.trainer import TrainConfig
-from naviyam.recommend.ranker.trainer import fit_wide_deep
+from naviyam.recommend.ranker.trainer import TrainConfig, fit_wide_deep
 
 log = logging.getLogger(__name__)
 

@@ -23,11 +23,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from naviyam.recommend.features import FeatureRows
+from naviyam.recommend.features import WIDE_NAMES, FeatureRows
 from naviyam.recommend.metrics import log_loss, ranking_metrics, roc_auc
 from naviyam.recommend.ranker.dataset import Encoders, slice_batch
 from naviyam.recommend.ranker.model import WideDeepConfig, WideDeepNet
-from naviyam.recommend.features import WIDE_NAMES
 
 log = logging.getLogger(__name__)
 
