@@ -151,8 +151,7 @@ def test_eval_nlu_backend_llm_runs_side_by_side(tiny_model_dir, tmp_path, monkey
     import naviyam.nlu as nlu_pkg
     from naviyam.cli import nlu as nlu_cli
 
-    for where in ("naviyam.cli.nlu.load_parser", "naviyam.nlu.bench.load_parser"):  # where it is called
-        monkeypatch.setattr(where, lambda *a, **k: nlu_pkg.rules_parser())
+    monkeypatch.setattr("naviyam.cli.nlu.load_parser", lambda *a, **k: nlu_pkg.rules_parser())
     monkeypatch.setenv("NAVIYAM_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("NAVIYAM_LLM_MAX_NEW_TOKENS", "8")
     from naviyam.config import get_settings

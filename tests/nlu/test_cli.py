@@ -13,8 +13,7 @@ from naviyam.cli.nlu import register
 
 @pytest.fixture
 def app(parser, monkeypatch):
-    for where in ("naviyam.cli.nlu.load_parser", "naviyam.nlu.bench.load_parser"):  # where it is called
-        monkeypatch.setattr(where, lambda *a, **k: parser)
+    monkeypatch.setattr("naviyam.cli.nlu.load_parser", lambda *a, **k: parser)
     root, train, ev = typer.Typer(), typer.Typer(), typer.Typer()
     root.add_typer(train, name="train")
     root.add_typer(ev, name="eval")
@@ -94,3 +93,13 @@ def test_chat_debug_shows_the_nlu_json_and_each_shops_funnels(trained_world, mon
         get_engine.cache_clear()
     assert res.exit_code == 0, res.output
     assert '"menu": "떡볶이"' in res.output and "추천 근거" in res.output and "popularity" in res.output
+
+
+def test_eval_nlu_latency_prints_percentiles_as_one_json_line(app, parser, monkeypatch):
+    monkeypatch.setattr("naviyam.nlu.latency.load_parser", lambda *a, **k: parser)
+    monkeypatch.setattr("naviyam.nlu.latency.default_registry", lambda: type("R", (), {"current": lambda s, k: None})())
+    res = CliRunner().invoke(app, ["eval", "nlu-latency", "--repeat", "1"])
+    assert res.exit_code == 0, res.output
+    m = json.loads(res.output.strip().splitlines()[-1])
+    assert m["n"] > 50 and 0 < m["p50_ms"] <= m["p95_ms"] <= m["p99_ms"] <= m["max_ms"]
+    assert m["model"] == parser.version and m["model_load_s"] >= 0

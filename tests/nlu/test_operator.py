@@ -204,8 +204,7 @@ def cli(monkeypatch, registry):
 
     from naviyam.cli.nlu import register
 
-    for where in ("naviyam.cli.nlu.default_registry", "naviyam.nlu.bench.default_registry"):  # where it is called
-        monkeypatch.setattr(where, lambda: registry)
+    monkeypatch.setattr("naviyam.cli.nlu.default_registry", lambda: registry)
     root, train, ev = typer.Typer(), typer.Typer(), typer.Typer()
     root.add_typer(train, name="train")
     root.add_typer(ev, name="eval")
@@ -258,8 +257,7 @@ def test_eval_nlu_out_writes_a_report(parser, monkeypatch, cli, tmp_path, slang_
     from typer.testing import CliRunner
 
 
-    for where in ("naviyam.cli.nlu.load_parser", "naviyam.nlu.bench.load_parser"):
-        monkeypatch.setattr(where, lambda *a, **k: parser)
+    monkeypatch.setattr("naviyam.cli.nlu.load_parser", lambda *a, **k: parser)
     out = tmp_path / "report"
     res = CliRunner().invoke(cli, ["eval", "nlu", "--out", str(out)])
     assert res.exit_code == 0, res.output

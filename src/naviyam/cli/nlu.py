@@ -24,6 +24,7 @@ from naviyam.llm.backend import LLMBackend
 from naviyam.llm.settings import get_llm_settings
 from naviyam.nlu import NLUSession, load_parser, train_nlu
 from naviyam.nlu.evaluate import cases_from_examples, evaluate_cases, load_cases
+from naviyam.nlu.latency import measure as measure_latency
 from naviyam.nlu.lexicon import Lexicon
 from naviyam.nlu.llm_parser import LLMNLUParser
 from naviyam.nlu.operator import OperatorDataError, load_operator_examples
@@ -281,9 +282,18 @@ def _eval_cases(path: Path) -> list[dict[str, Any]]:
     return cases_from_examples(data.rows)
 
 
+def latency_cmd(
+    model: Path | None = typer.Option(None, "--model", help="NLU 모델 폴더 (기본: 레지스트리의 운영 버전)."),
+    repeat: int = typer.Option(3, min=1, help="문장마다 잴 횟수."),
+) -> None:
+    """NLU 응답 시간(parse latency): 공개 예시·손으로 쓴 평가 문장·떼어 둔 문장마다 p50/p95/p99 (밀리초), JSON 한 줄."""
+    typer.echo(json.dumps(measure_latency(model, repeat), ensure_ascii=False))
+
+
 def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer | None = None) -> None:
     """Add ``parse`` to ``app``, ``nlu`` to ``train_app`` (and ``nlu`` to ``eval_app`` when given)."""
     app.command("parse")(parse_cmd)
     train_app.command("nlu")(train_cmd)
     if eval_app is not None:
         eval_app.command("nlu")(eval_cmd)
+        eval_app.command("nlu-latency")(latency_cmd)

@@ -1,4 +1,4 @@
-"""Parse-latency benchmark (not a timed test): ``python -m naviyam.nlu.bench [--model DIR]``.
+"""Parse latency of the NLU (a measurement, not a timed test): ``naviyam eval nlu-latency [--model DIR]``.
 
 Measures model load time, then per-utterance ``parse`` latency after load
 (warm: one untimed pass first) over the public examples, the hand-written
@@ -8,7 +8,6 @@ case; prints p50/p95/p99/max in milliseconds as one JSON line.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import time
@@ -50,26 +49,18 @@ def bench_texts(folder: Path | None = None, n_generated: int = 300) -> list[str]
     return texts
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--model", type=Path, help="model folder (default: the registry's production version)")
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args(argv)
-
+def measure(model: Path | None = None, repeat: int = 3) -> dict[str, Any]:
+    """Kiwi's and the model's load time, then p50/p95/p99/max/mean parse latency in milliseconds."""
     t0 = time.perf_counter()
     get_kiwi()
     kiwi_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    parser = NLUParser.load(args.model) if args.model else load_parser(fallback="error")
+    parser = NLUParser.load(model) if model else load_parser(fallback="error")
     load_s = time.perf_counter() - t0
-    folder = args.model
+    folder = model
     if folder is None:
         mv = default_registry().current("nlu")
         folder = Path(mv.path) if mv else None
-    res = benchmark(parser, bench_texts(folder), args.repeat)
+    res: dict[str, Any] = benchmark(parser, bench_texts(folder), repeat)
     res.update({"model": parser.version, "kiwi_load_s": round(kiwi_s, 3), "model_load_s": round(load_s, 3)})
-    print(json.dumps(res, ensure_ascii=False))
-
-
-if __name__ == "__main__":
-    main()
+    return res
