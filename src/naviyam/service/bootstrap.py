@@ -154,7 +154,8 @@ def build_missing_models(engine: Engine, settings: Settings, console: Console | 
     registry = ModelRegistry(engine, settings.models_dir)
     todo = models_to_build(registry, force=force)
     built = {}
-    warming = {"pid": os.getpid(), "todo": list(todo), "done": [], "building": None, "started": time.time(),
+    started = time.time()  # real-clock: wall time shared with the serving process (elapsed seconds), not "now"
+    warming = {"pid": os.getpid(), "todo": list(todo), "done": [], "building": None, "started": started,
                "seconds": {}}
     path = warming_path(settings) if report_warming else None
     if path is not None:
