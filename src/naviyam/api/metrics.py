@@ -37,6 +37,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from naviyam.core.process import pid_alive
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 #: The variable prometheus_client reads for its multiprocess folder (a library protocol, not a naviyam setting).
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -52,14 +54,6 @@ def multiprocess_dir() -> Path | None:
     return Path(path) if path else None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def prepare_multiprocess_dir(var_dir: Path, server_pid: int | None = None) -> Path:
@@ -72,7 +66,7 @@ def prepare_multiprocess_dir(var_dir: Path, server_pid: int | None = None) -> Pa
     base = Path(var_dir) / MULTIPROC_SUBDIR
     base.mkdir(parents=True, exist_ok=True)
     for d in base.iterdir():
-        if d.is_dir() and d.name.isdigit() and int(d.name) != server_pid and not _alive(int(d.name)):
+        if d.is_dir() and d.name.isdigit() and int(d.name) != server_pid and not pid_alive(int(d.name)):
             shutil.rmtree(d, ignore_errors=True)
     path = base / str(server_pid)
     shutil.rmtree(path, ignore_errors=True)
@@ -85,7 +79,7 @@ def prune_dead_workers(path: Path) -> list[int]:
     dead = set()
     for f in Path(path).glob("gauge_live*_*.db"):
         pid = f.stem.rsplit("_", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             dead.add(int(pid))
     for pid in dead:
         multiprocess.mark_process_dead(pid, str(path))

@@ -13,6 +13,7 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from naviyam.config import Settings
+from naviyam.core.process import pid_alive
 from naviyam.core.registry import ModelRegistry
 from naviyam.data.excel import import_workbook
 from naviyam.data.generate import generate_world
@@ -37,14 +38,6 @@ def warming_path(settings: Settings) -> Path:
     return Path(settings.var_dir) / WARMING_FILE
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def warming_status(settings: Settings) -> dict | None:
@@ -55,7 +48,7 @@ def warming_status(settings: Settings) -> dict | None:
         state = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(state, dict) or state.get("finished") or not _pid_alive(int(state.get("pid") or 0)):
+    if not isinstance(state, dict) or state.get("finished") or not pid_alive(int(state.get("pid") or 0)):
         return None
     return state
 
