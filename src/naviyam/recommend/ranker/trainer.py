@@ -386,6 +386,6 @@ def load_training_set(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
         if (folder / MANIFEST_FILE).exists() else {}
     for df in (train, val, ranking):
         if df is not None:
-            df["semantic_query"] = df["semantic_query"].fillna("").astype(str)
+            df["semantic_query"] = df["semantic_query"].astype(object).fillna("").astype(str)  # all-NaN reads as float64
             df["category"] = df["category"].astype(str)
     return train, val, ranking, manifest
