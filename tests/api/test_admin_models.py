@@ -65,8 +65,8 @@ def server(tmp_path_factory):
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    deadline = time.time() + 30
-    while not srv.started and time.time() < deadline:
+    deadline = time.monotonic() + 30
+    while not srv.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert srv.started
     yield f"http://127.0.0.1:{port}", engine, registry, runtime
@@ -184,10 +184,10 @@ def test_the_server_notices_a_promotion_by_itself(server):
     url, engine, registry, runtime = server
     new = _copy_version(registry)
     registry.promote(new)  # e.g. `naviyam models promote` on another machine
-    deadline = time.time() + 15
+    deadline = time.monotonic() + 15
     seen = None
     with httpx.Client(base_url=url, timeout=30) as c:
-        while time.time() < deadline:
+        while time.monotonic() < deadline:
             seen = c.post("/chat", json={"user_id": 5, "message": "분식 먹고 싶어"}).json()["model_versions"]["ranker"]
             if seen == new:
                 break

@@ -76,18 +76,18 @@ def test_unreachable_database_is_503_with_a_message(url):
         assert r.status_code == 503 and "다시 시도" in r.json()["detail"]
 
 
-def test_health_says_warming_with_progress_while_models_are_built_in_the_background(client):
+def test_health_says_warming_with_progress_while_models_are_built_in_the_background(client, monkeypatch):
     """`naviyam serve --build-models`: the background build's progress file makes /health answer `warming`."""
     import json
     import os
-    import time
 
     from naviyam.service.bootstrap import warming_path
 
     settings = client.app.state.settings
     path = warming_path(settings)
+    monkeypatch.setattr("naviyam.api.routes.health.wall_seconds", lambda: 1_000_012.5)  # the build began 12.5 s ago
     path.write_text(json.dumps({"pid": os.getpid(), "todo": ["nlu", "index", "ranker"], "done": ["nlu"],
-                                "building": "index", "started": time.time() - 12}), encoding="utf-8")
+                                "building": "index", "started": 1_000_000.0}), encoding="utf-8")
     try:
         r = client.get("/health")
         assert r.status_code == 200
@@ -95,10 +95,10 @@ def test_health_says_warming_with_progress_while_models_are_built_in_the_backgro
         assert body["status"] == "warming" and body["shops"] == 3
         w = body["warming"]
         assert w["done"] == ["nlu"] and w["building"] == "index" and w["todo"] == ["index", "ranker"]
-        assert w["progress"] == "1/3" and w["seconds"] >= 12 and "모델을 준비하고 있어요" in w["message"]
+        assert w["progress"] == "1/3" and w["seconds"] == 12.5 and "모델을 준비하고 있어요" in w["message"]
         # a finished build, or one whose process is gone, is no longer warming
         path.write_text(json.dumps({"pid": os.getpid(), "todo": ["nlu"], "done": ["nlu"], "finished": True,
-                                    "started": time.time()}), encoding="utf-8")
+                                    "started": 1_000_010.0}), encoding="utf-8")
         assert client.get("/health").json()["status"] == "ok"
     finally:
         path.unlink(missing_ok=True)

@@ -37,7 +37,7 @@ def health(db: SessionDep, settings: SettingsDep):
         done = [k for k in warming.get("done") or [] if k in todo]
         building = warming.get("building")
         step = f" 지금 {building} 모델을 만드는 중이에요." if building else ""
-        elapsed = time.time() - warming["started"]  # real-clock: the building process's wall time, not "now"
+        elapsed = wall_seconds() - warming["started"]
         warming = {"done": done, "building": building, "todo": [k for k in todo if k not in done],
                    "progress": f"{len(done)}/{len(todo)}", "seconds": round(elapsed, 1),
                    "message": f"모델을 준비하고 있어요 ({len(done)}/{len(todo)}).{step} 그동안은 기본 규칙으로 답해요."}
@@ -45,3 +45,8 @@ def health(db: SessionDep, settings: SettingsDep):
                             stale_models=stale, warming=warming)
     return HealthPublic(status="ok", database="ok", shops=shops, models=models, version=__version__,
                         stale_models=stale)
+
+
+def wall_seconds() -> float:
+    """Seconds since 1970 on this machine: the building process writes its start this way (not the service's "now")."""
+    return time.time()  # real-clock: wall time shared between processes (elapsed seconds), not "now"
