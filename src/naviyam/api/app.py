@@ -73,7 +73,9 @@ def _korean(err: dict) -> str:
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+        # a body that is not JSON at all has only a character offset for a location
+        loc = () if err.get("type") == "json_invalid" else err.get("loc", ())
+        where = ".".join(str(p) for p in loc if p not in ("body", "query", "path"))
         parts.append(f"{where}: {_korean(err)}" if where else _korean(err))
     return "요청 값이 올바르지 않아요. " + "; ".join(parts)
 

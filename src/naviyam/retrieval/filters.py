@@ -67,7 +67,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from naviyam.core.clock import local_now
-from naviyam.core.text import has_batchim
+from naviyam.core.text import particle
 from naviyam.retrieval.catalog import ShopCatalog
 from naviyam.retrieval.location import Place, dong_names, haversine_m
 
@@ -79,12 +79,9 @@ NEVER_RELAXED = ("payment_method", "exclude_categories", "exclude_menus")
 SERVICE_KEYS = ("_allow_alcohol", "_exclude_shop_ids", "_cheaper_than", "_closer_than")
 
 
-_has_final_consonant = has_batchim
-
-
 def _obj(word: str) -> str:
     """``word`` with the object particle 을/를."""
-    return word + ("을" if _has_final_consonant(word) else "를")
+    return word + particle(word, "을", "를", otherwise="를")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from naviyam.config import Settings
-from naviyam.core.process import pid_alive
+from naviyam.core.process import pid_alive, wall_seconds
 from naviyam.core.registry import ModelRegistry
 from naviyam.data.excel import import_workbook
 from naviyam.data.generate import generate_world
@@ -147,8 +147,7 @@ def build_missing_models(engine: Engine, settings: Settings, console: Console | 
     registry = ModelRegistry(engine, settings.models_dir)
     todo = models_to_build(registry, force=force)
     built = {}
-    started = time.time()  # real-clock: wall time shared with the serving process (elapsed seconds), not "now"
-    warming = {"pid": os.getpid(), "todo": list(todo), "done": [], "building": None, "started": started,
+    warming = {"pid": os.getpid(), "todo": list(todo), "done": [], "building": None, "started": wall_seconds(),
                "seconds": {}}
     path = warming_path(settings) if report_warming else None
     if path is not None:

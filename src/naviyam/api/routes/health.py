@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import time
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
@@ -9,6 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from naviyam import __version__
 from naviyam.api.deps import SessionDep, SettingsDep
 from naviyam.api.schemas import HealthPublic
+from naviyam.core.process import wall_seconds
 from naviyam.core.registry import ModelRegistry
 from naviyam.db import data_versions
 from naviyam.service.bootstrap import warming_status
@@ -45,8 +44,3 @@ def health(db: SessionDep, settings: SettingsDep):
                             stale_models=stale, warming=warming)
     return HealthPublic(status="ok", database="ok", shops=shops, models=models, version=__version__,
                         stale_models=stale)
-
-
-def wall_seconds() -> float:
-    """Seconds since 1970 on this machine: the building process writes its start this way (not the service's "now")."""
-    return time.time()  # real-clock: wall time shared between processes (elapsed seconds), not "now"

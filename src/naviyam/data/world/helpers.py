@@ -13,13 +13,9 @@ from naviyam.core.text import has_batchim
 from naviyam.data.world.catalogue import DISTRICTS, Progress, _district_weights
 
 
-def _has_batchim(word: str) -> bool:
-    return has_batchim(word, last_hangul=True)
-
-
 def _josa(word: str, pair: str) -> str:
     """Korean particle after ``word``: pair "이가" -> 이/가, "은는" -> 은/는."""
-    return pair[0] if _has_batchim(word) else pair[1]
+    return pair[0] if has_batchim(word, last_hangul=True) else pair[1]
 
 
 def _round500(x: np.ndarray | float) -> np.ndarray:
