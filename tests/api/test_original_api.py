@@ -77,6 +77,17 @@ def test_the_original_recommendation_request_verbatim(client, trained_world):
         assert {x["district"] for x in body["recommendations"]} == {"관악구"}
 
 
+def test_a_filter_outside_the_contract_is_a_korean_422(client, trained_world):
+    bad = {**RECOMMENDATION_INPUT, "chatbot_output": {**CHATBOT_OUTPUT, "filters": {"category": "우주음식",
+                                                                                 "party_size": 0}}}
+    r = client.post("/recommendations", json=bad)
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert "category: '우주음식'는 음식 분류에 없는 종류예요" in detail
+    assert "party_size: 1 이상의 정수여야 해요" in detail
+    assert not any(word in detail for word in ("not in", "must be", "unknown"))
+
+
 def test_the_original_feedback_query_form(client, trained_world):
     shop_id = client.post("/recommendations", json=RECOMMENDATION_INPUT).json()["recommendations"][0]["shop_id"]
     r = client.post(f"/feedback?user_id=user_863&shop_id={shop_id}&feedback_type=clicked")

@@ -1,4 +1,7 @@
-"""A checker for the NLU contract object (contracts/nlu.md); returns the list of violations."""
+"""A checker for the NLU contract object (contracts/nlu.md); returns the list of violations.
+
+Filter violations are worded in Korean: the API returns them to callers as they are.
+"""
 
 from __future__ import annotations
 
@@ -20,47 +23,47 @@ def validate_filters(f: Any) -> list[str]:
     dishes = {d for c in tax["categories"].values() for d in c["dishes"]}
     errs: list[str] = []
     if not isinstance(f, dict):
-        return ["filters is not an object"]
+        return ["filters는 객체여야 해요"]
     for k, v in f.items():
         if k not in FILTER_KEYS:
-            errs.append(f"unknown filter key {k}")
+            errs.append(f"{k}: 알 수 없는 필터 이름이에요")
             continue
         if v is None or v == [] or v == {} or v == "":
-            errs.append(f"{k} is empty/null")
+            errs.append(f"{k}: 값이 비어 있어요")
             continue
         if k == "category" and v not in cats:
-            errs.append(f"category {v!r} not in taxonomy")
+            errs.append(f"category: {v!r}는 음식 분류에 없는 종류예요")
         elif k == "menu" and v not in dishes:
-            errs.append(f"menu {v!r} not in taxonomy")
+            errs.append(f"menu: {v!r}는 음식 분류에 없는 메뉴예요")
         elif k in ("budget_filter", "party_size") and not (_is_int(v) and v > 0):
-            errs.append(f"{k} must be a positive int, got {v!r}")
+            errs.append(f"{k}: 1 이상의 정수여야 해요 (받은 값 {v!r})")
         elif k in ENUMS and v not in ENUMS[k]:
-            errs.append(f"{k} value {v!r} not allowed")
+            errs.append(f"{k}: {v!r}는 쓸 수 없는 값이에요")
         elif k in ("good_shop", "open_now") and v is not True:
-            errs.append(f"{k} must be true")
+            errs.append(f"{k}: true만 쓸 수 있어요")
         elif k in ("dietary_preferences", "exclude_categories", "exclude_menus"):
             if not isinstance(v, list) or len(v) != len({str(x) for x in v}):
-                errs.append(f"{k} must be a list without duplicates")
+                errs.append(f"{k}: 중복 없는 목록이어야 해요")
             else:
                 allowed = DIETARY if k == "dietary_preferences" else cats if k == "exclude_categories" else dishes
                 bad = [x for x in v if x not in allowed]
                 if bad:
-                    errs.append(f"{k} has unknown values {bad}")
+                    errs.append(f"{k}: 알 수 없는 값이 있어요 {bad}")
         elif k == "location_filter":
             if not isinstance(v, dict):
-                errs.append("location_filter must be an object")
+                errs.append("location_filter: 객체여야 해요")
             else:
                 for kk, vv in v.items():
                     if kk not in ("district", "dong", "landmark", "near"):
-                        errs.append(f"location_filter.{kk} unknown")
+                        errs.append(f"location_filter.{kk}: 알 수 없는 위치 항목이에요")
                     elif not isinstance(vv, str) or not vv:
-                        errs.append(f"location_filter.{kk} must be a non-empty string")
+                        errs.append(f"location_filter.{kk}: 비어 있지 않은 문자열이어야 해요")
                 if v.get("district") and v["district"] not in tax["districts_seoul"]:
-                    errs.append(f"district {v['district']!r} not a Seoul 구")
+                    errs.append(f"location_filter.district: {v['district']!r}는 서울의 구가 아니에요")
                 if v.get("near") and v["near"] not in NEAR:
-                    errs.append(f"near {v['near']!r} not allowed")
+                    errs.append(f"location_filter.near: {v['near']!r}는 쓸 수 없는 값이에요")
         elif k == "shop_name" and not (isinstance(v, str) and v.strip()):
-            errs.append("shop_name must be a non-empty string")
+            errs.append("shop_name: 비어 있지 않은 문자열이어야 해요")
     return errs
 
 
