@@ -18,7 +18,10 @@ from types import SimpleNamespace
 
 import pytest
 import redis  # noqa: F401 - the workers' Redis client (a dependency of the scale-out setup)
-from faultkit import (
+from sqlalchemy import create_engine, text
+
+from naviyam.db.session import make_engine, migrate
+from support.faults import (
     PG_URL,
     USER_LIMIT,
     WORKERS,
@@ -30,9 +33,6 @@ from faultkit import (
     running_server,
     wait_for_workers,
 )
-from sqlalchemy import create_engine, text
-
-from naviyam.db.session import make_engine, migrate
 
 
 @pytest.fixture(scope="package")

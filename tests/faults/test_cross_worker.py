@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from faultkit import USER_LIMIT, another_server, fresh_post
 from sqlalchemy import select
 
 from naviyam.db.models import ChatSession, Interaction
 from naviyam.db.session import session_scope
+from support.faults import USER_LIMIT, another_server, fresh_post
 
 BUDGETS = ["만원 이하로", "8천원 이하로", "7천원으로", "6천원 이하", "9천원 이하로"]
 

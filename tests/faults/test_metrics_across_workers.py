@@ -8,8 +8,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from faultkit import WORKERS, fresh_get, wait_for_workers
 from prometheus_client.parser import text_string_to_metric_families
+
+from support.faults import WORKERS, fresh_get, wait_for_workers
 
 ROUTE = {"method": "GET", "route": "/shops/{shop_id}", "status": "200"}
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 
 import httpx
-from faultkit import fresh_get, fresh_post
+
+from support.faults import fresh_get, fresh_post
 
 #: A request during the outage must be answered within this many seconds (no hanging on a dead database).
 FAST_S = 4.0

@@ -6,7 +6,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from faultkit import USER_LIMIT, WORKERS, fresh_get, fresh_post
+from support.faults import USER_LIMIT, WORKERS, fresh_get, fresh_post
 
 
 def _fresh_user() -> int:

@@ -9,11 +9,11 @@ import time
 from collections import Counter
 
 import httpx
-from faultkit import fresh_get
 from sqlalchemy import func, select
 
 from naviyam.db.models import FeedbackEvent
 from naviyam.db.session import session_scope
+from support.faults import fresh_get
 
 THREADS = 6
 BEFORE_S, AFTER_S = 2.0, 3.0
