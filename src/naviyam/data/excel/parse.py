@@ -47,6 +47,26 @@ def _parse_sheet(
         )
         return None
 
+    index = _header_index(sheet, header, spec, errors, warnings)
+    if index is None:
+        return None
+    numbers, body = _body(sheet, header, raw.rows[1:], warnings)
+    columns: dict[str, list[Any]] = {}
+    for col in spec.columns:
+        if col.name not in index:
+            columns[col.name] = [col.default] * len(body)
+            continue
+        i = index[col.name]
+        cells = [r[i] if i < len(r) else None for r in body]
+        if raw.xlsx and col.kind in ("str", "text"):
+            cells = [_ooxml_unescape(c) if type(c) is str and "_x" in c else c for c in cells]
+        columns[col.name] = _parse_column(cells, numbers, col, spec, errors)
+    return _ParsedSheet(spec, numbers, columns, set(index))
+
+
+def _header_index(sheet: str, header: Sequence[Any], spec: SheetSpec, errors: list[RowError],
+                  warnings: list[RowError]) -> dict[str, int] | None:
+    """Column name -> position in the header row; None (an error told) when no known column is there."""
     index: dict[str, int] = {}
     for i, h in enumerate(header):
         if v.is_blank(h):
@@ -74,12 +94,17 @@ def _parse_sheet(
     for col in spec.columns:
         if col.required and col.name not in index:
             errors.append(RowError(sheet, 1, col.name, f"필수 열이 없습니다. 첫 행(머리글)에 '{col.name}' 열을 추가해 주세요"))
+    return index
 
+
+def _body(sheet: str, header: Sequence[Any], rows: Sequence[tuple[int, Sequence[Any]]],
+          warnings: list[RowError]) -> tuple[list[int], list[Sequence[Any]]]:
+    """(Excel row numbers, rows) below the header; values in columns without a header are a warning."""
     width = len(header)
     numbers: list[int] = []
     body: list[Sequence[Any]] = []
     stray: set[int] = set()
-    for number, row in raw.rows[1:]:
+    for number, row in rows:
         numbers.append(number)
         if len(row) > width:
             stray.update(i for i in range(width, len(row)) if not v.is_blank(row[i]))
@@ -89,18 +114,7 @@ def _parse_sheet(
     for i, h in enumerate(header):
         if v.is_blank(h) and any(i < len(r) and not v.is_blank(r[i]) for r in body):
             warnings.append(RowError(sheet, None, None, f"머리글이 없는 {_column_label(i)}의 값은 무시했습니다"))
-
-    columns: dict[str, list[Any]] = {}
-    for col in spec.columns:
-        if col.name not in index:
-            columns[col.name] = [col.default] * len(body)
-            continue
-        i = index[col.name]
-        cells = [r[i] if i < len(r) else None for r in body]
-        if raw.xlsx and col.kind in ("str", "text"):
-            cells = [_ooxml_unescape(c) if type(c) is str and "_x" in c else c for c in cells]
-        columns[col.name] = _parse_column(cells, numbers, col, spec, errors)
-    return _ParsedSheet(spec, numbers, columns, set(index))
+    return numbers, body
 
 
 def _parse_column(

@@ -55,17 +55,28 @@ def import_workbook(engine: Engine, path: str | os.PathLike[str], *, chunk_size:
     path = Path(path)
     warnings: list[RowError] = []
     errors: list[RowError] = []
-
-    seen: dict[str, str] = {}
-
-    def wanted(title: str) -> bool:
-        return _norm_name(title) in SHEETS
-
     try:
-        raws = _read_source(path, wanted)
+        raws = _read_source(path, lambda title: _norm_name(title) in SHEETS)
     except _FileProblem as exc:
         raise ImportValidationError([exc.error]) from exc
+    chosen = _choose_sheets(raws, errors, warnings)
+    parsed, broken = _parse_sheets(chosen, errors, warnings)
+    for w in warnings:
+        log.warning("import %s: %s", path.name, w)
+    if not parsed:
+        raise ImportValidationError(errors, warnings)
+    counts, changes = _write(engine, parsed, broken, errors, warnings, chunk_size=chunk_size, replace=replace,
+                             dry_run=dry_run, progress=progress)
+    log.info("%s %s: %s", "checked" if dry_run else "imported", path.name,
+             {k: c.to_dict() for k, c in changes.items()})
+    order = [k for k in SHEET_ORDER if k in changes]
+    return ImportResult({k: counts[k] for k in SHEET_ORDER if k in counts}, warnings,
+                        {k: changes[k] for k in order}, dry_run=dry_run)
 
+
+def _choose_sheets(raws: list[_RawSheet], errors: list[RowError], warnings: list[RowError]) -> dict[str, _RawSheet]:
+    """The file's sheets by table name; an unknown sheet is a warning, two sheets of one table an error."""
+    seen: dict[str, str] = {}
     chosen: dict[str, _RawSheet] = {}
     for raw in raws:
         key = _norm_name(raw.title)
@@ -83,9 +94,14 @@ def import_workbook(engine: Engine, path: str | os.PathLike[str], *, chunk_size:
         errors.append(
             RowError("-", None, None, f"가져올 시트가 없습니다. 시트 이름은 {', '.join(SHEET_ORDER)} 중 하나여야 합니다")
         )
+    return chosen
 
+
+def _parse_sheets(chosen: dict[str, _RawSheet], errors: list[RowError],
+                  warnings: list[RowError]) -> tuple[dict[str, _ParsedSheet], set[str]]:
+    """(parsed sheets, sheets present but unusable: no header or no id column, reported already)."""
     parsed: dict[str, _ParsedSheet] = {}
-    broken: set[str] = set()  # present but unusable (no header, no id column): reported already
+    broken: set[str] = set()
     for key in SHEET_ORDER:
         if key in chosen:
             sheet = _parse_sheet(chosen[key], SHEETS[key], errors, warnings)
@@ -97,11 +113,17 @@ def import_workbook(engine: Engine, path: str | os.PathLike[str], *, chunk_size:
                 broken.add(key)
     if not parsed and not errors:
         errors.append(RowError("-", None, None, "가져올 데이터가 없습니다. 모든 시트가 비어 있습니다"))
-    for w in warnings:
-        log.warning("import %s: %s", path.name, w)
-    if not parsed:
-        raise ImportValidationError(errors, warnings)
+    return parsed, broken
 
+
+def _write(engine: Engine, parsed: dict[str, _ParsedSheet], broken: set[str], errors: list[RowError],
+           warnings: list[RowError], *, chunk_size: int, replace: bool, dry_run: bool,
+           progress: Reporter | None) -> tuple[dict[str, int], dict[str, SheetChanges]]:
+    """Check keys against each other and the database, then upsert (or replace) in one transaction.
+
+    Returns (rows per sheet, changes per sheet); raises :class:`ImportValidationError` on any error
+    (a database error included) with nothing written. ``dry_run`` rolls back after everything ran.
+    """
     current = "-"
     counts: dict[str, int] = {}
     changes: dict[str, SheetChanges] = {}
@@ -132,11 +154,7 @@ def import_workbook(engine: Engine, path: str | os.PathLike[str], *, chunk_size:
             [RowError(current, None, None, f"데이터베이스 오류로 아무것도 저장하지 않았습니다: {detail}")],
             warnings,
         ) from exc
-    log.info("%s %s: %s", "checked" if dry_run else "imported", path.name,
-             {k: c.to_dict() for k, c in changes.items()})
-    order = [k for k in SHEET_ORDER if k in changes]
-    return ImportResult({k: counts[k] for k in SHEET_ORDER if k in counts}, warnings,
-                        {k: changes[k] for k in order}, dry_run=dry_run)
+    return counts, changes
 
 
 def _existing(conn: Connection, table: Table, names: list[str], ids: list[Any], key: str = "id") -> dict[Any, tuple]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,101 +26,139 @@ from naviyam.data.world.helpers import _josa, _report
 from naviyam.data.world.hours import _open_mask
 
 
+@dataclass(frozen=True)
+class _Calendar:
+    """What every user's orders share: the day weights, slot profiles and time-of-day affinities."""
+
+    start_wd: int
+    day_wd: np.ndarray
+    day_cum: np.ndarray
+    time_aff: np.ndarray  # slot x category
+    slot_hours: list[tuple[np.ndarray, np.ndarray]]  # per slot: (hours, weights)
+    slot_prof: np.ndarray  # segment x (weekday/weekend) x slot
+
+    @classmethod
+    def of(cls, start: dt.datetime, days: int) -> _Calendar:
+        start_wd = start.weekday()
+        day_wd = (start_wd + np.arange(days)) % 7
+        day_w = np.array(WEEKDAY_VOLUME)[day_wd] * (1.0 + GROWTH * np.arange(days) / max(days - 1, 1))
+        return cls(
+            start_wd=start_wd, day_wd=day_wd, day_cum=np.cumsum(day_w),
+            time_aff=np.array([[TIME_AFFINITY[s].get(c, 0.0) for c in CATEGORIES] for s in SLOTS]),
+            slot_hours=[(np.array(list(SLOT_HOURS[s])), np.array(list(SLOT_HOURS[s].values()))) for s in SLOTS],
+            slot_prof=np.array([[SLOT_PROFILES[s][k] for k in (0, 1)] for s in SEGMENTS]),
+        )
+
+
+# local flat-earth kilometres: within Seoul the error against haversine is far below 0.1 %
+_KY, _KX = 110.95, 111.32 * math.cos(math.radians(37.55))
+
+
+def _candidate_shops(rng: np.random.Generator, u: int, shop_arr: dict, menu_arr: dict,
+                     user_arr: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(shops, noise, static utility) of the shops user ``u`` might order from (near enough, best few kept)."""
+    s_cat, s_card, s_good, s_q = shop_arr["cat"], shop_arr["card"], shop_arr["good"], shop_arr["quality"]
+    d_km = np.hypot((shop_arr["lat"] - user_arr["lat"][u]) * _KY, (shop_arr["lon"] - user_arr["lon"][u]) * _KX)
+    travel = user_arr["travel"][u]
+    cand = np.flatnonzero(d_km <= max(4.0 * travel, 2.5))
+    if cand.size < 25:
+        cand = np.argsort(d_km, kind="stable")[:25]
+    taste_log = np.log(user_arr["taste"][u] + 0.01)
+    eps = rng.normal(0.0, 0.9, cand.size)
+    static = (taste_log[s_cat[cand]] - d_km[cand] / travel
+              - user_arr["price"][u] * np.maximum(0.0, np.log(menu_arr["typical"][cand] / user_arr["budget"][u]))
+              + 0.25 * s_good[cand] + s_q[cand] + eps)
+    if user_arr["card"][u]:
+        static += np.where(s_card[cand], 1.6, -1.0) + 0.35 * s_good[cand]
+    if cand.size > MAX_CANDIDATES:  # the rest would win with negligible probability
+        keep_idx = np.sort(np.argsort(-static, kind="stable")[:MAX_CANDIDATES])
+        cand, eps, static = cand[keep_idx], eps[keep_idx], static[keep_idx]
+    return cand, eps, static
+
+
+def _order_times(rng: np.random.Generator, cal: _Calendar, seg: int, slot_gain: np.ndarray, n_orders: int,
+                 first_day: int, days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(day, slot, minute of day, second) of ``n_orders`` orders; a day past the window is ``days`` or more."""
+    lo = cal.day_cum[first_day - 1] if first_day > 0 else 0.0
+    day = np.searchsorted(cal.day_cum, rng.uniform(lo, cal.day_cum[-1], n_orders), side="right")
+    day = np.minimum(day, days - 1)
+    weekend = (cal.day_wd[day] >= 5).astype(np.int64)
+    mix = cal.slot_prof[seg][weekend] * slot_gain[None, :]
+    mix /= mix.sum(axis=1, keepdims=True)
+    slot = (rng.random(n_orders)[:, None] > np.cumsum(mix, axis=1)).sum(axis=1)
+    slot = np.minimum(slot, len(SLOTS) - 1)
+    hour = np.empty(n_orders, dtype=np.int64)
+    for k in np.unique(slot):
+        idx = np.flatnonzero(slot == k)
+        hrs, w = cal.slot_hours[k]
+        hour[idx] = hrs[rng.choice(len(hrs), size=idx.size, p=w / w.sum())]
+    minute = rng.integers(0, 60, n_orders)
+    second = rng.integers(0, 60, n_orders)
+    day = day + (hour < 5)  # after midnight: next calendar day
+    return day, slot, hour * 60 + minute, second
+
+
+def _user_orders(rng: np.random.Generator, cal: _Calendar, u: int, cand: np.ndarray, eps: np.ndarray,
+                 static: np.ndarray, first_day: int, days: int, shop_arr: dict, user_arr: dict):
+    """(chosen shops, their seconds since start, their noise, their taste match) of user ``u``'s orders."""
+    span = days - first_day
+    n_orders = 0
+    if user_arr["active"][u] and span > 0:
+        mean = user_arr["orders_mean"][u] * user_arr["activity"][u] * span / 180.0
+        n_orders = int(rng.poisson(mean))
+    if not n_orders:
+        return None
+    day, slot, mod, second = _order_times(rng, cal, user_arr["seg"][u], user_arr["slot_gain"][u], n_orders,
+                                          first_day, days)
+    keep = day < days
+    weekday = (cal.start_wd + day) % 7
+    s_cat = shop_arr["cat"]
+    open_ = _open_mask(shop_arr["open_m"][cand], shop_arr["close_m"][cand], shop_arr["closed_bits"][cand],
+                       weekday, mod)
+    util = static[None, :] + cal.time_aff[slot][:, s_cat[cand]] + rng.gumbel(size=(n_orders, cand.size))
+    util = np.where(open_, util, -np.inf)
+    pick = np.argmax(util, axis=1)
+    keep &= open_.any(axis=1)
+    chosen = cand[pick[keep]]
+    match = np.log(user_arr["taste"][u][s_cat[chosen]] * len(CATEGORIES) + 1e-9)
+    return chosen, day[keep] * 86400 + mod[keep] * 60 + second[keep], eps[pick[keep]], match
+
+
 def _simulate(rng: np.random.Generator, rng_fav: np.random.Generator, rng_text: np.random.Generator,
               start: dt.datetime, days: int, shop_arr: dict, menu_rows: list[dict], menu_arr: dict, user_arr: dict,
               progress: Progress | None):
+    """(orders, favourites, reviews) of every user over ``days`` days from ``start``, as row dicts."""
     n_users = len(user_arr["seg"])
-    n_cat = len(CATEGORIES)
-    s_lat, s_lon, s_cat = shop_arr["lat"], shop_arr["lon"], shop_arr["cat"]
-    s_card, s_good, s_q = shop_arr["card"], shop_arr["good"], shop_arr["quality"]
-    s_typical = menu_arr["typical"]
-    open_m, close_m, closed_bits = shop_arr["open_m"], shop_arr["close_m"], shop_arr["closed_bits"]
-    time_aff = np.array([[TIME_AFFINITY[s].get(c, 0.0) for c in CATEGORIES] for s in SLOTS])
-    slot_hours = [(np.array(list(SLOT_HOURS[s])), np.array(list(SLOT_HOURS[s].values()))) for s in SLOTS]
-    slot_prof = np.array([[SLOT_PROFILES[s][k] for k in (0, 1)] for s in SEGMENTS])  # seg x (wd/we) x slot
-
-    start_wd = start.weekday()
-    day_wd = (start_wd + np.arange(days)) % 7
-    day_w = np.array(WEEKDAY_VOLUME)[day_wd] * (1.0 + GROWTH * np.arange(days) / max(days - 1, 1))
-    day_cum = np.cumsum(day_w)
-
+    cal = _Calendar.of(start, days)
     out_user, out_shop, out_sec, out_eps, out_match = [], [], [], [], []
     extra_favs: list[tuple[int, int, int]] = []  # (user, shop, second)
-    # local flat-earth kilometres: within Seoul the error against haversine is far below 0.1 %
-    ky, kx = 110.95, 111.32 * math.cos(math.radians(37.55))
     for u in range(n_users):
-        seg = user_arr["seg"][u]
-        d_km = np.hypot((s_lat - user_arr["lat"][u]) * ky, (s_lon - user_arr["lon"][u]) * kx)
-        travel = user_arr["travel"][u]
-        cand = np.flatnonzero(d_km <= max(4.0 * travel, 2.5))
-        if cand.size < 25:
-            cand = np.argsort(d_km, kind="stable")[:25]
-        taste_log = np.log(user_arr["taste"][u] + 0.01)
-        eps = rng.normal(0.0, 0.9, cand.size)
-        static = (taste_log[s_cat[cand]] - d_km[cand] / travel
-                  - user_arr["price"][u] * np.maximum(0.0, np.log(s_typical[cand] / user_arr["budget"][u]))
-                  + 0.25 * s_good[cand] + s_q[cand] + eps)
-        if user_arr["card"][u]:
-            static += np.where(s_card[cand], 1.6, -1.0) + 0.35 * s_good[cand]
-        if cand.size > MAX_CANDIDATES:  # the rest would win with negligible probability
-            keep_idx = np.sort(np.argsort(-static, kind="stable")[:MAX_CANDIDATES])
-            cand, eps, static = cand[keep_idx], eps[keep_idx], static[keep_idx]
+        cand, eps, static = _candidate_shops(rng, u, shop_arr, menu_arr, user_arr)
         first_day = max(0, int(user_arr["created_day"][u]) + 1)
-        span = days - first_day
-        n_orders = 0
-        if user_arr["active"][u] and span > 0:
-            mean = user_arr["orders_mean"][u] * user_arr["activity"][u] * span / 180.0
-            n_orders = int(rng.poisson(mean))
+        got = _user_orders(rng, cal, u, cand, eps, static, first_day, days, shop_arr, user_arr)
         chosen = np.zeros(0, dtype=np.int64)
-        if n_orders:
-            lo = day_cum[first_day - 1] if first_day > 0 else 0.0
-            day = np.searchsorted(day_cum, rng.uniform(lo, day_cum[-1], n_orders), side="right")
-            day = np.minimum(day, days - 1)
-            weekend = (day_wd[day] >= 5).astype(np.int64)
-            mix = slot_prof[seg][weekend] * user_arr["slot_gain"][u][None, :]
-            mix /= mix.sum(axis=1, keepdims=True)
-            slot = (rng.random(n_orders)[:, None] > np.cumsum(mix, axis=1)).sum(axis=1)
-            slot = np.minimum(slot, len(SLOTS) - 1)
-            hour = np.empty(n_orders, dtype=np.int64)
-            for k in np.unique(slot):
-                idx = np.flatnonzero(slot == k)
-                hrs, w = slot_hours[k]
-                hour[idx] = hrs[rng.choice(len(hrs), size=idx.size, p=w / w.sum())]
-            minute = rng.integers(0, 60, n_orders)
-            second = rng.integers(0, 60, n_orders)
-            day = day + (hour < 5)  # after midnight: next calendar day
-            keep = day < days
-            weekday = (start_wd + day) % 7
-            mod = hour * 60 + minute
-            open_ = _open_mask(open_m[cand], close_m[cand], closed_bits[cand], weekday, mod)
-            util = static[None, :] + time_aff[slot][:, s_cat[cand]] + rng.gumbel(size=(n_orders, cand.size))
-            util = np.where(open_, util, -np.inf)
-            pick = np.argmax(util, axis=1)
-            keep &= open_.any(axis=1)
-            chosen = cand[pick[keep]]
+        if got is not None:
+            chosen, seconds, chosen_eps, match = got
             out_user.append(np.full(chosen.size, u, dtype=np.int64))
             out_shop.append(chosen)
-            out_sec.append(day[keep] * 86400 + mod[keep] * 60 + second[keep])
-            out_eps.append(eps[pick[keep]])
-            out_match.append(np.log(user_arr["taste"][u][s_cat[chosen]] * n_cat + 1e-9))
+            out_sec.append(seconds)
+            out_eps.append(chosen_eps)
+            out_match.append(match)
         # a browsed favourite: an attractive shop never ordered from (also for users who never order)
-        if span > 0 and rng_fav.random() < (0.15 if chosen.size else 0.3):
+        if days - first_day > 0 and rng_fav.random() < (0.15 if chosen.size else 0.3):
             ordered = set(chosen.tolist())
             best = next((int(cand[j]) for j in np.argsort(-static, kind="stable") if int(cand[j]) not in ordered), None)
             if best is not None:
                 extra_favs.append((u, best, int(rng_fav.integers(first_day * 86400, days * 86400))))
         _report(progress, "orders", u + 1, n_users, every=200)
 
-    def joined(parts: list[np.ndarray], dtype) -> np.ndarray:
-        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
-
-    o_user, o_shop, o_sec = joined(out_user, np.int64), joined(out_shop, np.int64), joined(out_sec, np.int64)
-    o_eps, o_match = joined(out_eps, float), joined(out_match, float)
+    o_user, o_shop, o_sec = _joined(out_user, np.int64), _joined(out_shop, np.int64), _joined(out_sec, np.int64)
+    o_eps, o_match = _joined(out_eps, float), _joined(out_match, float)
     order = np.lexsort((o_user, o_sec))  # chronological ids
     o_user, o_shop, o_sec, o_eps, o_match = (a[order] for a in (o_user, o_shop, o_sec, o_eps, o_match))
 
     menu_id, price, qty = _choose_menus(rng, o_shop, o_user, shop_arr, menu_arr, user_arr)
-    pay = _payments(rng, o_user, o_shop, s_card, user_arr)
+    pay = _payments(rng, o_user, o_shop, shop_arr["card"], user_arr)
     amount = price * qty
     ordered_at = _datetimes(start, o_sec)
     orders = [
@@ -133,6 +172,10 @@ def _simulate(rng: np.random.Generator, rng_fav: np.random.Generator, rng_text: 
                        menu_rows, user_arr)
     _report(progress, "reviews", len(reviews), len(reviews))
     return orders, favs, reviews
+
+
+def _joined(parts: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
 
 
 def _datetimes(start: dt.datetime, seconds: np.ndarray) -> list[dt.datetime]:

@@ -51,14 +51,61 @@ def _shop_name(rng: np.random.Generator, category: str, sig_dish: str | None, do
 
 
 def _make_shops(rng: np.random.Generator, n: int, start: dt.datetime, progress: Progress | None):
+    """(shop rows, brand rows, per-shop arrays the behaviour sampler reads) of ``n`` shops."""
     dongs = geo.dong_table()
-    cats = np.array(CATEGORIES)
     shares = np.array([CATEGORY_SHARES[c] for c in CATEGORIES])
     first = np.arange(min(n, len(CATEGORIES)))
     cat_idx = np.concatenate([rng.permutation(first), rng.choice(len(CATEGORIES), n - len(first), p=shares / shares.sum())])
     lat, lon, dong_idx = _place_points(rng, n, jitter_km=0.3)
+    is_chain, brand_name = _chains(rng, cat_idx)
 
     # meal card and good shop: exact shares, weighted by category (Gumbel top-k sampling without replacement)
+    card_w = np.array([MEAL_CARD_AFFINITY[CATEGORIES[k]] for k in cat_idx]) * np.where(is_chain, 0.7, 1.0)
+    card = _weighted_subset(rng, card_w, round(MEAL_CARD_SHARE * n))
+    good_w = np.where(card, 5.0, 1.0) * np.where(is_chain, 0.25, 1.0)
+    good = _weighted_subset(rng, good_w, round(GOOD_SHOP_SHARE * n))
+    quality = rng.normal(0.0, 0.5, n) + np.where(good, 0.15, 0.0)
+    open_m, close_m, closed_bits, closed_txt = _opening_hours(rng, cat_idx, is_chain, brand_name)
+
+    used_brands = sorted({b for b in brand_name if b}, key=lambda b: _brand_order().index(b))
+    brand_id = {b: i + 1 for i, b in enumerate(used_brands)}
+    brand_rows = [{"id": brand_id[b], "name": b} for b in used_brands]
+
+    rows: list[dict] = []
+    created_days = rng.integers(30, 2000, n)
+    for i in range(n):
+        dong = dongs[dong_idx[i]]
+        address, phone = _address_and_phone(rng, dong.district)
+        rows.append({
+            "id": i + 1,
+            "name": "",  # named after menus are known (signature dishes)
+            "category": CATEGORIES[cat_idx[i]],
+            "brand_id": brand_id[brand_name[i]] if brand_name[i] else None,
+            "district": dong.district,
+            "dong": dong.name,
+            "address": address,
+            "lat": float(lat[i]),
+            "lon": float(lon[i]),
+            "open_time": dt.time(int(open_m[i]) // 60, int(open_m[i]) % 60),
+            "close_time": dt.time(int(close_m[i]) // 60, int(close_m[i]) % 60),
+            "closed_days": closed_txt[i],
+            "is_good_shop": bool(good[i]),
+            "accepts_meal_card": bool(card[i]),
+            "phone": phone,
+            "description": None,
+            "created_at": start - dt.timedelta(days=int(created_days[i]), seconds=int(rng.integers(0, 86400))),
+        })
+        _report(progress, "shops", i + 1, n)
+    arr = {
+        "lat": lat, "lon": lon, "cat": cat_idx, "open_m": open_m, "close_m": close_m, "closed_bits": closed_bits,
+        "card": card, "good": good, "quality": quality, "brand": brand_name,
+    }
+    return rows, brand_rows, arr
+
+
+def _chains(rng: np.random.Generator, cat_idx: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+    """(is a chain shop, its brand name) per shop, by the category's chain share."""
+    n = len(cat_idx)
     is_chain = np.zeros(n, dtype=bool)
     brand_name: list[str | None] = [None] * n
     for i in range(n):
@@ -66,12 +113,13 @@ def _make_shops(rng: np.random.Generator, n: int, start: dt.datetime, progress: 
         if c in BRANDS and rng.random() < BRANDS[c][0]:
             is_chain[i] = True
             brand_name[i] = _pick(rng, BRANDS[c][1])
-    card_w = np.array([MEAL_CARD_AFFINITY[CATEGORIES[k]] for k in cat_idx]) * np.where(is_chain, 0.7, 1.0)
-    card = _weighted_subset(rng, card_w, round(MEAL_CARD_SHARE * n))
-    good_w = np.where(card, 5.0, 1.0) * np.where(is_chain, 0.25, 1.0)
-    good = _weighted_subset(rng, good_w, round(GOOD_SHOP_SHARE * n))
-    quality = rng.normal(0.0, 0.5, n) + np.where(good, 0.15, 0.0)
+    return is_chain, brand_name
 
+
+def _opening_hours(rng: np.random.Generator, cat_idx: np.ndarray, is_chain: np.ndarray,
+                   brand_name: list[str | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str | None]]:
+    """(opening minute, closing minute, closed-weekday bits, closed days as text) per shop."""
+    n = len(cat_idx)
     open_m = np.empty(n, dtype=np.int64)
     close_m = np.empty(n, dtype=np.int64)
     closed_bits = np.zeros(n, dtype=np.int64)
@@ -92,46 +140,18 @@ def _make_shops(rng: np.random.Generator, n: int, start: dt.datetime, progress: 
             closed_txt[i] = ",".join(pattern)
             for day in pattern:
                 closed_bits[i] |= 1 << WEEKDAYS_KO.index(day)
+    return open_m, close_m, closed_bits, closed_txt
 
-    used_brands = sorted({b for b in brand_name if b}, key=lambda b: _brand_order().index(b))
-    brand_id = {b: i + 1 for i, b in enumerate(used_brands)}
-    brand_rows = [{"id": brand_id[b], "name": b} for b in used_brands]
 
-    rows: list[dict] = []
-    created_days = rng.integers(30, 2000, n)
-    for i in range(n):
-        dong = dongs[dong_idx[i]]
-        road = _pick(rng, ROADS[dong.district])
-        num = int(rng.integers(1, 260))
-        side_street = road.endswith("로") and rng.random() < 0.45
-        address = (f"서울특별시 {dong.district} {road}{int(rng.integers(2, 40))}길 {num}" if side_street
-                   else f"서울특별시 {dong.district} {road} {num}")
-        ex = int(rng.integers(200, 1000)) if rng.random() < 0.5 else int(rng.integers(2000, 10000))
-        rows.append({
-            "id": i + 1,
-            "name": "",  # named after menus are known (signature dishes)
-            "category": str(cats[cat_idx[i]]),
-            "brand_id": brand_id[brand_name[i]] if brand_name[i] else None,
-            "district": dong.district,
-            "dong": dong.name,
-            "address": address,
-            "lat": float(lat[i]),
-            "lon": float(lon[i]),
-            "open_time": dt.time(int(open_m[i]) // 60, int(open_m[i]) % 60),
-            "close_time": dt.time(int(close_m[i]) // 60, int(close_m[i]) % 60),
-            "closed_days": closed_txt[i],
-            "is_good_shop": bool(good[i]),
-            "accepts_meal_card": bool(card[i]),
-            "phone": f"02-{ex}-{int(rng.integers(0, 10000)):04d}",
-            "description": None,
-            "created_at": start - dt.timedelta(days=int(created_days[i]), seconds=int(rng.integers(0, 86400))),
-        })
-        _report(progress, "shops", i + 1, n)
-    arr = {
-        "lat": lat, "lon": lon, "cat": cat_idx, "open_m": open_m, "close_m": close_m, "closed_bits": closed_bits,
-        "card": card, "good": good, "quality": quality, "brand": brand_name,
-    }
-    return rows, brand_rows, arr
+def _address_and_phone(rng: np.random.Generator, district: str) -> tuple[str, str]:
+    """A street address in ``district`` and a Seoul phone number."""
+    road = _pick(rng, ROADS[district])
+    num = int(rng.integers(1, 260))
+    side_street = road.endswith("로") and rng.random() < 0.45
+    address = (f"서울특별시 {district} {road}{int(rng.integers(2, 40))}길 {num}" if side_street
+               else f"서울특별시 {district} {road} {num}")
+    ex = int(rng.integers(200, 1000)) if rng.random() < 0.5 else int(rng.integers(2000, 10000))
+    return address, f"02-{ex}-{int(rng.integers(0, 10000)):04d}"
 
 
 @lru_cache(maxsize=1)
