@@ -9,7 +9,7 @@ install itself is measured apart: the virtual environment is shared here):
 and records, from the moment ``setup`` starts: when ``/health`` first
 answers (``warming``), when each model kind reaches production, and when the
 running server answers /chat with every model (the hot swap happened). The
-background build's own seconds per kind come from its progress file.
+background build's own seconds (wall and CPU) per kind come from its progress file.
 
     .venv/bin/python benchmarks/first_start.py --out benchmarks/results/load_18/first_start.json
 
@@ -93,6 +93,7 @@ def main() -> int:
     warming = json.loads((var / "warming.json").read_text(encoding="utf-8")) if (var / "warming.json").exists() else {}
     result = {"seconds_from_start": {k: round(v, 1) for k, v in marks.items()},
               "build_seconds_per_kind": warming.get("seconds", {}),
+              "build_cpu_seconds_per_kind": warming.get("cpu_seconds", {}),
               "load_avg_before": [round(x, 2) for x in load_before],
               "load_avg_after": [round(x, 2) for x in os.getloadavg()],
               "cpus": os.cpu_count(), "command": " ".join(sys.argv)}

