@@ -170,7 +170,6 @@ LONG_ALLOWED = {
     "cli/ab.py::report": PENDING,
     "learning/incremental.py::ranker_rows": PENDING,
     "llm/lora.py::train_lora": PENDING,
-    "nlu/canonical.py::Canonicaliser.canonicalise": PENDING,
     "nlu/datagen.py": PENDING,
     "nlu/datagen.py::Generator.food_recommendation": PENDING,
     "nlu/datagen.py::Generator.render": PENDING,

@@ -10,7 +10,7 @@ contract's ``filters`` and ``semantic_query``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from naviyam.nlu.lexicon import ENTITY_NAMES, Lexicon, compact
@@ -153,7 +153,26 @@ class Canonicaliser:
 
     # ---- spans → entities + filters ----------------------------------
     def canonicalise(self, text: str, norm: str, spans: list[Span], intent: str) -> tuple[list[dict], dict]:
-        items: list[tuple[Span, str, Any]] = []  # (span, label, value)
+        """(contract entities, cleaned filters) of a turn's tagged spans."""
+        items = self._items(text, spans)
+        negated = self._negations(norm, items)
+        turn = _Turn()
+        for i, (sp, label, v) in enumerate(items):
+            surface = text[sp.start:sp.end]
+            ent_name = ENTITY_NAMES[label]
+            if label in _FOOD_LABELS:
+                kept = self._food(turn, label, v, negated.get(i, False), surface, ent_name)
+            else:
+                kept = _slot(turn, label, v, surface, intent, ent_name)
+            if kept is not None:
+                ent_name, value = kept
+                turn.entities.append({"entity": ent_name, "value": value, "text": surface,
+                                      "start": sp.start, "end": sp.end})
+        return turn.entities, clean_filters(turn.filters())
+
+    def _items(self, text: str, spans: list[Span]) -> list[tuple[Span, str, Any]]:
+        """(span, label, canonical value) of the spans that have a value, left to right."""
+        items: list[tuple[Span, str, Any]] = []
         for sp in sorted(spans, key=lambda s: s.start):
             v = self.value(sp.label, text[sp.start:sp.end])
             label = sp.label
@@ -162,10 +181,12 @@ class Canonicaliser:
             if v is None:
                 continue
             items.append((sp, label, v))
+        return items
 
-        # negation of food words (right to left, so "A나 B 말고" negates both)
+    def _negations(self, norm: str, items: list[tuple[Span, str, Any]]) -> dict[int, bool]:
+        """Item index -> negated, for the food words (right to left, so "A나 B 말고" negates both)."""
         negated: dict[int, bool] = {}
-        food_idx = [i for i, (_, lab, _) in enumerate(items) if lab in ("CAT", "DISH", "DIET")]
+        food_idx = [i for i, (_, lab, _) in enumerate(items) if lab in _FOOD_LABELS]
         for pos in range(len(food_idx) - 1, -1, -1):
             i = food_idx[pos]
             sp = items[i][0]
@@ -176,80 +197,57 @@ class Canonicaliser:
                 if negated.get(j) and _CONNECTOR.match(gap) and items[j][1] != "DIET":
                     neg = True
             negated[i] = neg
+        return negated
 
-        entities: list[dict] = []
-        f: dict[str, Any] = {}
-        loc: dict[str, str] = {}
-        cat_order: list[tuple[str, str | None]] = []  # (category, dish or None)
-        weak_cat = False  # a bare "간식": category 디저트 unless another food is named
-        for i, (sp, label, v) in enumerate(items):
-            ent_name = ENTITY_NAMES[label]
-            value: Any = v
-            neg = negated.get(i, False)
-            if label == "CAT":
-                if neg:
-                    _add_list(f, "exclude_categories", v)
-                    ent_name = "exclude_category"
-                else:
-                    cat_order.append((v, None))
-                if v == "디저트" and compact(text[sp.start:sp.end]).startswith("간식") and not neg:
-                    # a bare 간식 is a time (snack) and a weak category
-                    f["time_of_day"] = "snack"
-                    weak_cat = True
-                    entities.append({"entity": ent_name, "value": value, "text": text[sp.start:sp.end],
-                                     "start": sp.start, "end": sp.end})
-                    continue
-            elif label == "DISH":
-                if neg:
-                    _add_list(f, "exclude_menus", v)
-                    ent_name = "exclude_menu"
-                else:
-                    cat_order.append((self.lex.dish_category.get(v, ""), v))
-            elif label == "DIET":
-                if neg and v == "spicy":
-                    value = "not_spicy"
-                elif neg:
-                    continue
-                _add_list(f, "dietary_preferences", value)
-            elif label == "BUDGET":
-                if not isinstance(v, int) or v <= 0 or intent == "COUPON_INQUIRY":
-                    continue
-                value = int(v)
-                f["budget_filter"] = max(int(f.get("budget_filter", 0)), value)
-            elif label == "PARTY":
-                value = int(v)
-                f["party_size"] = value
-            elif label == "COMP":
-                f["companion"] = v
-            elif label == "TIME":
-                f["time_of_day"] = v
-                if v == "snack" and compact(text[sp.start:sp.end]).startswith("간식"):
-                    weak_cat = True
-            elif label == "PAY":
-                f["payment_method"] = v
-            elif label == "GOOD":
-                f["good_shop"] = True
-                value = True
-            elif label == "OPEN":
-                f["open_now"] = True
-                value = True
-            elif label == "SORT":
-                f["sort"] = v
-            elif label == "DIST":
-                loc["district"] = v
-            elif label == "DONG":
-                loc["dong"] = v
-            elif label == "LMK":
-                loc["landmark"] = v
-            elif label == "NEAR":
-                loc["near"] = v
-            elif label == "SHOP":
-                if intent not in SHOP_INTENTS:
-                    continue  # only questions/feedback about one named shop carry a shop_name
-                f.setdefault("shop_name", v)
-            entities.append({"entity": ent_name, "value": value, "text": text[sp.start:sp.end],
-                             "start": sp.start, "end": sp.end})
-        if weak_cat and not cat_order:
+    def _food(self, turn: _Turn, label: str, v: Any, neg: bool, surface: str,
+              ent_name: str) -> tuple[str, Any] | None:
+        """A category, dish or diet word into the turn: (entity name, value), or None when it is dropped."""
+        value: Any = v
+        if label == "CAT":
+            if neg:
+                _add_list(turn.f, "exclude_categories", v)
+                ent_name = "exclude_category"
+            else:
+                turn.cat_order.append((v, None))
+            if v == "디저트" and compact(surface).startswith("간식") and not neg:
+                # a bare 간식 is a time (snack) and a weak category
+                turn.f["time_of_day"] = "snack"
+                turn.weak_cat = True
+        elif label == "DISH":
+            if neg:
+                _add_list(turn.f, "exclude_menus", v)
+                ent_name = "exclude_menu"
+            else:
+                turn.cat_order.append((self.lex.dish_category.get(v, ""), v))
+        else:  # DIET
+            if neg and v == "spicy":
+                value = "not_spicy"
+            elif neg:
+                return None
+            _add_list(turn.f, "dietary_preferences", value)
+        return ent_name, value
+
+
+_FOOD_LABELS = ("CAT", "DISH", "DIET")
+_LOCATION_KEYS = {"DIST": "district", "DONG": "dong", "LMK": "landmark", "NEAR": "near"}
+_FILTER_KEYS = {"COMP": "companion", "PAY": "payment_method", "SORT": "sort"}
+_FLAG_KEYS = {"GOOD": "good_shop", "OPEN": "open_now"}
+
+
+@dataclass
+class _Turn:
+    """What a turn's spans add up to while they are read left to right."""
+
+    f: dict[str, Any] = field(default_factory=dict)
+    loc: dict[str, str] = field(default_factory=dict)
+    cat_order: list[tuple[str, str | None]] = field(default_factory=list)  # (category, dish or None)
+    weak_cat: bool = False  # a bare "간식": category 디저트 unless another food is named
+    entities: list[dict] = field(default_factory=list)
+
+    def filters(self) -> dict[str, Any]:
+        """The filters: the last named food decides category and menu; exclusions and "not spicy" win."""
+        f, loc, cat_order = self.f, self.loc, self.cat_order
+        if self.weak_cat and not cat_order:
             cat_order.append(("디저트", None))
         if cat_order:
             cat, dish = cat_order[-1]
@@ -274,7 +272,36 @@ class Canonicaliser:
             f.pop("menu", None)
         if f.get("menu") and f.get("menu") in f.get("exclude_menus", []):
             f.pop("menu")
-        return entities, clean_filters(f)
+        return f
+
+
+def _slot(turn: _Turn, label: str, v: Any, surface: str, intent: str, ent_name: str) -> tuple[str, Any] | None:
+    """Any other slot into the turn: (entity name, value), or None when this intent does not keep it."""
+    value: Any = v
+    if label == "BUDGET":
+        if not isinstance(v, int) or v <= 0 or intent == "COUPON_INQUIRY":
+            return None
+        value = int(v)
+        turn.f["budget_filter"] = max(int(turn.f.get("budget_filter", 0)), value)
+    elif label == "PARTY":
+        value = int(v)
+        turn.f["party_size"] = value
+    elif label == "TIME":
+        turn.f["time_of_day"] = v
+        if v == "snack" and compact(surface).startswith("간식"):
+            turn.weak_cat = True
+    elif label in _FILTER_KEYS:
+        turn.f[_FILTER_KEYS[label]] = v
+    elif label in _FLAG_KEYS:
+        turn.f[_FLAG_KEYS[label]] = True
+        value = True
+    elif label in _LOCATION_KEYS:
+        turn.loc[_LOCATION_KEYS[label]] = v
+    elif label == "SHOP":
+        if intent not in SHOP_INTENTS:
+            return None  # only questions/feedback about one named shop carry a shop_name
+        turn.f.setdefault("shop_name", v)
+    return ent_name, value
 
 
 def _add_list(f: dict[str, Any], key: str, v: Any) -> None:
