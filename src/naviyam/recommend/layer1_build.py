@@ -71,22 +71,12 @@ def build_layer1(
         # passage vectors kept by (embedder, text hash): even a full rebuild embeds only what is new
         embedder = DiskCachedPassages(embedder, registry.models_dir / EMBEDDING_CACHE_DIR)
     current = registry.current("index")
-    previous = None
-    if current is not None and not full:
-        try:
-            previous = ShopIndex.load(Path(current.path) / "index")
-        except (OSError, ValueError) as exc:
-            log.warning("previous index %s unreadable (%s); embedding every shop", current.version, exc)
+    previous = _previous_index(current) if current is not None and not full else None
     catalog = ShopCatalog.load(engine)
     index, s = ShopIndex.build(catalog, embedder, previous=previous, fusion=config.fusion)
-    tuning = None
     gate = tune if gate is None else gate
-    incumbent = None
-    if gate and current is not None:
-        try:
-            incumbent = load_config(Path(current.path))
-        except (OSError, ValueError, KeyError) as exc:
-            log.warning("production index %s has no readable settings (%s): not compared", current.version, exc)
+    incumbent = _incumbent_config(current) if gate and current is not None else None
+    tuning = None
     if tune or incumbent is not None:
         config, tuning = tune_layer1(engine, config, catalog=catalog, embedder=embedder, index=index,
                                      incumbent=incumbent, search=tune)
@@ -97,15 +87,8 @@ def build_layer1(
         (alloc.path / "tuning.json").write_text(json.dumps(tuning.to_json(), ensure_ascii=False, indent=2,
                                                            default=str), encoding="utf-8")
     total = time.perf_counter() - t0
-    metrics = {"n_shops": s.n_shops, "n_embedded": s.n_embedded, "n_reused": s.n_reused,
-               "index_seconds": round(s.seconds, 3), "fit_seconds": round(arts.fit_seconds, 3),
-               "build_seconds": round(total, 3), "n_users": len(arts.matrix.user_ids),
-               "n_interactions": int(arts.matrix.matrix.nnz)}
-    if tuning is not None and not tuning.skipped:
-        metrics.update({f"tuning_before_{k}": v for k, v in tuning.before.items()})
-        metrics.update({f"tuning_after_{k}": v for k, v in tuning.after.items()})
     promote, reasons = _index_gate(current, tuning, incumbent, force)
-    metrics["gate"] = {"promoted": promote, "reasons": reasons}
+    metrics = {**_build_metrics(s, arts, total, tuning), "gate": {"promoted": promote, "reasons": reasons}}
     registry.register(
         alloc,
         metrics=metrics,
@@ -118,6 +101,36 @@ def build_layer1(
     )
     return BuildReport(alloc.version, alloc.path, current.version if current else None, s.n_shops, s.n_embedded,
                        s.n_reused, s.seconds, arts.fit_seconds, total, tuning, promote, reasons)
+
+
+def _previous_index(current) -> ShopIndex | None:
+    """The production index's shop index (its vectors are reused), or None when it cannot be read."""
+    try:
+        return ShopIndex.load(Path(current.path) / "index")
+    except (OSError, ValueError) as exc:
+        log.warning("previous index %s unreadable (%s); embedding every shop", current.version, exc)
+        return None
+
+
+def _incumbent_config(current) -> Layer1Config | None:
+    """The production index's settings (the gate scores them on the same split), or None when unreadable."""
+    try:
+        return load_config(Path(current.path))
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("production index %s has no readable settings (%s): not compared", current.version, exc)
+        return None
+
+
+def _build_metrics(s, arts, total: float, tuning) -> dict:
+    """The registry metrics of a build: sizes, seconds and, when tuned, the tuning's before and after."""
+    metrics = {"n_shops": s.n_shops, "n_embedded": s.n_embedded, "n_reused": s.n_reused,
+               "index_seconds": round(s.seconds, 3), "fit_seconds": round(arts.fit_seconds, 3),
+               "build_seconds": round(total, 3), "n_users": len(arts.matrix.user_ids),
+               "n_interactions": int(arts.matrix.matrix.nnz)}
+    if tuning is not None and not tuning.skipped:
+        metrics.update({f"tuning_before_{k}": v for k, v in tuning.before.items()})
+        metrics.update({f"tuning_after_{k}": v for k, v in tuning.after.items()})
+    return metrics
 
 
 def _gate_score(m: dict[str, float] | None) -> float:

@@ -115,10 +115,40 @@ def tune_layer1(engine: Engine, config, *, catalog: ShopCatalog, embedder, index
     start, end = everything.window()
     if end is None:
         return config, TuningReport(None, 0, 0.0, skipped="no interactions")
-    span = end - start
-    cutoff = end - min(dt.timedelta(days=holdout_days), span * 0.2)
+    cutoff = end - min(dt.timedelta(days=holdout_days), (end - start) * 0.2)
     pre = fit_layer1(engine, config=config, embedder=embedder, previous_index=index, until=cutoff, catalog=catalog)
     share = repeat_share(pre.interactions)
+    holdout = _holdout(everything, pre, cutoff, max_users, seed)
+    users = holdout.users
+    report = TuningReport(cutoff, len(users), share)
+    if len(users) < MIN_USERS:
+        report.skipped = f"only {len(users)} users ordered a new shop after {cutoff:%Y-%m-%d}"
+        report.seconds = time.perf_counter() - t0
+        return config, report
+
+    split = _Split(pre, catalog, users, holdout, UserDirectory.load(engine), cutoff)
+    report.before = split.merged_metrics(config, pre.funnels, 100)
+    if incumbent is not None:
+        inc_funnels = {n: f.fit(split.ctx) for n, f in incumbent.make_funnels().items()}
+        report.incumbent = split.merged_metrics(incumbent, inc_funnels, 100)
+    if not search:
+        report.after = dict(report.before)
+        report.seconds = time.perf_counter() - t0
+        return config, report
+    cfg = replace(config, exclude_history=share < REPEAT_SHARE_MIN,
+                  funnel_params={n: dict(p) for n, p in config.funnel_params.items()})
+    funnels = _tune_funnels(split, cfg, dict(pre.funnels), report)
+    cfg = replace(cfg, funnels=tuple(n for n in cfg.funnels if n in funnels) + tuple(
+        n for n in funnels if n not in cfg.funnels))
+    cfg = _tune_merge(split, cfg, funnels, report)
+    report.seconds = time.perf_counter() - t0
+    log.info("Layer 1 tuned on %d users after %s: recall@100 %.4f -> %.4f (%.0fs)", len(users), cutoff,
+             report.before.get(f"recall@{config.k}", 0.0), report.after.get("recall@100", 0.0), report.seconds)
+    return cfg, report
+
+
+def _holdout(everything: Interactions, pre, cutoff: dt.datetime, max_users: int, seed: int) -> Holdout:
+    """The shops each user ordered new to them after ``cutoff`` (at most ``max_users`` users, drawn by ``seed``)."""
     o = everything.orders
     after = o.at >= np.datetime64(cutoff, "s")
     holdout = make_holdout(cutoff, zip(o.user_id[after].tolist(), o.shop_id[after].tolist(), strict=False),
@@ -128,61 +158,57 @@ def tune_layer1(engine: Engine, config, *, catalog: ShopCatalog, embedder, index
     if len(users) > max_users:
         users = sorted(np.random.default_rng(seed).choice(users, max_users, replace=False).tolist())
         holdout = Holdout(cutoff, {u: holdout.relevant[u] for u in users}, {u: holdout.seen[u] for u in users})
-    report = TuningReport(cutoff, len(users), share)
-    if len(users) < MIN_USERS:
-        report.skipped = f"only {len(users)} users ordered a new shop after {cutoff:%Y-%m-%d}"
-        report.seconds = time.perf_counter() - t0
-        return config, report
+    return holdout
 
-    user_dir = UserDirectory.load(engine)
-    ctx = FitContext(catalog, pre.interactions, pre.matrix, pre.index, now=cutoff)
-    request = RequestContext(now=cutoff)
-    k_max = max(K_CHOICES)
 
-    def run(cfg, funnels) -> dict[int, dict[str, list]]:
-        arts = copy.copy(pre)
+class _Split:
+    """Layer 1 fitted before the cut-off, asked for the held-out users' candidates at the cut-off."""
+
+    def __init__(self, pre, catalog: ShopCatalog, users: list[int], holdout: Holdout, user_dir: UserDirectory,
+                 cutoff: dt.datetime):
+        self.pre, self.users, self.holdout, self.user_dir = pre, users, holdout, user_dir
+        self.ctx = FitContext(catalog, pre.interactions, pre.matrix, pre.index, now=cutoff)
+        self.request = RequestContext(now=cutoff)
+        self.k_max = max(K_CHOICES)
+
+    def run(self, cfg, funnels) -> dict[int, dict[str, list]]:
+        """User -> merged and per-funnel candidate lists of ``k_max`` shops with these settings and funnels."""
+        arts = copy.copy(self.pre)
         arts.funnels = funnels
-        gen = CandidateGenerator(arts, config=replace(cfg, k=k_max, per_funnel_k=k_max), users=user_dir)
+        gen = CandidateGenerator(arts, config=replace(cfg, k=self.k_max, per_funnel_k=self.k_max), users=self.user_dir)
         out = {}
-        for u in users:
-            res = gen.candidates(u, VAGUE_NLU, request, k=k_max, keep_funnel_lists=True)
+        for u in self.users:
+            res = gen.candidates(u, VAGUE_NLU, self.request, k=self.k_max, keep_funnel_lists=True)
             out[u] = {"merged": res.candidates, "per_funnel": res.per_funnel or {}}
         return out
 
-    def merged_metrics(cfg, funnels, k: int) -> dict[str, float]:
-        res = run(cfg, funnels)
-        return _metrics({u: [c.shop_id for c in r["merged"][:k]] for u, r in res.items()}, holdout, k)
+    def merged_metrics(self, cfg, funnels, k: int) -> dict[str, float]:
+        res = self.run(cfg, funnels)
+        return _metrics({u: [c.shop_id for c in r["merged"][:k]] for u, r in res.items()}, self.holdout, k)
 
-    report.before = merged_metrics(config, pre.funnels, 100)
-    if incumbent is not None:
-        inc_funnels = {n: f.fit(ctx) for n, f in incumbent.make_funnels().items()}
-        report.incumbent = merged_metrics(incumbent, inc_funnels, 100)
-    if not search:
-        report.after = dict(report.before)
-        report.seconds = time.perf_counter() - t0
-        return config, report
-    cfg = replace(config, exclude_history=share < REPEAT_SHARE_MIN,
-                  funnel_params={n: dict(p) for n, p in config.funnel_params.items()})
-    funnels = dict(pre.funnels)
-    # 2. each funnel's own hyper-parameters, by its own Recall@100
+
+def _tune_funnels(split: _Split, cfg, funnels: dict, report: TuningReport) -> dict:
+    """Step 2: each funnel's own hyper-parameters, by its own Recall@100 (``cfg.funnel_params`` updated)."""
     for name, grid in PARAM_GRIDS.items():
         if name not in funnels:
             continue
         scores = []
         for params in grid:
-            f = type(funnels[name])(**{**cfg.funnel_params.get(name, {}), **params}).fit(ctx)
+            f = type(funnels[name])(**{**cfg.funnel_params.get(name, {}), **params}).fit(split.ctx)
             only = replace(cfg, funnels=(name,), funnel_weights={name: 1.0}, quota_share=0.0)
-            m = merged_metrics(only, {**funnels, name: f}, 100)
+            m = split.merged_metrics(only, {**funnels, name: f}, 100)
             scores.append((m["recall@100"] + m["ndcg@10"], params, f, m))
         best = max(scores, key=lambda x: x[0])
         cfg.funnel_params[name] = {**cfg.funnel_params.get(name, {}), **best[1]}
         funnels[name] = best[2]
         report.funnel_recall[name] = {"recall@100": round(best[3]["recall@100"], 4), **{
             "grid": [[p, round(m["recall@100"], 4)] for _s, p, _f, m in scores]}}
-    # 3. merge weights and quota on the per-funnel lists (fetched once)
-    cfg = replace(cfg, funnels=tuple(n for n in cfg.funnels if n in funnels) + tuple(
-        n for n in funnels if n not in cfg.funnels))
-    lists = run(cfg, funnels)
+    return funnels
+
+
+def _tune_merge(split: _Split, cfg, funnels: dict, report: TuningReport):
+    """Steps 3 and 4: merge weights and quota on the per-funnel lists (fetched once), then the list size."""
+    lists = split.run(cfg, funnels)
 
     def score(weights: dict[str, float], quota: float, k: int) -> tuple[float, dict[str, float]]:
         merged = {}
@@ -190,7 +216,7 @@ def tune_layer1(engine: Engine, config, *, catalog: ShopCatalog, embedder, index
             active = {n: c for n, c in r["per_funnel"].items() if weights.get(n, 1.0) > 0}
             merged[u] = [c.shop_id for c in merge_candidates(active, k=k, weights=weights, quota_share=quota,
                                                              method=cfg.merge_method)]
-        m = _metrics(merged, holdout, k)
+        m = _metrics(merged, split.holdout, k)
         return m[f"recall@{k}"] + m["ndcg@10"], m
 
     weights = {n: cfg.funnel_weights.get(n, 1.0) for n in cfg.funnels}
@@ -209,14 +235,10 @@ def tune_layer1(engine: Engine, config, *, catalog: ShopCatalog, embedder, index
             value, _ = score(weights, q, 100)
             if value > best_value + 1e-9:
                 best_value, quota = value, q
-    # 4. candidate list size
     by_k = {k: score(weights, quota, k)[1][f"recall@{k}"] for k in K_CHOICES}
-    k_best = min(k for k in K_CHOICES if by_k[k] >= by_k[k_max] * (1 - K_TOLERANCE))
+    k_best = min(k for k in K_CHOICES if by_k[k] >= by_k[split.k_max] * (1 - K_TOLERANCE))
     cfg = replace(cfg, funnel_weights=weights, quota_share=quota, k=k_best, per_funnel_k=max(k_best, cfg.per_funnel_k))
     report.after = {**score(weights, quota, 100)[1], **{f"recall@{k}": round(v, 4) for k, v in by_k.items()}}
     report.chosen = {"exclude_history": cfg.exclude_history, "funnel_weights": weights, "quota_share": quota,
                      "k": k_best, "funnel_params": cfg.funnel_params}
-    report.seconds = time.perf_counter() - t0
-    log.info("Layer 1 tuned on %d users after %s: recall@100 %.4f -> %.4f (%.0fs)", len(users), cutoff,
-             report.before.get(f"recall@{config.k}", 0.0), report.after.get("recall@100", 0.0), report.seconds)
-    return cfg, report
+    return cfg

@@ -107,61 +107,87 @@ def clauses(x: ReasonInputs, wide_weights: Sequence[float] | None = None) -> lis
     Clauses are listed in their display order; :func:`build_reason` keeps that
     order for the clauses it picks (place, history, dish, money, the shop).
     """
-    out: list[tuple[float, str, str]] = []
-    w = x.wide
+    out = [c for step in _CLAUSE_STEPS for c in step(x, x.wide, wide_weights)]
+    order = {id(c): i for i, c in enumerate(out)}
+    out.sort(key=lambda c: (-c[0], order[id(c)]))
+    return out
 
-    if x.distance_m is not None and math.isfinite(x.distance_m):
-        minutes = max(1, round(x.distance_m / WALK_M_PER_MIN))
-        if minutes <= MAX_WALK_MIN:
-            where = _origin_phrase(x.origin_label)
-            s = w[W["distance"]] * _weight("distance", wide_weights)
-            out.append((s, f"{where} 걸어서 {minutes}분 거리에 있고", f"{where} 걸어서 {minutes}분 거리에 있어요"))
 
+_Clause = tuple[float, str, str]
+
+
+def _place(x: ReasonInputs, w: Sequence[float], wide_weights: Sequence[float] | None) -> list[_Clause]:
+    """How many walking minutes away it is (not offered past MAX_WALK_MIN)."""
+    if x.distance_m is None or not math.isfinite(x.distance_m):
+        return []
+    minutes = max(1, round(x.distance_m / WALK_M_PER_MIN))
+    if minutes > MAX_WALK_MIN:
+        return []
+    where = _origin_phrase(x.origin_label)
+    s = w[W["distance"]] * _weight("distance", wide_weights)
+    return [(s, f"{where} 걸어서 {minutes}분 거리에 있고", f"{where} 걸어서 {minutes}분 거리에 있어요")]
+
+
+def _money(x: ReasonInputs, w: Sequence[float], wide_weights: Sequence[float] | None) -> list[_Clause]:
+    """The budget fits (with the meal card when it counts), or the meal card alone works."""
     card = x.accepts_meal_card and (x.meal_card_asked or x.meal_card_holder)
     fits = x.cheapest_price is not None and math.isfinite(x.cheapest_price)
     if x.budget and fits and x.cheapest_price <= x.budget:
         s = w[W["budget_compatibility"]] * _weight("budget", wide_weights) + (0.3 if card else 0.0)
         if card:
-            out.append((s, f"급식카드로 {won(x.budget)} 이하 메뉴를 먹을 수 있고",
-                        f"급식카드로 {won(x.budget)} 이하 메뉴를 먹을 수 있어요"))
-        else:
-            out.append((s, f"{won(x.budget)} 이하 메뉴가 있고", f"{won(x.budget)} 이하 메뉴가 있어요"))
-    elif card:
-        s = _weight("meal_card", wide_weights) * (1.0 if x.meal_card_asked else 0.6)
-        if fits and x.cheapest_price <= 10_000:
-            price = won(math.ceil(x.cheapest_price / 1000) * 1000)
-            out.append((s, f"급식카드로 {price} 이하 메뉴를 먹을 수 있고", f"급식카드로 {price} 이하 메뉴를 먹을 수 있어요"))
-        else:
-            out.append((s, "급식카드를 쓸 수 있고", "급식카드를 쓸 수 있어요"))
+            return [(s, f"급식카드로 {won(x.budget)} 이하 메뉴를 먹을 수 있고",
+                     f"급식카드로 {won(x.budget)} 이하 메뉴를 먹을 수 있어요")]
+        return [(s, f"{won(x.budget)} 이하 메뉴가 있고", f"{won(x.budget)} 이하 메뉴가 있어요")]
+    if not card:
+        return []
+    s = _weight("meal_card", wide_weights) * (1.0 if x.meal_card_asked else 0.6)
+    if fits and x.cheapest_price <= 10_000:
+        price = won(math.ceil(x.cheapest_price / 1000) * 1000)
+        return [(s, f"급식카드로 {price} 이하 메뉴를 먹을 수 있고", f"급식카드로 {price} 이하 메뉴를 먹을 수 있어요")]
+    return [(s, "급식카드를 쓸 수 있고", "급식카드를 쓸 수 있어요")]
 
+
+def _history(x: ReasonInputs, w: Sequence[float], wide_weights: Sequence[float] | None) -> list[_Clause]:
+    """A favourite, or ordered from before."""
+    history = w[W["user_x_shop_history"]]
     if x.is_favourite:
-        out.append((_weight("favourite", wide_weights) * max(w[W["user_x_shop_history"]], 0.4),
-                    "즐겨찾기해 둔 가게이고", "즐겨찾기해 둔 가게예요"))
-    elif x.orders_here >= 2:
-        out.append((_weight("history", wide_weights) * w[W["user_x_shop_history"]] + 0.2,
-                    "전에 자주 주문했던 곳이고", "전에 자주 주문했던 곳이에요"))
-    elif x.orders_here == 1:
-        out.append((_weight("history", wide_weights) * w[W["user_x_shop_history"]],
-                    "전에 주문해 본 곳이고", "전에 주문해 본 곳이에요"))
+        return [(_weight("favourite", wide_weights) * max(history, 0.4), "즐겨찾기해 둔 가게이고", "즐겨찾기해 둔 가게예요")]
+    if x.orders_here >= 2:
+        return [(_weight("history", wide_weights) * history + 0.2, "전에 자주 주문했던 곳이고", "전에 자주 주문했던 곳이에요")]
+    if x.orders_here == 1:
+        return [(_weight("history", wide_weights) * history, "전에 주문해 본 곳이고", "전에 주문해 본 곳이에요")]
+    return []
 
+
+def _food(x: ReasonInputs, w: Sequence[float], wide_weights: Sequence[float] | None) -> list[_Clause]:
+    """It sells the dish asked for; it suits the dietary wish."""
+    out: list[_Clause] = []
     if x.asked_menu and x.serves_asked_menu:
         out.append((_weight("menu", wide_weights), f"찾는 {obj(x.asked_menu)} 팔고", f"찾는 {obj(x.asked_menu)} 팔아요"))
-
     prefs = [p for p in x.dietary if p in _DIET_WORDS]
     if prefs and w[W["dietary_match"]] >= 0.5:
         word = _DIET_WORDS[prefs[0]]
         out.append((w[W["dietary_match"]] * _weight("dietary", wide_weights),
                     f"{word} 먹을 수 있는 메뉴가 많고", f"{word} 먹을 수 있는 메뉴가 많아요"))
+    return out
 
+
+def _shop(x: ReasonInputs, w: Sequence[float], wide_weights: Sequence[float] | None) -> list[_Clause]:
+    """A 착한가게; a high rating over enough reviews."""
+    out: list[_Clause] = []
     if x.is_good_shop:
         out.append((_weight("good_shop", wide_weights) * (0.6 + w[W["good_shop"]]),
                     "아이들을 돕는 착한가게이고", "아이들을 돕는 착한가게예요"))
-
     if x.rating is not None and x.rating >= 4.2 and x.review_count >= 3:
         r = f"{x.rating:.1f}"
         out.append((w[W["rating"]] * _weight("rating", wide_weights) + 0.1,
                     f"평점이 {r}점으로 높고", f"평점이 {r}점으로 높아요"))
+    return out
 
+
+def _others(x: ReasonInputs, w: Sequence[float], wide_weights: Sequence[float] | None) -> list[_Clause]:
+    """Similar users or the neighbourhood like it; it is what people eat at this time of day."""
+    out: list[_Clause] = []
     collab = x.funnels.get("collaborative", 0.0)
     if collab >= 0.5:
         out.append((collab * _weight("collaborative", wide_weights),
@@ -169,15 +195,15 @@ def clauses(x: ReasonInputs, wide_weights: Sequence[float] | None = None) -> lis
     pop = x.funnels.get("popularity", 0.0)
     if pop >= 0.5:
         out.append((pop * _weight("popularity", wide_weights), "이 동네에서 인기가 많고", "이 동네에서 인기가 많아요"))
-
     if x.time_of_day in _TIME_WORDS and w[W["time_x_category"]] >= 0.8:
         t = _TIME_WORDS[x.time_of_day]
         out.append((0.5 * w[W["time_x_category"]] * _weight("time", wide_weights),
                     f"{t}에 많이 먹는 {x.category} 가게이고", f"{t}에 많이 먹는 {x.category} 가게예요"))
-
-    order = {id(c): i for i, c in enumerate(out)}
-    out.sort(key=lambda c: (-c[0], order[id(c)]))
     return out
+
+
+#: The clause steps in display order.
+_CLAUSE_STEPS = (_place, _money, _history, _food, _shop, _others)
 
 
 _DISPLAY_ORDER = ("거리", "즐겨찾기", "주문", "찾는", "급식카드", "이하 메뉴", "먹을 수 있는 메뉴", "착한가게", "평점",
