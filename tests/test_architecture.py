@@ -177,7 +177,6 @@ LONG_ALLOWED = {
     "recommend/features/builder.py::FeatureBuilder.build": PENDING,
     "recommend/offline_eval.py::run_eval_ranker": PENDING,
     "recommend/ranker/trainer.py::_fit": PENDING,
-    "recommend/training_data.py": PENDING,
     "retrieval/catalog.py::ShopCatalog.from_rows": PENDING,
     "retrieval/filters.py::build_spec": PENDING,
     "service/journeys.py::check_journey": PENDING,

@@ -41,6 +41,9 @@ ENUMS: dict[str, set[str]] = {
     "payment_method": set(get_args(PaymentMethod)),
     "sort": set(get_args(Sort)),
 }
+#: The Korean word of each time of day (what a child says, what the reasons write).
+TIME_OF_DAY_KO: dict[str, str] = {"breakfast": "아침", "lunch": "점심", "snack": "간식", "dinner": "저녁",
+                                  "late_night": "야식"}
 DIETARY: set[str] = set(get_args(Dietary))
 NEAR: set[str] = set(get_args(Near))
 

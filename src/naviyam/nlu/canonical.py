@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from naviyam.core.contract import TIME_OF_DAY_KO
 from naviyam.nlu.lexicon import ENTITY_NAMES, Lexicon, compact
 from naviyam.nlu.matcher import Matcher
 from naviyam.nlu.numbers import parse_count, parse_money
@@ -361,7 +362,7 @@ def clean_filters(f: dict[str, Any]) -> dict[str, Any]:
 
 _KO = {
     "alone": "혼밥", "friends": "친구", "family": "가족", "date": "데이트", "group": "단체",
-    "breakfast": "아침", "lunch": "점심", "dinner": "저녁", "late_night": "야식", "snack": "간식",
+    **TIME_OF_DAY_KO,
     "healthy": "건강식", "vegetarian": "채식", "not_spicy": "안 매운", "spicy": "매운", "light": "가벼운",
     "hearty": "든든한", "price": "가성비", "rating": "평점 좋은", "distance": "가까운", "popularity": "인기",
     "school": "학교 근처", "home": "집 근처", "current": "근처",

@@ -16,6 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from naviyam.core.contract import TIME_OF_DAY_KO
 from naviyam.core.text import particle
 from naviyam.recommend.features import W
 
@@ -38,7 +39,6 @@ _WIDE_SLOT = {
 }
 _DIET_WORDS = {"healthy": "건강하게", "vegetarian": "고기 없이", "not_spicy": "맵지 않게", "spicy": "맵게",
                "light": "가볍게", "hearty": "든든하게"}
-_TIME_WORDS = {"breakfast": "아침", "lunch": "점심", "snack": "간식", "dinner": "저녁", "late_night": "야식"}
 
 
 def obj(word: str) -> str:
@@ -195,8 +195,8 @@ def _others(x: ReasonInputs, w: Sequence[float], wide_weights: Sequence[float] |
     pop = x.funnels.get("popularity", 0.0)
     if pop >= 0.5:
         out.append((pop * _weight("popularity", wide_weights), "이 동네에서 인기가 많고", "이 동네에서 인기가 많아요"))
-    if x.time_of_day in _TIME_WORDS and w[W["time_x_category"]] >= 0.8:
-        t = _TIME_WORDS[x.time_of_day]
+    if x.time_of_day in TIME_OF_DAY_KO and w[W["time_x_category"]] >= 0.8:
+        t = TIME_OF_DAY_KO[x.time_of_day]
         out.append((0.5 * w[W["time_x_category"]] * _weight("time", wide_weights),
                     f"{t}에 많이 먹는 {x.category} 가게이고", f"{t}에 많이 먹는 {x.category} 가게예요"))
     return out
