@@ -175,8 +175,6 @@ LONG_ALLOWED = {
     "nlu/operator.py::_Checker.check": PENDING,
     "nlu/train.py::train_nlu": PENDING,
     "recommend/features/builder.py::FeatureBuilder.build": PENDING,
-    "recommend/offline_eval.py::run_eval_ranker": PENDING,
-    "recommend/ranker/trainer.py::_fit": PENDING,
     "retrieval/catalog.py::ShopCatalog.from_rows": PENDING,
     "retrieval/filters.py::build_spec": PENDING,
     "service/journeys.py::check_journey": PENDING,

@@ -31,6 +31,7 @@ from naviyam.recommend.evaluation import (
     DEPTH,
     METHODS,
     VAGUE_NLU,
+    Holdout,
     make_holdout,
     peer_rankings,
     side_by_side,
@@ -95,6 +96,36 @@ def run_eval_ranker(engine: Engine, registry=None, *, days: int = 14, out_dir: P
     cutoff = end - dt.timedelta(days=days)
     if cutoff <= start:
         raise ValueError(f"데이터 기간({start:%Y-%m-%d}~{end:%Y-%m-%d})이 평가 기간 {days}일보다 짧아요.")
+    config, catalog, arts, ranker = _models_before(engine, registry, cutoff, seconds, embedder=embedder, days=days,
+                                                   train_config=train_config, data_config=data_config, tune=tune,
+                                                   seed=seed, progress=progress, t0=t0)
+    holdout = _holdout(everything, arts, cutoff, max_users, seed)
+    users = holdout.users
+    if not users:
+        raise ValueError(f"{cutoff:%Y-%m-%d %H:%M} 이후에 새 가게를 주문한 기존 사용자가 없어 평가할 수 없어요.")
+    t = time.perf_counter()
+    lists = peer_rankings(arts.matrix, orders_matrix(arts.interactions, arts.matrix), holdout)
+    gen = CandidateGenerator(arts, config=config, users=UserDirectory.load(engine), engine=None,
+                             version="evaluation")
+    request = RequestContext(now=cutoff)
+    lists["layer1"] = {u: [c.shop_id for c in gen.candidates(u, VAGUE_NLU, request).candidates] for u in users}
+    rec = RecommendationEngine(gen, InteractionState.load(engine, catalog, until=cutoff), ranker)
+    lists["wide_deep"] = {u: [r["shop_id"] for r in rec.recommend(u, VAGUE_NLU, {"now": cutoff},
+                                                                  top_k=DEPTH).recommendations] for u in users}
+    results = side_by_side(lists, holdout, catalog)
+    seconds["evaluation"] = time.perf_counter() - t
+    variant = next((m for m in results if m.startswith("itemknn_")
+                    and results[m] == results.get("itemknn")), None)
+    report = EvalReport(cutoff, days, len(users), sum(len(r) for r in holdout.relevant.values()), results, variant,
+                        {k: round(v, 1) for k, v in seconds.items()})
+    if out_dir is not None:
+        write_report(report, Path(out_dir))
+    return report
+
+
+def _models_before(engine: Engine, registry, cutoff: dt.datetime, seconds: dict[str, float], *, embedder, days: int,
+                   train_config, data_config, tune: bool, seed: int, progress, t0: float):
+    """(Layer 1 settings, catalogue, Layer 1, ranker) rebuilt on the events before ``cutoff``; ``seconds`` filled."""
     config = production_layer1_config(registry) or Layer1Config()
     if embedder is None:
         embedder = make_embedder(config.embedder)
@@ -126,7 +157,11 @@ def run_eval_ranker(engine: Engine, registry=None, *, days: int = 14, out_dir: P
     result = fit_wide_deep(train, val, ranking, tcfg, categories=manifest.get("categories"))
     ranker = WideDeepRanker.from_training(result, tcfg)
     seconds["ranker"] = time.perf_counter() - t
+    return config, catalog, arts, ranker
 
+
+def _holdout(everything: Interactions, arts, cutoff: dt.datetime, max_users: int, seed: int) -> Holdout:
+    """The shops known users ordered new to them after ``cutoff`` (at most ``max_users`` users, drawn by ``seed``)."""
     o = everything.orders
     after = o.at >= np.datetime64(cutoff, "s")
     holdout = make_holdout(cutoff, zip(o.user_id[after].tolist(), o.shop_id[after].tolist(), strict=False),
@@ -136,27 +171,7 @@ def run_eval_ranker(engine: Engine, registry=None, *, days: int = 14, out_dir: P
         keep = sorted(np.random.default_rng(seed).choice(holdout.users, max_users, replace=False).tolist())
         holdout = dataclasses.replace(holdout, relevant={u: holdout.relevant[u] for u in keep},
                                       seen={u: holdout.seen[u] for u in keep})
-    users = holdout.users
-    if not users:
-        raise ValueError(f"{cutoff:%Y-%m-%d %H:%M} 이후에 새 가게를 주문한 기존 사용자가 없어 평가할 수 없어요.")
-    t = time.perf_counter()
-    lists = peer_rankings(arts.matrix, orders_matrix(arts.interactions, arts.matrix), holdout)
-    gen = CandidateGenerator(arts, config=config, users=UserDirectory.load(engine), engine=None,
-                             version="evaluation")
-    request = RequestContext(now=cutoff)
-    lists["layer1"] = {u: [c.shop_id for c in gen.candidates(u, VAGUE_NLU, request).candidates] for u in users}
-    rec = RecommendationEngine(gen, InteractionState.load(engine, catalog, until=cutoff), ranker)
-    lists["wide_deep"] = {u: [r["shop_id"] for r in rec.recommend(u, VAGUE_NLU, {"now": cutoff},
-                                                                  top_k=DEPTH).recommendations] for u in users}
-    results = side_by_side(lists, holdout, catalog)
-    seconds["evaluation"] = time.perf_counter() - t
-    variant = next((m for m in results if m.startswith("itemknn_")
-                    and results[m] == results.get("itemknn")), None)
-    report = EvalReport(cutoff, days, len(users), sum(len(r) for r in holdout.relevant.values()), results, variant,
-                        {k: round(v, 1) for k, v in seconds.items()})
-    if out_dir is not None:
-        write_report(report, Path(out_dir))
-    return report
+    return holdout
 
 
 def write_report(report: EvalReport, out_dir: Path) -> None:

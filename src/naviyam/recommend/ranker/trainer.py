@@ -150,6 +150,7 @@ def fit_wide_deep(
 
 
 def _fit(train, val, ranking, cfg: TrainConfig, categories, on_epoch) -> TrainResult:
+    """Train on ``train``, keep the epoch best on ``val`` (and ``ranking``), then fit the Layer 1 blend."""
     t0 = time.perf_counter()
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -163,35 +164,19 @@ def _fit(train, val, ranking, cfg: TrainConfig, categories, on_epoch) -> TrainRe
     xb, yb = enc.encode_frame(train)
     xv, yv = enc.encode_frame(val)
     xr = enc.encode(FeatureRows.from_frame(ranking)) if ranking is not None and len(ranking) else None
-    wide_params = list(net.wide.parameters())
-    wide_ids = {id(p) for p in wide_params}
-    deep_params = [p for p in net.parameters() if id(p) not in wide_ids]
-    opt = torch.optim.Adam([
-        {"params": wide_params, "lr": cfg.lr * cfg.wide_lr_multiplier, "weight_decay": 0.0},
-        {"params": deep_params, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
-    ])
+    opt = _optimizer(net, cfg)
     loss_fn = nn.BCEWithLogitsLoss()
     n = len(yb)
     groups = _groups(train) if cfg.loss == "softmax" else None
     history: list[EpochStats] = []
     best_state, best_value, best_epoch, bad = None, -math.inf, 0, 0
-    sign = -1.0 if cfg.monitor == "logloss" else 1.0
     for epoch in range(1, cfg.epochs + 1):
         e0 = time.perf_counter()
         net.train()
-        total = 0.0
         if groups is not None:
             total = _softmax_epoch(net, opt, xb, groups, cfg, rng) * n
         else:
-            perm = torch.from_numpy(rng.permutation(n))
-            for start in range(0, n, cfg.batch_size):
-                idx = perm[start:start + cfg.batch_size]
-                opt.zero_grad(set_to_none=True)
-                batch = slice_batch(xb, idx)
-                loss = loss_fn(net(batch), yb[idx]) + _embedding_penalty(net, batch, cfg.embedding_l2)
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * len(idx)
+            total = _pointwise_epoch(net, opt, loss_fn, xb, yb, cfg, rng)
         pv = predict(net, xv)
         stats = EpochStats(
             epoch=epoch, train_loss=total / max(n, 1), val_loss=log_loss(yv.numpy(), pv),
@@ -205,12 +190,7 @@ def _fit(train, val, ranking, cfg: TrainConfig, categories, on_epoch) -> TrainRe
                  f"{stats.ranking.get('ndcg@10', float('nan')):.4f}", stats.seconds)
         if on_epoch:
             on_epoch(stats)
-        if cfg.monitor == "ndcg" and "ndcg@10" in stats.ranking:
-            value = stats.ranking["ndcg@10"]
-        else:
-            value = sign * (stats.val_loss if cfg.monitor == "logloss" else stats.val_auc)
-        if math.isnan(value):
-            value = -math.inf
+        value = _monitored(stats, cfg)
         if best_state is None or value > best_value:
             best_state, best_value, best_epoch, bad = copy.deepcopy(net.state_dict()), value, epoch, 0
         else:
@@ -221,8 +201,53 @@ def _fit(train, val, ranking, cfg: TrainConfig, categories, on_epoch) -> TrainRe
     assert best_state is not None
     net.load_state_dict(best_state)
     net.eval()
-    best = history[best_epoch - 1]
     blend = fit_layer1_blend(net, xr, ranking, cfg.layer1_blend_grid) if xr is not None else None
+    metrics = _fit_metrics(train, val, ranking, history, best_epoch, blend)
+    seconds = time.perf_counter() - t0
+    metrics["train_seconds"] = seconds
+    return TrainResult(net, enc, history, best_epoch, metrics, seconds)
+
+
+def _optimizer(net: WideDeepNet, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """Adam with the wide part at its own learning rate and without weight decay."""
+    wide_params = list(net.wide.parameters())
+    wide_ids = {id(p) for p in wide_params}
+    deep_params = [p for p in net.parameters() if id(p) not in wide_ids]
+    return torch.optim.Adam([
+        {"params": wide_params, "lr": cfg.lr * cfg.wide_lr_multiplier, "weight_decay": 0.0},
+        {"params": deep_params, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
+    ])
+
+
+def _pointwise_epoch(net: WideDeepNet, opt, loss_fn, xb, yb, cfg: TrainConfig, rng: np.random.Generator) -> float:
+    """One epoch of shuffled mini-batches with the logistic loss; the summed loss over the rows."""
+    n = len(yb)
+    total = 0.0
+    perm = torch.from_numpy(rng.permutation(n))
+    for start in range(0, n, cfg.batch_size):
+        idx = perm[start:start + cfg.batch_size]
+        opt.zero_grad(set_to_none=True)
+        batch = slice_batch(xb, idx)
+        loss = loss_fn(net(batch), yb[idx]) + _embedding_penalty(net, batch, cfg.embedding_l2)
+        loss.backward()
+        opt.step()
+        total += float(loss.detach()) * len(idx)
+    return total
+
+
+def _monitored(stats: EpochStats, cfg: TrainConfig) -> float:
+    """The value early stopping maximises: NDCG@10 of the ranking lists, minus the log loss, or the AUC."""
+    if cfg.monitor == "ndcg" and "ndcg@10" in stats.ranking:
+        value = stats.ranking["ndcg@10"]
+    else:
+        sign = -1.0 if cfg.monitor == "logloss" else 1.0
+        value = sign * (stats.val_loss if cfg.monitor == "logloss" else stats.val_auc)
+    return -math.inf if math.isnan(value) else value
+
+
+def _fit_metrics(train, val, ranking, history: list[EpochStats], best_epoch: int, blend) -> dict[str, float]:
+    """The best epoch's metrics, the blend's, and the Layer 1 and popularity orders' on the same lists."""
+    best = history[best_epoch - 1]
     metrics: dict[str, float] = {"val_auc": best.val_auc, "val_logloss": best.val_loss,
                                  "train_loss": best.train_loss, "best_epoch": float(best_epoch),
                                  "epochs_run": float(len(history)),
@@ -239,9 +264,7 @@ def _fit(train, val, ranking, cfg: TrainConfig, categories, on_epoch) -> TrainRe
             base = ranking_metrics(ranking_lists(ranking, baseline_scores(ranking, method)))
             for key in ("ndcg@5", "ndcg@10", "hit_rate@5", "hit_rate@10", "mrr"):
                 metrics[f"{method}_{key}"] = base[key]
-    seconds = time.perf_counter() - t0
-    metrics["train_seconds"] = seconds
-    return TrainResult(net, enc, history, best_epoch, metrics, seconds)
+    return metrics
 
 
 @dataclass
