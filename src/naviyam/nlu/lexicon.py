@@ -127,37 +127,7 @@ class Lexicon:
         categories = {c: {"aliases": list(v["aliases"]), "dishes": list(v["dishes"])}
                       for c, v in tax["categories"].items()}
         dish_category = {d: c for c, v in categories.items() for d in v["dishes"]}
-        phrases: dict[str, dict[str, str]] = {lab: {} for lab in ("CAT", "DISH", "COMP", "TIME", "DIET", "PAY",
-                                                                   "GOOD", "OPEN", "SORT", "NEAR")}
-        for c, v in categories.items():
-            for a in v["aliases"]:
-                phrases["CAT"][a] = c
-            phrases["CAT"][c] = c
-            for d in v["dishes"]:
-                phrases["DISH"][d] = d
-        for c, words in lex["category_aliases"].items():
-            for w in words:
-                phrases["CAT"].setdefault(w, c)
-        for d, words in lex["dish_variants"].items():
-            if d not in dish_category:
-                raise ValueError(f"lexicon dish {d!r} is not in taxonomy.json")
-            for w in words:
-                phrases["DISH"].setdefault(w, d)
-        for key, label in (("companion", "COMP"), ("time_of_day", "TIME"), ("dietary", "DIET"),
-                           ("sort", "SORT"), ("near", "NEAR")):
-            for value, words in lex[key].items():
-                for w in words:
-                    phrases[label].setdefault(w, value)
-        for n in tax["meal_card_names"]:
-            phrases["PAY"][n] = "meal_card"
-        for value, words in lex["payment"].items():
-            for w in words:
-                phrases["PAY"].setdefault(w, value)
-        for w in list(tax["good_shop_words"]) + list(lex["good_shop"]):
-            phrases["GOOD"][w] = "true"
-        for w in lex["open_now"]:
-            phrases["OPEN"][w] = "true"
-
+        phrases = _phrases(tax, lex, categories, dish_category)
         dong_pairs, lms = _geo_gazetteers()
         dong_pairs = list(dong_pairs) + [tuple(x) for x in lex["dongs_fallback"]]
         landmarks = sorted({x["name"] for x in lms} | set(lex["landmarks_fallback"]))
@@ -167,20 +137,7 @@ class Lexicon:
         dongs: dict[str, str] = {}
         for d, g in dong_pairs:
             dongs.setdefault(d, g)
-        if shop_names is None:
-            shop_names = shop_names_from_db(engine)
-            sources["shops"] = "database" if shop_names else "fallback"
-        else:
-            sources["shops"] = "given"
-        if not shop_names:
-            shop_names = list(lex["shop_names_fallback"])
-        shop_prefixes, shop_suffixes = list(lex["shop_prefixes"]), list(lex["shop_suffixes"])
-        pre, suf, names = _sample_world_name_parts()
-        shop_prefixes = sorted(set(shop_prefixes) | set(pre))
-        shop_suffixes = sorted(set(shop_suffixes) | set(suf))
-        if sources.get("shops") != "database":
-            shop_names = list(shop_names) + names
-        sources["shop_name_parts"] = "resources/world/shop_names.json"
+        shop_names, shop_prefixes, shop_suffixes = _shop_words(engine, shop_names, lex, sources)
         return cls(
             categories=categories, dish_category=dish_category, phrases=phrases,
             districts=list(tax["districts_seoul"]), dongs=dongs, landmarks=landmarks,
@@ -212,3 +169,60 @@ _WS = re.compile(r"\s+")
 
 def compact(s: str) -> str:
     return _WS.sub("", s)
+
+
+def _phrases(tax: dict[str, Any], lex: dict[str, Any], categories: dict[str, dict[str, list[str]]],
+             dish_category: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Label -> surface -> canonical value, from the taxonomy and the lexicon resource."""
+    phrases: dict[str, dict[str, str]] = {lab: {} for lab in ("CAT", "DISH", "COMP", "TIME", "DIET", "PAY",
+                                                               "GOOD", "OPEN", "SORT", "NEAR")}
+    for c, v in categories.items():
+        for a in v["aliases"]:
+            phrases["CAT"][a] = c
+        phrases["CAT"][c] = c
+        for d in v["dishes"]:
+            phrases["DISH"][d] = d
+    for c, words in lex["category_aliases"].items():
+        for w in words:
+            phrases["CAT"].setdefault(w, c)
+    for d, words in lex["dish_variants"].items():
+        if d not in dish_category:
+            raise ValueError(f"lexicon dish {d!r} is not in taxonomy.json")
+        for w in words:
+            phrases["DISH"].setdefault(w, d)
+    for key, label in (("companion", "COMP"), ("time_of_day", "TIME"), ("dietary", "DIET"),
+                       ("sort", "SORT"), ("near", "NEAR")):
+        for value, words in lex[key].items():
+            for w in words:
+                phrases[label].setdefault(w, value)
+    for n in tax["meal_card_names"]:
+        phrases["PAY"][n] = "meal_card"
+    for value, words in lex["payment"].items():
+        for w in words:
+            phrases["PAY"].setdefault(w, value)
+    for w in list(tax["good_shop_words"]) + list(lex["good_shop"]):
+        phrases["GOOD"][w] = "true"
+    for w in lex["open_now"]:
+        phrases["OPEN"][w] = "true"
+    return phrases
+
+
+def _shop_words(engine: Any, shop_names: list[str] | None, lex: dict[str, Any],
+                sources: dict[str, str]) -> tuple[list[str], list[str], list[str]]:
+    """(shop names, name prefixes, name suffixes): the database's names (or the given ones, or the fallback
+    list with the sample world's), and the sample world's name parts; ``sources`` says where they came from."""
+    if shop_names is None:
+        shop_names = shop_names_from_db(engine)
+        sources["shops"] = "database" if shop_names else "fallback"
+    else:
+        sources["shops"] = "given"
+    if not shop_names:
+        shop_names = list(lex["shop_names_fallback"])
+    shop_prefixes, shop_suffixes = list(lex["shop_prefixes"]), list(lex["shop_suffixes"])
+    pre, suf, names = _sample_world_name_parts()
+    shop_prefixes = sorted(set(shop_prefixes) | set(pre))
+    shop_suffixes = sorted(set(shop_suffixes) | set(suf))
+    if sources.get("shops") != "database":
+        shop_names = list(shop_names) + names
+    sources["shop_name_parts"] = "resources/world/shop_names.json"
+    return shop_names, shop_prefixes, shop_suffixes

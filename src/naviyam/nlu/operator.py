@@ -213,55 +213,9 @@ class _Checker:
         out_ents: list[dict[str, Any]] = []
         aliases: list[tuple[str, str, str]] = []
         for j, e in enumerate(ents):
-            fld = f"entities[{j}]"
-            if not isinstance(e, dict):
-                errors.append(f"{where}: '{fld}'는 객체여야 해요")
-                continue
-            name = e.get("entity")
-            if name not in ENTITY_LABELS:
-                errors.append(f"{where}: '{fld}.entity' 값 {name!r}을(를) 몰라요 "
-                              f"({', '.join(sorted(ENTITY_NAMES.values()))} 등)")
-                continue
-            s, t = e.get("start"), e.get("end")
-            if not isinstance(s, int) or isinstance(s, bool) or not isinstance(t, int) or isinstance(t, bool):
-                errors.append(f"{where}: '{fld}.start'/'end'는 정수여야 해요")
-                continue
-            if not (0 <= s < t <= len(text)):
-                errors.append(f"{where}: '{fld}'의 start/end ({s}, {t})가 text 길이 {len(text)} 밖이에요")
-                continue
-            value = e.get("value")
-            given = e.get("text")
-            if given is not None and given != text[s:t]:
-                errors.append(f"{where}: '{fld}.text' {given!r}이(가) text[{s}:{t}] {text[s:t]!r}와 달라요")
-                continue
-            if given is None and isinstance(value, str) and value and text[s:t] != value and value in text:
-                # the design's own examples count offsets loosely: move the span onto its word
-                occ = [i for i in range(len(text)) if text.startswith(value, i)]
-                ns = min(occ, key=lambda i: abs(i - s))
-                warns.append(f"{where}: '{fld}' 위치를 {s}–{t}에서 '{value}'이(가) 있는 {ns}–{ns + len(value)}로 고쳤어요")
-                s, t = ns, ns + len(value)
-            while s < t and text[s].isspace():
-                s += 1
-            while t > s and text[t - 1].isspace():
-                t -= 1
-            surface = text[s:t]
-            label = self.label_of(name, surface)
-            if label is None:
-                continue
-            if label in ALIAS_LABELS:
-                if value is None and filters:
-                    value = filters.get(_LABEL_FILTER.get(label, ""))
-                target = self.canonical(label, value)
-                known = self.canon.lookup(label, surface)
-                if known is None and target is None:
-                    errors.append(f"{where}: '{fld}.value' {value!r}로는 '{surface}'의 뜻을 알 수 없어요 "
-                                  "(계약의 값이나 사전에 있는 낱말을 주세요)")
-                    continue
-                if known is None:
-                    aliases.append((label, surface, target))
-            out_ents.append({"entity": ENTITY_NAMES[label],
-                             "value": value if isinstance(value, (str, int, float, bool)) else surface,
-                             "text": surface, "start": s, "end": t})
+            ent = self._entity(e, f"entities[{j}]", text, filters, where, errors, warns, aliases)
+            if ent is not None:
+                out_ents.append(ent)
         if errors:
             return None, errors, warns, []
         row = {"text": text, "intent": intent, "entities": out_ents, "source": "operator"}
@@ -269,6 +223,61 @@ class _Checker:
             row["filters"] = filters
         return row, errors, warns, aliases
 
+
+    def _entity(self, e: Any, fld: str, text: str, filters: dict[str, Any] | None, where: str, errors: list[str],
+                warns: list[str], aliases: list[tuple[str, str, str]]) -> dict[str, Any] | None:
+        """One entity of an example as a contract entity, or None (an error told, or a label we do not learn).
+
+        Loose offsets of the design's own examples are moved onto their word (a warning); a surface the
+        lexicon does not know but whose value is given becomes an alias.
+        """
+        if not isinstance(e, dict):
+            errors.append(f"{where}: '{fld}'는 객체여야 해요")
+            return None
+        name = e.get("entity")
+        if name not in ENTITY_LABELS:
+            errors.append(f"{where}: '{fld}.entity' 값 {name!r}을(를) 몰라요 "
+                          f"({', '.join(sorted(ENTITY_NAMES.values()))} 등)")
+            return None
+        s, t = e.get("start"), e.get("end")
+        if not isinstance(s, int) or isinstance(s, bool) or not isinstance(t, int) or isinstance(t, bool):
+            errors.append(f"{where}: '{fld}.start'/'end'는 정수여야 해요")
+            return None
+        if not (0 <= s < t <= len(text)):
+            errors.append(f"{where}: '{fld}'의 start/end ({s}, {t})가 text 길이 {len(text)} 밖이에요")
+            return None
+        value = e.get("value")
+        given = e.get("text")
+        if given is not None and given != text[s:t]:
+            errors.append(f"{where}: '{fld}.text' {given!r}이(가) text[{s}:{t}] {text[s:t]!r}와 달라요")
+            return None
+        if given is None and isinstance(value, str) and value and text[s:t] != value and value in text:
+            # the design's own examples count offsets loosely: move the span onto its word
+            occ = [i for i in range(len(text)) if text.startswith(value, i)]
+            ns = min(occ, key=lambda i: abs(i - s))
+            warns.append(f"{where}: '{fld}' 위치를 {s}–{t}에서 '{value}'이(가) 있는 {ns}–{ns + len(value)}로 고쳤어요")
+            s, t = ns, ns + len(value)
+        while s < t and text[s].isspace():
+            s += 1
+        while t > s and text[t - 1].isspace():
+            t -= 1
+        surface = text[s:t]
+        label = self.label_of(name, surface)
+        if label is None:
+            return None
+        if label in ALIAS_LABELS:
+            if value is None and filters:
+                value = filters.get(_LABEL_FILTER.get(label, ""))
+            target = self.canonical(label, value)
+            known = self.canon.lookup(label, surface)
+            if known is None and target is None:
+                errors.append(f"{where}: '{fld}.value' {value!r}로는 '{surface}'의 뜻을 알 수 없어요 "
+                              "(계약의 값이나 사전에 있는 낱말을 주세요)")
+                return None
+            if known is None:
+                aliases.append((label, surface, target))
+        return {"entity": ENTITY_NAMES[label], "value": value if isinstance(value, (str, int, float, bool)) else surface,
+                "text": surface, "start": s, "end": t}
 
 def _expected_filters(lexicon: Lexicon, row: dict[str, Any]) -> dict[str, Any]:
     """The contract filters of an operator example, read from its spans with the (alias-extended) lexicon."""

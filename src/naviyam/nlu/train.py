@@ -14,7 +14,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -187,6 +187,58 @@ def train_nlu(engine: Any, registry: Any, epochs: int = 10, n_examples: int | No
         cfg.n_examples = n_examples
     lexicon = Lexicon.build(engine)
     prog("generating", 0.0)
+    held, cal, train = _generated_split(lexicon, cfg, heldout_rows, extra_rows)
+    if inherit_operator:
+        inherited_train, inherited_held = _production_operator_rows(registry)
+        operator_heldout = list(operator_heldout or []) + inherited_held
+    else:
+        inherited_train = []
+    op = _operator_examples(lexicon, operator_rows, operator_heldout, inherited_train, len(train), operator_share)
+    train = train + [r for r in op.train for _ in range(op.repeat)]
+    alloc = registry.allocate("nlu")
+    if data_dir is not None:
+        write_jsonl(train, Path(data_dir) / "train.jsonl")
+        write_jsonl(held, Path(data_dir) / "heldout.jsonl")
+    write_jsonl(held, alloc.path / "heldout.jsonl")
+    if op.train or op.held:
+        write_jsonl(op.train, alloc.path / "operator_train.jsonl")
+        write_jsonl(op.held, alloc.path / "operator_heldout.jsonl")
+    parser = fit_parser(lexicon, train, cal, alloc.path, cfg, prog, version=alloc.version)
+    train_s = time.perf_counter() - t0
+    metrics = _metrics(parser, lexicon, prog, held, cal, train, op, with_baselines=with_baselines,
+                       n_extra=len(extra_rows or []), share=operator_share, train_s=train_s)
+    prog("registering", 1.0)
+    mv = registry.register(alloc, metrics=metrics, config={**cfg.as_dict(), "lexicon_sources": lexicon.sources},
+                           status=status, parent=parent)
+    log.info("trained NLU %s in %.1fs", alloc.version, train_s)
+    return mv
+
+
+def _metrics(parser: NLUParser, lexicon: Lexicon, prog, held: list[dict], cal: list[dict], train: list[dict],
+             op: _OperatorExamples, *, with_baselines: bool, n_extra: int, share: float,
+             train_s: float) -> dict[str, Any]:
+    """The registered metrics: held-out (and operator) scores, baselines, sizes, the calibration temperature."""
+    prog("evaluating", 0.0)
+    metrics: dict[str, Any] = evaluate_all(parser, held, operator_rows=op.held)
+    if op.train:
+        metrics["operator_train"] = evaluate_cases(parser.parse, cases_from_examples(op.train))
+    if with_baselines:
+        prog("baselines", 0.0)
+        metrics["baselines"] = baseline_metrics(lexicon, train, held)
+    metrics["train_seconds"] = round(train_s, 1)
+    metrics["n_train"], metrics["n_heldout"], metrics["n_calibration"] = len(train), len(held), len(cal)
+    metrics["n_extra"] = n_extra
+    if op.train or op.held:
+        metrics["operator"] = {"n_train": len(op.train), "n_heldout": len(op.held), "repeat": op.repeat,
+                               "share": share, "aliases": [list(a) for a in op.aliases]}
+    metrics["temperature"] = parser.intent_model.temperature_ if parser.intent_model else None
+    return metrics
+
+
+def _generated_split(lexicon: Lexicon, cfg: TrainConfig, heldout_rows: list[dict[str, Any]] | None,
+                     extra_rows: list[dict[str, Any]] | None) -> tuple[list[dict], list[dict], list[dict]]:
+    """(held-out, calibration, training) rows: generated and shuffled by the seed, ``heldout_rows`` replacing
+    the generated held-out split (its texts left out of the rest), ``extra_rows`` added to training."""
     rows = generate_dataset(lexicon, cfg.n_examples, seed=cfg.seed)
     rng = random.Random(cfg.seed)
     rng.shuffle(rows)
@@ -201,60 +253,42 @@ def train_nlu(engine: Any, registry: Any, epochs: int = 10, n_examples: int | No
     if extra_rows:
         held_texts = {r["text"] for r in held}
         train = train + [r for r in extra_rows if r["text"] not in held_texts]
-    inherited_train: list[dict[str, Any]] = []
-    if inherit_operator:
-        inherited_train, inherited_held = _production_operator_rows(registry)
-        operator_heldout = list(operator_heldout or []) + inherited_held
-    op_train: list[dict[str, Any]] = []
-    op_held: list[dict[str, Any]] = []
+    return held, cal, train
+
+
+@dataclass
+class _OperatorExamples:
+    train: list[dict[str, Any]] = field(default_factory=list)
+    held: list[dict[str, Any]] = field(default_factory=list)
+    aliases: list[tuple[str, str, str]] = field(default_factory=list)
+    #: how many times each training example is repeated
+    repeat: int = 0
+
+
+def _operator_examples(lexicon: Lexicon, operator_rows: list[dict[str, Any]] | None,
+                       operator_heldout: list[dict[str, Any]] | None, inherited_train: list[dict[str, Any]],
+                       n_generated: int, share: float) -> _OperatorExamples:
+    """The operator's examples split into training and held-out (each text once); the words they teach
+    become aliases of ``lexicon`` (changed in place); the repeat count that makes them weigh ``share``."""
+    op = _OperatorExamples()
     for r in operator_heldout or []:
-        if compact(r["text"]) not in {compact(x["text"]) for x in op_held}:
-            op_held.append(r)
-    aliases: list[tuple[str, str, str]] = []
-    repeat = 0
-    if operator_rows or op_held or inherited_train:
-        op_train, new_held = split_operator(list(operator_rows or []))
-        op_train = op_train + inherited_train  # already split when production learnt them: not split again
-        known = {compact(r["text"]) for r in op_held}
-        op_held += [r for r in new_held if compact(r["text"]) not in known]
-        held_op = {compact(r["text"]) for r in op_held}
-        seen: set[str] = set()
-        op_train = [r for r in op_train if compact(r["text"]) not in held_op
-                    and not (compact(r["text"]) in seen or seen.add(compact(r["text"])))]
-        # aliases come from every example (held-out ones too: a word is a word), after data generation
-        aliases = operator_aliases(list(operator_rows or []) + op_train + op_held, lexicon)
-        add_aliases(lexicon, aliases)
-        repeat = operator_repeat(len(train), len(op_train), share=operator_share)
-        train = train + [r for r in op_train for _ in range(repeat)]
-    alloc = registry.allocate("nlu")
-    if data_dir is not None:
-        write_jsonl(train, Path(data_dir) / "train.jsonl")
-        write_jsonl(held, Path(data_dir) / "heldout.jsonl")
-    write_jsonl(held, alloc.path / "heldout.jsonl")
-    if op_train or op_held:
-        write_jsonl(op_train, alloc.path / "operator_train.jsonl")
-        write_jsonl(op_held, alloc.path / "operator_heldout.jsonl")
-    parser = fit_parser(lexicon, train, cal, alloc.path, cfg, prog, version=alloc.version)
-    train_s = time.perf_counter() - t0
-    prog("evaluating", 0.0)
-    metrics: dict[str, Any] = evaluate_all(parser, held, operator_rows=op_held)
-    if op_train:
-        metrics["operator_train"] = evaluate_cases(parser.parse, cases_from_examples(op_train))
-    if with_baselines:
-        prog("baselines", 0.0)
-        metrics["baselines"] = baseline_metrics(lexicon, train, held)
-    metrics["train_seconds"] = round(train_s, 1)
-    metrics["n_train"], metrics["n_heldout"], metrics["n_calibration"] = len(train), len(held), len(cal)
-    metrics["n_extra"] = len(extra_rows or [])
-    if op_train or op_held:
-        metrics["operator"] = {"n_train": len(op_train), "n_heldout": len(op_held), "repeat": repeat,
-                               "share": operator_share, "aliases": [list(a) for a in aliases]}
-    metrics["temperature"] = parser.intent_model.temperature_ if parser.intent_model else None
-    prog("registering", 1.0)
-    mv = registry.register(alloc, metrics=metrics, config={**cfg.as_dict(), "lexicon_sources": lexicon.sources},
-                           status=status, parent=parent)
-    log.info("trained NLU %s in %.1fs", alloc.version, train_s)
-    return mv
+        if compact(r["text"]) not in {compact(x["text"]) for x in op.held}:
+            op.held.append(r)
+    if not (operator_rows or op.held or inherited_train):
+        return op
+    op_train, new_held = split_operator(list(operator_rows or []))
+    op_train = op_train + inherited_train  # already split when production learnt them: not split again
+    known = {compact(r["text"]) for r in op.held}
+    op.held += [r for r in new_held if compact(r["text"]) not in known]
+    held_op = {compact(r["text"]) for r in op.held}
+    seen: set[str] = set()
+    op.train = [r for r in op_train if compact(r["text"]) not in held_op
+                and not (compact(r["text"]) in seen or seen.add(compact(r["text"])))]
+    # aliases come from every example (held-out ones too: a word is a word), after data generation
+    op.aliases = operator_aliases(list(operator_rows or []) + op.train + op.held, lexicon)
+    add_aliases(lexicon, op.aliases)
+    op.repeat = operator_repeat(n_generated, len(op.train), share=share)
+    return op
 
 
 def _read_jsonl_rows(path: Path) -> list[dict[str, Any]]:
