@@ -173,9 +173,7 @@ LONG_ALLOWED = {
     "recommend/features/builder.py::FeatureBuilder.build": PENDING,
     "retrieval/catalog.py::ShopCatalog.from_rows": PENDING,
     "retrieval/filters.py::build_spec": PENDING,
-    "service/journeys.py::check_journey": PENDING,
     "service/runtime.py::Runtime.refresh": PENDING,
-    "service/user_data.py::export_user_data": PENDING,
 }
 
 

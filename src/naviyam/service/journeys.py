@@ -88,6 +88,20 @@ def check_journey(service: ChatService | None, user_id: int, message: str, per_m
     if not recs:
         out.problems.append(f"no recommendations ({first.path}): {first.response[:60]}")
         return out
+    _check_first(out, first, per_meal)
+    cheaper = ask(CHEAPER, first.session_id)
+    _check_cheaper(out, cheaper, recs[0].get("cheapest_main"))
+    other = ask(OTHER, first.session_id)
+    _check_other(out, other, {r["shop_id"] for r in recs})
+    before = other.recommendations or cheaper.recommendations or recs
+    nearest = min((r["distance_m"] for r in before if r.get("distance_m") is not None), default=None)
+    _check_closer(out, ask(CLOSER, first.session_id), nearest)
+    return out
+
+
+def _check_first(out: JourneyResult, first: Any, per_meal: int) -> None:
+    """The first answer: meal-card shops within the budget (or the relaxing said), open ones first."""
+    recs = first.recommendations
     budget = first.nlu.get("filters", {}).get("budget_filter")
     limit = int(budget) if budget else per_meal
     relaxed = "budget_filter" in first.relaxed_filters
@@ -102,9 +116,10 @@ def check_journey(service: ChatService | None, user_id: int, message: str, per_m
             out.problems.append(f"{r['name']}: cheapest main {cheapest} above {limit}")
     if _closed_above_open(recs):
         out.problems.append("a closed shop above an open one")
-    top_price = recs[0].get("cheapest_main")
 
-    cheaper = ask(CHEAPER, first.session_id)
+
+def _check_cheaper(out: JourneyResult, cheaper: Any, top_price: int | None) -> None:
+    """'더 싼 데는?': a cheaper top shop, or saying there is none."""
     if cheaper.recommendations:
         new_top = cheaper.recommendations[0].get("cheapest_main")
         out.cheaper_lowered = new_top is not None and top_price is not None and new_top < top_price
@@ -118,8 +133,9 @@ def check_journey(service: ChatService | None, user_id: int, message: str, per_m
             out.problems.append(f"'더 싼 데는?' gave nothing and did not say so ({cheaper.nlu.get('intent')}, "
                                 f"{cheaper.path}): {cheaper.response[:80]}")
 
-    other = ask(OTHER, first.session_id)
-    shown = {r["shop_id"] for r in recs}
+
+def _check_other(out: JourneyResult, other: Any, shown: set[int]) -> None:
+    """'다른 데는?': none of the shops shown first, or saying all were shown."""
     if other.recommendations:
         again = shown & {r["shop_id"] for r in other.recommendations}
         if again:
@@ -127,9 +143,9 @@ def check_journey(service: ChatService | None, user_id: int, message: str, per_m
     elif "다 보여 줬어요" not in other.response:
         out.problems.append("'다른 데는?' gave nothing and did not say so")
 
-    before = other.recommendations or cheaper.recommendations or recs
-    nearest = min((r["distance_m"] for r in before if r.get("distance_m") is not None), default=None)
-    closer = ask(CLOSER, first.session_id)
+
+def _check_closer(out: JourneyResult, closer: Any, nearest: float | None) -> None:
+    """'더 가까운 곳은?': only shops nearer than the nearest shown before, or saying there is none."""
     if closer.recommendations:
         far = [r for r in closer.recommendations
                if nearest is not None and (r.get("distance_m") is None or r["distance_m"] >= nearest)]
@@ -142,7 +158,6 @@ def check_journey(service: ChatService | None, user_id: int, message: str, per_m
         out.closer_none = True
         if "더 가까운 곳은 찾지 못했어요" not in closer.response:
             out.problems.append("'더 가까운 곳은?' gave nothing and did not say so")
-    return out
 
 
 def _kinds(failed: list[JourneyResult]) -> dict[str, int]:

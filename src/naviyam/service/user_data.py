@@ -10,6 +10,7 @@ is kept. Each export is written to the privacy log (counts only).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, or_, select
@@ -91,62 +92,90 @@ def export_user_data(engine: Engine, user_id: int, *, retention_days: int, sourc
     today = local_today()
     with session_scope(engine) as s:
         user = s.get(User, user_id)
-        sessions = list(s.scalars(select(ChatSession).where(ChatSession.user_id == user_id)
-                                  .order_by(ChatSession.created_at, ChatSession.id)))
-        where = Interaction.user_id == user_id
-        session_ids = [c.id for c in sessions]
-        if session_ids:
-            where = or_(where, Interaction.session_id.in_(session_ids))
-        interactions = list(s.scalars(select(Interaction).where(where).order_by(Interaction.created_at,
-                                                                                Interaction.id)))
-        feedback = list(s.scalars(select(FeedbackEvent).where(FeedbackEvent.user_id == user_id)
-                                  .order_by(FeedbackEvent.created_at, FeedbackEvent.id)))
-        orders = list(s.scalars(select(ProductOrder).where(ProductOrder.user_id == user_id)
-                                .order_by(ProductOrder.ordered_at, ProductOrder.id)))
-        favorites = list(s.scalars(select(UserFavorite).where(UserFavorite.user_id == user_id)
-                                   .order_by(UserFavorite.created_at, UserFavorite.id)))
-        reviews = list(s.scalars(select(Review).where(Review.user_id == user_id)
-                                 .order_by(Review.created_at, Review.id)))
-        log_rows = list(s.scalars(select(PrivacyEvent).where(PrivacyEvent.user_id == user_id)
-                                  .order_by(PrivacyEvent.created_at, PrivacyEvent.id)))
-        if user is None and not (sessions or interactions or feedback or log_rows):
+        held = _Held.load(s, user_id)
+        if user is None and not (held.sessions or held.interactions or held.feedback or held.log_rows):
             return None
-        shop_ids = {int(r["shop_id"]) for it in interactions for r in (it.recommendations or [])
-                    if isinstance(r, dict) and isinstance(r.get("shop_id"), int)}
-        shop_ids |= {x.shop_id for x in (*feedback, *orders, *favorites, *reviews)}
-        names = _shop_names(s, shop_ids)
         profile, consent = _profile(user, today)
         doc: dict[str, Any] = {
             "user_id": user_id,
             "exported_at": now().astimezone(zone()).isoformat(timespec="seconds"),
             "profile": profile,
             "guardian_consent": consent,
-            "conversations": [{
-                "id": it.id, "session_id": it.session_id, "time": _local(it.created_at), "message": it.message,
-                "response": it.response, "intent": it.intent, "understood": it.nlu,
-                "shown_shops": [{"shop_id": r.get("shop_id"), "name": names.get(r.get("shop_id")),
-                                 "rank": r.get("rank")} for r in (it.recommendations or []) if isinstance(r, dict)],
-                "location": it.location, "minimised": bool(it.minimised),
-            } for it in interactions],
-            "feedback": [{
-                "id": fb.id, "time": _local(fb.created_at), "shop_id": fb.shop_id, "shop_name": names.get(fb.shop_id),
-                "type": fb.feedback_type, "satisfaction_score": fb.satisfaction_score,
-                "interaction_id": fb.interaction_id, "minimised": bool(fb.minimised),
-            } for fb in feedback],
-            "sessions": [{"id": c.id, "started": _local(c.created_at), "last_used": _local(c.updated_at),
-                          "turns": c.turns, "state": c.state} for c in sessions],
-            "orders": [{"id": o.id, "time": _iso(o.ordered_at), "shop_id": o.shop_id, "shop_name": names.get(o.shop_id),
-                        "menu_id": o.menu_id, "quantity": o.quantity, "amount": o.amount,
-                        "payment_method": o.payment_method} for o in orders],
-            "favorites": [{"id": f.id, "time": _iso(f.created_at), "shop_id": f.shop_id,
-                           "shop_name": names.get(f.shop_id)} for f in favorites],
-            "reviews": [{"id": r.id, "time": _iso(r.created_at), "shop_id": r.shop_id, "shop_name": names.get(r.shop_id),
-                         "rating": r.rating, "text": r.text} for r in reviews],
-            "privacy_log": [{"action": e.action, "time": _local(e.created_at), "details": e.details,
-                             "source": e.source} for e in log_rows],
+            **held.sections(_shop_names(s, held.shop_ids())),
             "retention_days": retention_days,
             "guide": GUIDE,
         }
         counts = {k: len(doc[k]) for k in ("conversations", "feedback", "sessions", "orders", "favorites", "reviews")}
         log_privacy_event(s, "export", user_id, counts, source)
     return doc
+
+
+@dataclass
+class _Held:
+    """Every row held about one user (or their chat sessions), oldest first."""
+
+    sessions: list[ChatSession]
+    interactions: list[Interaction]
+    feedback: list[FeedbackEvent]
+    orders: list[ProductOrder]
+    favorites: list[UserFavorite]
+    reviews: list[Review]
+    log_rows: list[PrivacyEvent]
+
+    @classmethod
+    def load(cls, s, user_id: int) -> _Held:
+        sessions = list(s.scalars(select(ChatSession).where(ChatSession.user_id == user_id)
+                                  .order_by(ChatSession.created_at, ChatSession.id)))
+        where = Interaction.user_id == user_id
+        session_ids = [c.id for c in sessions]
+        if session_ids:
+            where = or_(where, Interaction.session_id.in_(session_ids))
+        return cls(
+            sessions=sessions,
+            interactions=list(s.scalars(select(Interaction).where(where).order_by(Interaction.created_at,
+                                                                                  Interaction.id))),
+            feedback=list(s.scalars(select(FeedbackEvent).where(FeedbackEvent.user_id == user_id)
+                                    .order_by(FeedbackEvent.created_at, FeedbackEvent.id))),
+            orders=list(s.scalars(select(ProductOrder).where(ProductOrder.user_id == user_id)
+                                  .order_by(ProductOrder.ordered_at, ProductOrder.id))),
+            favorites=list(s.scalars(select(UserFavorite).where(UserFavorite.user_id == user_id)
+                                     .order_by(UserFavorite.created_at, UserFavorite.id))),
+            reviews=list(s.scalars(select(Review).where(Review.user_id == user_id)
+                                   .order_by(Review.created_at, Review.id))),
+            log_rows=list(s.scalars(select(PrivacyEvent).where(PrivacyEvent.user_id == user_id)
+                                    .order_by(PrivacyEvent.created_at, PrivacyEvent.id))),
+        )
+
+    def shop_ids(self) -> set[int]:
+        """The shops the rows name (shown, given feedback, ordered, kept, reviewed)."""
+        ids = {int(r["shop_id"]) for it in self.interactions for r in (it.recommendations or [])
+               if isinstance(r, dict) and isinstance(r.get("shop_id"), int)}
+        return ids | {x.shop_id for x in (*self.feedback, *self.orders, *self.favorites, *self.reviews)}
+
+    def sections(self, names: dict[int, str]) -> dict[str, list[dict[str, Any]]]:
+        """The document's sections, shop names filled in from ``names``."""
+        return {
+            "conversations": [{
+                "id": it.id, "session_id": it.session_id, "time": _local(it.created_at), "message": it.message,
+                "response": it.response, "intent": it.intent, "understood": it.nlu,
+                "shown_shops": [{"shop_id": r.get("shop_id"), "name": names.get(r.get("shop_id")),
+                                 "rank": r.get("rank")} for r in (it.recommendations or []) if isinstance(r, dict)],
+                "location": it.location, "minimised": bool(it.minimised),
+            } for it in self.interactions],
+            "feedback": [{
+                "id": fb.id, "time": _local(fb.created_at), "shop_id": fb.shop_id, "shop_name": names.get(fb.shop_id),
+                "type": fb.feedback_type, "satisfaction_score": fb.satisfaction_score,
+                "interaction_id": fb.interaction_id, "minimised": bool(fb.minimised),
+            } for fb in self.feedback],
+            "sessions": [{"id": c.id, "started": _local(c.created_at), "last_used": _local(c.updated_at),
+                          "turns": c.turns, "state": c.state} for c in self.sessions],
+            "orders": [{"id": o.id, "time": _iso(o.ordered_at), "shop_id": o.shop_id, "shop_name": names.get(o.shop_id),
+                        "menu_id": o.menu_id, "quantity": o.quantity, "amount": o.amount,
+                        "payment_method": o.payment_method} for o in self.orders],
+            "favorites": [{"id": f.id, "time": _iso(f.created_at), "shop_id": f.shop_id,
+                           "shop_name": names.get(f.shop_id)} for f in self.favorites],
+            "reviews": [{"id": r.id, "time": _iso(r.created_at), "shop_id": r.shop_id, "shop_name": names.get(r.shop_id),
+                         "rating": r.rating, "text": r.text} for r in self.reviews],
+            "privacy_log": [{"action": e.action, "time": _local(e.created_at), "details": e.details,
+                             "source": e.source} for e in self.log_rows],
+        }
