@@ -79,6 +79,11 @@ class Settings(BaseSettings):
         200.0, description="Sanity check before promotion: most milliseconds an NLU model may take per message.")
     reload_interval_s: float = Field(
         30.0, description="How often the server checks the registry for newly promoted models (hot swap).")
+    state_reload_s: float = Field(
+        3600.0, ge=0,
+        description="Least seconds between two reloads of the interaction counts the ranker's features read "
+                    "(orders, favourites, reviews, the users' chat feedback) by a registry check that finds new "
+                    "events; `naviyam learn`'s hot reload and POST /admin/reload read them at once. 0: only then.")
     alert_webhook_url: str | None = Field(
         None, description="Optional URL that receives every monitoring alert as a JSON POST.")
     request_concurrency: int = Field(

@@ -245,7 +245,7 @@ def ranker_rows(engine: Engine, generator, labelled: list[LabelledInteraction],
     catalog = generator.catalog
     builder = FeatureBuilder(catalog)
     state = InteractionState.empty(InteractionState.load_users(engine), catalog)
-    events = load_events(engine, trainable_only=True)
+    events = load_events(engine, trainable_only=True, feedback=True)
     e = 0
     frames: list[pd.DataFrame] = []
     skipped = 0

@@ -140,6 +140,11 @@ class RecommendationEngine:
         rec.reload_ranker()
         return rec
 
+    def with_state(self, state: InteractionState) -> RecommendationEngine:
+        """A new engine with the same Layer 1 and ranker over other interaction counts (``self`` is unchanged)."""
+        return type(self)(self.generator, state, self.ranker, registry=self.registry,
+                          max_per_category=self.max_per_category, diversity_window=self.diversity_window)
+
     def set_ranker(self, ranker: WideDeepRanker | None) -> None:
         with self._lock:
             self.ranker = ranker

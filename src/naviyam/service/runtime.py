@@ -17,6 +17,15 @@ files) leaves the previous one serving and writes an ``alert`` row
 (kind ``model_load_failed``) once per version; later checks try it again, so
 a transient failure heals by itself.
 
+Interaction counts. The ranker's features read the orders, favourites,
+reviews and the users' own chat feedback as of the moment the state was
+loaded (:meth:`InteractionState.load`). A refresh reads them again when the
+database has newer events (:func:`event_marks`) and either it was asked to
+(``reload_state``: ``POST /admin/reload``, the hot reload after the nightly
+learning in ``naviyam simulate``) or the loaded state is older than
+``state_reload_s``; the new state is swapped in with the models, never
+modified under a request.
+
 With the LLM path on (``NAVIYAM_LLM_ENABLED``), the trained NLU still serves
 behind the LLM parser as its fallback: a new production NLU is swapped in
 under the same LLM parser, and a new production ``lora`` adapter (when the
@@ -46,6 +55,7 @@ from naviyam.nlg.responses import ResponseWriter
 from naviyam.nlu import load_parser
 from naviyam.nlu.parser import NLUParser
 from naviyam.recommend.engine import RecommendationEngine
+from naviyam.recommend.features import InteractionState, event_marks
 from naviyam.recommend.ranker.serving import WideDeepRanker
 from naviyam.service.chat import ChatService
 from naviyam.service.llm import build_llm_components, components_for
@@ -66,6 +76,8 @@ class RefreshResult:
     failed: dict[str, str] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     candidate_versions: dict[str, str] | None = None
+    #: the interaction counts the features read were loaded again
+    state_reloaded: bool = False
 
 
 @dataclass
@@ -91,6 +103,7 @@ class Runtime:
     _last_check: float = field(default_factory=time.monotonic, repr=False)
     _refreshing: threading.Thread | None = field(default=None, repr=False)
     _failed_versions: set[str] = field(default_factory=set, repr=False)
+    _state_loaded: float = field(default_factory=time.monotonic, repr=False)
     #: Components handed to :meth:`load` explicitly (tests, tools) are never swapped.
     pinned: frozenset[str] = frozenset()
 
@@ -203,8 +216,11 @@ class Runtime:
             log.exception("model refresh failed; the loaded models keep serving")
 
     # ------------------------------------------------------------------ hot swap
-    def refresh(self) -> RefreshResult:
-        """Load what the registry changed (production versions, the A/B candidate) and swap it in at once."""
+    def refresh(self, *, reload_state: bool = False) -> RefreshResult:
+        """Load what the registry changed (production versions, the A/B candidate) and swap it in at once.
+
+        The interaction counts are read again when there are new events and ``reload_state`` is set or the
+        loaded ones are older than ``state_reload_s`` (see the module doc); ``state_reloaded`` says so."""
         with self._refresh_lock:
             self._last_check = time.monotonic()
             res = RefreshResult()
@@ -254,6 +270,8 @@ class Runtime:
                     res.changed["ranker"] = (loaded_ranker, ranker_mv.version)
                     recommender = new_rec
 
+            if recommender is not None and "recommender" not in self.pinned:
+                recommender = self._fresh_state(recommender, reload_state, res)
             candidate = self._load_candidate(recommender, self.candidate_recommender, res)
             old_cand = getattr(getattr(self.candidate_recommender, "ranker", None), "version", None)
             new_cand = getattr(getattr(candidate, "ranker", None), "version", None)
@@ -261,7 +279,7 @@ class Runtime:
                     recommender, "generator", None)):
                 res.changed["candidate_ranker"] = (old_cand, new_cand)
 
-            if res.changed:
+            if res.changed or res.state_reloaded:
                 with self._lock:
                     self.parser, self.recommender, self.candidate_recommender = parser, recommender, candidate
                     self.base_parser, self.llm, self.answerer = base_parser, llm, answerer
@@ -270,6 +288,25 @@ class Runtime:
             res.versions = self.model_versions()
             res.candidate_versions = self.candidate_versions()
             return res
+
+    def _fresh_state(self, recommender: Any, asked: bool, res: RefreshResult) -> Any:
+        """``recommender`` over interaction counts read again, when due and the database has new events."""
+        state = getattr(recommender, "state", None)
+        age = time.monotonic() - self._state_loaded
+        due = asked or (self.settings.state_reload_s > 0 and age >= self.settings.state_reload_s)
+        if state is None or not due or not hasattr(recommender, "with_state"):
+            return recommender
+        try:
+            if event_marks(self.engine) == getattr(state, "marks", None):
+                return recommender
+            fresh = InteractionState.load(self.engine, recommender.generator.catalog)
+        except Exception:  # noqa: BLE001 - keep serving the counts already loaded
+            log.exception("interaction counts could not be read again; the loaded ones keep serving")
+            return recommender
+        self._state_loaded = time.monotonic()
+        res.state_reloaded = True
+        log.info("interaction counts reloaded: %s", fresh.marks)
+        return recommender.with_state(fresh)
 
     def _production(self):
         with session_scope(self.engine) as s:

@@ -242,7 +242,7 @@ def nightly_learning(env: ArmEnv, day: dt.date, cfg: SimulateConfig, say: Say) -
     t0 = time.perf_counter()
     with clock.pinned(night):
         report = run_learning(env.engine, env.runtime.registry, lcfg, now=_utc(night), say=lambda m: log.info(m))
-        env.runtime.refresh()
+        env.runtime.refresh(reload_state=True)
     promoted = [f"{m.kind}:{m.version}" for m in report.models if m.status == "promoted"]
     outcome = ", ".join(f"{m.kind} {m.status}" for m in report.models) or report.status
     say(f"  {day:%m-%d} 밤 학습: {outcome} ({time.perf_counter() - t0:.0f}초)")

@@ -28,7 +28,7 @@ def _public(mv, parents: dict[int, str]) -> ModelVersionPublic:
 
 
 def _reload(request: Request, runtime: Runtime) -> ReloadPublic:
-    res = runtime.refresh()
+    res = runtime.refresh(reload_state=True)
     metrics = getattr(request.app.state, "metrics", None)
     if metrics is not None:
         metrics.set_model_versions(res.versions)

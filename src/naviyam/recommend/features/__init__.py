@@ -2,7 +2,7 @@
 
 The layout is documented below and in docs/architecture.md.
 
-Wide vector (``WIDE_DIM`` = 50): slots 0-30 are defined below, 31-49 are zero
+Wide vector (``WIDE_DIM`` = 50): slots 0-32 are defined below, 33-49 are zero
 padding reserved for later features.
 
 ====  =======================  ==============================================================
@@ -15,7 +15,9 @@ slot  name                     value
                                / (orders of the user + 1)
 2     time_x_category          (n[t, c] + 1) / (max_c' n[t, c'] + 1) for the time of day t
                                (the NLU's time_of_day when the user said one, else the clock)
-3     user_x_shop_history      min(1, (orders of the user at the shop + 2 * favourite) / 5)
+3     user_x_shop_history      min(1, (orders of the user at the shop + 2 * favourite + f) / 5),
+                               f = the user's own chat feedback on the shop: 1 per click, 1 per
+                               order, 2 per favourite (FEEDBACK_SIGNAL_WEIGHTS)
 4     budget_compatibility     1.0 when the cheapest real menu fits the budget B, else
                                max(0, 1 - (cheapest - B) / B). B = the NLU budget_filter, else
                                the user's mean order amount; 0.5 when neither is known
@@ -37,12 +39,16 @@ slot  name                     value
                                shop, squashed: x / (1 + x) with x = n_shop * n_shops / n_all
 26    shop_recency             exp(-days since the shop's last order / 7); 0 without orders
 27    itemknn_similarity       the shop's item-kNN similarity to the user's history as of the request
-                               (the state's, not the funnel's), divided by the largest over the
+                               (the state's, not the funnel's: orders, favourites, good reviews
+                               and shops the user chose in chat), divided by the largest over the
                                catalogue (0 for users without history)
 28    shop_popularity          all-time orders as a lift over the average shop, squashed as 24
-29    user_x_category          share of the user's orders in the shop's category
+29    user_x_category          share of the user's orders and weighted chat feedback (as in 3) in
+                               the shop's category
 30    layer1_score             Layer 1's merged score in [0, 1] (0 for a shop Layer 1 did not propose),
                                so the ranker starts from the order it must improve on
+31    user_x_shop_feedback     min(1, f / 5) with f as in 3: the chat feedback alone
+32    user_x_shop_dismissed    min(1, times the user dismissed the shop in chat / 2)
 ====  =======================  ==============================================================
 
 Numerical features (``NUM_DIM`` = 10), value / scale clipped to [0, 1]: user
@@ -55,7 +61,12 @@ the semantic query text.
 
 Every count is *as of* the request time: :class:`InteractionState` is replayed
 event by event when the training set is built, and loaded whole for serving,
-so the same code computes the same numbers in both places.
+so the same code computes the same numbers in both places. Chat feedback
+(slots 3, 27, 29, 31, 32) counts only for the user who gave it; the full
+training set reads none (its examples are orders, favourites and reviews), the
+nightly incremental data replays it up to each interaction, and a running
+service reads the feedback given since it loaded its state when it next
+reloads it (:meth:`naviyam.service.runtime.Runtime.refresh`).
 """
 
 from __future__ import annotations
@@ -69,10 +80,12 @@ from naviyam.recommend.features.builder import (  # noqa: F401 - the package's n
 from naviyam.recommend.features.definitions import (  # noqa: F401 - the package's names
     AGE_GROUPS,
     DIETARY_PREFERENCES,
+    DISMISS_SATURATION,
     DISTANCE_SCALE_M,
     EXTRA_FUNNELS,
     FAVOURITE_WEIGHT,
     FEATURE_VERSION,
+    FEEDBACK_SIGNAL_WEIGHTS,
     FUNNELS,
     GOOD_REVIEW_RATING,
     GOOD_SHOP_VALUE,
@@ -104,7 +117,9 @@ from naviyam.recommend.features.definitions import (  # noqa: F401 - the package
     time_bucket,
 )
 from naviyam.recommend.features.state import (  # noqa: F401 - the package's names
+    FEATURE_FEEDBACK_TYPES,
     Event,
     InteractionState,
+    event_marks,
     load_events,
 )

@@ -11,10 +11,12 @@ import numpy as np
 
 from naviyam.recommend.features.definitions import (
     DIETARY_PREFERENCES,
+    DISMISS_SATURATION,
     DISTANCE_SCALE_M,
     EXTRA_FUNNELS,
     FUNNELS,
     GOOD_SHOP_VALUE,
+    HISTORY_SATURATION,
     NUM_DIM,
     NUM_SCALES,
     RANKED_FUNNELS,
@@ -106,10 +108,14 @@ class FeatureBuilder:
         ]
         # 3: user x shop history
         if uid is not None:
+            feedback = [state.user_shop_feedback.get((uid, int(s)), 0.0) for s in shop_ids]
             wide[:, W["user_x_shop_history"]] = [
-                history_feature(state.user_shop_orders.get((uid, int(s)), 0), (uid, int(s)) in state.favourites)
-                for s in shop_ids
+                history_feature(state.user_shop_orders.get((uid, int(s)), 0), (uid, int(s)) in state.favourites, f)
+                for s, f in zip(shop_ids, feedback, strict=True)
             ]
+            wide[:, W["user_x_shop_feedback"]] = np.minimum(1.0, np.asarray(feedback) / HISTORY_SATURATION)
+            wide[:, W["user_x_shop_dismissed"]] = [
+                min(1.0, state.user_shop_dismissed.get((uid, int(s)), 0) / DISMISS_SATURATION) for s in shop_ids]
         # 4: budget
         budget = query.filters.get("budget_filter")
         if budget is None:
@@ -168,7 +174,7 @@ class FeatureBuilder:
 
     def _dynamic(self, wide, query, candidates, funnel_maps, shop_ids, rows, categories, state,
                  similarity) -> None:
-        """Slots 17-29: the item-kNN funnel, funnel ranks, recent popularity, recency, similarity, taste."""
+        """Slots 17-30: the item-kNN funnel, funnel ranks, recent popularity, recency, similarity, taste."""
         for f in EXTRA_FUNNELS:
             flags = np.array([f in m for m in funnel_maps], dtype=np.float64)
             wide[:, W[f"funnel_{f}"]] = flags
@@ -192,10 +198,11 @@ class FeatureBuilder:
             sims = similarity.history_scores_by_row(history) if similarity is not None and history else None
             if sims is not None and len(sims) == n_shops and sims.max() > 0:
                 wide[:, W["itemknn_similarity"]] = sims[rows] / sims.max()
-            mine = state.user_cat.get(uid)
-            total = sum(mine.values()) if mine else 0
+            orders, feedback = state.user_cat.get(uid) or {}, state.user_feedback_cat.get(uid) or {}
+            total = sum(orders.values()) + sum(feedback.values())
             if total:
-                wide[:, W["user_x_category"]] = [mine.get(c, 0) / total for c in categories]
+                wide[:, W["user_x_category"]] = [(orders.get(c, 0) + feedback.get(c, 0.0)) / total
+                                                 for c in categories]
 
 
 def _rank_feature(rank: int | None) -> float:

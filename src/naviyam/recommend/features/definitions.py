@@ -18,7 +18,7 @@ from naviyam.hours import MEAL_TIMES, meal_time
 log = logging.getLogger(__name__)
 
 #: Bump when the meaning of any feature changes: a checkpoint with another version is refused.
-FEATURE_VERSION = 3
+FEATURE_VERSION = 4
 
 WIDE_DIM = 50
 NUM_DIM = 10
@@ -33,7 +33,7 @@ WIDE_NAMES: tuple[str, ...] = (
     *(f"funnel_{f}" for f in EXTRA_FUNNELS), *(f"score_{f}" for f in EXTRA_FUNNELS),
     *(f"rank_{f}" for f in RANKED_FUNNELS),
     "shop_orders_7d", "shop_orders_30d", "shop_recency", "itemknn_similarity", "shop_popularity",
-    "user_x_category", "layer1_score",
+    "user_x_category", "layer1_score", "user_x_shop_feedback", "user_x_shop_dismissed",
 )
 NUM_NAMES: tuple[str, ...] = (
     "user_age", "user_favorite_count", "user_order_count", "user_review_count",
@@ -53,6 +53,12 @@ GOOD_REVIEW_RATING = 4
 DISTANCE_SCALE_M = 1000.0
 HISTORY_SATURATION = 5.0
 FAVOURITE_WEIGHT = 2.0
+#: What one piece of the user's own chat feedback on a shop adds to their history with it, counted like
+#: orders (a click is a choice like an order; an order after a click adds another; a favourite counts as
+#: a favourite does). Dismissals are counted apart (slot ``user_x_shop_dismissed``).
+FEEDBACK_SIGNAL_WEIGHTS = {"clicked": 1.0, "ordered": 1.0, "favorited": FAVOURITE_WEIGHT}
+#: Dismissals of a shop at which ``user_x_shop_dismissed`` reaches 1.
+DISMISS_SATURATION = 2.0
 #: Slot of each named wide feature.
 W = {name: i for i, name in enumerate(WIDE_NAMES)}
 
@@ -145,9 +151,9 @@ def good_shop_feature(is_good_shop: bool) -> float:
     return GOOD_SHOP_VALUE if is_good_shop else 0.0
 
 
-def history_feature(orders: int, is_favourite: bool) -> float:
-    """min(1, (orders + 2 * favourite) / 5)."""
-    return min(1.0, (orders + FAVOURITE_WEIGHT * float(is_favourite)) / HISTORY_SATURATION)
+def history_feature(orders: int, is_favourite: bool, feedback: float = 0.0) -> float:
+    """min(1, (orders + 2 * favourite + feedback) / 5); ``feedback``: the weighted chat feedback on the shop."""
+    return min(1.0, (orders + FAVOURITE_WEIGHT * float(is_favourite) + feedback) / HISTORY_SATURATION)
 
 
 def distance_feature(distance_m: float | None) -> float:

@@ -10,11 +10,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
+from naviyam.core.clock import to_local
 from naviyam.core.privacy import training_exclusions
-from naviyam.db.models import ProductOrder, Review, User, UserFavorite
-from naviyam.recommend.features.definitions import GOOD_REVIEW_RATING, UserInfo, age_at, age_group, time_bucket
+from naviyam.db.models import FeedbackEvent, ProductOrder, Review, User, UserFavorite
+from naviyam.recommend.features.definitions import (
+    FEEDBACK_SIGNAL_WEIGHTS,
+    GOOD_REVIEW_RATING,
+    UserInfo,
+    age_at,
+    age_group,
+    time_bucket,
+)
 from naviyam.retrieval.catalog import ShopCatalog
 
 log = logging.getLogger(__name__)
@@ -53,6 +61,12 @@ class InteractionState:
         #: order times, in the order applied (events are applied in time order): all, and per shop
         self.order_times: list[dt.datetime] = []
         self.shop_order_times: dict[int, list[dt.datetime]] = defaultdict(list)
+        #: the user's own chat feedback (:data:`FEEDBACK_SIGNAL_WEIGHTS`): per (user, shop) and per user and category
+        self.user_shop_feedback: Counter[tuple[int, int]] = Counter()
+        self.user_feedback_cat: dict[int, Counter[str]] = defaultdict(Counter)
+        self.user_shop_dismissed: Counter[tuple[int, int]] = Counter()
+        #: the newest event id of each kind applied (what :meth:`Runtime.refresh` compares to the database's)
+        self.marks: dict[str, int] = {}
 
     # ------------------------------------------------------------------ updates
     # ``population=False`` counts an event for its own user only, not in the shops' and groups' figures
@@ -96,6 +110,24 @@ class InteractionState:
         if population:
             self.shop_reviews[shop_id] += 1
             self.shop_rating_sum[shop_id] += float(rating)
+
+    def apply_feedback(self, user_id: int, shop_id: int, feedback_type: str,
+                       when: dt.datetime | None = None) -> None:
+        """The user's own feedback on a shown shop (chat clicks, orders, favourites, dismissals).
+
+        It counts for that user only, never in the shops' and groups' figures: a clicked, ordered or
+        favourited shop joins the user's history with its weight, a dismissal is counted apart."""
+        if feedback_type == "dismissed":
+            self.user_shop_dismissed[(user_id, shop_id)] += 1
+            return
+        weight = FEEDBACK_SIGNAL_WEIGHTS.get(feedback_type)
+        if not weight:
+            return
+        self.user_shop_feedback[(user_id, shop_id)] += weight
+        self.user_history[user_id].add(shop_id)
+        cat = self._shop_cat.get(shop_id)
+        if cat:
+            self.user_feedback_cat[user_id][cat] += weight
 
     def add_shops(self, catalog: ShopCatalog) -> None:
         """Know the category and district of shops added to the catalog since the state was built."""
@@ -165,13 +197,16 @@ class InteractionState:
     def load(cls, engine: Engine, catalog: ShopCatalog, until: dt.datetime | None = None) -> InteractionState:
         """Every event (before ``until`` when given) applied in time order: the serving state.
 
+        Chat feedback (:meth:`apply_feedback`) is part of it; :attr:`marks` records the newest event of
+        each kind, so that a running service can tell when the database has moved on (:func:`event_marks`).
         The events of users no training may read (children without a guardian's consent, erased users)
         count for those users' own history only, not in the shops' and groups' figures: what every other
         request sees is then exactly what the training sets were built with.
         """
         state = cls.empty(cls.load_users(engine), catalog)
+        state.marks = event_marks(engine)  # before reading: an event arriving meanwhile is seen next time
         excluded = training_exclusions(engine)
-        for ev in load_events(engine, until=until):
+        for ev in load_events(engine, until=until, feedback=True):
             state.apply(ev, population=ev.user_id not in excluded)
         return state
 
@@ -182,11 +217,13 @@ class InteractionState:
             self.apply_favorite(ev.user_id, ev.shop_id, ev.when)
         elif ev.kind == "review":
             self.apply_review(ev.user_id, ev.shop_id, ev.rating, ev.when, population=population)
+        elif ev.kind == "feedback" and ev.feedback_type is not None:
+            self.apply_feedback(ev.user_id, ev.shop_id, ev.feedback_type, ev.when)
 
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # order | favorite | review
+    kind: str  # order | favorite | review | feedback
     when: dt.datetime
     id: int
     user_id: int
@@ -195,16 +232,25 @@ class Event:
     rating: float = 0.0
     menu_id: int | None = None
     payment_method: str | None = None
+    #: a feedback event's type (clicked, ordered, favorited, dismissed)
+    feedback_type: str | None = None
 
 
-_KIND_ORDER = {"order": 0, "favorite": 1, "review": 2}
+_KIND_ORDER = {"order": 0, "favorite": 1, "review": 2, "feedback": 3}
+#: The feedback types the features read (a rating is about the answer, not one shop).
+FEATURE_FEEDBACK_TYPES = ("clicked", "ordered", "favorited", "dismissed")
 
 
-def load_events(engine: Engine, until: dt.datetime | None = None, *, trainable_only: bool = False) -> list[Event]:
-    """Orders, favourites and reviews as one list sorted by (time, kind, id).
+def load_events(engine: Engine, until: dt.datetime | None = None, *, trainable_only: bool = False,
+                feedback: bool = False) -> list[Event]:
+    """Orders, favourites and reviews (and with ``feedback`` the users' chat feedback) sorted by (time, kind, id).
 
     ``trainable_only`` leaves out the events of users no training may use
     (:func:`naviyam.core.privacy.training_exclusions`): what training sets read; serving reads everything.
+    Feedback kept minimised (a child without a guardian's consent) or without a user is never read;
+    its time (stored in UTC) is converted to local time like the other events'. The full training set
+    reads no feedback (its examples are orders, favourites and reviews); serving and the nightly
+    incremental data do.
     """
     excluded = training_exclusions(engine) if trainable_only else frozenset()
     events: list[Event] = []
@@ -226,7 +272,26 @@ def load_events(engine: Engine, until: dt.datetime | None = None, *, trainable_o
             q = q.where(Review.created_at < until)
         for i, u, s, r, t in conn.execute(q):
             events.append(Event("review", t, int(i), int(u), int(s), rating=float(r)))
+        if feedback:
+            q = select(FeedbackEvent.id, FeedbackEvent.user_id, FeedbackEvent.shop_id, FeedbackEvent.feedback_type,
+                       FeedbackEvent.created_at).where(
+                FeedbackEvent.feedback_type.in_(FEATURE_FEEDBACK_TYPES), FeedbackEvent.user_id.is_not(None),
+                FeedbackEvent.minimised.is_(False))
+            for i, u, s, k, t in conn.execute(q):
+                when = to_local(t.replace(tzinfo=dt.UTC))
+                if until is None or when < until:
+                    events.append(Event("feedback", when, int(i), int(u), int(s), feedback_type=str(k)))
     if excluded:
         events = [e for e in events if e.user_id not in excluded]
     events.sort(key=lambda e: (e.when, _KIND_ORDER[e.kind], e.id))
     return events
+
+
+def event_marks(engine: Engine) -> dict[str, int]:
+    """The newest id of each event table (0 when empty): a cheap check of whether new events arrived."""
+    out: dict[str, int] = {}
+    with engine.connect() as conn:
+        for name, col in (("order", ProductOrder.id), ("favorite", UserFavorite.id), ("review", Review.id),
+                          ("feedback", FeedbackEvent.id)):
+            out[name] = int(conn.execute(select(func.max(col))).scalar() or 0)
+    return out
