@@ -95,7 +95,8 @@ def test_vectors_have_the_seed_shapes_and_ranges(catalog, state):
     assert rows.wide.shape == (4, WIDE_DIM) and rows.numerical.shape == (4, NUM_DIM)
     assert rows.wide.dtype == np.float32 and rows.numerical.dtype == np.float32
     assert np.all((rows.wide >= 0) & (rows.wide <= 1)) and np.all((rows.numerical >= 0) & (rows.numerical <= 1))
-    assert len(WIDE_NAMES) == 31  # the seed's 17, then item-kNN, funnel ranks, recent popularity, taste, Layer 1
+    # the seed's 17, then item-kNN, funnel ranks, recent popularity, taste, Layer 1, the user's chat feedback
+    assert len(WIDE_NAMES) == 33
     assert np.all(rows.wide[:, len(WIDE_NAMES):] == 0.0)  # zero padding
     assert list(rows.shop_id) == [1, 2, 3, 4] and rows.brand_id.tolist() == [-1, 7, -1, -1]
     assert rows.category == ["분식", "치킨", "한식", "샐러드"]

@@ -31,7 +31,7 @@ whether their list was even looked at. Feedback sent without an
 
 Each row's features are computed as the ranker sees them at serving time
 (:class:`~naviyam.recommend.features.FeatureBuilder`), with the interaction
-counts replayed up to the moment of the interaction, the stored NLU filters
+counts — the users' earlier chat feedback included — replayed up to the moment of the interaction, the stored NLU filters
 and semantic query, the funnel scores stored with the shown list, and the
 request position Layer 1 resolves for that request (from the stored
 coordinates when the client sent them).

@@ -5,10 +5,17 @@ model folders are copied into ``<out>/<arm>/`` and the registry's paths moved
 there; the production database is used only with ``in_place``, and then only
 by the learning arm):
 
-* ``control`` keeps the day-0 models all along;
+* ``control`` keeps the day-0 models all along, and the day-0 interaction
+  counts the ranker's features read (the state loaded at start: the world's
+  orders, favourites and reviews; it never reloads, so the chat feedback of
+  the run never reaches its features). Its users' feedback is still stored
+  in its copy, as a service would store it;
 * ``learning`` runs the real nightly :func:`naviyam.learning.learn.run_learning`
   (what ``naviyam learn`` calls) after every simulated day, and the service
-  picks promoted models up by its hot reload (:meth:`Runtime.refresh`).
+  picks promoted models up by its hot reload (:meth:`Runtime.refresh`), which
+  also reads the interaction counts again, the day's chat feedback included
+  (``reload_state``; production does the same on ``POST /admin/reload`` or
+  every ``state_reload_s``). During a day both arms serve fixed counts.
 
 Simulated users are the world's users with their hidden tastes
 (:mod:`naviyam.service.sim_users`). Each is assigned to one arm by the same
