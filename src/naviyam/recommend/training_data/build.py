@@ -32,9 +32,10 @@ from naviyam.recommend.layer1 import (
 )
 from naviyam.recommend.training_data.config import TrainingDataConfig, TrainingSetReport
 from naviyam.recommend.training_data.files import _Parts, dish_of_menus, write_frames, write_manifest
-from naviyam.recommend.training_data.negatives import catalogue_negatives, pick_negatives
+from naviyam.recommend.training_data.negatives import catalogue_negatives, order_weights, pick_negatives
 from naviyam.recommend.training_data.requests import simulate_request, window_starts
 from naviyam.retrieval.catalog import ShopCatalog
+from naviyam.retrieval.embedding import QueriesAhead
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,8 @@ class _Run:
         self.skipped = self.outside = self.done = self.qid = 0
         self.generator = None
         self.first_arts = None
+        self.queries_ahead: QueriesAhead | None = None
+        self.weights: np.ndarray | None = None
         self.fit_seconds: list[float] = []
 
     # ------------------------------------------------------------------ step 1
@@ -135,6 +138,15 @@ class _Run:
         self.nlus = {i: simulate_request(events[i], self.refits[self.window_of[i]], cfg=self.cfg, catalog=self.catalog,
                                          menus=self.menus, users=self.users) for i in self.eligible}
         self.unique_queries = sorted({nlu["semantic_query"] for _rng, nlu in self.nlus.values()})
+        # the queries each window asks first, in window order: embedded ahead while earlier windows run
+        asked: list[set[str]] = [set() for _ in self.refits]
+        for i in self.eligible:
+            asked[self.window_of[i]].add(self.nlus[i][1]["semantic_query"])
+        seen: set[str] = set()
+        self.new_queries = []
+        for queries in asked:
+            self.new_queries.append(sorted(queries - seen))
+            seen |= queries
         base_config = layer1_config or Layer1Config()
         self.layer1_config = dataclasses.replace(base_config,
                                                  query_cache_size=max(4096, len(self.unique_queries) + 256))
@@ -154,13 +166,10 @@ class _Run:
             arts = refit_funnels(self.engine, self.first_arts, until=t, config=self.layer1_config)
         self.generator = CandidateGenerator(arts, config=self.layer1_config, users=self.user_dir, engine=None,
                                             version=f"training@{t:%Y-%m-%d}")
-        if not self.fit_seconds:
-            # embed every simulated query once, in batches (the shared query cache then serves every refit)
-            emb, queries = self.generator.index.embedder, self.unique_queries
-            for start in range(0, len(queries), 256):
-                emb.embed_queries(queries[start:start + 256])
-                if self.progress:
-                    self.progress("queries", min(start + 256, len(queries)), len(queries))
+        if self.queries_ahead is None:
+            # every simulated query embedded once, in batches, into the query cache that serves every refit
+            self.queries_ahead = QueriesAhead(self.generator.index.embedder, self.new_queries,
+                                              progress=self.progress)
         self.fit_seconds.append(time.perf_counter() - t0)
         log.info("Layer 1 fitted on data before %s (%.1fs)", t, self.fit_seconds[-1])
 
@@ -179,6 +188,8 @@ class _Run:
     def examples_of_window(self, w: int) -> None:
         """Every chosen positive of window ``w``, asked at its start with the state as of then."""
         self.layer1_at(self.refits[w])
+        self.queries_ahead.wait(w)
+        self.weights = order_weights(self.catalog, self.state)  # the state does not move within a window
         when = self.refits[w]
         idx = self.by_window.get(w, [])
         chosen_here: dict[int, set[int]] = {}
@@ -223,13 +234,13 @@ class _Run:
             # so that being proposed by a funnel never looks like a reason not to be chosen
             outside_ids = {c.shop_id for c in cands} | mine
             extra = catalogue_negatives(catalog, state, outside_ids,
-                                         cfg.negatives_per_positive + cfg.catalogue_negatives, erng)
+                                        cfg.negatives_per_positive + cfg.catalogue_negatives, erng, self.weights)
             sel_cands = [Candidate(ev.shop_id, 0.0), *extra]
             ranks = [len(cands)] * len(sel_cands)
         else:
             picked = pick_negatives(cands, pos_rank, catalog, cfg.negatives_per_positive, erng, exclude=mine)
             chosen_ids = {c.shop_id for c in cands} | mine
-            extra = catalogue_negatives(catalog, state, chosen_ids, cfg.catalogue_negatives, erng)
+            extra = catalogue_negatives(catalog, state, chosen_ids, cfg.catalogue_negatives, erng, self.weights)
             sel_cands = [cands[r] for r in (pos_rank, *picked)] + extra
             ranks = [pos_rank, *picked] + [len(cands)] * len(extra)
         self.parts["val" if when >= self.cutoff else "train"].add(

@@ -34,15 +34,24 @@ def pick_negatives(cands, pos_rank: int, catalog: ShopCatalog, n: int, rng: np.r
     return picked
 
 
+def order_weights(catalog: ShopCatalog, state: InteractionState) -> np.ndarray:
+    """Each catalogue shop's share of past orders (+1 each), the popularity half of the catalogue negatives."""
+    weights = np.array([state.shop_orders.get(int(s), 0) + 1.0 for s in catalog.ids])
+    return weights / weights.sum()
+
+
 def catalogue_negatives(catalog: ShopCatalog, state: InteractionState, exclude: set[int], n: int,
-                         rng: np.random.Generator) -> list:
-    """``n`` shops from the whole catalogue, alternately uniform and in proportion to past orders (+1)."""
+                        rng: np.random.Generator, weights: np.ndarray | None = None) -> list:
+    """``n`` shops from the whole catalogue, alternately uniform and in proportion to past orders (+1).
+
+    ``weights``: :func:`order_weights` of this ``state`` when the caller already has them.
+    """
     out: list = []
     if n <= 0:
         return out
     ids = catalog.ids
-    weights = np.array([state.shop_orders.get(int(s), 0) + 1.0 for s in ids])
-    weights /= weights.sum()
+    if weights is None:
+        weights = order_weights(catalog, state)
     for _ in range(n * 4):
         if len(out) >= n:
             break
