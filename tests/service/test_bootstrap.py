@@ -8,9 +8,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import update
 
 from naviyam.core.registry import ModelRegistry
 from naviyam.data.generate import generate_world
+from naviyam.db.models import Shop
+from naviyam.db.session import make_engine, migrate, session_scope
+from naviyam.recommend import layer1, layer1_build
+from naviyam.retrieval.embedding import HashingEmbedder
 from naviyam.service import bootstrap
 
 
@@ -55,3 +60,24 @@ def test_a_failed_side_build_is_raised_after_the_other_kinds_are_built(world, mo
     assert world.registry.current("index") is not None and world.registry.current("ranker") is not None
     warming = json.loads((world.tmp / bootstrap.WARMING_FILE).read_text(encoding="utf-8"))
     assert warming["finished"] and warming["done"] == ["index", "ranker"] and warming["building"] is None
+
+
+def test_a_rebuild_after_editing_ten_shops_embeds_ten_documents(tmp_path, monkeypatch):
+    """The start-up build end to end (index, ranker training set, ranker): ten edited shops, ten new embeddings."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'naviyam.db'}")
+    migrate(engine)
+    generate_world(engine, seed=4, shops=40, users=80, days=40)
+    embedder = HashingEmbedder()
+    monkeypatch.setattr(layer1_build, "make_embedder", lambda spec=None: embedder)
+    monkeypatch.setattr(layer1, "make_embedder", lambda spec=None: embedder)
+    monkeypatch.setattr(bootstrap, "MODEL_BUILDERS", {**bootstrap.MODEL_BUILDERS, "nlu": _builder("nlu")})
+    settings = SimpleNamespace(models_dir=tmp_path / "models", var_dir=tmp_path, ranker_epochs=1)
+    first = bootstrap.build_missing_models(engine, settings)
+    assert set(first) == {"nlu", "index", "ranker"} and len(embedder.embedded) == 40
+    with session_scope(engine) as s:
+        for sid in range(1, 11):
+            s.execute(update(Shop).where(Shop.id == sid).values(name=f"새이름가게{sid}"))
+    embedder.embedded.clear()
+    again = bootstrap.build_missing_models(engine, settings, force=True)
+    assert again["ranker"] != first["ranker"]
+    assert len(embedder.embedded) == 10 and all(t.startswith("새이름가게") for t in embedder.embedded)
