@@ -38,20 +38,8 @@ def report(
     그룹은 사용자 id로 나뉘므로 사용자 한 명이 한 단위예요. 계획한 표본(최소 검출 효과에서 계산)에
     닿기 전에는 판정이 「계속 수집」이에요.
     """
-    start = None
-    if since:
-        try:
-            start = dt.datetime.combine(dt.date.fromisoformat(since), dt.time(0))
-        except ValueError:
-            err_console.print(f"[red]--since: 날짜는 YYYY-MM-DD 형식이어야 해요 ({since!r}).[/red]")
-            raise typer.Exit(2) from None
-    for name, value, ok, rule in (("--alpha", alpha, lambda v: 0 < v < 0.5, "0보다 크고 0.5보다 작아야"),
-                                  ("--mde", mde, lambda v: 0 < v <= 1, "0보다 크고 1 이하여야"),
-                                  ("--power", power, lambda v: 0 < v < 1, "0보다 크고 1보다 작아야"),
-                                  ("--min-users", min_users, lambda v: v >= 2, "2 이상이어야")):
-        if value is not None and not ok(value):
-            err_console.print(f"[red]{name}: 값은 {rule} 해요 ({value}).[/red]")
-            raise typer.Exit(2)
+    start = _since(since)
+    _check_design(alpha=alpha, mde=mde, power=power, min_users=min_users)
     design = ABDesign.from_settings(get_settings(), alpha=alpha, mde=mde, power=power, min_users=min_users)
     engine = open_db()
     rep = ab_report(engine, since=start, candidate_version=candidate, design=design)
@@ -59,6 +47,33 @@ def report(
     if as_json:
         console.print_json(json.dumps(rep.to_json(), ensure_ascii=False))
         return
+    _print_report(rep, design, files)
+
+
+def _since(since: str | None) -> dt.datetime | None:
+    """--since as midnight of that day; a bad date exits 2 with a Korean message."""
+    if not since:
+        return None
+    try:
+        return dt.datetime.combine(dt.date.fromisoformat(since), dt.time(0))
+    except ValueError:
+        err_console.print(f"[red]--since: 날짜는 YYYY-MM-DD 형식이어야 해요 ({since!r}).[/red]")
+        raise typer.Exit(2) from None
+
+
+def _check_design(**given: float | None) -> None:
+    """Each given design option in its range, else exit 2 with a Korean message."""
+    for name, value, ok, rule in (("--alpha", given["alpha"], lambda v: 0 < v < 0.5, "0보다 크고 0.5보다 작아야"),
+                                  ("--mde", given["mde"], lambda v: 0 < v <= 1, "0보다 크고 1 이하여야"),
+                                  ("--power", given["power"], lambda v: 0 < v < 1, "0보다 크고 1보다 작아야"),
+                                  ("--min-users", given["min_users"], lambda v: v >= 2, "2 이상이어야")):
+        if value is not None and not ok(value):
+            err_console.print(f"[red]{name}: 값은 {rule} 해요 ({value}).[/red]")
+            raise typer.Exit(2)
+
+
+def _print_report(rep, design, files: dict) -> None:
+    """The report as tables: the arms, candidate minus production, the verdict."""
     console.print(f"후보 랭커: {rep.candidate_version or '(없음)'} / 운영: {', '.join(rep.production_versions) or '-'}")
     if rep.start:
         console.print(f"기간: {rep.start:%Y-%m-%d %H:%M} ~ {rep.end:%Y-%m-%d %H:%M} (UTC)")

@@ -59,16 +59,7 @@ def lora_cmd(
                                                 help="메모리를 아끼려고 그레이디언트 체크포인팅을 써요 (더 느려요)."),
 ) -> None:
     """로컬 언어 모델에 LoRA 어댑터를 파인튜닝해요 (fine-tune; 에폭마다 체크포인트, 검증 perplexity)."""
-    if data is None and incremental_data is None:
-        typer.echo("--data 또는 --incremental-data 파일을 주세요.", err=True)
-        raise typer.Exit(2)
-    rows = []
-    for p in (data, incremental_data):
-        if p is not None:
-            if not p.exists():
-                typer.echo(f"파일이 없어요: {p}", err=True)
-                raise typer.Exit(2)
-            rows += read_rows(p)
+    rows = _lora_rows(data, incremental_data)
     if not base_model.exists():
         typer.echo(f"모델 폴더가 없어요: {base_model}", err=True)
         raise typer.Exit(2)
@@ -97,6 +88,26 @@ def lora_cmd(
         register_adapter(registry, alloc, result, parent=parent, status="candidate")
         console.print(f"{alloc.version}을(를) 후보(candidate)로 등록했어요.")
 
+    _print_lora_result(console, output_dir, result)
+
+
+def _lora_rows(data: Path | None, incremental_data: Path | None) -> list:
+    """The rows of --data and --incremental-data; a missing file exits 2 with a Korean message."""
+    if data is None and incremental_data is None:
+        typer.echo("--data 또는 --incremental-data 파일을 주세요.", err=True)
+        raise typer.Exit(2)
+    rows = []
+    for p in (data, incremental_data):
+        if p is not None:
+            if not p.exists():
+                typer.echo(f"파일이 없어요: {p}", err=True)
+                raise typer.Exit(2)
+            rows += read_rows(p)
+    return rows
+
+
+def _print_lora_result(console, output_dir: Path, result) -> None:
+    """Per-epoch losses and perplexities, per-task perplexity, the best epoch and where it was saved."""
     t = Table(title=f"LoRA {output_dir}")
     for c in ("epoch", "steps", "train loss", "val perplexity"):
         t.add_column(c, justify="right")

@@ -176,35 +176,44 @@ def train_cmd(
     metrics = mv.metrics or {}
     console.print(_metrics_table(metrics, f"NLU {mv.version}"))
     if gated is not None:
-        op = metrics.get("operator") or {}
-        console.print(f"운영자 예시: 학습 {op.get('n_train')}개 × {op.get('repeat')}회 반복, 비교용 보류 "
-                      f"{op.get('n_heldout')}개")
-        console.print(_gate_table(gated))
-        for line in gated.decision.reasons:
-            console.print(f"  · {line}")
-        if gated.production_version is None:
-            verdict = f"이긴 쪽: 후보 {mv.version} — 첫 NLU라서 바로 운영에 올렸어요."
-        elif gated.forced:
-            verdict = f"이긴 쪽: 운영 {gated.production_version} — 하지만 --force로 후보 {mv.version}을(를) 운영에 올렸어요."
-        elif gated.promoted:
-            verdict = (f"이긴 쪽: 후보 {mv.version} — 운영자 예시와 생성 보류 데이터 모두에서 운영보다 나쁘지 않아 "
-                       "운영에 올렸어요.")
-        else:
-            verdict = (f"이긴 쪽: 운영 {gated.production_version} — 후보가 위 이유로 나빠서 보관만 했어요 "
-                       f"(상태 {mv.status}). 그래도 쓰려면 --force를 붙여 다시 학습하거나 "
-                       f"`naviyam models promote {mv.version} --force`를 쓰세요.")
-        console.print(verdict)
+        _print_gate(console, gated, mv, metrics)
     base = metrics.get("baselines")
     if base:
-        t = Table(title="기준 모델 비교 (baselines: TF-IDF 글자 n-gram LR 의도 + 규칙만 쓴 슬롯)")
-        t.add_column("데이터(set)")
-        for c in ("intent acc", "slot F1", "filters exact", "exact"):
-            t.add_column(c, justify="right")
-        for name, m in base.items():
-            t.add_row(name, f"{m['intent_accuracy']:.3f}", f"{m['slot_micro_f1']:.3f}", f"{m['filters_exact']:.3f}",
-                      f"{m['exact']:.3f}")
-        console.print(t)
+        console.print(_baselines_table(base))
     console.print(f"학습 {metrics.get('train_seconds')}초 · {mv.version} 저장 → {mv.path}")
+
+
+def _print_gate(console, gated, mv, metrics: dict) -> None:
+    """The operator examples used, the gate's comparison and reasons, and which side won."""
+    op = metrics.get("operator") or {}
+    console.print(f"운영자 예시: 학습 {op.get('n_train')}개 × {op.get('repeat')}회 반복, 비교용 보류 "
+                  f"{op.get('n_heldout')}개")
+    console.print(_gate_table(gated))
+    for line in gated.decision.reasons:
+        console.print(f"  · {line}")
+    if gated.production_version is None:
+        verdict = f"이긴 쪽: 후보 {mv.version} — 첫 NLU라서 바로 운영에 올렸어요."
+    elif gated.forced:
+        verdict = f"이긴 쪽: 운영 {gated.production_version} — 하지만 --force로 후보 {mv.version}을(를) 운영에 올렸어요."
+    elif gated.promoted:
+        verdict = (f"이긴 쪽: 후보 {mv.version} — 운영자 예시와 생성 보류 데이터 모두에서 운영보다 나쁘지 않아 "
+                   "운영에 올렸어요.")
+    else:
+        verdict = (f"이긴 쪽: 운영 {gated.production_version} — 후보가 위 이유로 나빠서 보관만 했어요 "
+                   f"(상태 {mv.status}). 그래도 쓰려면 --force를 붙여 다시 학습하거나 "
+                   f"`naviyam models promote {mv.version} --force`를 쓰세요.")
+    console.print(verdict)
+
+
+def _baselines_table(base: dict) -> Table:
+    t = Table(title="기준 모델 비교 (baselines: TF-IDF 글자 n-gram LR 의도 + 규칙만 쓴 슬롯)")
+    t.add_column("데이터(set)")
+    for c in ("intent acc", "slot F1", "filters exact", "exact"):
+        t.add_column(c, justify="right")
+    for name, m in base.items():
+        t.add_row(name, f"{m['intent_accuracy']:.3f}", f"{m['slot_micro_f1']:.3f}", f"{m['filters_exact']:.3f}",
+                  f"{m['exact']:.3f}")
+    return t
 
 
 def eval_cmd(

@@ -314,36 +314,13 @@ def train_lora(base_model: Path | str, rows: list[dict[str, Any]], output_dir: P
     enc_train, enc_val = trainer.encode(train_rows), trainer.encode(val_rows)
     n_batches = math.ceil(len(enc_train) / max(1, cfg.batch_size))
     total_steps = min(cfg.max_steps or n_batches * cfg.epochs, n_batches * cfg.epochs)
-    history: list[float] = []
-    epochs: list[dict[str, Any]] = []
-    best: tuple[float, int, dict[str, Any]] | None = None
-    step = 0
     version = version or out.name
     base_meta = {"base_model": str(Path(base_path).resolve()), "prompt_style": trainer.style, "version": version,
                  "parent": (parent or {}).get("version"), "incremental": parent is not None,
                  "config": cfg.as_dict()}
-    val_loss = float("nan")
-    for epoch in range(1, cfg.epochs + 1):
-        losses = []
-        for batch in trainer.batches(enc_train, shuffle=True, seed=cfg.seed + epoch):
-            losses.append(trainer.step(batch))
-            history.append(losses[-1])
-            step += 1
-            prog("training", step / max(1, total_steps))
-            if step >= total_steps:
-                break
-        val_loss = trainer.evaluate(enc_val)
-        rec = {"epoch": epoch, "steps": step, "train_loss": sum(losses) / max(1, len(losses)),
-               "val_loss": None if val_loss != val_loss else val_loss, "val_perplexity": _ppl(val_loss)}
-        epochs.append(rec)
-        log.info("LoRA epoch %d: train loss %.4f, val ppl %s", epoch, rec["train_loss"], rec["val_perplexity"])
-        if cfg.save_checkpoints:
-            save_adapter(model, tok, out / f"checkpoint-epoch-{epoch}", {**base_meta, "epoch": epoch, "metrics": rec})
-        score = val_loss if val_loss == val_loss else -epoch  # no validation: the last epoch wins
-        if best is None or score <= best[0]:
-            best = (score, epoch, _adapter_state(model))
-        if step >= total_steps:
-            break
+    history: list[float] = []
+    epochs, best, step = _epochs(trainer, enc_train, enc_val, total_steps, history, prog,
+                                 out if cfg.save_checkpoints else None, base_meta)
     prog("saving", 0.95)
     if best is not None and best[1] != epochs[-1]["epoch"]:
         from peft import set_peft_model_state_dict  # lazy: the optional LLM path only
@@ -362,3 +339,38 @@ def train_lora(base_model: Path | str, rows: list[dict[str, Any]], output_dir: P
     save_adapter(model, tok, out, meta)
     prog("done", 1.0)
     return LoraRunResult(out, metrics, history, incremental=parent is not None, parent=base_meta["parent"])
+
+
+def _epochs(trainer: LoraTrainer, enc_train, enc_val, total_steps: int, history: list[float], prog: Progress,
+            checkpoints: Path | None, base_meta: dict[str, Any]):
+    """Train up to ``total_steps`` steps; (per-epoch records, (score, epoch, adapter state) of the best, steps).
+
+    The best epoch has the lowest validation loss (without validation rows, the last one wins); each epoch's
+    adapter is saved under ``checkpoints`` when given. ``history`` receives every step's loss.
+    """
+    model, tok, cfg = trainer.model, trainer.tokenizer, trainer.cfg
+    epochs: list[dict[str, Any]] = []
+    best: tuple[float, int, dict[str, Any]] | None = None
+    step = 0
+    for epoch in range(1, cfg.epochs + 1):
+        losses = []
+        for batch in trainer.batches(enc_train, shuffle=True, seed=cfg.seed + epoch):
+            losses.append(trainer.step(batch))
+            history.append(losses[-1])
+            step += 1
+            prog("training", step / max(1, total_steps))
+            if step >= total_steps:
+                break
+        val_loss = trainer.evaluate(enc_val)
+        rec = {"epoch": epoch, "steps": step, "train_loss": sum(losses) / max(1, len(losses)),
+               "val_loss": None if val_loss != val_loss else val_loss, "val_perplexity": _ppl(val_loss)}
+        epochs.append(rec)
+        log.info("LoRA epoch %d: train loss %.4f, val ppl %s", epoch, rec["train_loss"], rec["val_perplexity"])
+        if checkpoints is not None:
+            save_adapter(model, tok, checkpoints / f"checkpoint-epoch-{epoch}", {**base_meta, "epoch": epoch, "metrics": rec})
+        score = val_loss if val_loss == val_loss else -epoch  # no validation: the last epoch wins
+        if best is None or score <= best[0]:
+            best = (score, epoch, _adapter_state(model))
+        if step >= total_steps:
+            break
+    return epochs, best, step
