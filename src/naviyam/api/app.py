@@ -87,8 +87,39 @@ DB_RETRY_AFTER_S = 5
 
 
 def create_app(settings: Settings | None = None, engine=None, runtime=None) -> FastAPI:
+    """The app: ``engine`` and ``runtime`` are built at start-up unless given (tests give their own)."""
     settings = settings or get_settings()
     install_log_redaction()
+    metrics = Metrics()
+    redis_up = metrics.gauge("naviyam_redis_up", "1 while the shared Redis answers (0: per-process state or no "
+                             "Redis; with several workers the lowest of the live workers)", multiprocess_mode="livemin")
+    # /docs and /redoc load Swagger UI and ReDoc from the service itself (fastapi-offline's bundled
+    # assets), not from a CDN: many public-sector networks have no internet.
+    app = FastAPIOffline(
+        title="Naviyam (나비얌)",
+        version=__version__,
+        description="급식카드를 쓰는 아이들과 가족을 위한 음식 추천 API입니다. "
+                    "(Food recommendations for children and families with meal-support cards.)",
+        lifespan=_lifespan(settings, engine, runtime, redis_up),
+        static_url="/docs-assets",
+        swagger_ui_parameters={"defaultModelsExpandDepth": 0},
+    )
+    _add_exception_handlers(app)
+    app.state.metrics = metrics
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    # Rate limits (429 + Retry-After), body size, and the X-Naviyam-Worker header on every response.
+    app.add_middleware(GuardMiddleware, settings=settings)
+    if settings.cors_origins:
+        # Default: no CORS headers at all, so browsers refuse every cross-origin call.
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "PUT", "DELETE"], allow_headers=["Content-Type", "X-API-Key"],
+                           max_age=600)
+    _add_routes(app, settings)
+    return app
+
+
+def _lifespan(settings: Settings, engine, runtime, redis_up):
+    """Start-up (rate limiter, engine, runtime, thread limits) and shut-down of the app."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -123,18 +154,11 @@ def create_app(settings: Settings | None = None, engine=None, runtime=None) -> F
             app.state.engine.dispose()
         app.state.metrics.close()
 
-    # /docs and /redoc load Swagger UI and ReDoc from the service itself (fastapi-offline's bundled
-    # assets), not from a CDN: many public-sector networks have no internet.
+    return lifespan
 
-    app = FastAPIOffline(
-        title="Naviyam (나비얌)",
-        version=__version__,
-        description="급식카드를 쓰는 아이들과 가족을 위한 음식 추천 API입니다. "
-                    "(Food recommendations for children and families with meal-support cards.)",
-        lifespan=lifespan,
-        static_url="/docs-assets",
-        swagger_ui_parameters={"defaultModelsExpandDepth": 0},
-    )
+
+def _add_exception_handlers(app: FastAPI) -> None:
+    """Korean messages: 422 for bad input, 503 (with Retry-After) while the database is down, 500 otherwise."""
 
     @app.exception_handler(RequestValidationError)
     async def _on_validation_error(_request: Request, exc: RequestValidationError):
@@ -165,18 +189,9 @@ def create_app(settings: Settings | None = None, engine=None, runtime=None) -> F
         log.exception("unhandled error")
         return JSONResponse(status_code=500, content={"detail": "앗, 문제가 생겼어요. 잠시 뒤에 다시 시도해 주세요."})
 
-    metrics = Metrics()
-    app.state.metrics = metrics
-    redis_up = metrics.gauge("naviyam_redis_up", "1 while the shared Redis answers (0: per-process state or no "
-                             "Redis; with several workers the lowest of the live workers)", multiprocess_mode="livemin")
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
-    # Rate limits (429 + Retry-After), body size, and the X-Naviyam-Worker header on every response.
-    app.add_middleware(GuardMiddleware, settings=settings)
-    if settings.cors_origins:
-        # Default: no CORS headers at all, so browsers refuse every cross-origin call.
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
-                           allow_methods=["GET", "POST", "PUT", "DELETE"], allow_headers=["Content-Type", "X-API-Key"],
-                           max_age=600)
+
+def _add_routes(app: FastAPI, settings: Settings) -> None:
+    """The API routers, /metrics, the static chat page and the privacy page."""
     # What every API router can answer besides its own responses; 422 is documented as the Korean
     # {"detail": "..."} that _on_validation_error returns (FastAPI would document its own list shape).
     limited = {422: {"model": ErrorPublic, "description": "Invalid request (Korean message)"},
@@ -200,8 +215,6 @@ def create_app(settings: Settings | None = None, engine=None, runtime=None) -> F
     @app.get("/privacy", include_in_schema=False)
     def privacy_page() -> HTMLResponse:
         return HTMLResponse(privacy_html(settings))
-
-    return app
 
 
 def privacy_html(settings: Settings) -> str:

@@ -61,36 +61,19 @@ class GuardMiddleware:
             if declared is not None and declared > MAX_BODY_BYTES:
                 await _reply(send_with_worker, 413, "요청이 너무 커요.")
                 return
-            size = 0
-            while True:
-                message = await receive()
-                body_messages.append(message)
-                if message["type"] != "http.request":
-                    break
-                size += len(message.get("body", b""))
-                if size > MAX_BODY_BYTES:
-                    await _reply(send_with_worker, 413, "요청이 너무 커요.")
-                    return
-                if not message.get("more_body", False):
-                    break
+            body_messages = await _read_body(receive)
+            if body_messages is None:
+                await _reply(send_with_worker, 413, "요청이 너무 커요.")
+                return
             if self.settings.rate_limit_per_minute_user:
                 user_id = _user_id(b"".join(m.get("body", b"") for m in body_messages
                                             if m["type"] == "http.request"))
 
-        limiter = getattr(scope["app"].state, "rate_limiter", None) if "app" in scope else None
-        if limiter is not None:
-            checks = []
-            if self.settings.rate_limit_per_minute_ip:
-                client = scope.get("client")
-                checks.append((f"ip:{client[0] if client else 'unknown'}", self.settings.rate_limit_per_minute_ip))
-            if user_id is not None:
-                checks.append((f"user:{user_id}", self.settings.rate_limit_per_minute_user))
-            for key, limit in checks:
-                decision = await limiter.hit(key, limit, WINDOW_S)
-                if not decision.allowed:
-                    await _reply(send_with_worker, 429, too_many_requests_message(decision.retry_after),
-                                 [(b"retry-after", str(decision.retry_after).encode())])
-                    return
+        decision = await self._over_limit(scope, user_id)
+        if decision is not None:
+            await _reply(send_with_worker, 429, too_many_requests_message(decision.retry_after),
+                         [(b"retry-after", str(decision.retry_after).encode())])
+            return
 
         if body_messages:
             pending = list(body_messages)
@@ -103,6 +86,40 @@ class GuardMiddleware:
             await self.app(scope, replay, send_with_worker)
         else:
             await self.app(scope, receive, send_with_worker)
+
+    async def _over_limit(self, scope: Scope, user_id: int | None):
+        """The limiter's refusal for the first limit (client address, then user) this request goes over, or None."""
+        limiter = getattr(scope["app"].state, "rate_limiter", None) if "app" in scope else None
+        if limiter is None:
+            return None
+        checks = []
+        if self.settings.rate_limit_per_minute_ip:
+            client = scope.get("client")
+            checks.append((f"ip:{client[0] if client else 'unknown'}", self.settings.rate_limit_per_minute_ip))
+        if user_id is not None:
+            checks.append((f"user:{user_id}", self.settings.rate_limit_per_minute_user))
+        for key, limit in checks:
+            decision = await limiter.hit(key, limit, WINDOW_S)
+            if not decision.allowed:
+                return decision
+        return None
+
+
+async def _read_body(receive: Receive) -> list[Message] | None:
+    """The body's messages (to replay to the app), or None as soon as it grows over MAX_BODY_BYTES."""
+    body_messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        body_messages.append(message)
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        if size > MAX_BODY_BYTES:
+            return None
+        if not message.get("more_body", False):
+            break
+    return body_messages
 
 
 def _content_length(scope: Scope) -> int | None:

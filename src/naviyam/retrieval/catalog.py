@@ -209,28 +209,7 @@ class ShopCatalog:
             if r is not None and len(snippets[r]) < REVIEW_SNIPPETS and text and text.strip():
                 snippets[r].append(text.strip())
 
-        min_price = np.full(n, np.inf)
-        avg_price = np.full(n, np.nan)
-        dish_rows: dict[str, list[int]] = defaultdict(list)
-        main_rows: dict[str, list[int]] = defaultdict(list)
-        for i, ms in enumerate(menu_lists):
-            mains = main_dish_mask([(m.name, m.dish, m.price) for m in ms])
-            ms[:] = [dataclasses.replace(m, is_main=ok) for m, ok in zip(ms, mains, strict=True)]
-            real = [m.price for m in ms if m.price > 0]
-            if real:
-                # A budget buys a meal: the cheapest main dish, not a 1,000원 공기밥.
-                min_price[i] = min(m.price for m in ms if m.is_main)
-                avg_price[i] = float(np.mean(real))
-            for d in {m.dish for m in ms if m.dish}:
-                dish_rows[d].append(i)
-            sig = [m for m in ms if m.is_signature] or ms
-            sig_dishes = {m.dish for m in sig}
-            if len(sig_dishes) == 1 and None not in sig_dishes:
-                main_rows[next(iter(sig_dishes))].append(i)
-            else:
-                for d in sig_dishes - {None}:
-                    main_rows[d].append(i)
-
+        min_price, avg_price, dish_rows, main_rows = _menu_facts(menu_lists)
         return cls(
             ids=ids,
             names=[s["name"] for s in shops],
@@ -259,6 +238,37 @@ class ShopCatalog:
             dish_rows={d: np.array(r, dtype=np.int64) for d, r in dish_rows.items()},
             main_dish_rows={d: np.array(r, dtype=np.int64) for d, r in main_rows.items()},
         )
+
+
+def _menu_facts(menu_lists: list[list[Menu]]) -> tuple[np.ndarray, np.ndarray, dict[str, list[int]],
+                                                         dict[str, list[int]]]:
+    """Per shop the cheapest main dish and the average price; dish -> shop rows (any menu, the signature ones).
+
+    Marks each menu's ``is_main`` in place.
+    """
+    n = len(menu_lists)
+    min_price = np.full(n, np.inf)
+    avg_price = np.full(n, np.nan)
+    dish_rows: dict[str, list[int]] = defaultdict(list)
+    main_rows: dict[str, list[int]] = defaultdict(list)
+    for i, ms in enumerate(menu_lists):
+        mains = main_dish_mask([(m.name, m.dish, m.price) for m in ms])
+        ms[:] = [dataclasses.replace(m, is_main=ok) for m, ok in zip(ms, mains, strict=True)]
+        real = [m.price for m in ms if m.price > 0]
+        if real:
+            # A budget buys a meal: the cheapest main dish, not a 1,000원 공기밥.
+            min_price[i] = min(m.price for m in ms if m.is_main)
+            avg_price[i] = float(np.mean(real))
+        for d in {m.dish for m in ms if m.dish}:
+            dish_rows[d].append(i)
+        sig = [m for m in ms if m.is_signature] or ms
+        sig_dishes = {m.dish for m in sig}
+        if len(sig_dishes) == 1 and None not in sig_dishes:
+            main_rows[next(iter(sig_dishes))].append(i)
+        else:
+            for d in sig_dishes - {None}:
+                main_rows[d].append(i)
+    return min_price, avg_price, dish_rows, main_rows
 
 
 def catalog_fingerprint(engine: Engine) -> str:

@@ -322,29 +322,7 @@ def build_spec(
     """
     notes: list[Relaxation] = []
     loc = filters.get("location_filter") or {}
-    place, place_key = None, None
-    if loc.get("landmark"):
-        place, place_key = resolver.landmark(loc["landmark"]), "location_filter.landmark"
-        if place is None:
-            notes.append(Relaxation("location_filter.landmark", "unresolved",
-                                    f"'{loc['landmark']}' 위치를 찾지 못해서 장소 조건 없이 찾았어요."))
-    elif loc.get("near"):
-        near, place_key = loc["near"], "location_filter.near"
-        current = Place(lat, lon, 1_000.0, "현재 위치") if lat is not None and lon is not None else None
-        if near == "current":
-            place = current or (dataclasses.replace(home, label="집") if home else None)
-            if current is None and place is not None:
-                notes.append(Relaxation(place_key, "unresolved", "지금 위치를 알 수 없어서 집 근처에서 찾았어요."))
-        elif near == "home":
-            place = home or current
-            if home is None and place is not None:
-                notes.append(Relaxation(place_key, "unresolved", "집 위치를 몰라서 지금 있는 곳 근처에서 찾았어요."))
-        elif near == "school":
-            place = resolver.school(home) or current
-            if home is None and place is not None:
-                notes.append(Relaxation(place_key, "unresolved", "학교 위치를 몰라서 지금 있는 곳 근처에서 찾았어요."))
-        if place is None:
-            notes.append(Relaxation(place_key, "unresolved", "어디 근처인지 알 수 없어서 장소 조건 없이 찾았어요."))
+    place, place_key = _place(loc, resolver, lat, lon, home, notes)
     budget = filters.get("budget_filter")
     closer_than = None
     if filters.get("_closer_than") is not None:
@@ -373,3 +351,32 @@ def build_spec(
         closer_than=closer_than,
     )
     return spec, notes
+
+
+def _place(loc: dict, resolver, lat: float | None, lon: float | None, home: Place | None,
+           notes: list[Relaxation]) -> tuple[Place | None, str | None]:
+    """(place, its filter key) of a landmark or a "near" word; what could not be located is told in ``notes``."""
+    place, place_key = None, None
+    if loc.get("landmark"):
+        place, place_key = resolver.landmark(loc["landmark"]), "location_filter.landmark"
+        if place is None:
+            notes.append(Relaxation("location_filter.landmark", "unresolved",
+                                    f"'{loc['landmark']}' 위치를 찾지 못해서 장소 조건 없이 찾았어요."))
+    elif loc.get("near"):
+        near, place_key = loc["near"], "location_filter.near"
+        current = Place(lat, lon, 1_000.0, "현재 위치") if lat is not None and lon is not None else None
+        if near == "current":
+            place = current or (dataclasses.replace(home, label="집") if home else None)
+            if current is None and place is not None:
+                notes.append(Relaxation(place_key, "unresolved", "지금 위치를 알 수 없어서 집 근처에서 찾았어요."))
+        elif near == "home":
+            place = home or current
+            if home is None and place is not None:
+                notes.append(Relaxation(place_key, "unresolved", "집 위치를 몰라서 지금 있는 곳 근처에서 찾았어요."))
+        elif near == "school":
+            place = resolver.school(home) or current
+            if home is None and place is not None:
+                notes.append(Relaxation(place_key, "unresolved", "학교 위치를 몰라서 지금 있는 곳 근처에서 찾았어요."))
+        if place is None:
+            notes.append(Relaxation(place_key, "unresolved", "어디 근처인지 알 수 없어서 장소 조건 없이 찾았어요."))
+    return place, place_key
