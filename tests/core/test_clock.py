@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
+from naviyam.config import Settings
 from naviyam.core import clock
 from naviyam.db.models import Interaction, Shop
 from naviyam.db.session import session_scope
@@ -116,6 +117,21 @@ def test_the_environment_setting_pins_a_process(monkeypatch):
     finally:
         clock._pin = before
         get_settings.cache_clear()
+
+
+def test_the_service_hands_its_settings_to_the_clock():
+    """The app's settings (time zone, NAVIYAM_CLOCK) decide, not get_settings(), until they are taken back."""
+    before = clock._pin
+    clock.unpin()
+    restore = clock.use_settings(Settings(timezone="UTC", clock="2026-12-06T23:50:00+00:00"))
+    try:
+        assert clock.zone().key == "UTC"
+        assert clock.local_today() == dt.date(2026, 12, 6)  # in Seoul it is already the 7th
+        assert dt.timedelta(0) <= clock.local_now() - dt.datetime(2026, 12, 6, 23, 50) < dt.timedelta(minutes=1)
+    finally:
+        restore()
+        clock._pin = before
+    assert clock.zone().key == "Asia/Seoul"
 
 
 def test_the_real_clock_when_nothing_is_pinned(monkeypatch):

@@ -27,6 +27,7 @@ from naviyam.api.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from naviyam.api.routes import admin, chat, dashboard, feedback, health, recommendations, shops, users
 from naviyam.api.schemas import ErrorPublic
 from naviyam.config import Settings, get_settings
+from naviyam.core import clock
 from naviyam.core.threads import limit_math_threads
 from naviyam.db.session import make_engine, session_factory
 from naviyam.logging_filters import install_log_redaction
@@ -124,6 +125,7 @@ def _lifespan(settings: Settings, engine, runtime, redis_up):
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         own_engine = engine is None
+        restore_clock = clock.use_settings(settings)  # the time zone and NAVIYAM_CLOCK of these settings
         app.state.rate_limiter = build_rate_limiter(settings.redis_url, settings.rate_limit_strategy,
                                                     on_state_change=redis_up.set)
         redis_up.set(1 if settings.redis_url else 0)
@@ -153,6 +155,7 @@ def _lifespan(settings: Settings, engine, runtime, redis_up):
         if own_engine:
             app.state.engine.dispose()
         app.state.metrics.close()
+        restore_clock()
 
     return lifespan
 

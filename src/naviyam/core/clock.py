@@ -19,6 +19,11 @@ Three views of the same instant:
   whatever zone the server machine runs in;
 * :func:`local_today` – the local date.
 
+The time zone and ``NAVIYAM_CLOCK`` come from the settings the service was
+started with: the app hands them in at start-up (:func:`use_settings`); a
+caller that started nothing (a library call, a test, a CLI command) gets
+those of :func:`naviyam.config.get_settings`.
+
 Durations (``time.perf_counter``/``monotonic``) are not "now" and need no clock.
 """
 
@@ -28,15 +33,15 @@ import contextlib
 import datetime as dt
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from naviyam.config import get_settings
+from naviyam.config import Settings, get_settings
 
 __all__ = ["now", "utcnow", "local_now", "local_today", "to_local", "zone", "pin", "unpin", "pinned",
-           "parse_instant", "pinned_instant", "day_bounds_utc"]
+           "parse_instant", "pinned_instant", "day_bounds_utc", "use_settings"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,29 @@ _lock = threading.Lock()
 _pin: _Pin | object | None = None  # _FREE inside ``pinned(None)``
 _env_pins: dict[str, _Pin] = {}  # one ticking pin per NAVIYAM_CLOCK text, so time never runs backwards
 _FREE = object()  # ``pinned(None)``: the real clock inside the block
+_settings: Settings | None = None  # handed in by the service at start-up (use_settings)
+
+
+def use_settings(settings: Settings | None) -> Callable[[], None]:
+    """Read the time zone and ``NAVIYAM_CLOCK`` from ``settings`` (None: from ``get_settings()``).
+
+    The app calls it at start-up with the settings it was created with; returns a function that
+    puts the previous settings back (at shut-down).
+    """
+    global _settings
+    with _lock:
+        before, _settings = _settings, settings
+
+    def restore() -> None:
+        global _settings
+        with _lock:
+            _settings = before
+
+    return restore
+
+
+def _current_settings() -> Settings:
+    return _settings if _settings is not None else get_settings()
 
 
 @lru_cache(maxsize=16)
@@ -64,7 +92,7 @@ def _zone_named(name: str) -> ZoneInfo:
 
 def zone() -> ZoneInfo:
     """The service's time zone (``NAVIYAM_TIMEZONE``)."""
-    return _zone_named(get_settings().timezone)
+    return _zone_named(_current_settings().timezone)
 
 
 def parse_instant(value: str | dt.datetime) -> dt.datetime:
@@ -76,7 +104,7 @@ def parse_instant(value: str | dt.datetime) -> dt.datetime:
 
 
 def _from_settings() -> _Pin | None:
-    text = get_settings().clock
+    text = _current_settings().clock
     if not text:
         return None
     p = _env_pins.get(text)

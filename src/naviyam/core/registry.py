@@ -206,4 +206,6 @@ class ModelRegistry:
 
 
 def default_registry() -> ModelRegistry:
+    """The registry of the settings' database and models folder: an entry-point default (CLI commands,
+    scripts); library code takes a registry as an argument."""
     return ModelRegistry(get_engine(), get_settings().models_dir)

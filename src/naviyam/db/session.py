@@ -62,6 +62,8 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 @lru_cache
 def get_engine() -> Engine:
+    """The process's engine on the settings' database: an entry-point default (CLI commands, scripts);
+    library code takes an engine as an argument."""
     return make_engine(get_settings().resolved_database_url)
 
 
