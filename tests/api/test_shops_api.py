@@ -81,7 +81,7 @@ def test_health_says_warming_with_progress_while_models_are_built_in_the_backgro
     import json
     import os
 
-    from naviyam.service.bootstrap import warming_path
+    from naviyam.service.warming import warming_path
 
     settings = client.app.state.settings
     path = warming_path(settings)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -13,7 +15,9 @@ from naviyam.recommend.features import NUM_COLUMNS, WIDE_COLUMNS, WIDE_DIM, WIDE
 from naviyam.recommend.ranker import RankerLoadError, WideDeepRanker
 from naviyam.recommend.ranker.dataset import Encoders, hash_queries, query_tokens
 from naviyam.recommend.ranker.model import WideDeepConfig, WideDeepNet
+from naviyam.recommend.ranker.spec import state_shapes
 from naviyam.recommend.ranker.trainer import TrainConfig, fit_wide_deep
+from naviyam.recommend.ranker.weights import UnsupportedCheckpoint, read_state_dict
 
 CATS = ["한식", "분식", "치킨", "카페"]
 
@@ -188,3 +192,73 @@ def test_layer1_blend_keeps_the_network_when_layer1_order_is_noise():
     assert result.metrics["val_ndcg@10"] >= result.metrics["val_ndcg@10_before_blend"]
     assert result.metrics["val_ndcg@10"] > result.metrics["layer1_ndcg@10"]
     assert fit_layer1_blend(result.net, {}, None, [0.0, 1.0]) is None
+
+
+# --------------------------------------------------------------------------- serving without torch
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    train, val = synthetic(600, 21), synthetic(200, 22)
+    ranker = WideDeepRanker(epochs=1, batch_size=64, hidden=(32, 16), query_buckets=512).fit(train, val)
+    folder = ranker.save(tmp_path_factory.mktemp("ranker") / "v1")
+    return ranker, folder, FeatureRows.from_frame(val)
+
+
+def test_the_reader_gives_exactly_the_arrays_torch_loads(tmp_path):
+    torch.manual_seed(3)
+    net = WideDeepNet(WideDeepConfig(n_users=7, n_shops=9, n_brands=3, n_categories=4, query_buckets=32,
+                                     hidden=[8, 4]))
+    state = dict(net.state_dict())
+    state["a_view"] = torch.arange(24, dtype=torch.float32).reshape(4, 6).t()[1:]  # strided, offset storage
+    state["counts"] = torch.arange(5, dtype=torch.int64)
+    torch.save(state, tmp_path / "w.pt")
+    read = read_state_dict(tmp_path / "w.pt")
+    by_torch = torch.load(tmp_path / "w.pt", weights_only=True)
+    assert set(read) == set(by_torch)
+    for name, tensor in by_torch.items():
+        assert read[name].dtype == tensor.numpy().dtype, name
+        np.testing.assert_array_equal(read[name], tensor.numpy(), err_msg=name)
+    assert {k: v.shape for k, v in read.items() if k in net.state_dict()} == state_shapes(net.config)
+
+
+def test_the_reader_refuses_a_pickle_that_names_anything_else(tmp_path):
+    torch.save({"w": torch.zeros(2), "extra": {"not": "a tensor"}}, tmp_path / "w.pt")
+    with pytest.raises(UnsupportedCheckpoint):
+        read_state_dict(tmp_path / "w.pt")
+    torch.save({"w": torch.zeros(2)}, tmp_path / "old.pt", _use_new_zipfile_serialization=False)
+    with pytest.raises(UnsupportedCheckpoint):
+        read_state_dict(tmp_path / "old.pt")
+
+
+def test_a_loaded_ranker_scores_with_numpy_and_builds_the_torch_network_only_when_asked(saved):
+    trained, folder, rows = saved
+    loaded = WideDeepRanker.load(folder)
+    scores = loaded.score_rows(rows)
+    assert loaded.__dict__.get("_net") is None  # served without the torch network
+    np.testing.assert_array_equal(scores, trained.score_rows(rows))
+    np.testing.assert_allclose(loaded.score_rows_torch(rows), scores, rtol=1e-5, atol=1e-6)  # builds net_
+    np.testing.assert_array_equal(loaded.wide_weights(), trained.net_.wide.weight.detach().numpy()[0])
+    with torch.no_grad():  # the built network is the one that scores from then on
+        loaded.net_.wide.weight[0, 0] += 1.5
+    np.testing.assert_allclose(loaded.score_rows(rows), loaded.score_rows_torch(rows), rtol=1e-5, atol=1e-6)
+
+
+def test_weights_that_do_not_fit_the_config_are_refused(saved, tmp_path):
+    _trained, folder, _rows = saved
+    cfg = json.loads((folder / "ranker.json").read_text(encoding="utf-8"))
+    cfg["model"]["hidden"] = [32, 8]
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "weights.pt").write_bytes((folder / "weights.pt").read_bytes())
+    (bad / "ranker.json").write_text(json.dumps(cfg), encoding="utf-8")
+    with pytest.raises(RankerLoadError, match="deep.3.weight"):
+        WideDeepRanker.load(bad)
+
+
+def test_the_server_and_a_loaded_ranker_never_import_torch(saved):
+    _trained, folder, _rows = saved
+    code = ("import sys; import naviyam.api.app; from naviyam.recommend.ranker import WideDeepRanker; "
+            f"r = WideDeepRanker.load({str(folder)!r}); r.wide_weights(); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert out.stdout.strip() == "False"

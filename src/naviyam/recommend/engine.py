@@ -151,7 +151,7 @@ class RecommendationEngine:
             if ranker is None:
                 self._wide_weights = None
             else:
-                self._wide_weights = ranker.net_.wide.weight.detach().numpy()[0].astype(np.float64).copy()
+                self._wide_weights = ranker.wide_weights()
 
     def reload_ranker(self) -> bool:
         """Load the registry's production ranker; on failure keep serving the current one. True if swapped."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing
 import os
@@ -15,7 +14,7 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from naviyam.config import Settings
-from naviyam.core.process import pid_alive, wall_seconds
+from naviyam.core.process import wall_seconds
 from naviyam.core.registry import ModelRegistry
 from naviyam.core.threads import share_build_cores
 from naviyam.data.excel import import_workbook
@@ -28,38 +27,10 @@ from naviyam.progress import progress_reporter
 from naviyam.recommend.layer1_build import build_layer1
 from naviyam.recommend.ranker.pipeline import default_dataset_dir, train_ranker
 from naviyam.recommend.ranker.trainer import TrainConfig
+from naviyam.service.warming import warming_path, write_warming
 from naviyam.shops import count_shops
 
 log = logging.getLogger(__name__)
-
-#: While ``naviyam serve --build-models`` builds the missing models in the background, this file in the var
-#: folder says how far it is; ``/health`` reads it and answers ``warming`` with that progress.
-WARMING_FILE = "warming.json"
-
-
-def warming_path(settings: Settings) -> Path:
-    return Path(settings.var_dir) / WARMING_FILE
-
-
-
-
-def warming_status(settings: Settings) -> dict | None:
-    """What the background model build reports (kinds done, the one building, the ones left), or None
-    when no build runs (none started, finished, or its process is gone)."""
-    path = warming_path(settings)
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(state, dict) or state.get("finished") or not pid_alive(int(state.get("pid") or 0)):
-        return None
-    return state
-
-
-def _write_warming(path: Path, state: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)  # atomic: /health never reads half a file
 
 def _build_nlu(engine: Engine, registry: ModelRegistry, settings: Settings) -> str:
     return train_nlu(engine, registry, epochs=settings.nlu_epochs, n_examples=settings.nlu_train_examples,
@@ -146,8 +117,9 @@ SIDE_KINDS = ("nlu",)
 
 
 class _Warming:
-    """The build's progress for ``/health`` (:data:`WARMING_FILE`), shared by the main build and the side build's
-    watcher thread; kinds are reported done in build order whatever order they finish in."""
+    """The build's progress for ``/health`` (:data:`naviyam.service.warming.WARMING_FILE`), shared by the main
+    build and the side build's watcher thread; kinds are reported done in build order whatever order they finish
+    in."""
 
     def __init__(self, path: Path | None, todo: dict[str, str]) -> None:
         self.path = path
@@ -163,7 +135,7 @@ class _Warming:
         with self.lock:
             state = {**self.state, "building": ", ".join(self.building) or None, **extra}
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            _write_warming(self.path, state)
+            write_warming(self.path, state)
 
     def start(self, kind: str) -> None:
         with self.lock:
@@ -194,7 +166,7 @@ def build_missing_models(engine: Engine, settings: Settings, console: Console | 
     """Build every model kind that is missing or older than the data it reads; return kind → version.
 
     What is rebuilt and why is told on ``console`` and logged; models that are up to date are kept.
-    ``report_warming``: keep :data:`WARMING_FILE` up to date for ``/health`` while building.
+    ``report_warming``: keep :data:`naviyam.service.warming.WARMING_FILE` up to date for ``/health`` while building.
     ``parallel``: on a machine with more than one core, build the :data:`SIDE_KINDS` in a forked process
     beside the others (each job then spreads over one core less, see :func:`naviyam.core.threads.build_threads`).
     """

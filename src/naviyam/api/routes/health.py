@@ -10,7 +10,7 @@ from naviyam.api.schemas import HealthPublic
 from naviyam.core.process import wall_seconds
 from naviyam.core.registry import ModelRegistry
 from naviyam.db import data_versions
-from naviyam.service.bootstrap import warming_status
+from naviyam.service.warming import warming_status
 from naviyam.shops import count_shops
 
 router = APIRouter(tags=["health"])

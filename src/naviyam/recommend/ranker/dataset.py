@@ -14,13 +14,15 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import torch
 
 from naviyam.recommend.features import NUM_COLUMNS, WIDE_COLUMNS, FeatureRows
+
+if TYPE_CHECKING:
+    import torch
 
 #: Query tokens kept per request (words first, then character bigrams).
 MAX_QUERY_TOKENS = 24
@@ -124,10 +126,14 @@ class Encoders:
 
     def encode(self, rows: FeatureRows) -> dict[str, torch.Tensor]:
         """Tensors the model takes: wide, numerical, user, shop, brand, category, query."""
+        import torch  # lazy: training only; a serving process scores with numpy (encode_arrays) and never loads torch
+
         return {k: torch.from_numpy(v) for k, v in self.encode_arrays(rows).items()}
 
     def encode_frame(self, df: pd.DataFrame) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """Inputs and labels of a training CSV frame."""
+        import torch  # lazy: training only (see encode)
+
         return self.encode(FeatureRows.from_frame(df)), torch.tensor(df["label"].to_numpy(np.float32))
 
 

@@ -1,4 +1,4 @@
-"""The Wide & Deep network and its JSON config.
+"""The Wide & Deep network (its JSON config, :class:`WideDeepConfig`, lives in :mod:`.spec`).
 
 wide:  Linear(50 → 1) over the wide cross/compatibility vector.
 deep:  [user 64 | shop 64 | brand 16 | category 16 | query 128 (EmbeddingBag, mean) | 10 numerical]
@@ -13,44 +13,12 @@ applies the sigmoid.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
-
 import torch
 from torch import nn
 
-from naviyam.recommend.features import NUM_DIM, WIDE_DIM
+from naviyam.recommend.ranker.spec import WideDeepConfig
 
-
-@dataclass
-class WideDeepConfig:
-    n_users: int
-    n_shops: int
-    n_brands: int
-    n_categories: int
-    query_buckets: int
-    wide_dim: int = WIDE_DIM
-    num_dim: int = NUM_DIM
-    user_dim: int = 64
-    shop_dim: int = 64
-    brand_dim: int = 16
-    category_dim: int = 16
-    query_dim: int = 128
-    hidden: list[int] = field(default_factory=lambda: [128, 64, 32])
-    dropout: float = 0.3
-
-    @property
-    def deep_input_dim(self) -> int:
-        return (self.user_dim + self.shop_dim + self.brand_dim + self.category_dim + self.query_dim
-                + self.num_dim)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> WideDeepConfig:
-        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+__all__ = ["WideDeepConfig", "WideDeepNet"]
 
 
 class WideDeepNet(nn.Module):

@@ -4,37 +4,48 @@ Training stays in torch (:mod:`naviyam.recommend.ranker.model`); a request
 scores a few dozen candidates, where torch's per-call dispatch and its
 intra-op thread pool cost more than the arithmetic (and several request
 threads calling into torch at once fight over that pool). The weights are
-exported once from the state dict; :meth:`NumpyWideDeep.logits` computes
-exactly ``WideDeepNet.forward`` in eval mode (no dropout), in float32.
+taken from the state dict (a checkpoint read without torch, or a trained
+network's); :meth:`NumpyWideDeep.logits` computes exactly
+``WideDeepNet.forward`` in eval mode (no dropout), in float32. This module
+does not import torch.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from torch import nn
+from collections.abc import Mapping
+from typing import Any
 
-from naviyam.recommend.ranker.model import WideDeepNet
+import numpy as np
+
+#: The query EmbeddingBag's padding index (WideDeepNet: 0).
+QUERY_PADDING = 0
 
 
 class NumpyWideDeep:
-    """Exported weights of one :class:`WideDeepNet`: embeddings, the wide layer, the deep MLP."""
+    """The weights of one ``WideDeepNet`` state dict: embeddings, the wide layer, the deep MLP."""
 
-    def __init__(self, net: WideDeepNet):
-        def arr(t) -> np.ndarray:
-            return np.ascontiguousarray(t.detach().cpu().numpy(), dtype=np.float32).copy()
+    def __init__(self, state: Mapping[str, np.ndarray], query_padding: int | None = QUERY_PADDING):
+        def arr(name: str) -> np.ndarray:
+            return np.ascontiguousarray(state[name], dtype=np.float32).copy()
 
-        self.user = arr(net.user_emb.weight)
-        self.shop = arr(net.shop_emb.weight)
-        self.brand = arr(net.brand_emb.weight)
-        self.category = arr(net.category_emb.weight)
-        self.query = arr(net.query_emb.weight)
-        self.query_padding = net.query_emb.padding_idx
-        self.wide_w = arr(net.wide.weight)[0]
-        self.wide_b = float(net.wide.bias.detach()[0])
-        self.layers = [(np.ascontiguousarray(arr(m.weight).T), arr(m.bias))
-                       for m in net.deep if isinstance(m, nn.Linear)]
-        self.out_w = arr(net.deep_out.weight)[0]
-        self.out_b = float(net.deep_out.bias.detach()[0])
+        self.user = arr("user_emb.weight")
+        self.shop = arr("shop_emb.weight")
+        self.brand = arr("brand_emb.weight")
+        self.category = arr("category_emb.weight")
+        self.query = arr("query_emb.weight")
+        self.query_padding = query_padding
+        self.wide_w = arr("wide.weight")[0]
+        self.wide_b = float(arr("wide.bias")[0])
+        deep = sorted({int(k.split(".")[1]) for k in state if k.startswith("deep.") and k.endswith(".weight")})
+        self.layers = [(np.ascontiguousarray(arr(f"deep.{i}.weight").T), arr(f"deep.{i}.bias")) for i in deep]
+        self.out_w = arr("deep_out.weight")[0]
+        self.out_b = float(arr("deep_out.bias")[0])
+
+    @classmethod
+    def from_net(cls, net: Any) -> NumpyWideDeep:
+        """The weights of a torch ``WideDeepNet`` as they are now."""
+        state = {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()}
+        return cls(state, net.query_emb.padding_idx)
 
     def _query_mean(self, ids: np.ndarray) -> np.ndarray:
         """EmbeddingBag(mode="mean", padding_idx): the mean over the non-padding ids (zeros when none)."""

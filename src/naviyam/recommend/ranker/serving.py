@@ -7,6 +7,12 @@ with ``weights.pt`` (a state dict, loaded with ``weights_only=True``) and
 ``ranker.json`` (config, vocabularies, feature version, SHA-256 of the
 weights). :meth:`load` refuses a corrupt or mismatched checkpoint with
 :class:`RankerLoadError`, so the caller can keep serving its previous model.
+
+Serving never imports torch: :meth:`load` reads the state dict with
+:mod:`naviyam.recommend.ranker.weights` and scores with the numpy forward
+pass; the torch network (``net_``) is built from those weights only when
+something asks for it (fine-tuning, ``score_rows_torch``). Training imports
+torch as before.
 """
 
 from __future__ import annotations
@@ -16,11 +22,9 @@ import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import torch
 
 from naviyam.recommend.features import (
     FEATURE_VERSION,
@@ -33,9 +37,14 @@ from naviyam.recommend.features import (
     RankingQuery,
 )
 from naviyam.recommend.ranker.dataset import Encoders
-from naviyam.recommend.ranker.model import WideDeepConfig, WideDeepNet
 from naviyam.recommend.ranker.numpy_forward import NumpyWideDeep
-from naviyam.recommend.ranker.trainer import TrainConfig, fit_wide_deep
+from naviyam.recommend.ranker.spec import WideDeepConfig, state_shapes
+from naviyam.recommend.ranker.weights import UnsupportedCheckpoint, read_state_dict
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from naviyam.recommend.ranker.model import WideDeepNet
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +86,16 @@ class WideDeepRanker:
 
     # ------------------------------------------------------------------ training
     def train_config(self):
+        from naviyam.recommend.ranker.trainer import TrainConfig  # lazy: torch, for training only
+
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, patience=self.patience,
                            seed=self.seed, hidden=list(self.hidden), dropout=self.dropout,
                            min_user_positives=self.min_user_positives, query_buckets=self.query_buckets)
 
     def fit(self, train: pd.DataFrame, val: pd.DataFrame, ranking: pd.DataFrame | None = None,
             categories: list[str] | None = None) -> WideDeepRanker:
+        from naviyam.recommend.ranker.trainer import fit_wide_deep  # lazy: torch, for training only
+
         result = fit_wide_deep(train, val, ranking, self.train_config(), categories=categories)
         self._set_learned(result.net, result.encoders, result.metrics)
         self.history_ = result.history
@@ -99,14 +112,51 @@ class WideDeepRanker:
 
     def _set_learned(self, net: WideDeepNet, encoders: Encoders, metrics: dict[str, float]) -> None:
         net.eval()
-        self.net_ = net
+        self._net = net
+        self._loaded = None
         self.__dict__.pop("_numpy", None)
+        self.config_ = net.config
         self.encoders_ = encoders
         self.metrics_ = dict(metrics)
 
+    def _set_loaded(self, state: dict[str, np.ndarray], config: WideDeepConfig, encoders: Encoders,
+                    metrics: dict[str, float]) -> None:
+        """A checkpoint's weights as numpy arrays; the torch network is built from them only on demand."""
+        self._net = None
+        self._loaded = NumpyWideDeep(state)
+        self._state_arrays = state
+        self.__dict__.pop("_numpy", None)
+        self.config_ = config
+        self.encoders_ = encoders
+        self.metrics_ = dict(metrics)
+
+    @property
+    def net_(self) -> WideDeepNet:
+        """The torch network (built from the loaded weights the first time it is asked for; imports torch)."""
+        net = self.__dict__.get("_net")
+        if net is None:
+            state = self.__dict__.get("_state_arrays")
+            if state is None:
+                raise AttributeError("net_")
+            import torch  # lazy: only fine-tuning and tests need the torch network of a loaded ranker
+
+            from naviyam.recommend.ranker.model import WideDeepNet  # lazy: imports torch
+
+            with torch.inference_mode(False):  # real parameters even when first asked for inside inference mode
+                net = WideDeepNet(self.config_)
+                net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()}, strict=True)
+            net.eval()
+            self._net = net
+        return net
+
     def _check_fitted(self) -> None:
-        if not hasattr(self, "net_"):
+        if not hasattr(self, "encoders_"):
             raise RuntimeError("the ranker is not fitted; call fit() or load() first")
+
+    def wide_weights(self) -> np.ndarray:
+        """The wide layer's weight per wide slot (float64), as served."""
+        self._check_fitted()
+        return self._forward().wide_w.astype(np.float64).copy()
 
     # ------------------------------------------------------------------ scoring
     def attach(self, builder: FeatureBuilder, state: InteractionState) -> WideDeepRanker:
@@ -124,19 +174,26 @@ class WideDeepRanker:
         return self._forward().proba(self.encoders_.encode_arrays(rows))
 
     def _forward(self) -> NumpyWideDeep:
-        """The numpy copy of ``net_``'s weights, exported again if the network's parameters were replaced."""
-        fwd, key = self.__dict__.get("_numpy"), self._weights_key()
+        """The numpy weights that score: a loaded checkpoint's, or a copy of ``net_``'s, exported again if the
+        network's parameters were replaced or changed in place."""
+        net = self.__dict__.get("_net")
+        if net is None:
+            return self._loaded
+        fwd, key = self.__dict__.get("_numpy"), self._weights_key(net)
         if fwd is None or fwd[0] != key:
-            fwd = (key, NumpyWideDeep(self.net_))
+            fwd = (key, NumpyWideDeep.from_net(net))
             self._numpy = fwd
         return fwd[1]
 
-    def _weights_key(self) -> tuple:
+    @staticmethod
+    def _weights_key(net) -> tuple:
         # Tensor versions change on every in-place update (an optimiser step, a weight nudged by hand).
-        return tuple((id(p), p._version) for p in self.net_.parameters())
+        return tuple((id(p), p._version) for p in net.parameters())
 
     def score_rows_torch(self, rows: FeatureRows) -> np.ndarray:
         """The same probabilities through the torch network (tests compare the two)."""
+        import torch  # lazy: a test's comparison, never on the serving path
+
         self._check_fitted()
         if len(rows) == 0:
             return np.zeros(0)
@@ -163,7 +220,7 @@ class WideDeepRanker:
                                  "patience": self.patience, "seed": self.seed, "hidden": self.hidden,
                                  "dropout": self.dropout, "min_user_positives": self.min_user_positives,
                                  "query_buckets": self.query_buckets},
-            "model": self.net_.config.to_json(),
+            "model": self.config_.to_json(),
             "encoders": self.encoders_.to_json(),
             "metrics": {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in self.metrics_.items()},
         }
@@ -172,6 +229,8 @@ class WideDeepRanker:
         """Write ``weights.pt`` and ``ranker.json`` into ``folder`` (a registry allocation)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
+        import torch  # lazy: saving happens after training, which has torch loaded already
+
         cfg = self.config_json()
         torch.save(self.net_.state_dict(), folder / WEIGHTS_FILE)
         cfg["weights_sha256"] = _sha256(folder / WEIGHTS_FILE)
@@ -208,16 +267,33 @@ class WideDeepRanker:
             if (mcfg.n_users, mcfg.n_shops, mcfg.n_brands, mcfg.n_categories, mcfg.query_buckets) != (
                     len(enc.users), len(enc.shops), len(enc.brands), len(enc.categories), enc.query_buckets):
                 raise RankerLoadError(f"{folder}: vocabularies do not match the network's tables")
-            net = WideDeepNet(mcfg)
-            state = torch.load(w_path, map_location="cpu", weights_only=True)
-            net.load_state_dict(state, strict=True)
+            state = _read_weights(w_path)
+            expected = state_shapes(mcfg)
+            found_shapes = {k: tuple(v.shape) for k, v in state.items()}
+            if found_shapes != expected:
+                wrong = sorted(k for k in expected.keys() | found_shapes.keys()
+                               if expected.get(k) != found_shapes.get(k))
+                raise ValueError(f"weights do not fit the network: {', '.join(wrong[:5])}")
         except RankerLoadError:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure here means "cannot serve this"
             raise RankerLoadError(f"{folder}: cannot build the network ({type(exc).__name__}: {exc})") from exc
-        r._set_learned(net, enc, cfg.get("metrics") or {})
+        r._set_loaded(state, mcfg, enc, cfg.get("metrics") or {})
         r.version = version or folder.name
         return r
+
+
+def _read_weights(path: Path) -> dict[str, np.ndarray]:
+    """The checkpoint's state dict as float arrays: read without torch, or by torch for a layout the reader
+    does not know."""
+    try:
+        return read_state_dict(path)
+    except UnsupportedCheckpoint as exc:
+        log.info("%s: %s; reading it with torch", path, exc)
+    import torch  # lazy: only for a checkpoint layout the torch-free reader does not know
+
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return {k: v.detach().cpu().numpy() for k, v in state.items()}
 
 
 def load_production(registry) -> WideDeepRanker | None:
