@@ -17,6 +17,7 @@ from naviyam.db.session import make_engine, migrate, session_scope
 from naviyam.recommend import layer1, layer1_build
 from naviyam.retrieval.embedding import HashingEmbedder
 from naviyam.service import bootstrap
+from naviyam.service.warming import WARMING_FILE
 
 
 def _builder(kind, fail=False):
@@ -44,7 +45,7 @@ def test_parallel_build_trains_the_nlu_in_a_process_of_its_own_and_reports_every
     pid = {k: int(Path(world.registry.current(k).path, "pid").read_text()) for k in built}
     assert {k: world.registry.current(k).version for k in built} == built
     assert pid["nlu"] != os.getpid() and pid["index"] == pid["ranker"] == os.getpid()
-    warming = json.loads((world.tmp / bootstrap.WARMING_FILE).read_text(encoding="utf-8"))
+    warming = json.loads((world.tmp / WARMING_FILE).read_text(encoding="utf-8"))
     assert warming["finished"] and warming["done"] == ["nlu", "index", "ranker"] and warming["building"] is None
     assert set(warming["seconds"]) == set(warming["cpu_seconds"]) == {"nlu", "index", "ranker"}
     # nothing left to build: nothing is forked and the versions stay
@@ -58,7 +59,7 @@ def test_a_failed_side_build_is_raised_after_the_other_kinds_are_built(world, mo
         bootstrap.build_missing_models(world.engine, world.settings, report_warming=True, parallel=True)
     assert world.registry.current("nlu") is None
     assert world.registry.current("index") is not None and world.registry.current("ranker") is not None
-    warming = json.loads((world.tmp / bootstrap.WARMING_FILE).read_text(encoding="utf-8"))
+    warming = json.loads((world.tmp / WARMING_FILE).read_text(encoding="utf-8"))
     assert warming["finished"] and warming["done"] == ["index", "ranker"] and warming["building"] is None
 
 

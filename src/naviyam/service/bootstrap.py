@@ -166,7 +166,8 @@ def build_missing_models(engine: Engine, settings: Settings, console: Console | 
     """Build every model kind that is missing or older than the data it reads; return kind → version.
 
     What is rebuilt and why is told on ``console`` and logged; models that are up to date are kept.
-    ``report_warming``: keep :data:`naviyam.service.warming.WARMING_FILE` up to date for ``/health`` while building.
+    ``report_warming``: keep :data:`naviyam.service.warming.WARMING_FILE` up to date for ``/health`` while
+    building.
     ``parallel``: on a machine with more than one core, build the :data:`SIDE_KINDS` in a forked process
     beside the others (each job then spreads over one core less, see :func:`naviyam.core.threads.build_threads`).
     """
