@@ -259,6 +259,7 @@ def test_weights_that_do_not_fit_the_config_are_refused(saved, tmp_path):
 def test_the_server_and_a_loaded_ranker_never_import_torch(saved):
     _trained, folder, _rows = saved
     code = ("import sys; import naviyam.api.app; from naviyam.recommend.ranker import WideDeepRanker; "
+            "from naviyam.core.threads import limit_math_threads; limit_math_threads(1); "
             f"r = WideDeepRanker.load({str(folder)!r}); r.wide_weights(); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     assert out.stdout.strip() == "False"

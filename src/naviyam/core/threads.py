@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable
 
@@ -52,17 +53,36 @@ def build_threads() -> int | None:
     return max(1, (os.cpu_count() or 1) - sharing)
 
 
-def limit_math_threads(n: int) -> Callable[[], None]:
-    """Limit torch, BLAS and OpenMP to ``n`` threads; return a function that restores what was set before."""
-    restore: list[Callable[[], None]] = []
-    try:
-        import torch  # lazy: seconds to import; only set when the process has it
+#: The OpenMP thread count :func:`limit_math_threads` set for serving (None: the libraries' defaults).
+_serving_openmp: int | None = None
+_this_thread = threading.local()
 
-        before = torch.get_num_threads()
-        torch.set_num_threads(n)
-        restore.append(lambda: torch.set_num_threads(before))
-    except Exception:  # noqa: BLE001 - a library that is missing or refuses leaves its default
-        log.debug("torch threads not limited", exc_info=True)
+
+def limit_math_threads(n: int) -> Callable[[], None]:
+    """Limit torch, BLAS and OpenMP to ``n`` threads; return a function that restores what was set before.
+
+    torch is limited only when the process has already imported it (a server does not: it scores with numpy).
+    OpenMP keeps its thread count per thread, so this sets it for the calling thread; a request thread takes the
+    same limit with :func:`openmp_in_this_thread` before it calls into FAISS.
+    """
+    global _serving_openmp
+    restore: list[Callable[[], None]] = []
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        try:
+            before = torch.get_num_threads()
+            torch.set_num_threads(n)
+            restore.append(lambda: torch.set_num_threads(before))
+        except Exception:  # noqa: BLE001 - a library that refuses leaves its default
+            log.debug("torch threads not limited", exc_info=True)
+    openmp_before = _serving_openmp
+    _serving_openmp = n
+
+    def _forget() -> None:
+        global _serving_openmp
+        _serving_openmp = openmp_before
+
+    restore.append(_forget)
     try:
         import faiss  # lazy: set only where the process uses it
 
@@ -87,3 +107,23 @@ def limit_math_threads(n: int) -> Callable[[], None]:
                 log.debug("could not restore a thread limit", exc_info=True)
 
     return _restore
+
+
+def openmp_in_this_thread() -> None:
+    """Give the calling thread the OpenMP limit :func:`limit_math_threads` set (FAISS searches use it).
+
+    OpenMP's thread count is per thread: a limit set in the main thread at start-up does not reach the
+    threads that answer requests, and a FAISS search from one of them would wake a team of threads on every
+    core (which then spin at the region's end against the other requests). Cheap after a thread's first call;
+    a no-op when no serving limit is set.
+    """
+    n = _serving_openmp
+    if n is None or getattr(_this_thread, "openmp", None) == n:
+        return
+    try:
+        import faiss  # lazy: the library is loaded already in every process that searches with it
+
+        faiss.omp_set_num_threads(n)
+    except Exception:  # noqa: BLE001 - a library that is missing or refuses leaves its default
+        log.debug("FAISS threads not limited in this thread", exc_info=True)
+    _this_thread.openmp = n

@@ -23,6 +23,7 @@ from typing import Literal
 import faiss
 import numpy as np
 
+from naviyam.core.threads import openmp_in_this_thread
 from naviyam.retrieval.bm25 import BM25Index, tokenize
 from naviyam.retrieval.catalog import ShopCatalog
 from naviyam.retrieval.documents import build_dense_texts, build_documents, document_hash
@@ -177,6 +178,7 @@ class ShopIndex:
         depth = min(depth, n_allowed)
         if depth == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        openmp_in_this_thread()  # a request thread: the serving limit, not a team of threads on every core
         params = None
         if n_allowed < n:
             bitmap = np.packbits(allowed.astype(np.uint8), bitorder="little")
