@@ -34,6 +34,7 @@ def served(tmp_path_factory):
     log_file = log_path.open("w")
     proc = subprocess.Popen([BIN / "naviyam", "serve"], env=env, stdout=log_file, stderr=subprocess.STDOUT)
     env["_SERVE_LOG"] = str(log_path)
+    env["_SERVE_PID"] = str(proc.pid)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180  # loading the models takes a while on a busy 2-core machine
@@ -51,6 +52,15 @@ def served(tmp_path_factory):
         proc.terminate()
         proc.wait(timeout=20)
         log_file.close()
+
+
+def test_the_serving_process_runs_the_app_without_the_cli_and_torch(served):
+    """`naviyam serve` becomes (same pid) a process that imports the app, not every command with the training
+    code: a worker does not carry torch (about 200 MB)."""
+    base, env, _ = served
+    assert httpx.get(base + "/health").headers["X-Naviyam-Worker"] == env["_SERVE_PID"]
+    maps = Path(f"/proc/{env['_SERVE_PID']}/maps").read_text()
+    assert "libtorch" not in maps
 
 
 def test_setup_fills_the_empty_database_and_the_service_serves_real_shops(served):

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import copy
+import json
 import logging
 import os
-import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import typer
-import uvicorn
 from rich.console import Console
-from uvicorn.config import LOGGING_CONFIG
 
 from naviyam.api.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 from naviyam.cli.common import open_db
@@ -65,53 +61,6 @@ def setup(
         console.print(f"{kind} 모델: {version}")
 
 
-def _http_protocol_base():
-    try:
-        import httptools  # noqa: F401  # lazy: an optional speed-up; h11 when missing
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as base
-    except ImportError:
-        from uvicorn.protocols.http.h11_impl import H11Protocol as base
-    return base
-
-
-class NoDelayHTTPProtocol(_http_protocol_base()):
-    """uvicorn's HTTP protocol with TCP_NODELAY on every connection.
-
-    With ``--workers`` > 1 uvicorn binds the listening socket itself with
-    protocol number 0, so asyncio does not recognise accepted connections as
-    TCP and leaves Nagle's algorithm on: a response written in two parts
-    (head, body) then waits for the client's delayed ACK, about 40 ms on every
-    keep-alive request (measured: 48 ms instead of 4 ms for /health).
-    """
-
-    def connection_made(self, transport) -> None:
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:  # pragma: no cover - a socket that is already gone
-                pass
-        super().connection_made(transport)
-
-
-def log_config(level: str) -> dict:
-    """uvicorn's logging plus the package's loggers, every handler redacting personal data, in every worker."""
-    cfg = copy.deepcopy(LOGGING_CONFIG)
-    cfg["filters"] = {"redact": {"()": "naviyam.logging_filters.RedactingFilter"}}
-    cfg["formatters"]["naviyam"] = {"format": "%(asctime)s %(levelname)s %(name)s [worker %(process)d]: %(message)s"}
-    cfg["handlers"]["naviyam"] = {"class": "logging.StreamHandler", "formatter": "naviyam",
-                                  "stream": "ext://sys.stderr"}
-    for handler in cfg["handlers"].values():
-        handler["filters"] = ["redact"]
-    cfg["loggers"]["naviyam"] = {"handlers": ["naviyam"], "level": level.upper(), "propagate": False}
-    return cfg
-
-
-#: How long the supervisor waits for a worker to answer its health ping before replacing it. uvicorn's 5 s
-#: is too short on a busy machine: a worker still importing its models was killed and restarted in a loop.
-WORKER_HEALTHCHECK_S = 30
-
-
 def serve(
     host: str = typer.Option(None, help="바인드 주소(host) (기본: 설정값)."),
     port: int = typer.Option(None, help="포트(port) (기본: 설정값)."),
@@ -134,17 +83,15 @@ def serve(
         metrics_dir = prepare_multiprocess_dir(settings.var_dir)
         os.environ[MULTIPROC_ENV] = str(metrics_dir)
         log.info("prometheus multiprocess folder %s", metrics_dir)
-    try:
-        uvicorn.run(
-            "naviyam.api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
-            workers=workers, log_level=settings.log_level.lower(), log_config=log_config(settings.log_level),
-            access_log=access_log, http=NoDelayHTTPProtocol, timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
-        )
-    finally:
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
-        if builder is not None and builder.poll() is None:
-            builder.terminate()
+    spec = {"host": host or settings.host, "port": port or settings.port, "workers": workers,
+            "log_level": settings.log_level, "access_log": access_log,
+            "metrics_dir": str(metrics_dir) if metrics_dir is not None else None,
+            "builder_pid": builder.pid if builder is not None else None}
+    # The serving process imports the app and what it serves, not this CLI with the training code and torch:
+    # this process becomes it (same pid; it stops the model build and removes the metrics folder when it ends).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "naviyam.api", json.dumps(spec)])
 
 
 def _start_model_builder():
