@@ -45,6 +45,15 @@ def test_bm25_ranks_the_matching_document_first():
     assert bm.score(tokenize("없는단어")).sum() == 0
 
 
+def test_repeated_queries_score_from_the_cache_exactly_as_computed(built):
+    index = built[0]
+    first = index.bm25_scores("떡볶이 먹고 싶어")
+    assert index.bm25_scores("떡볶이 먹고 싶어") is first  # the second time from the cache
+    np.testing.assert_array_equal(first, index.bm25.score(tokenize("떡볶이 먹고 싶어")))
+    with pytest.raises(ValueError):
+        first[0] = 1.0  # shared between requests: read-only
+
+
 @pytest.mark.parametrize("method", ["rrf", "weighted", "dense", "bm25"])
 def test_search_returns_only_allowed_rows(built, catalog, method):
     index, _, _ = built

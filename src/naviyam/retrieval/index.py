@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 
 Fusion = Literal["rrf", "weighted", "dense", "bm25"]
 INDEX_FORMAT = 1
+#: Query texts whose BM25 scores a ShopIndex keeps (1,500 shops: 6 KB each).
+BM25_CACHE_SIZE = 1024
 
 
 @dataclass
@@ -99,6 +103,9 @@ class ShopIndex:
         if len(self.embeddings):
             self.faiss_.add(self.embeddings)
         self.embedder: Embedder | None = None
+        #: BM25 scores of recent query texts (chat queries repeat a lot; a text always scores the same here)
+        self._bm25_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._bm25_lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.shop_ids)
@@ -167,6 +174,21 @@ class ShopIndex:
         emb = self.embeddings if rows is None else self.embeddings[rows]
         return emb @ q
 
+    def bm25_scores(self, query: str) -> np.ndarray:
+        """BM25 score of every shop for ``query`` (read-only; the last :data:`BM25_CACHE_SIZE` texts are kept)."""
+        with self._bm25_lock:
+            scores = self._bm25_cache.get(query)
+            if scores is not None:
+                self._bm25_cache.move_to_end(query)
+                return scores
+        scores = self.bm25.score(tokenize(query))
+        scores.flags.writeable = False
+        with self._bm25_lock:
+            self._bm25_cache[query] = scores
+            while len(self._bm25_cache) > BM25_CACHE_SIZE:
+                self._bm25_cache.popitem(last=False)
+        return scores
+
     def _embed_query(self, query: str) -> np.ndarray:
         if self.embedder is None:
             raise RuntimeError("no embedder attached: ShopIndex.load(..., embedder=...) or set index.embedder")
@@ -204,7 +226,7 @@ class ShopIndex:
             empty = np.zeros(0, dtype=np.int64)
             return SearchResult(empty, np.zeros(0), np.zeros(0), np.zeros(0))
         depth = max(cfg.depth, k)
-        bm = self.bm25.score(tokenize(query)) if method != "dense" else np.zeros(n, dtype=np.float32)
+        bm = self.bm25_scores(query) if method != "dense" else np.zeros(n, dtype=np.float32)
         if method == "bm25":
             rows = _top(bm, allowed & (bm > 0), k)
             s = bm[rows]
