@@ -49,6 +49,7 @@ from naviyam.service.policy import (
     DEFAULT_CLOSING_SOON_MINUTES,
     DEFAULT_PER_MEAL,
     Asker,
+    ShopFactsCache,
     annotate,
     arrange,
     is_hungry_talk,
@@ -154,6 +155,8 @@ class ChatService:
         # Balanced meals: the rule, and where a user's recent meals come from (a simulation may swap it).
         self.balance = BalanceRule.from_settings(settings)
         self.meal_history = recent_meals
+        # Shop hours, menus and order counts for the answers, kept while the operator's data stays the same.
+        self.shop_facts = ShopFactsCache()
         self.alert_webhook_url = getattr(settings, "alert_webhook_url", None)
 
     def arm_of(self, user_id: int | None) -> str | None:
@@ -249,7 +252,7 @@ class ChatService:
                                              pool)
             budget = filters.get("budget_filter") if "budget_filter" not in res.relaxed_filters else None
             recs = annotate(db, res.recommendations, now=now, asked_menu=filters.get("menu"), budget=budget,
-                            closing_soon_minutes=self._closing_minutes())
+                            closing_soon_minutes=self._closing_minutes(), facts_cache=self.shop_facts)
             recs = self._balanced(db, user_id if user is not None else None, recs, filters, now, budget)
         res.recommendations = arrange(recs, sort=filters.get("sort"), now_request=not filters.get("time_of_day"),
                                       top_k=top_k, meal=wants_a_meal(filters))
@@ -374,7 +377,7 @@ class ChatService:
             recs = [r for r in recs if not is_alcohol_shop(r.get("name", ""), r.get("category"))]
         budget = filters.get("budget_filter") if "budget_filter" not in out.relaxed_filters else None
         recs = annotate(db, recs, now=now, asked_menu=filters.get("menu"), budget=budget,
-                        closing_soon_minutes=self._closing_minutes())
+                        closing_soon_minutes=self._closing_minutes(), facts_cache=self.shop_facts)
         if not crisis:
             recs = self._balanced(db, asker.user_id if asker.known else None, recs, filters, now, budget,
                                   refinement=is_refinement(req.message))

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DBSession
 
 from naviyam.core.safety import may_see_alcohol_shops
+from naviyam.db import data_versions
 from naviyam.db.models import MealCardLimit, ProductOrder, Shop, ShopMenu
 from naviyam.hours import is_open
 from naviyam.menus import main_dish_mask
@@ -166,25 +168,64 @@ class _ShopFacts:
     closed_days: str | None
     menus: list[tuple[str, str | None, int, bool]]  # name, dish, price, is_signature
     orders: int
+    mains: list[tuple[str, str | None, int, bool]]  # the main dishes among ``menus`` (naviyam.menus)
 
 
-def _facts(db: DBSession, shop_ids: Sequence[int]) -> dict[int, _ShopFacts]:
-    ids = sorted({int(s) for s in shop_ids})
-    if not ids:
+def _facts(db: DBSession, shop_ids: Sequence[int] | None) -> dict[int, _ShopFacts]:
+    """Facts of the shops ``shop_ids`` (None: of every shop) from the database."""
+    ids = sorted({int(s) for s in shop_ids}) if shop_ids is not None else None
+    if ids is not None and not ids:
         return {}
-    # Plain column rows on the session's connection (Core, not ORM objects): this runs on every answer with
-    # ~20 shops and their menus.
+    # Plain column rows on the session's connection (Core, not ORM objects).
     conn = db.connection()
-    shops = {row[0]: row for row in conn.execute(
-        select(Shop.id, Shop.open_time, Shop.close_time, Shop.closed_days).where(Shop.id.in_(ids)))}
-    menus: dict[int, list[tuple[str, str | None, int, bool]]] = {i: [] for i in ids}
-    for shop_id, name, dish, price, signature in conn.execute(
-            select(ShopMenu.shop_id, ShopMenu.name, ShopMenu.dish, ShopMenu.price, ShopMenu.is_signature)
-            .where(ShopMenu.shop_id.in_(ids)).order_by(ShopMenu.id)):
-        menus[shop_id].append((name, dish, int(price or 0), bool(signature)))
-    orders = dict(conn.execute(select(ProductOrder.shop_id, func.count()).where(ProductOrder.shop_id.in_(ids))
-                               .group_by(ProductOrder.shop_id)).all())
-    return {i: _ShopFacts(row[1], row[2], row[3], menus[i], int(orders.get(i, 0))) for i, row in shops.items()}
+    shop_q = select(Shop.id, Shop.open_time, Shop.close_time, Shop.closed_days)
+    menu_q = select(ShopMenu.shop_id, ShopMenu.name, ShopMenu.dish, ShopMenu.price, ShopMenu.is_signature)
+    order_q = select(ProductOrder.shop_id, func.count())
+    if ids is not None:
+        shop_q = shop_q.where(Shop.id.in_(ids))
+        menu_q = menu_q.where(ShopMenu.shop_id.in_(ids))
+        order_q = order_q.where(ProductOrder.shop_id.in_(ids))
+    shops = {row[0]: row for row in conn.execute(shop_q)}
+    menus: dict[int, list[tuple[str, str | None, int, bool]]] = {i: [] for i in shops}
+    for shop_id, name, dish, price, signature in conn.execute(menu_q.order_by(ShopMenu.id)):
+        if shop_id in menus:
+            menus[shop_id].append((name, dish, int(price or 0), bool(signature)))
+    orders = dict(conn.execute(order_q.group_by(ProductOrder.shop_id)).all())
+    return {i: _ShopFacts(row[1], row[2], row[3], menus[i], int(orders.get(i, 0)), _mains(menus[i]))
+            for i, row in shops.items()}
+
+
+class ShopFactsCache:
+    """What :func:`annotate` reads about shops (hours, menus, order counts), read for every shop at once and kept
+    while the operator's data stays the same.
+
+    Every write path of the operator's data bumps its ``data_version`` (naviyam.db.data_versions); a request
+    reads those few versions and rereads every shop when one of ``shop``, ``shop_menu`` or ``product_order``
+    moved on. A shop the cache does not know (added by hand since) is read from the database as before. Rows
+    edited by hand in SQL, which bump no version, are seen after the next import or a restart, like the models.
+    """
+
+    ASPECTS = ("shop", "shop_menu", "product_order")
+
+    def __init__(self) -> None:
+        self._facts: dict[int, _ShopFacts] = {}
+        self._versions: dict[str, int] | None = None
+        self._lock = threading.Lock()
+
+    def get(self, db: DBSession, shop_ids: Sequence[int]) -> dict[int, _ShopFacts]:
+        conn = db.connection()
+        versions = {a: v for a, v in data_versions.current(conn).items() if a in self.ASPECTS}
+        with self._lock:
+            if versions != self._versions:
+                self._facts = _facts(db, None)
+                self._versions = versions
+            facts = self._facts
+        ids = {int(s) for s in shop_ids}
+        missing = [i for i in ids if i not in facts]
+        out = {i: facts[i] for i in ids if i in facts}
+        if missing:
+            out.update(_facts(db, missing))
+        return out
 
 
 def _mains(menus: list[tuple[str, str | None, int, bool]]) -> list[tuple[str, str | None, int, bool]]:
@@ -193,10 +234,12 @@ def _mains(menus: list[tuple[str, str | None, int, bool]]) -> list[tuple[str, st
 
 
 def dishes_to_show(menus: list[tuple[str, str | None, int, bool]], *, asked_menu: str | None,
-                   budget: int | None) -> list[dict[str, Any]]:
+                   budget: int | None, mains: list[tuple[str, str | None, int, bool]] | None = None,
+                   ) -> list[dict[str, Any]]:
     """The asked-for dish with its price, else the main dishes within the budget (signature ones first),
-    else the cheapest main dishes: what a child can actually order, not the dearest signature dish."""
-    mains = _mains(menus)
+    else the cheapest main dishes: what a child can actually order, not the dearest signature dish.
+    ``mains``: the main dishes among ``menus`` when the caller has them already."""
+    mains = _mains(menus) if mains is None else mains
     if asked_menu:
         asked = [m for m in menus if m[2] > 0 and (m[1] == asked_menu or asked_menu in m[0])]
         asked.sort(key=lambda m: m[2])
@@ -225,10 +268,14 @@ def _opens_text(f: _ShopFacts, now: dt.datetime) -> str:
 
 
 def annotate(db: DBSession, recs: list[dict[str, Any]], *, now: dt.datetime, asked_menu: str | None,
-             budget: int | None, closing_soon_minutes: int = DEFAULT_CLOSING_SOON_MINUTES) -> list[dict[str, Any]]:
+             budget: int | None, closing_soon_minutes: int = DEFAULT_CLOSING_SOON_MINUTES,
+             facts_cache: ShopFactsCache | None = None) -> list[dict[str, Any]]:
     """Each recommendation with ``open_now``, ``closes_at``, ``closing_soon``, ``opens_text``, ``walk_minutes``,
-    ``cheapest_main``, ``order_count`` and ``dishes`` (the dishes worth showing, with prices)."""
-    facts = _facts(db, [r["shop_id"] for r in recs])
+    ``cheapest_main``, ``order_count`` and ``dishes`` (the dishes worth showing, with prices).
+
+    The shops' facts come from ``facts_cache`` when given, else from the database."""
+    shop_ids = [r["shop_id"] for r in recs]
+    facts = facts_cache.get(db, shop_ids) if facts_cache is not None else _facts(db, shop_ids)
     out = []
     for r in recs:
         r = dict(r)
@@ -242,10 +289,9 @@ def annotate(db: DBSession, recs: list[dict[str, Any]], *, now: dt.datetime, ask
             r["closing_soon"] = bool(open_now and not allday and closing_soon_minutes > 0
                                      and not is_open(f.open_time, f.close_time, f.closed_days, later))
             r["opens_text"] = None if open_now else _opens_text(f, now)
-            mains = _mains(f.menus)
-            r["cheapest_main"] = min((m[2] for m in mains), default=None)
+            r["cheapest_main"] = min((m[2] for m in f.mains), default=None)
             r["order_count"] = f.orders
-            r["dishes"] = dishes_to_show(f.menus, asked_menu=asked_menu, budget=budget)
+            r["dishes"] = dishes_to_show(f.menus, asked_menu=asked_menu, budget=budget, mains=f.mains)
         r["walk_minutes"] = walk_minutes(r["distance_m"]) if r.get("distance_m") is not None else None
         out.append(r)
     return out

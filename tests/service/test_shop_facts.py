@@ -1,0 +1,58 @@
+"""The shop facts behind every answer (hours, menus, order counts) come from a cache that equals the database
+and follows the operator's data versions."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from naviyam.db.data_versions import bump
+from naviyam.db.models import ProductOrder, Shop, ShopMenu
+from naviyam.db.session import make_engine, migrate, session_scope
+from naviyam.service.policy import ShopFactsCache, _facts
+from support.worlds import NEW_SHOP, START, add_new_shop, fill_known_world
+
+
+def _world(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'naviyam.db'}")
+    migrate(engine)
+    fill_known_world(engine)
+    return engine
+
+
+def test_cached_facts_are_exactly_the_database_rows(tmp_path):
+    engine = _world(tmp_path)
+    cache = ShopFactsCache()
+    with session_scope(engine) as s:
+        ids = list(s.scalars(select(Shop.id)))
+        assert cache.get(s, ids) == _facts(s, ids)
+        assert cache.get(s, ids[:5]) == _facts(s, ids[:5])
+        assert any(f.orders for f in cache.get(s, ids).values())
+
+
+def test_an_import_that_bumps_the_data_version_is_seen_by_the_next_answer(tmp_path):
+    engine = _world(tmp_path)
+    cache = ShopFactsCache()
+    with session_scope(engine) as s:
+        menu = s.scalars(select(ShopMenu).order_by(ShopMenu.id)).first()
+        shop_id, before = menu.shop_id, cache.get(s, [menu.shop_id])[menu.shop_id]
+    with session_scope(engine) as s:
+        s.get(ShopMenu, menu.id).price += 500
+        s.add(ProductOrder(id=10_000_001, user_id=1, shop_id=shop_id, quantity=1, amount=7000, payment_method="card",
+                           ordered_at=START))
+        bump(s.connection(), ("shop_menu", "product_order"), "test")
+    with session_scope(engine) as s:
+        after = cache.get(s, [shop_id])[shop_id]
+        assert after == _facts(s, [shop_id])[shop_id]
+        assert after.orders == before.orders + 1 and after.menus != before.menus
+
+
+def test_a_shop_the_cache_does_not_know_is_read_from_the_database(tmp_path):
+    engine = _world(tmp_path)
+    cache = ShopFactsCache()
+    with session_scope(engine) as s:
+        cache.get(s, [1])
+    add_new_shop(engine)  # by hand: no data version moves
+    with session_scope(engine) as s:
+        facts = cache.get(s, [1, NEW_SHOP])
+        assert facts[NEW_SHOP] == _facts(s, [NEW_SHOP])[NEW_SHOP]
+        assert [m[0] for m in facts[NEW_SHOP].menus] == ["수제돈까스", "우동"]
