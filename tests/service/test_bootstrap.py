@@ -82,3 +82,20 @@ def test_a_rebuild_after_editing_ten_shops_embeds_ten_documents(tmp_path, monkey
     again = bootstrap.build_missing_models(engine, settings, force=True)
     assert again["ranker"] != first["ranker"]
     assert len(embedder.embedded) == 10 and all(t.startswith("새이름가게") for t in embedder.embedded)
+
+
+def test_serve_announces_warming_before_the_build_process_reports_for_itself(world, monkeypatch):
+    monkeypatch.setattr(bootstrap, "MODEL_BUILDERS", {k: _builder(k) for k in ("nlu", "index", "ranker")})
+    bootstrap.announce_warming(world.engine, world.settings, os.getpid())
+    state = bootstrap.warming_status(world.settings)
+    assert state["todo"] == ["nlu", "index", "ranker"] and state["done"] == [] and state["pid"] == os.getpid()
+    # the build's own report is never overwritten
+    path = world.tmp / bootstrap.WARMING_FILE
+    path.write_text(json.dumps({**state, "done": ["nlu"]}), encoding="utf-8")
+    bootstrap.announce_warming(world.engine, world.settings, os.getpid())
+    assert bootstrap.warming_status(world.settings)["done"] == ["nlu"]
+    # nothing to build: nothing announced
+    path.unlink()
+    bootstrap.build_missing_models(world.engine, world.settings)
+    bootstrap.announce_warming(world.engine, world.settings, os.getpid())
+    assert not path.exists()

@@ -16,7 +16,12 @@ from naviyam.api.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 from naviyam.cli.common import open_db
 from naviyam.config import get_settings
 from naviyam.data.excel import ImportValidationError
-from naviyam.service.bootstrap import build_missing_models, ensure_operator_data, ensure_sample_world
+from naviyam.service.bootstrap import (
+    announce_warming,
+    build_missing_models,
+    ensure_operator_data,
+    ensure_sample_world,
+)
 
 console = Console()
 log = logging.getLogger(__name__)
@@ -77,6 +82,8 @@ def serve(
     """
     settings = get_settings()
     builder = _start_model_builder() if build_models else None
+    if builder is not None:
+        announce_warming(open_db(), settings, builder.pid)
     metrics_dir = None
     if workers > 1:
         # Workers are spawned, so prometheus_client in each of them sees this folder when it is imported.

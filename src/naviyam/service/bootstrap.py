@@ -111,6 +111,22 @@ def models_to_build(registry: ModelRegistry, *, force: bool = False) -> dict[str
     return todo
 
 
+def announce_warming(engine: Engine, settings: Settings, pid: int) -> None:
+    """Say ``warming`` from the first request: the state of a build just started in process ``pid``, written
+    before that process has imported enough to write its own (which then replaces this one)."""
+    todo = models_to_build(ModelRegistry(engine, settings.models_dir))
+    path = warming_path(settings)
+    try:
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == pid:
+            return  # the build already reports for itself
+    except (OSError, ValueError, AttributeError):
+        pass
+    if todo:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_warming(path, {"pid": pid, "todo": list(todo), "done": [], "building": None,
+                              "started": wall_seconds(), "seconds": {}, "cpu_seconds": {}})
+
+
 #: Kinds that read no model another kind builds: with ``parallel`` they are built in a process of their own
 #: beside the others (on two cores the NLU trains while the index embeds the shops; the ranker needs the index).
 SIDE_KINDS = ("nlu",)
