@@ -17,7 +17,7 @@ from naviyam.db.session import make_engine, migrate, session_scope
 from naviyam.recommend import layer1, layer1_build
 from naviyam.retrieval.embedding import HashingEmbedder
 from naviyam.service import bootstrap
-from naviyam.service.warming import WARMING_FILE
+from naviyam.service.warming import WARMING_FILE, warming_status
 
 
 def _builder(kind, fail=False):
@@ -87,13 +87,13 @@ def test_a_rebuild_after_editing_ten_shops_embeds_ten_documents(tmp_path, monkey
 def test_serve_announces_warming_before_the_build_process_reports_for_itself(world, monkeypatch):
     monkeypatch.setattr(bootstrap, "MODEL_BUILDERS", {k: _builder(k) for k in ("nlu", "index", "ranker")})
     bootstrap.announce_warming(world.engine, world.settings, os.getpid())
-    state = bootstrap.warming_status(world.settings)
+    state = warming_status(world.settings)
     assert state["todo"] == ["nlu", "index", "ranker"] and state["done"] == [] and state["pid"] == os.getpid()
     # the build's own report is never overwritten
-    path = world.tmp / bootstrap.WARMING_FILE
+    path = world.tmp / WARMING_FILE
     path.write_text(json.dumps({**state, "done": ["nlu"]}), encoding="utf-8")
     bootstrap.announce_warming(world.engine, world.settings, os.getpid())
-    assert bootstrap.warming_status(world.settings)["done"] == ["nlu"]
+    assert warming_status(world.settings)["done"] == ["nlu"]
     # nothing to build: nothing announced
     path.unlink()
     bootstrap.build_missing_models(world.engine, world.settings)

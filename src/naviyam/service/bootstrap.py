@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import os
@@ -123,8 +124,8 @@ def announce_warming(engine: Engine, settings: Settings, pid: int) -> None:
         pass
     if todo:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_warming(path, {"pid": pid, "todo": list(todo), "done": [], "building": None,
-                              "started": wall_seconds(), "seconds": {}, "cpu_seconds": {}})
+        write_warming(path, {"pid": pid, "todo": list(todo), "done": [], "building": None,
+                             "started": wall_seconds(), "seconds": {}, "cpu_seconds": {}})
 
 
 #: Kinds that read no model another kind builds: with ``parallel`` they are built in a process of their own
