@@ -99,3 +99,13 @@ def test_serve_announces_warming_before_the_build_process_reports_for_itself(wor
     bootstrap.build_missing_models(world.engine, world.settings)
     bootstrap.announce_warming(world.engine, world.settings, os.getpid())
     assert not path.exists()
+
+
+def test_a_failed_index_build_still_lets_the_nlu_beside_it_finish(world, monkeypatch):
+    monkeypatch.setattr(bootstrap, "MODEL_BUILDERS", {"nlu": _builder("nlu"), "index": _builder("index", fail=True),
+                                                      "ranker": _builder("ranker")})
+    with pytest.raises(RuntimeError, match="index broke"):
+        bootstrap.build_missing_models(world.engine, world.settings, report_warming=True, parallel=True)
+    assert world.registry.current("nlu") is not None and world.registry.current("index") is None
+    warming = json.loads((world.tmp / WARMING_FILE).read_text(encoding="utf-8"))
+    assert warming["finished"] and warming["done"] == ["nlu"] and warming["building"] is None

@@ -214,6 +214,10 @@ def build_missing_models(engine: Engine, settings: Settings, console: Console | 
             warming.finish(kind, time.monotonic() - t0, time.process_time() - c0)
         if side is not None:
             side.wait()
+    except Exception:
+        if side is not None:
+            side.finish_quietly()  # what failed here does not concern the side build: let it finish
+        raise
     finally:
         if side is not None:
             side.stop()
@@ -266,6 +270,13 @@ class _SideBuild:
         self.process.join()
         if self.error is not None:
             raise RuntimeError(f"{self.kind} model build failed: {self.error}")
+
+    def finish_quietly(self) -> None:
+        """Wait for the side build without raising its error (the caller raises its own)."""
+        self.watcher.join()
+        self.process.join()
+        if self.error is not None:
+            log.error("%s model build failed too: %s", self.kind, self.error)
 
     def stop(self) -> None:
         """After an error in the parent: end the child (a no-op once it has finished)."""
