@@ -222,8 +222,9 @@ class ServerWatch:
         except psutil.NoSuchProcess:
             return []
         # One worker: uvicorn serves in the process itself; several: the spawned children serve.
-        procs = [root] if self.workers <= 1 else [p for p in kids if "python" in p.name().lower()
-                                                  or "naviyam" in " ".join(p.cmdline()[:2])]
+        procs = [root] if self.workers <= 1 else [p for p in kids if ("python" in p.name().lower()
+                                                  or "naviyam" in " ".join(p.cmdline()[:2]))
+                                                  and "resource_tracker" not in " ".join(p.cmdline())]
         return procs
 
     def start(self) -> None:
