@@ -15,7 +15,8 @@ single answer.
     PYTHONPATH=src .venv/bin/python benchmarks/chat_cpu.py --var-dir var/w1500 --turns 600 \\
         --answers var/answers_after.jsonl --compare var/answers_before.jsonl
 
-``--profile out.prof`` adds a cProfile of the timed turns (``python -m pstats out.prof``).
+``--profile out.prof`` adds a cProfile of the timed turns (``python -m pstats out.prof``); ``--threads 4``
+runs the conversations side by side in four threads, like a server's request threads (same answers).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 #: The load benchmark's messages (kept equal to load_bench.MESSAGES).
@@ -61,6 +63,9 @@ def main() -> int:
     ap.add_argument("--answers", type=Path, default=None, help="Write every timed turn's answer (JSON lines).")
     ap.add_argument("--compare", type=Path, default=None, help="Fail when an answer differs from this file's.")
     ap.add_argument("--profile", type=Path, default=None, help="Write a cProfile of the timed turns.")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="Conversations side by side in this many threads (a server's request threads); each "
+                         "conversation's turns stay in order, so the answers are the same.")
     args = ap.parse_args()
 
     src = Path(args.var_dir).resolve()
@@ -102,23 +107,37 @@ def run(args) -> int:
         import cProfile
 
         profiler = cProfile.Profile()
-    answers = []
+    answers: list[dict] = [{} for _ in turns]
+
+    def converse(indices: list[int]) -> None:
+        """One conversation's turns in order (with --threads, conversations run side by side)."""
+        for i in indices:
+            message, user, session = turns[i]
+            reply = service.chat(ChatRequest(message=message, user_id=user, session_id=session))
+            answers[i] = {"message": message, "user_id": user, "intent": reply.intent, "path": reply.path,
+                          "response": reply.response, "follow_ups": reply.follow_up_questions,
+                          "relaxed": reply.relaxed_filters,
+                          "shops": [[r["shop_id"], r.get("score"), r.get("reason"), r.get("dishes"),
+                                     r.get("open_now"), r.get("walk_minutes")] for r in reply.recommendations]}
+
+    conversations: dict[str, list[int]] = {}
+    for i, (_message, _user, session) in enumerate(turns):
+        conversations.setdefault(session, []).append(i)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     if profiler is not None:
         profiler.enable()
-    for message, user, session in turns:
-        reply = service.chat(ChatRequest(message=message, user_id=user, session_id=session))
-        answers.append({"message": message, "user_id": user, "intent": reply.intent, "path": reply.path,
-                        "response": reply.response, "follow_ups": reply.follow_up_questions,
-                        "relaxed": reply.relaxed_filters,
-                        "shops": [[r["shop_id"], r.get("score"), r.get("reason"), r.get("dishes"),
-                                   r.get("open_now"), r.get("walk_minutes")] for r in reply.recommendations]})
+    if args.threads <= 1:
+        for indices in conversations.values():
+            converse(indices)
+    else:
+        with ThreadPoolExecutor(args.threads) as pool:
+            list(pool.map(converse, conversations.values()))
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(str(args.profile))
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     n = len(turns)
-    print(json.dumps({"turns": n, "cpu_ms_per_turn": round(1000 * cpu / n, 2),
+    print(json.dumps({"turns": n, "threads": args.threads, "cpu_ms_per_turn": round(1000 * cpu / n, 2),
                       "wall_ms_per_turn": round(1000 * wall / n, 2), "load_avg_1m": round(os.getloadavg()[0], 2),
                       "versions": runtime.model_versions(), "cache_hits_misses": runtime.cache_counts(),
                       "paths": {p: sum(a["path"] == p for a in answers) for p in sorted({a["path"] for a in answers})}},
