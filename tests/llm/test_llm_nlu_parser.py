@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 
 import pytest
 
-from naviyam.llm.backend import Generation, LLMBackend, extract_json_object
+from naviyam.llm.backend import Generation, LLMBackend, extract_json_object, load_model_and_tokenizer
 from naviyam.nlu import NLUSession
 from naviyam.nlu.contract import validate_result
 from naviyam.nlu.llm_parser import LLMNLUParser
@@ -109,3 +111,22 @@ def test_generation_stops_at_the_time_budget(tiny_model_dir):
     llm = LLMBackend.load(tiny_model_dir, device="cpu", max_new_tokens=5000, timeout_s=0.05)
     gen = llm.generate(llm.prompt("지시", "안녕"))
     assert gen.timed_out and gen.n_tokens < 5000
+
+
+def test_models_load_from_their_folder_without_the_network_and_leave_the_environment_alone(
+        tiny_model_dir, tmp_path, monkeypatch):
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    tried: list[object] = []
+
+    def no_network(self, address):
+        tried.append(address)
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    environment = dict(os.environ)
+    llm = LLMBackend.load(tiny_model_dir, device="cpu", max_new_tokens=4, timeout_s=20)
+    assert llm.generate(llm.prompt("지시", "안녕"), max_new_tokens=4).n_tokens > 0
+    assert tried == [] and dict(os.environ) == environment
+    with pytest.raises(FileNotFoundError, match="config.json missing"):
+        load_model_and_tokenizer(tmp_path / "no-model")

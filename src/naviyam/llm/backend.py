@@ -1,7 +1,8 @@
 """The LLM backend: a local causal LM (optionally with a LoRA adapter) that generates under a budget.
 
-Everything loads from local folders (``local_files_only=True`` and the
-Hugging Face offline switches): nothing is downloaded at run time. On a GPU
+Everything loads from local folders: every transformers and peft call is
+given ``local_files_only=True``, so nothing is downloaded at run time (and the
+process environment is left alone). On a GPU
 with bitsandbytes installed the weights load in 4-bit (NF4); otherwise
 bfloat16 on GPU and float32 on CPU (see :class:`~naviyam.llm.settings.LLMSettings`).
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -29,13 +29,6 @@ log = logging.getLogger(__name__)
 
 #: File written beside every adapter the trainer saves (base model, prompt style, metrics).
 ADAPTER_META = "naviyam_lora.json"
-
-
-def set_offline() -> None:
-    """Forbid hub access for this process before transformers/peft touch the network."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 
 def json_object_end(text: str, start: int | None = None) -> int | None:
@@ -129,7 +122,6 @@ def load_model_and_tokenizer(model_path: Path | str, *, device: str = "auto", dt
     import torch  # lazy: torch loads in seconds and only training and the LLM path need it
     from transformers import AutoModelForCausalLM, AutoTokenizer  # lazy: the optional LLM path only
 
-    set_offline()
     path = Path(model_path)
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"no Hugging Face model in {path} (config.json missing); "
@@ -282,4 +274,4 @@ class LLMBackend:
 
 
 __all__ = ["LLMBackend", "Generation", "load_model_and_tokenizer",
-           "extract_json_object", "json_object_end", "adapter_base_model", "is_adapter_dir", "set_offline"]
+           "extract_json_object", "json_object_end", "adapter_base_model", "is_adapter_dir"]
