@@ -65,7 +65,7 @@ def main() -> None:
     from naviyam.recommend.features import InteractionState
     from naviyam.recommend.layer1 import CandidateGenerator, UserDirectory, fit_layer1
     from naviyam.recommend.ranker.pipeline import train_and_register
-    from naviyam.recommend.ranker.trainer import TRAIN_FILE, TrainConfig, load_training_set
+    from naviyam.recommend.ranker.trainer import TRAIN_FILE, RankerTrainConfig, load_training_set
     from naviyam.recommend.training_data import TrainingDataConfig, build_training_set
     from naviyam.retrieval.catalog import ShopCatalog
     from naviyam.retrieval.embedding import make_embedder
@@ -96,7 +96,7 @@ def main() -> None:
     data_seconds = time.perf_counter() - t0
 
     registry = ModelRegistry(engine, var / "models")
-    mv, result = train_and_register(data_dir, registry, TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
+    mv, result = train_and_register(data_dir, registry, RankerTrainConfig(epochs=args.epochs, batch_size=args.batch_size,
                                                                       lr=args.lr))
     m = result.metrics
     _train, _val, ranking, manifest = load_training_set(data_dir)

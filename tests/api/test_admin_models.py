@@ -41,7 +41,7 @@ def server(tmp_path_factory):
     from naviyam.recommend.layer1 import Layer1Config
     from naviyam.recommend.layer1_build import build_layer1
     from naviyam.recommend.ranker.pipeline import train_and_register
-    from naviyam.recommend.ranker.trainer import TrainConfig
+    from naviyam.recommend.ranker.trainer import RankerTrainConfig
     from naviyam.recommend.training_data import TrainingDataConfig, build_training_set
     from naviyam.retrieval.embedding import HashingEmbedder
     from naviyam.service.runtime import Runtime
@@ -58,7 +58,7 @@ def server(tmp_path_factory):
     build_layer1(engine, registry, config=Layer1Config(embedder=emb.name), embedder=emb)
     build_training_set(engine, var / "ds", TrainingDataConfig(max_positives=200, ranking_lists=10, window_days=7),
                        embedder=emb)
-    train_and_register(var / "ds", registry, TrainConfig(epochs=1, hidden=[8], batch_size=64))
+    train_and_register(var / "ds", registry, RankerTrainConfig(epochs=1, hidden=[8], batch_size=64))
     runtime = Runtime.load(engine, settings, parser=rules_parser(engine))
     app = create_app(settings, engine=engine, runtime=runtime)
     port = _free_port()

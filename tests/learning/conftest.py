@@ -58,7 +58,7 @@ def build_world(var, *, nlu: bool = True):
     from naviyam.recommend.layer1 import Layer1Config
     from naviyam.recommend.layer1_build import build_layer1
     from naviyam.recommend.ranker.pipeline import train_and_register
-    from naviyam.recommend.ranker.trainer import TrainConfig
+    from naviyam.recommend.ranker.trainer import RankerTrainConfig
     from naviyam.recommend.training_data import TrainingDataConfig, build_training_set
     from naviyam.retrieval.embedding import HashingEmbedder
 
@@ -72,7 +72,7 @@ def build_world(var, *, nlu: bool = True):
     build_layer1(engine, registry, config=Layer1Config(embedder=emb.name), embedder=emb)
     build_training_set(engine, var / "datasets" / "ranker",
                        TrainingDataConfig(max_positives=300, ranking_lists=40, window_days=7), embedder=emb)
-    train_and_register(var / "datasets" / "ranker", registry, TrainConfig(epochs=2, hidden=[16], batch_size=64))
+    train_and_register(var / "datasets" / "ranker", registry, RankerTrainConfig(epochs=2, hidden=[16], batch_size=64))
     if nlu:
         from naviyam.nlu import train_nlu
 

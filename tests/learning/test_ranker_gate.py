@@ -12,7 +12,7 @@ from naviyam.learning.ranker_gate import gate_ranker
 from naviyam.recommend.features import NUM_COLUMNS, WIDE_COLUMNS
 from naviyam.recommend.ranker.pipeline import train_and_register
 from naviyam.recommend.ranker.serving import load_production
-from naviyam.recommend.ranker.trainer import RANKING_FILE, TRAIN_FILE, VAL_FILE, TrainConfig
+from naviyam.recommend.ranker.trainer import RANKING_FILE, TRAIN_FILE, VAL_FILE, RankerTrainConfig
 
 CATS = ["한식", "분식", "치킨", "카페"]
 
@@ -55,7 +55,7 @@ def setup(tmp_path):
 
 
 def _train(registry, data, **kw):
-    cfg = TrainConfig(**{"epochs": 4, "batch_size": 64, "lr": 3e-3, "hidden": [16], "query_buckets": 256, "seed": 0,
+    cfg = RankerTrainConfig(**{"epochs": 4, "batch_size": 64, "lr": 3e-3, "hidden": [16], "query_buckets": 256, "seed": 0,
                          **kw})
     return train_and_register(data, registry, cfg, status="candidate")
 

@@ -8,7 +8,7 @@ import pytest
 
 from naviyam.nlu.datagen import generate_dataset
 from naviyam.nlu.lexicon import Lexicon
-from naviyam.nlu.train import TrainConfig, fit_parser
+from naviyam.nlu.train import NLUTrainConfig, fit_parser
 
 SMALL_N = 4000
 SMALL_EPOCHS = 5
@@ -32,7 +32,7 @@ def trained(tmp_path_factory, lexicon, small_data):
     """(parser, model folder) of a small model trained on generated data."""
     folder = tmp_path_factory.mktemp("nlu_model")
     parser = fit_parser(lexicon, small_data["train"], small_data["cal"], folder,
-                        TrainConfig(epochs=SMALL_EPOCHS), version="test-small")
+                        NLUTrainConfig(epochs=SMALL_EPOCHS), version="test-small")
     return parser, folder
 
 

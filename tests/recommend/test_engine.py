@@ -18,7 +18,7 @@ from naviyam.recommend.engine import RANKING_FALLBACK, RANKING_WIDE_DEEP, Recomm
 from naviyam.recommend.features import NUM_COLUMNS, WIDE_COLUMNS, InteractionState
 from naviyam.recommend.layer1 import CandidateGenerator, RequestContext, UserDirectory, fit_layer1
 from naviyam.recommend.ranker.pipeline import train_and_register
-from naviyam.recommend.ranker.trainer import TrainConfig, load_training_set
+from naviyam.recommend.ranker.trainer import RankerTrainConfig, load_training_set
 from naviyam.recommend.training_data import TrainingDataConfig, build_training_set
 from naviyam.retrieval.catalog import ShopCatalog
 from naviyam.retrieval.embedding import HashingEmbedder
@@ -39,7 +39,7 @@ def world(tmp_path_factory):
     report = build_training_set(engine, folder / "data", TrainingDataConfig(
         max_positives=500, ranking_lists=20, candidates_k=40, window_days=7), embedder=emb)
     registry = ModelRegistry(engine, folder / "models")
-    mv, _result = train_and_register(folder / "data", registry, TrainConfig(epochs=2, batch_size=64))
+    mv, _result = train_and_register(folder / "data", registry, RankerTrainConfig(epochs=2, batch_size=64))
     catalog = ShopCatalog.load(engine)
     arts = fit_layer1(engine, embedder=emb, until=report.cutoff, catalog=catalog)
     gen = CandidateGenerator(arts, users=UserDirectory.load(engine), engine=None)

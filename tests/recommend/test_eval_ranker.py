@@ -14,11 +14,11 @@ from naviyam.config import get_settings
 from naviyam.db.session import get_engine, migrate
 from naviyam.recommend.evaluation import METHODS
 from naviyam.recommend.offline_eval import run_eval_ranker
-from naviyam.recommend.ranker.trainer import TrainConfig
+from naviyam.recommend.ranker.trainer import RankerTrainConfig
 from naviyam.recommend.training_data import TrainingDataConfig
 from support.worlds import fill_known_world
 
-TINY_TRAIN = TrainConfig(epochs=2, hidden=[16], batch_size=64, seed=0)
+TINY_TRAIN = RankerTrainConfig(epochs=2, hidden=[16], batch_size=64, seed=0)
 TINY_DATA = TrainingDataConfig(max_positives=300, window_days=7, negatives_per_positive=4, seed=0)
 
 

@@ -16,7 +16,7 @@ from naviyam.recommend.ranker import RankerLoadError, WideDeepRanker
 from naviyam.recommend.ranker.dataset import Encoders, hash_queries, query_tokens
 from naviyam.recommend.ranker.model import WideDeepConfig, WideDeepNet
 from naviyam.recommend.ranker.spec import state_shapes
-from naviyam.recommend.ranker.trainer import TrainConfig, fit_wide_deep
+from naviyam.recommend.ranker.trainer import RankerTrainConfig, fit_wide_deep
 from naviyam.recommend.ranker.weights import UnsupportedCheckpoint, read_state_dict
 
 CATS = ["한식", "분식", "치킨", "카페"]
@@ -42,10 +42,10 @@ def synthetic(n: int, seed: int, t0: int = 0) -> pd.DataFrame:
     return df
 
 
-def small_config(**kw) -> TrainConfig:
+def small_config(**kw) -> RankerTrainConfig:
     base = dict(epochs=6, batch_size=64, lr=3e-3, patience=3, hidden=[32, 16], query_buckets=512)
     base.update(kw)
-    return TrainConfig(**base)
+    return RankerTrainConfig(**base)
 
 
 def test_query_tokens_include_words_and_bigrams():

@@ -16,7 +16,7 @@ from rich.table import Table
 from naviyam.cli.common import open_registry
 from naviyam.config import get_settings
 from naviyam.recommend.offline_eval import run_eval_ranker
-from naviyam.recommend.ranker.trainer import TrainConfig
+from naviyam.recommend.ranker.trainer import RankerTrainConfig
 from naviyam.recommend.training_data import TrainingDataConfig
 
 console = Console()
@@ -46,7 +46,7 @@ def ranker(
     try:
         with console.status(f"마지막 {days}일을 남기고 임시 모델을 학습하는 중…"):
             rep = run_eval_ranker(engine, registry, days=days, out_dir=folder, seed=seed,
-                                  train_config=TrainConfig(epochs=epochs, seed=seed),
+                                  train_config=RankerTrainConfig(epochs=epochs, seed=seed),
                                   data_config=TrainingDataConfig(max_positives=max_positives, seed=seed))
     except (ValueError, LookupError) as exc:
         err_console.print(f"[red]{exc}[/red]")

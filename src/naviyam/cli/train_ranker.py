@@ -22,7 +22,7 @@ from naviyam.recommend.ranker.pipeline import (
     production_layer1_config,
     train_ranker,
 )
-from naviyam.recommend.ranker.trainer import TrainConfig
+from naviyam.recommend.ranker.trainer import RankerTrainConfig
 from naviyam.recommend.training_data import TrainingDataConfig, build_training_set
 
 console = Console()
@@ -81,7 +81,7 @@ def ranker(
     settings = get_settings()
     engine, registry = open_registry()
     folder = data_dir or default_dataset_dir(settings)
-    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, loss=loss)
+    cfg = RankerTrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, loss=loss)
     production = registry.current("ranker")
     try:
         with progress_reporter(console) as report:

@@ -33,7 +33,7 @@ from naviyam.nlu.datagen import generate_dataset
 from naviyam.nlu.lexicon import Lexicon
 from naviyam.nlu.parser import NLUParser, NLUResult
 from naviyam.nlu.state import DialogueState, NLUSession
-from naviyam.nlu.train import TrainConfig, fit_parser
+from naviyam.nlu.train import NLUTrainConfig, fit_parser
 from naviyam.nlu.train import train_nlu as _train
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def fallback_parser(engine: Any = None, n_examples: int = 3000, epochs: int = 4)
             random.Random(7).shuffle(rows)
             k = max(1, len(rows) // 10)
             folder = Path(tempfile.mkdtemp(prefix="naviyam-nlu-fallback-"))
-            _FALLBACK = fit_parser(lex, rows[k:], rows[:k], folder, TrainConfig(epochs=epochs),
+            _FALLBACK = fit_parser(lex, rows[k:], rows[:k], folder, NLUTrainConfig(epochs=epochs),
                                    version="fallback-small")
         except Exception:  # noqa: BLE001
             log.exception("fallback NLU training failed; using the rules-only parser")

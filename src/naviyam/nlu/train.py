@@ -40,7 +40,7 @@ Progress = FractionReporter
 
 
 @dataclass
-class TrainConfig:
+class NLUTrainConfig:
     n_examples: int = 16000
     heldout: float = 0.12
     calibration: float = 0.08
@@ -74,7 +74,7 @@ def eval_sets(heldout_rows: list[dict[str, Any]]) -> dict[str, list[dict[str, An
 
 
 def fit_parser(lexicon: Lexicon, train_rows: list[dict[str, Any]], cal_rows: list[dict[str, Any]],
-               folder: Path, cfg: TrainConfig, progress: Progress | None = None,
+               folder: Path, cfg: NLUTrainConfig, progress: Progress | None = None,
                version: str = "dev") -> NLUParser:
     """Fit intent classifier and tagger on ``train_rows``, calibrate on ``cal_rows``, save into ``folder``."""
     prog = progress or (lambda s, f: None)
@@ -182,7 +182,7 @@ def train_nlu(engine: Any, registry: Any, epochs: int = 10, n_examples: int | No
     """
     t0 = time.perf_counter()
     prog = progress or (lambda s, f: None)
-    cfg = TrainConfig(epochs=epochs, seed=seed)
+    cfg = NLUTrainConfig(epochs=epochs, seed=seed)
     if n_examples:
         cfg.n_examples = n_examples
     lexicon = Lexicon.build(engine)
@@ -235,7 +235,7 @@ def _metrics(parser: NLUParser, lexicon: Lexicon, prog, held: list[dict], cal: l
     return metrics
 
 
-def _generated_split(lexicon: Lexicon, cfg: TrainConfig, heldout_rows: list[dict[str, Any]] | None,
+def _generated_split(lexicon: Lexicon, cfg: NLUTrainConfig, heldout_rows: list[dict[str, Any]] | None,
                      extra_rows: list[dict[str, Any]] | None) -> tuple[list[dict], list[dict], list[dict]]:
     """(held-out, calibration, training) rows: generated and shuffled by the seed, ``heldout_rows`` replacing
     the generated held-out split (its texts left out of the rest), ``extra_rows`` added to training."""

@@ -43,7 +43,7 @@ from naviyam.recommend.layer1 import CandidateGenerator, Layer1Config, RequestCo
 from naviyam.recommend.layer1_tuning import tune_layer1
 from naviyam.recommend.ranker.pipeline import production_index, production_layer1_config
 from naviyam.recommend.ranker.serving import WideDeepRanker
-from naviyam.recommend.ranker.trainer import TrainConfig, fit_wide_deep, load_training_set
+from naviyam.recommend.ranker.trainer import RankerTrainConfig, fit_wide_deep, load_training_set
 from naviyam.recommend.training_data import TrainingDataConfig, build_training_set
 from naviyam.retrieval.catalog import ShopCatalog
 from naviyam.retrieval.embedding import make_embedder
@@ -153,7 +153,7 @@ def _models_before(engine: Engine, registry, cutoff: dt.datetime, seconds: dict[
         train, val, ranking, manifest = load_training_set(Path(tmp))
     seconds["training_set"] = time.perf_counter() - t
     t = time.perf_counter()
-    tcfg = train_config or TrainConfig(seed=seed)
+    tcfg = train_config or RankerTrainConfig(seed=seed)
     result = fit_wide_deep(train, val, ranking, tcfg, categories=manifest.get("categories"))
     ranker = WideDeepRanker.from_training(result, tcfg)
     seconds["ranker"] = time.perf_counter() - t

@@ -27,7 +27,7 @@ from naviyam.nlu import train_nlu
 from naviyam.progress import progress_reporter
 from naviyam.recommend.layer1_build import build_layer1
 from naviyam.recommend.ranker.pipeline import default_dataset_dir, train_ranker
-from naviyam.recommend.ranker.trainer import TrainConfig
+from naviyam.recommend.ranker.trainer import RankerTrainConfig
 from naviyam.service.warming import warming_path, write_warming
 from naviyam.shops import count_shops
 
@@ -52,7 +52,7 @@ def _build_ranker(engine: Engine, registry: ModelRegistry, settings: Settings) -
     production = registry.current("ranker")
     folder = default_dataset_dir(settings)
     mv, result, _report = train_ranker(engine, registry, folder, rebuild_data=True,
-                                       train_config=TrainConfig(epochs=settings.ranker_epochs),
+                                       train_config=RankerTrainConfig(epochs=settings.ranker_epochs),
                                        status="production" if production is None else "candidate")
     if production is not None:
         gate = gate_ranker(registry, mv, result.metrics, folder, production_mv=production, prefer_fresh=True)

@@ -20,7 +20,7 @@ from naviyam.recommend.ranker.serving import WideDeepRanker
 from naviyam.recommend.ranker.trainer import (
     TRAIN_FILE,
     EpochStats,
-    TrainConfig,
+    RankerTrainConfig,
     fit_wide_deep,
     load_training_set,
     plot_curves,
@@ -65,7 +65,7 @@ def train_ranker(
     registry,
     dataset_dir: Path,
     *,
-    train_config: TrainConfig | None = None,
+    train_config: RankerTrainConfig | None = None,
     data_config: TrainingDataConfig | None = None,
     rebuild_data: bool = False,
     embedder=None,
@@ -102,7 +102,7 @@ def _parse_time(value: Any) -> dt.datetime | None:
 def train_and_register(
     dataset_dir: Path,
     registry,
-    config: TrainConfig | None = None,
+    config: RankerTrainConfig | None = None,
     *,
     on_epoch: Callable[[EpochStats], None] | None = None,
     status: str = "production",
@@ -113,7 +113,7 @@ def train_and_register(
     ``weights.pt`` (state dict), ``ranker.json`` (config, vocabularies,
     metrics, checksum) and ``training_curves.png``.
     """
-    cfg = config or TrainConfig()
+    cfg = config or RankerTrainConfig()
     train, val, ranking, manifest = load_training_set(dataset_dir)
     result = fit_wide_deep(train, val, ranking, cfg, categories=manifest.get("categories"), on_epoch=on_epoch)
     ranker = WideDeepRanker.from_training(result, cfg)

@@ -86,9 +86,9 @@ class WideDeepRanker:
 
     # ------------------------------------------------------------------ training
     def train_config(self):
-        from naviyam.recommend.ranker.trainer import TrainConfig  # lazy: torch, for training only
+        from naviyam.recommend.ranker.trainer import RankerTrainConfig  # lazy: torch, for training only
 
-        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, patience=self.patience,
+        return RankerTrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, patience=self.patience,
                            seed=self.seed, hidden=list(self.hidden), dropout=self.dropout,
                            min_user_positives=self.min_user_positives, query_buckets=self.query_buckets)
 

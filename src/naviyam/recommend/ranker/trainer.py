@@ -42,7 +42,7 @@ LAYER1_BLEND_GRID = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 20
 
 
 @dataclass
-class TrainConfig:
+class RankerTrainConfig:
     epochs: int = 10
     #: measured on MovieLens-100k and the sample world: 256 rows at 3e-3 beat 32 at 1e-3 and run ~8x faster
     batch_size: int = 256
@@ -134,13 +134,13 @@ def fit_wide_deep(
     train: pd.DataFrame,
     val: pd.DataFrame,
     ranking: pd.DataFrame | None = None,
-    config: TrainConfig | None = None,
+    config: RankerTrainConfig | None = None,
     *,
     categories: list[str] | None = None,
     on_epoch: Callable[[EpochStats], None] | None = None,
 ) -> TrainResult:
     """Train on ``train``, validate on ``val`` every epoch, keep the best weights (by ``config.monitor``)."""
-    cfg = config or TrainConfig()
+    cfg = config or RankerTrainConfig()
     threads = torch.get_num_threads()
     torch.set_num_threads(max(1, cfg.num_threads))
     try:
@@ -149,7 +149,7 @@ def fit_wide_deep(
         torch.set_num_threads(threads)
 
 
-def _fit(train, val, ranking, cfg: TrainConfig, categories, on_epoch) -> TrainResult:
+def _fit(train, val, ranking, cfg: RankerTrainConfig, categories, on_epoch) -> TrainResult:
     """Train on ``train``, keep the epoch best on ``val`` (and ``ranking``), then fit the Layer 1 blend."""
     t0 = time.perf_counter()
     torch.manual_seed(cfg.seed)
@@ -208,7 +208,7 @@ def _fit(train, val, ranking, cfg: TrainConfig, categories, on_epoch) -> TrainRe
     return TrainResult(net, enc, history, best_epoch, metrics, seconds)
 
 
-def _optimizer(net: WideDeepNet, cfg: TrainConfig) -> torch.optim.Optimizer:
+def _optimizer(net: WideDeepNet, cfg: RankerTrainConfig) -> torch.optim.Optimizer:
     """Adam with the wide part at its own learning rate and without weight decay."""
     wide_params = list(net.wide.parameters())
     wide_ids = {id(p) for p in wide_params}
@@ -219,7 +219,7 @@ def _optimizer(net: WideDeepNet, cfg: TrainConfig) -> torch.optim.Optimizer:
     ])
 
 
-def _pointwise_epoch(net: WideDeepNet, opt, loss_fn, xb, yb, cfg: TrainConfig, rng: np.random.Generator) -> float:
+def _pointwise_epoch(net: WideDeepNet, opt, loss_fn, xb, yb, cfg: RankerTrainConfig, rng: np.random.Generator) -> float:
     """One epoch of shuffled mini-batches with the logistic loss; the summed loss over the rows."""
     n = len(yb)
     total = 0.0
@@ -235,7 +235,7 @@ def _pointwise_epoch(net: WideDeepNet, opt, loss_fn, xb, yb, cfg: TrainConfig, r
     return total
 
 
-def _monitored(stats: EpochStats, cfg: TrainConfig) -> float:
+def _monitored(stats: EpochStats, cfg: RankerTrainConfig) -> float:
     """The value early stopping maximises: NDCG@10 of the ranking lists, minus the log loss, or the AUC."""
     if cfg.monitor == "ndcg" and "ndcg@10" in stats.ranking:
         value = stats.ranking["ndcg@10"]
@@ -339,7 +339,7 @@ def _embedding_penalty(net: WideDeepNet, batch: dict[str, torch.Tensor], l2: flo
     return l2 * sq.mean()
 
 
-def _softmax_epoch(net, opt, xb, groups: np.ndarray, cfg: TrainConfig, rng: np.random.Generator) -> float:
+def _softmax_epoch(net, opt, xb, groups: np.ndarray, cfg: RankerTrainConfig, rng: np.random.Generator) -> float:
     """One pass of sampled-softmax training over request groups; mean loss per request."""
     per_batch = max(1, cfg.batch_size // max(1, groups.shape[1]))
     order = rng.permutation(len(groups))
