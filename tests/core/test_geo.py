@@ -84,6 +84,14 @@ def test_haversine_known_distances_and_arrays():
     assert isinstance(geo.haversine_m(37.0, 127.0, 37.1, 127.0), float)
 
 
+
+def test_distances_from_one_point_agree_with_haversine():
+    lats, lons = np.array([37.48, 37.4765, 38.0]), np.array([126.95, 126.9816, 127.0])
+    got = geo.distances_from_m(37.48, 126.95, lats, lons)
+    assert got[0] == 0.0
+    assert got == pytest.approx(geo.haversine_m(37.48, 126.95, lats, lons), rel=1e-12)
+
+
 @pytest.mark.parametrize(
     ("lat", "lon", "district"),
     [

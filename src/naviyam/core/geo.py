@@ -13,6 +13,7 @@ distance ranking and picking a district, not for surveying.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -100,6 +101,19 @@ def haversine_m(lat1, lon1, lat2, lon2):
     d = 2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
     return float(d) if np.ndim(d) == 0 else d
 
+
+
+def distances_from_m(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """Great-circle distances in metres from one point to many (the ranker's distance feature).
+
+    The same formula as :func:`haversine_m`, with the one origin's trigonometry done in Python
+    floats; the rounding differs from it in the last bits, and the ranker's features keep this one.
+    """
+    p1, p2 = math.radians(lat), np.radians(lats)
+    dphi = p2 - p1
+    dlmb = np.radians(lons) - math.radians(lon)
+    a = np.sin(dphi / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 @lru_cache(maxsize=1)
 def load_seoul() -> Seoul:

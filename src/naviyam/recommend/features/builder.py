@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from naviyam.core.geo import distances_from_m
 from naviyam.recommend.features.definitions import (
     DIETARY_PREFERENCES,
     DISMISS_SATURATION,
@@ -28,7 +29,6 @@ from naviyam.recommend.features.definitions import (
     RankingQuery,
     W,
     _dish_fits,
-    _haversine_m,
     age_at,
     age_group,
     budget_compatibility,
@@ -123,7 +123,7 @@ class FeatureBuilder:
         wide[:, W["budget_compatibility"]] = [budget_compatibility(float(cat.min_price[r]), budget) for r in rows]
         # 5: distance
         if query.position is not None:
-            dist = _haversine_m(query.position[0], query.position[1], cat.lat[rows], cat.lon[rows])
+            dist = distances_from_m(query.position[0], query.position[1], cat.lat[rows], cat.lon[rows])
             wide[:, W["distance"]] = np.exp(-dist / DISTANCE_SCALE_M)
         else:
             dist = np.full(n, np.nan)

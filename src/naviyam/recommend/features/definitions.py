@@ -163,14 +163,6 @@ def distance_feature(distance_m: float | None) -> float:
     return math.exp(-max(0.0, distance_m) / DISTANCE_SCALE_M)
 
 
-def _haversine_m(lat1: float, lon1: float, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    p1, p2 = math.radians(lat1), np.radians(lat2)
-    dphi = p2 - p1
-    dlmb = np.radians(lon2) - math.radians(lon1)
-    a = np.sin(dphi / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * 6_371_008.8 * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-
-
 # --------------------------------------------------------------------------- inputs
 
 
