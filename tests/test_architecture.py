@@ -164,7 +164,6 @@ LONG_ALLOWED = {
     "db/migrations/versions/0001_initial_schema.py::upgrade": "the declarative schema of every table, one statement each",
     "nlu/features.py::crf_features": "a flat CRF feature template, one feature per line",
     "learning/incremental.py::ranker_rows": PENDING,
-    "recommend/features/builder.py::FeatureBuilder.build": PENDING,
     "service/runtime.py::Runtime.refresh": PENDING,
 }
 

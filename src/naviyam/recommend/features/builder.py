@@ -98,35 +98,13 @@ class FeatureBuilder:
         # 0, 2: crosses with the category
         wide[:, W["age_group_x_category"]] = [state.cross("age", group, c) for c in categories]
         wide[:, W["time_x_category"]] = [state.cross("time", tb, c) for c in categories]
-        # 1: location x district
-        home = user.district if user else None
-        n_orders = state.user_orders.get(uid, 0) if uid is not None else 0
-        per_district = state.user_district_orders.get(uid) if uid is not None else None
-        wide[:, W["location_x_district"]] = [
-            ((per_district.get(d, 0) if per_district else 0) + float(d == home)) / (n_orders + 1.0)
-            for d in districts
-        ]
-        # 3: user x shop history
-        if uid is not None:
-            feedback = [state.user_shop_feedback.get((uid, int(s)), 0.0) for s in shop_ids]
-            wide[:, W["user_x_shop_history"]] = [
-                history_feature(state.user_shop_orders.get((uid, int(s)), 0), (uid, int(s)) in state.favourites, f)
-                for s, f in zip(shop_ids, feedback, strict=True)
-            ]
-            wide[:, W["user_x_shop_feedback"]] = np.minimum(1.0, np.asarray(feedback) / HISTORY_SATURATION)
-            wide[:, W["user_x_shop_dismissed"]] = [
-                min(1.0, state.user_shop_dismissed.get((uid, int(s)), 0) / DISMISS_SATURATION) for s in shop_ids]
+        _user_slots(wide, uid, user, state, shop_ids, districts)
         # 4: budget
         budget = query.filters.get("budget_filter")
         if budget is None:
             budget = state.user_mean_amount(uid)
         wide[:, W["budget_compatibility"]] = [budget_compatibility(float(cat.min_price[r]), budget) for r in rows]
-        # 5: distance
-        if query.position is not None:
-            dist = distances_from_m(query.position[0], query.position[1], cat.lat[rows], cat.lon[rows])
-            wide[:, W["distance"]] = np.exp(-dist / DISTANCE_SCALE_M)
-        else:
-            dist = np.full(n, np.nan)
+        dist = self._distance_slot(wide, query, rows)  # 5
         # 6: dietary
         prefs = [p for p in (query.filters.get("dietary_preferences") or []) if p in self.diet_fit]
         if prefs:
@@ -139,26 +117,10 @@ class FeatureBuilder:
         wide[:, W["rating"]] = [rating_feature(r) for r in ratings]
         # 9-16: funnels
         funnel_maps = [candidate_funnels(c) for c in candidates]
-        for j, f in enumerate(FUNNELS):
-            flags = np.array([f in m for m in funnel_maps], dtype=np.float64)
-            scores = np.array([m.get(f, 0.0) for m in funnel_maps], dtype=np.float64)
-            wide[:, W["funnel_collaborative"] + j] = flags
-            wide[:, W["score_collaborative"] + j] = np.clip(np.nan_to_num(scores), 0.0, 1.0) * flags
+        _funnel_slots(wide, funnel_maps)
         self._dynamic(wide, query, candidates, funnel_maps, shop_ids, rows, categories, state, similarity)
 
-        # numerical
-        if uid is not None:
-            num[:, 0] = (age or 0.0)
-            num[:, 1] = state.user_favs.get(uid, 0)
-            num[:, 2] = state.user_orders.get(uid, 0)
-            num[:, 3] = state.user_reviews.get(uid, 0)
-        num[:, 4] = self.avg_price[rows]
-        num[:, 5] = cat.menu_count[rows]
-        num[:, 6] = [r or 0.0 for r in ratings]
-        num[:, 7] = [state.shop_reviews.get(int(s), 0) for s in shop_ids]
-        num[:, 8] = [state.shop_orders.get(int(s), 0) for s in shop_ids]
-        num[:, 9] = self.operating_hours[rows]
-        num = np.clip(num / NUM_SCALES, 0.0, 1.0)
+        num = self._numerical(num, uid, age, state, shop_ids, rows, ratings)
 
         return FeatureRows(
             user_id=np.full(n, uid if uid is not None else -1, dtype=np.int64),
@@ -171,6 +133,33 @@ class FeatureBuilder:
             distance_m=dist,
         )
 
+
+    def _distance_slot(self, wide: np.ndarray, query: RankingQuery, rows: np.ndarray) -> np.ndarray:
+        """Slot 5, exp(-distance / 1 km) from the query's position; the distances (NaN without a position)."""
+        if query.position is None:
+            return np.full(len(rows), np.nan)
+        cat = self.catalog
+        dist = distances_from_m(query.position[0], query.position[1], cat.lat[rows], cat.lon[rows])
+        wide[:, W["distance"]] = np.exp(-dist / DISTANCE_SCALE_M)
+        return dist
+
+    def _numerical(self, num: np.ndarray, uid: int | None, age: float | None, state: InteractionState,
+                   shop_ids: np.ndarray, rows: np.ndarray, ratings: list) -> np.ndarray:
+        """The numerical features (the user's age and counts, the shop's prices, menus, rating, counts, hours),
+        scaled into [0, 1]."""
+        cat = self.catalog
+        if uid is not None:
+            num[:, 0] = (age or 0.0)
+            num[:, 1] = state.user_favs.get(uid, 0)
+            num[:, 2] = state.user_orders.get(uid, 0)
+            num[:, 3] = state.user_reviews.get(uid, 0)
+        num[:, 4] = self.avg_price[rows]
+        num[:, 5] = cat.menu_count[rows]
+        num[:, 6] = [r or 0.0 for r in ratings]
+        num[:, 7] = [state.shop_reviews.get(int(s), 0) for s in shop_ids]
+        num[:, 8] = [state.shop_orders.get(int(s), 0) for s in shop_ids]
+        num[:, 9] = self.operating_hours[rows]
+        return np.clip(num / NUM_SCALES, 0.0, 1.0)
 
     def _dynamic(self, wide, query, candidates, funnel_maps, shop_ids, rows, categories, state,
                  similarity) -> None:
@@ -235,3 +224,35 @@ def iter_wide_names() -> Iterable[tuple[int, str]]:
     """(slot, name) of every wide slot, padding included."""
     for i in range(WIDE_DIM):
         yield i, (WIDE_NAMES[i] if i < len(WIDE_NAMES) else f"padding_{i}")
+
+
+def _user_slots(wide: np.ndarray, uid: int | None, user, state: InteractionState, shop_ids: np.ndarray,
+                districts: list[str]) -> None:
+    """Slot 1 (location x district) and the user x shop slots (history, chat feedback, dismissals)."""
+    home = user.district if user else None
+    n_orders = state.user_orders.get(uid, 0) if uid is not None else 0
+    per_district = state.user_district_orders.get(uid) if uid is not None else None
+    wide[:, W["location_x_district"]] = [
+        ((per_district.get(d, 0) if per_district else 0) + float(d == home)) / (n_orders + 1.0)
+        for d in districts
+    ]
+    if uid is None:
+        return
+    # 3: user x shop history
+    feedback = [state.user_shop_feedback.get((uid, int(s)), 0.0) for s in shop_ids]
+    wide[:, W["user_x_shop_history"]] = [
+        history_feature(state.user_shop_orders.get((uid, int(s)), 0), (uid, int(s)) in state.favourites, f)
+        for s, f in zip(shop_ids, feedback, strict=True)
+    ]
+    wide[:, W["user_x_shop_feedback"]] = np.minimum(1.0, np.asarray(feedback) / HISTORY_SATURATION)
+    wide[:, W["user_x_shop_dismissed"]] = [
+        min(1.0, state.user_shop_dismissed.get((uid, int(s)), 0) / DISMISS_SATURATION) for s in shop_ids]
+
+
+def _funnel_slots(wide: np.ndarray, funnel_maps: list[dict[str, float]]) -> None:
+    """Slots 9-16: which of the seed's four funnels proposed the shop, and their scores in [0, 1]."""
+    for j, f in enumerate(FUNNELS):
+        flags = np.array([f in m for m in funnel_maps], dtype=np.float64)
+        scores = np.array([m.get(f, 0.0) for m in funnel_maps], dtype=np.float64)
+        wide[:, W["funnel_collaborative"] + j] = flags
+        wide[:, W["score_collaborative"] + j] = np.clip(np.nan_to_num(scores), 0.0, 1.0) * flags
