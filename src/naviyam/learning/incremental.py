@@ -273,28 +273,8 @@ def ranker_rows(engine: Engine, generator, labelled: list[LabelledInteraction],
                         if isinstance(r.get("funnels"), dict) else {str(k): 0.0 for k in r.get("funnels") or []})
                  for r in shown]
         rows = builder.build(query, cands, state, similarity=generator.funnels.get("itemknn"))
-        best_chosen_rank = min(i for i, c in enumerate(cands) if c.shop_id in chosen)
-        chosen_cats = {catalog.categories[catalog.row_of[c.shop_id]] for c in cands if c.shop_id in chosen}
-        labels, weights, kinds, props = [], [], [], []
         ranks = [int(r.get("rank") or i + 1) for i, r in enumerate(shown)]
-        p_chosen = propensity(ranks[best_chosen_rank], cfg.position_eta)
-        for i, c in enumerate(cands):
-            fb = li.feedback.get(c.shop_id, set())
-            p = propensity(ranks[i], cfg.position_eta)
-            props.append(p)
-            if c.shop_id in chosen:
-                labels.append(1.0)
-                weights.append(_positive_weight(fb) * min(1.0 / p, cfg.max_ipw))
-                kinds.append(max((k for k in fb if k in FEEDBACK_WEIGHTS), key=FEEDBACK_WEIGHTS.get))
-            else:
-                hard = ("dismissed" in fb or i < best_chosen_rank
-                        or catalog.categories[catalog.row_of[c.shop_id]] in chosen_cats)
-                w = cfg.hard_negative_weight if hard else cfg.negative_weight
-                if i > best_chosen_rank and "dismissed" not in fb:
-                    w *= min(1.0, p / p_chosen)  # perhaps never looked at
-                labels.append(0.0)
-                weights.append(w)
-                kinds.append("hard_negative" if hard else "negative")
+        labels, weights, kinds, props = _labels(li, cands, ranks, catalog, cfg)
         df = rows.to_frame()
         df.insert(2, "label", np.asarray(labels))
         df["weight"] = weights
@@ -307,6 +287,38 @@ def ranker_rows(engine: Engine, generator, labelled: list[LabelledInteraction],
     if not frames:
         return pd.DataFrame(), skipped
     return pd.concat(frames, ignore_index=True), skipped
+
+
+def _labels(li: LabelledInteraction, cands: list, ranks: list[int], catalog, cfg: IncrementalDataConfig):
+    """(labels, weights, kinds, propensities) of the shops shown in one interaction.
+
+    A chosen shop is a positive weighted by its feedback and the inverse of its position's propensity
+    (capped); a shop not chosen is a negative, hard when dismissed, ranked above a chosen one or of a
+    chosen category, and discounted below the chosen one (perhaps never looked at).
+    """
+    chosen = li.chosen
+    best_chosen_rank = min(i for i, c in enumerate(cands) if c.shop_id in chosen)
+    chosen_cats = {catalog.categories[catalog.row_of[c.shop_id]] for c in cands if c.shop_id in chosen}
+    labels, weights, kinds, props = [], [], [], []
+    p_chosen = propensity(ranks[best_chosen_rank], cfg.position_eta)
+    for i, c in enumerate(cands):
+        fb = li.feedback.get(c.shop_id, set())
+        p = propensity(ranks[i], cfg.position_eta)
+        props.append(p)
+        if c.shop_id in chosen:
+            labels.append(1.0)
+            weights.append(_positive_weight(fb) * min(1.0 / p, cfg.max_ipw))
+            kinds.append(max((k for k in fb if k in FEEDBACK_WEIGHTS), key=FEEDBACK_WEIGHTS.get))
+        else:
+            hard = ("dismissed" in fb or i < best_chosen_rank
+                    or catalog.categories[catalog.row_of[c.shop_id]] in chosen_cats)
+            w = cfg.hard_negative_weight if hard else cfg.negative_weight
+            if i > best_chosen_rank and "dismissed" not in fb:
+                w *= min(1.0, p / p_chosen)  # perhaps never looked at
+            labels.append(0.0)
+            weights.append(w)
+            kinds.append("hard_negative" if hard else "negative")
+    return labels, weights, kinds, props
 
 
 def build_incremental_data(engine: Engine, generator, end: dt.datetime,

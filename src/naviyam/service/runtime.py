@@ -228,47 +228,9 @@ class Runtime:
             base_parser = self.base_parser if self.base_parser is not None else parser
             prod = {mv.kind: mv for mv in self._production()}
 
-            nlu_mv = prod.get("nlu")
-            if (nlu_mv is not None and "nlu" not in self.pinned
-                    and nlu_mv.version != getattr(base_parser, "version", None)):
-                new_parser = self._try_load("nlu", nlu_mv, res, lambda: _load_parser(nlu_mv))
-                if new_parser is not None:
-                    res.changed["nlu"] = (getattr(base_parser, "version", None), nlu_mv.version)
-                    base_parser = new_parser
-                    # Behind the LLM parser the trained NLU is the fallback: same LLM, new fallback.
-                    parser = _with_fallback(parser, new_parser) if getattr(llm, "parser", None) is not None \
-                        else new_parser
-
-            lora_mv = prod.get("lora")
-            if llm is not None and lora_mv is not None and _reads_registry_adapter() and \
-                    not _same_path(getattr(llm.backend, "adapter_path", None), lora_mv.path):
-                fallback = base_parser
-                new_llm = self._try_load("lora", lora_mv, res, lambda: _load_llm(self.engine, self.registry, fallback))
-                if new_llm is not None:
-                    old = getattr(llm.backend, "adapter_path", None)
-                    res.changed["lora"] = (Path(old).name if old else None, lora_mv.version)
-                    llm, answerer = new_llm, new_llm.answerer
-                    parser = new_llm.parser or base_parser
-
-            index_mv, ranker_mv = prod.get("index"), prod.get("ranker")
-            if "recommender" in self.pinned:
-                index_mv = ranker_mv = None
-            loaded_index = recommender.generator.version if recommender is not None else None
-            loaded_ranker = getattr(getattr(recommender, "ranker", None), "version", None)
-            if index_mv is not None and index_mv.version != loaded_index:
-                new_rec = self._try_load("index", index_mv, res, lambda: _load_engine(self.engine, self.registry))
-                if new_rec is not None:
-                    res.changed["index"] = (loaded_index, index_mv.version)
-                    new_ranker = getattr(new_rec.ranker, "version", None)
-                    if new_ranker != loaded_ranker:
-                        res.changed["ranker"] = (loaded_ranker, new_ranker)
-                    recommender = new_rec
-            elif recommender is not None and ranker_mv is not None and ranker_mv.version != loaded_ranker:
-                base = recommender
-                new_rec = self._try_load("ranker", ranker_mv, res, lambda: _with_ranker(base, ranker_mv))
-                if new_rec is not None:
-                    res.changed["ranker"] = (loaded_ranker, ranker_mv.version)
-                    recommender = new_rec
+            parser, base_parser = self._refreshed_nlu(prod.get("nlu"), parser, base_parser, llm, res)
+            llm, answerer, parser = self._refreshed_llm(prod.get("lora"), llm, answerer, parser, base_parser, res)
+            recommender = self._refreshed_recommender(prod, recommender, res)
 
             if recommender is not None and "recommender" not in self.pinned:
                 recommender = self._fresh_state(recommender, reload_state, res)
@@ -288,6 +250,56 @@ class Runtime:
             res.versions = self.model_versions()
             res.candidate_versions = self.candidate_versions()
             return res
+
+    def _refreshed_nlu(self, nlu_mv, parser: Any, base_parser: Any, llm: Any, res: RefreshResult) -> tuple[Any, Any]:
+        """(parser, trained parser) with a new production NLU loaded; behind the LLM parser it is the fallback."""
+        if (nlu_mv is not None and "nlu" not in self.pinned
+                and nlu_mv.version != getattr(base_parser, "version", None)):
+            new_parser = self._try_load("nlu", nlu_mv, res, lambda: _load_parser(nlu_mv))
+            if new_parser is not None:
+                res.changed["nlu"] = (getattr(base_parser, "version", None), nlu_mv.version)
+                base_parser = new_parser
+                # Behind the LLM parser the trained NLU is the fallback: same LLM, new fallback.
+                parser = _with_fallback(parser, new_parser) if getattr(llm, "parser", None) is not None \
+                    else new_parser
+        return parser, base_parser
+
+    def _refreshed_llm(self, lora_mv, llm: Any, answerer: Any, parser: Any, base_parser: Any,
+                       res: RefreshResult) -> tuple[Any, Any, Any]:
+        """(LLM, answerer, parser) with a new production LoRA adapter loaded (when the LLM reads the registry's)."""
+        if llm is not None and lora_mv is not None and _reads_registry_adapter() and \
+                not _same_path(getattr(llm.backend, "adapter_path", None), lora_mv.path):
+            fallback = base_parser
+            new_llm = self._try_load("lora", lora_mv, res, lambda: _load_llm(self.engine, self.registry, fallback))
+            if new_llm is not None:
+                old = getattr(llm.backend, "adapter_path", None)
+                res.changed["lora"] = (Path(old).name if old else None, lora_mv.version)
+                llm, answerer = new_llm, new_llm.answerer
+                parser = new_llm.parser or base_parser
+        return llm, answerer, parser
+
+    def _refreshed_recommender(self, prod: dict, recommender: Any, res: RefreshResult) -> Any:
+        """The recommender with a new production index (and its ranker) or a new ranker alone."""
+        index_mv, ranker_mv = prod.get("index"), prod.get("ranker")
+        if "recommender" in self.pinned:
+            index_mv = ranker_mv = None
+        loaded_index = recommender.generator.version if recommender is not None else None
+        loaded_ranker = getattr(getattr(recommender, "ranker", None), "version", None)
+        if index_mv is not None and index_mv.version != loaded_index:
+            new_rec = self._try_load("index", index_mv, res, lambda: _load_engine(self.engine, self.registry))
+            if new_rec is not None:
+                res.changed["index"] = (loaded_index, index_mv.version)
+                new_ranker = getattr(new_rec.ranker, "version", None)
+                if new_ranker != loaded_ranker:
+                    res.changed["ranker"] = (loaded_ranker, new_ranker)
+                recommender = new_rec
+        elif recommender is not None and ranker_mv is not None and ranker_mv.version != loaded_ranker:
+            base = recommender
+            new_rec = self._try_load("ranker", ranker_mv, res, lambda: _with_ranker(base, ranker_mv))
+            if new_rec is not None:
+                res.changed["ranker"] = (loaded_ranker, ranker_mv.version)
+                recommender = new_rec
+        return recommender
 
     def _fresh_state(self, recommender: Any, asked: bool, res: RefreshResult) -> Any:
         """``recommender`` over interaction counts read again, when due and the database has new events."""
