@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from naviyam.recommend.features import (
-    FUNNELS,
     NUM_DIM,
+    SEED_FUNNELS,
     WIDE_DIM,
     WIDE_NAMES,
     FeatureBuilder,
@@ -166,7 +166,7 @@ def test_history_distance_location_and_funnels(catalog, state):
     scores = w[:, W["score_collaborative"]:W["score_collaborative"] + 4]
     assert flags.tolist() == [[1, 0, 0, 1], [0, 1, 0, 0], [0, 0, 1, 0]]
     np.testing.assert_allclose(scores, [[0.7, 0, 0, 1.0], [0, 0.3, 0, 0], [0, 0, 1.0, 0]], rtol=1e-6)  # clipped to 1
-    assert FUNNELS == ("collaborative", "content", "contextual", "popularity")
+    assert SEED_FUNNELS == ("collaborative", "content", "contextual", "popularity")
 
 
 def test_dietary_match_and_crosses(catalog, state):

@@ -15,12 +15,12 @@ from naviyam.recommend.features.definitions import (
     DISMISS_SATURATION,
     DISTANCE_SCALE_M,
     EXTRA_FUNNELS,
-    FUNNELS,
     GOOD_SHOP_VALUE,
     HISTORY_SATURATION,
     NUM_DIM,
     NUM_SCALES,
     RANKED_FUNNELS,
+    SEED_FUNNELS,
     TIME_BUCKETS,
     WIDE_DIM,
     WIDE_NAMES,
@@ -251,7 +251,7 @@ def _user_slots(wide: np.ndarray, uid: int | None, user, state: InteractionState
 
 def _funnel_slots(wide: np.ndarray, funnel_maps: list[dict[str, float]]) -> None:
     """Slots 9-16: which of the seed's four funnels proposed the shop, and their scores in [0, 1]."""
-    for j, f in enumerate(FUNNELS):
+    for j, f in enumerate(SEED_FUNNELS):
         flags = np.array([f in m for m in funnel_maps], dtype=np.float64)
         scores = np.array([m.get(f, 0.0) for m in funnel_maps], dtype=np.float64)
         wide[:, W["funnel_collaborative"] + j] = flags

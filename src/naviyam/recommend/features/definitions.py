@@ -22,14 +22,15 @@ FEATURE_VERSION = 4
 
 WIDE_DIM = 50
 NUM_DIM = 10
-FUNNELS = ("collaborative", "content", "contextual", "popularity")
+#: The seed's four funnels, in the order of their wide slots (recommend.funnels.FUNNELS has every funnel by name).
+SEED_FUNNELS = ("collaborative", "content", "contextual", "popularity")
 #: Funnels added after the seed's four: their flag, score and rank live in the slots after 16.
 EXTRA_FUNNELS = ("itemknn",)
-RANKED_FUNNELS = (*FUNNELS, *EXTRA_FUNNELS)
+RANKED_FUNNELS = (*SEED_FUNNELS, *EXTRA_FUNNELS)
 WIDE_NAMES: tuple[str, ...] = (
     "age_group_x_category", "location_x_district", "time_x_category", "user_x_shop_history",
     "budget_compatibility", "distance", "dietary_match", "good_shop", "rating",
-    *(f"funnel_{f}" for f in FUNNELS), *(f"score_{f}" for f in FUNNELS),
+    *(f"funnel_{f}" for f in SEED_FUNNELS), *(f"score_{f}" for f in SEED_FUNNELS),
     *(f"funnel_{f}" for f in EXTRA_FUNNELS), *(f"score_{f}" for f in EXTRA_FUNNELS),
     *(f"rank_{f}" for f in RANKED_FUNNELS),
     "shop_orders_7d", "shop_orders_30d", "shop_recency", "itemknn_similarity", "shop_popularity",
