@@ -55,7 +55,6 @@ from naviyam.data.world.catalogue import (  # noqa: F401 - the generator's names
     TASTE_PROFILES,
     TIME_AFFINITY,
     WEEKDAY_VOLUME,
-    Progress,
     WorldNotEmptyError,
 )
 from naviyam.data.world.hours import (  # noqa: F401 - the generator's names, as before the split

@@ -11,7 +11,8 @@ from typing import Any
 
 from naviyam.learning.promotion import evaluate_parser, nlu_operator_gate, sanity_check_parser
 from naviyam.nlu.parser import NLUParser
-from naviyam.nlu.train import Progress, train_nlu
+from naviyam.nlu.train import train_nlu
+from naviyam.progress import FractionReporter
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class GatedTraining:
 
 
 def train_nlu_gated(engine: Any, registry: Any, operator_rows: list[dict[str, Any]], *, epochs: int = 10,
-                    n_examples: int | None = None, seed: int = 13, progress: Progress | None = None,
+                    n_examples: int | None = None, seed: int = 13, progress: FractionReporter | None = None,
                     with_baselines: bool = True, tolerance: float = 0.005, force: bool = False,
                     max_latency_ms: float = 200.0, operator_share: float = 0.15) -> GatedTraining:
     """Train a candidate with the operator's examples and promote it only through the gate.

@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 DEFAULT_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj")
 IGNORE_INDEX = -100
 
-Progress = FractionReporter
 
 
 @dataclass
@@ -292,7 +291,7 @@ def save_adapter(model: Any, tokenizer: Any, folder: Path, meta: dict[str, Any])
 
 def train_lora(base_model: Path | str, rows: list[dict[str, Any]], output_dir: Path | str,
                cfg: LoraTrainConfig | None = None, *, val_rows: list[dict[str, Any]] | None = None,
-               progress: Progress | None = None, version: str | None = None) -> LoraRunResult:
+               progress: FractionReporter | None = None, version: str | None = None) -> LoraRunResult:
     """Fine-tune (or, given an adapter folder, continue) a LoRA adapter and save it into ``output_dir``."""
     import torch  # lazy: torch loads in seconds and only training and the LLM path need it
 
@@ -341,7 +340,7 @@ def train_lora(base_model: Path | str, rows: list[dict[str, Any]], output_dir: P
     return LoraRunResult(out, metrics, history, incremental=parent is not None, parent=base_meta["parent"])
 
 
-def _epochs(trainer: LoraTrainer, enc_train, enc_val, total_steps: int, history: list[float], prog: Progress,
+def _epochs(trainer: LoraTrainer, enc_train, enc_val, total_steps: int, history: list[float], prog: FractionReporter,
             checkpoints: Path | None, base_meta: dict[str, Any]):
     """Train up to ``total_steps`` steps; (per-epoch records, (score, epoch, adapter state) of the best, steps).
 

@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 ENTITY_TO_LABEL = {v: k for k, v in ENTITY_NAMES.items()}
 ENTITY_TO_LABEL.update({"exclude_category": "CAT", "exclude_menu": "DISH"})
 
-Progress = FractionReporter
 
 
 @dataclass
@@ -74,7 +73,7 @@ def eval_sets(heldout_rows: list[dict[str, Any]]) -> dict[str, list[dict[str, An
 
 
 def fit_parser(lexicon: Lexicon, train_rows: list[dict[str, Any]], cal_rows: list[dict[str, Any]],
-               folder: Path, cfg: NLUTrainConfig, progress: Progress | None = None,
+               folder: Path, cfg: NLUTrainConfig, progress: FractionReporter | None = None,
                version: str = "dev") -> NLUParser:
     """Fit intent classifier and tagger on ``train_rows``, calibrate on ``cal_rows``, save into ``folder``."""
     prog = progress or (lambda s, f: None)
@@ -159,7 +158,7 @@ def summary(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def train_nlu(engine: Any, registry: Any, epochs: int = 10, n_examples: int | None = None, seed: int = 13,
-              progress: Progress | None = None, with_baselines: bool = True,
+              progress: FractionReporter | None = None, with_baselines: bool = True,
               data_dir: Path | None = None, status: str = "production",
               extra_rows: list[dict[str, Any]] | None = None, heldout_rows: list[dict[str, Any]] | None = None,
               parent: str | None = None, operator_rows: list[dict[str, Any]] | None = None,

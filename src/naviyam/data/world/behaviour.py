@@ -20,10 +20,10 @@ from naviyam.data.world.catalogue import (
     SLOTS,
     TIME_AFFINITY,
     WEEKDAY_VOLUME,
-    Progress,
 )
 from naviyam.data.world.helpers import _josa, _report
 from naviyam.data.world.hours import _open_mask
+from naviyam.progress import Reporter
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def _user_orders(rng: np.random.Generator, cal: _Calendar, u: int, cand: np.ndar
 
 def _simulate(rng: np.random.Generator, rng_fav: np.random.Generator, rng_text: np.random.Generator,
               start: dt.datetime, days: int, shop_arr: dict, menu_rows: list[dict], menu_arr: dict, user_arr: dict,
-              progress: Progress | None):
+              progress: Reporter | None):
     """(orders, favourites, reviews) of every user over ``days`` days from ``start``, as row dicts."""
     n_users = len(user_arr["seg"])
     cal = _Calendar.of(start, days)

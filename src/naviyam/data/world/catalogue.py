@@ -8,9 +8,6 @@ import numpy as np
 
 from naviyam.config import Settings
 from naviyam.core.taxonomy import category_names, district_names, read_resource
-from naviyam.progress import Reporter
-
-Progress = Reporter
 
 DEFAULT_SEED = 42
 #: The sample world's size: the settings' defaults (NAVIYAM_SAMPLE_SHOPS/USERS/DAYS) are the one owner.

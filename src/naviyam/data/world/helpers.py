@@ -10,7 +10,8 @@ import numpy as np
 
 from naviyam.core import geo
 from naviyam.core.text import has_batchim
-from naviyam.data.world.catalogue import DISTRICTS, Progress, _district_weights
+from naviyam.data.world.catalogue import DISTRICTS, _district_weights
+from naviyam.progress import Reporter
 
 
 def _josa(word: str, pair: str) -> str:
@@ -77,7 +78,7 @@ def _place_points(rng: np.random.Generator, n: int, jitter_km: float) -> tuple[n
     return lat, lon, nearest
 
 
-def _report(progress: Progress | None, stage: str, done: int, total: int, every: int = 250) -> None:
+def _report(progress: Reporter | None, stage: str, done: int, total: int, every: int = 250) -> None:
     if progress is not None and (done == total or done % every == 0):
         progress(stage, done, total)
 

@@ -14,10 +14,10 @@ from naviyam.data.world.catalogue import (
     SIDE_MENU_NAMES,
     SIDE_MENUS,
     SIDE_PRICE_RANGE,
-    Progress,
 )
 from naviyam.data.world.helpers import _dong_stem, _report, _round500
 from naviyam.data.world.shops import _brand_order, _shop_name
+from naviyam.progress import Reporter
 
 
 def _menu_template(rng: np.random.Generator, category: str,
@@ -61,7 +61,7 @@ def _menu_template(rng: np.random.Generator, category: str,
     return items
 
 
-def _make_menus(rng: np.random.Generator, shop_rows: list[dict], shop_arr: dict, progress: Progress | None):
+def _make_menus(rng: np.random.Generator, shop_rows: list[dict], shop_arr: dict, progress: Reporter | None):
     brand_templates: dict[str, list] = {}
     for b in sorted({b for b in shop_arr["brand"] if b}, key=lambda b: _brand_order().index(b)):
         category = next(c for c, (_, names) in BRANDS.items() if b in names)

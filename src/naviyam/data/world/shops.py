@@ -29,9 +29,9 @@ from naviyam.data.world.catalogue import (
     ROADS,
     STYLE_NAMES,
     STYLE_PREFIXES,
-    Progress,
 )
 from naviyam.data.world.helpers import _dong_stem, _parse_hhmm, _pick, _place_points, _report
+from naviyam.progress import Reporter
 
 
 def _shop_name(rng: np.random.Generator, category: str, sig_dish: str | None, dong: str) -> str:
@@ -50,7 +50,7 @@ def _shop_name(rng: np.random.Generator, category: str, sig_dish: str | None, do
     return _dong_stem(dong) + _pick(rng, NAME_SUFFIXES[category])
 
 
-def _make_shops(rng: np.random.Generator, n: int, start: dt.datetime, progress: Progress | None):
+def _make_shops(rng: np.random.Generator, n: int, start: dt.datetime, progress: Reporter | None):
     """(shop rows, brand rows, per-shop arrays the behaviour sampler reads) of ``n`` shops."""
     dongs = geo.dong_table()
     shares = np.array([CATEGORY_SHARES[c] for c in CATEGORIES])

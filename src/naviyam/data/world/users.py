@@ -19,9 +19,9 @@ from naviyam.data.world.catalogue import (
     SLOTS,
     TASTE_CONCENTRATION,
     TASTE_PROFILES,
-    Progress,
 )
 from naviyam.data.world.helpers import _place_points, _report
+from naviyam.progress import Reporter
 
 
 def _birthday(end: dt.date, age: int, day_offset: int) -> dt.date:
@@ -40,7 +40,7 @@ def _years_before(d: dt.date, years: int) -> dt.date:
 
 
 def _make_users(rng: np.random.Generator, n: int, start: dt.datetime, end_date: dt.date, days: int,
-                progress: Progress | None):
+                progress: Reporter | None):
     dongs = geo.dong_table()
     seg = rng.choice(len(SEGMENTS), size=n, p=SEGMENT_SHARES)
     ages = np.array([int(rng.integers(SEGMENT_AGES[SEGMENTS[s]][0], SEGMENT_AGES[SEGMENTS[s]][1] + 1)) for s in seg],

@@ -15,11 +15,11 @@ from naviyam.data.world.catalogue import (
     DEFAULT_SEED,
     DEFAULT_SHOPS,
     DEFAULT_USERS,
-    Progress,
 )
 from naviyam.data.world.menus import _make_menus
 from naviyam.data.world.shops import _make_shops
 from naviyam.data.world.users import _guardian_consents, _make_users
+from naviyam.progress import Reporter
 
 
 @dataclass
@@ -40,7 +40,7 @@ class World:
 
 def build_world(*, seed: int = DEFAULT_SEED, shops: int = DEFAULT_SHOPS, users: int = DEFAULT_USERS,
                 days: int = DEFAULT_DAYS, end_date: dt.date | None = None,
-                progress: Progress | None = None) -> World:
+                progress: Reporter | None = None) -> World:
     """Generate the whole world in memory (no database); see the module docstring."""
     if shops < 1 or users < 0 or days < 1:
         raise ValueError("need shops >= 1, users >= 0 and days >= 1")

@@ -13,7 +13,6 @@ from naviyam.data.world.catalogue import (
     DEFAULT_SEED,
     DEFAULT_SHOPS,
     DEFAULT_USERS,
-    Progress,
     WorldNotEmptyError,
 )
 from naviyam.data.world.helpers import _report
@@ -30,6 +29,7 @@ from naviyam.db.models import (
     User,
     UserFavorite,
 )
+from naviyam.progress import Reporter
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def _non_empty_tables(conn) -> list[str]:
 
 def generate_world(engine: Engine, *, seed: int = DEFAULT_SEED, shops: int = DEFAULT_SHOPS,
                    users: int = DEFAULT_USERS, days: int = DEFAULT_DAYS, end_date: dt.date | None = None,
-                   progress: Progress | None = None) -> dict[str, int]:
+                   progress: Reporter | None = None) -> dict[str, int]:
     """Fill an empty database with a sample world; returns the rows written per table.
 
     Refuses (:class:`WorldNotEmptyError`) when any operator table already has
