@@ -15,7 +15,7 @@ from scipy import sparse
 from sqlalchemy import Engine, select
 
 from naviyam.core.privacy import training_exclusions
-from naviyam.db.models import ProductOrder, Review, UserFavorite
+from naviyam.db.models import ProductOrder, Review, User, UserFavorite
 
 #: Weight of one event of each kind in the implicit-feedback matrix.
 ORDER_WEIGHT = 1.0
@@ -143,3 +143,23 @@ def interaction_matrix(interactions: Interactions, shop_ids: np.ndarray) -> Inte
     m = sparse.csr_matrix((weights, (rows, cols)), shape=(len(uniq_users), len(shop_ids)), dtype=np.float32)
     m.sum_duplicates()
     return InteractionMatrix(uniq_users.astype(np.int64), np.asarray(shop_ids, dtype=np.int64), m)
+
+
+@dataclass(frozen=True)
+class UserRow:
+    """What the recommender reads about a user: birthday, home area, meal card."""
+
+    id: int
+    birthday: dt.date | None
+    district: str | None
+    dong: str | None
+    is_meal_card_holder: bool
+
+
+def load_users(engine: Engine, user_id: int | None = None) -> list[UserRow]:
+    """Every user (or only ``user_id``): the one user loader of Layer 1 and the ranker's features."""
+    q = select(User.id, User.birthday, User.district, User.dong, User.is_meal_card_holder)
+    if user_id is not None:
+        q = q.where(User.id == int(user_id))
+    with engine.connect() as conn:
+        return [UserRow(int(r[0]), r[1], r[2], r[3], bool(r[4])) for r in conn.execute(q)]

@@ -36,11 +36,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from naviyam.core.clock import local_now
 from naviyam.core.registry import ModelRegistry
-from naviyam.db.models import User
 from naviyam.recommend.funnels import (
     FUNNEL_NAMES,
     Candidate,
@@ -52,7 +51,7 @@ from naviyam.recommend.funnels import (
     ItemKNNFunnel,
     PopularityFunnel,
 )
-from naviyam.recommend.interactions import InteractionMatrix, Interactions, interaction_matrix
+from naviyam.recommend.interactions import InteractionMatrix, Interactions, interaction_matrix, load_users
 from naviyam.recommend.merge import DEFAULT_CANDIDATES, DEFAULT_FUNNEL_WEIGHTS, merge_candidates
 from naviyam.retrieval.catalog import ShopCatalog, catalog_fingerprint
 from naviyam.retrieval.embedding import CachedQueryEmbedder, Embedder, make_embedder
@@ -182,9 +181,7 @@ class UserDirectory:
 
     @classmethod
     def load(cls, engine: Engine) -> UserDirectory:
-        with engine.connect() as conn:
-            rows = conn.execute(select(User.id, User.district, User.dong, User.birthday)).all()
-        return cls(engine, {r[0]: UserProfile(r[0], r[1], r[2], r[3]) for r in rows})
+        return cls(engine, {u.id: UserProfile(u.id, u.district, u.dong, u.birthday) for u in load_users(engine)})
 
     def get(self, user_id: int | None) -> UserProfile | None:
         if user_id is None:
@@ -192,14 +189,13 @@ class UserDirectory:
         u = self._users.get(int(user_id))
         if u is not None or self.engine is None or user_id in self._missing:
             return u
-        with self.engine.connect() as conn:
-            r = conn.execute(select(User.id, User.district, User.dong, User.birthday)
-                             .where(User.id == int(user_id))).first()
+        rows = load_users(self.engine, int(user_id))
         with self._lock:
-            if r is None:
+            if not rows:
                 self._missing.add(int(user_id))
                 return None
-            u = self._users[r[0]] = UserProfile(r[0], r[1], r[2], r[3])
+            r = rows[0]
+            u = self._users[r.id] = UserProfile(r.id, r.district, r.dong, r.birthday)
         return u
 
 

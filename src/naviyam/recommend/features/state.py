@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select
 
 from naviyam.core.clock import to_local
 from naviyam.core.privacy import training_exclusions
-from naviyam.db.models import FeedbackEvent, ProductOrder, Review, User, UserFavorite
+from naviyam.db.models import FeedbackEvent, ProductOrder, Review, UserFavorite
 from naviyam.recommend.features.definitions import (
     FEEDBACK_SIGNAL_WEIGHTS,
     GOOD_REVIEW_RATING,
@@ -23,6 +23,7 @@ from naviyam.recommend.features.definitions import (
     age_group,
     time_bucket,
 )
+from naviyam.recommend.interactions import load_users
 from naviyam.retrieval.catalog import ShopCatalog
 
 log = logging.getLogger(__name__)
@@ -181,11 +182,7 @@ class InteractionState:
     # ------------------------------------------------------------------ loading
     @staticmethod
     def load_users(engine: Engine) -> dict[int, UserInfo]:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                select(User.id, User.birthday, User.district, User.dong, User.is_meal_card_holder)
-            ).all()
-        return {int(r[0]): UserInfo(int(r[0]), r[1], r[2], r[3], bool(r[4])) for r in rows}
+        return {u.id: UserInfo(u.id, u.birthday, u.district, u.dong, u.is_meal_card_holder) for u in load_users(engine)}
 
     @classmethod
     def empty(cls, users: Mapping[int, UserInfo], catalog: ShopCatalog) -> InteractionState:
