@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     alert_webhook_url: str | None = Field(
         None, description="Optional URL that receives every monitoring alert as a JSON POST.")
     request_concurrency: int = Field(
-        4, ge=0,
+        2, ge=0,
         description="Most requests one worker computes at once (chat, recommendations, shops, feedback); the "
                     "rest wait in line in arrival order. A few at a time finish sooner than dozens fighting over "
                     "the cores and the interpreter lock. 0: no limit (the thread pool's 40).",
