@@ -104,6 +104,28 @@ def test_engine_with_the_production_ranker_returns_the_contract(world):
     assert "relaxed_filters" in payload
 
 
+def test_reasons_built_later_for_the_shops_shown_are_the_ones_built_at_once(world):
+    """``reasons=False`` leaves every reason to :meth:`add_reasons`, which builds the same sentence for the shops a
+    caller keeps (copied and re-ordered, as the chat's annotate and arrange do) and keeps a reason set since."""
+    rec = RecommendationEngine.load(world["engine"], world["registry"], generator=world["gen"])
+    user = _user_with_orders(world)
+    nlu = {"text": "저녁 뭐 먹지", "semantic_query": "저녁 맛집", "filters": {"budget_filter": 9000}}
+    ctx = {"now": dt.datetime(2026, 10, 30, 19, 0)}
+    eager = rec.recommend(user, nlu, ctx, top_k=12)
+    lazy = rec.recommend(user, nlu, ctx, top_k=12, reasons=False)
+    assert len(eager.recommendations) >= 5
+    assert all(r["reason"] is None for r in lazy.recommendations)
+    assert [{**r, "reason": None} for r in eager.recommendations] == lazy.recommendations
+    shown = [dict(r) for r in reversed(lazy.recommendations)][:4]
+    shown[0]["reason"] = "이번 주엔 다른 것도 먹어 봐요."
+    assert lazy.add_reasons(shown) is shown
+    built = {r["shop_id"]: r["reason"] for r in eager.recommendations}
+    assert shown[0]["reason"] == "이번 주엔 다른 것도 먹어 봐요."
+    assert [r["reason"] for r in shown[1:]] == [built[r["shop_id"]] for r in shown[1:]]
+    assert all(HANGUL.search(r["reason"]) for r in shown)
+    assert all(r["reason"] is None for r in lazy.recommendations)  # the engine's own list is left alone
+
+
 def test_asking_for_a_category_turns_diversity_off(world):
     rec = RecommendationEngine.load(world["engine"], world["registry"], generator=world["gen"])
     cat = pd.Series(world["catalog"].categories).value_counts().index[0]

@@ -57,6 +57,28 @@ def test_search_returns_matching_shops_and_stores_what_was_shown(service, traine
         assert it.model_versions["nlu"] == trained_world.nlu_version and it.latency_ms > 0
 
 
+class _EagerReasons:
+    """The serving recommender, made to build every candidate's reason at once (as before reasons were lazy)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def recommend(self, *args, reasons=True, **kw):
+        return self.inner.recommend(*args, reasons=True, **kw)
+
+
+@pytest.mark.parametrize("text", ["급식카드 되는 분식집 추천해줘", "만원 이하로 떡볶이", "치킨 말고 다른 거"])
+def test_the_shops_shown_get_the_reasons_every_candidate_used_to_get(runtime, trained_world, people, text):
+    """The engine builds reasons only for the shops a turn shows; they are the ones it built for every candidate."""
+    lazy = ChatService(trained_world.engine, runtime.parser, runtime.recommender)
+    eager = ChatService(trained_world.engine, runtime.parser, _EagerReasons(runtime.recommender))
+    for user in (None, people["child"], people["adult"]):
+        a = say(lazy, text, user_id=user)
+        b = say(eager, text, user_id=user)
+        assert a.recommendations and a.recommendations == b.recommendations
+        assert all(r["reason"] for r in a.recommendations)
+
+
 def test_follow_up_refines_the_search_in_the_same_session(service):
     first = say(service, "급식카드 되는 분식집 추천해줘")
     second = say(service, "더 싼 데는?", session_id=first.session_id)

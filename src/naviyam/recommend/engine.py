@@ -26,6 +26,7 @@ import math
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,19 @@ class RecommendationResult:
     #: Korean sentences saying which filters were relaxed and why
     explanations: list[str]
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: shop id → its reason, for recommendations returned without one (``recommend(..., reasons=False)``)
+    pending_reasons: dict[int, Callable[[], str]] = field(default_factory=dict, repr=False)
+
+    def add_reasons(self, recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Give each of ``recs`` (this result's recommendations, copied or re-ordered since) that has no reason yet
+        the reason :meth:`RecommendationEngine.recommend` would have given it; a reason set since (the
+        balanced-meal nudge's) stays. Returns ``recs``, changed in place."""
+        for r in recs:
+            if r.get("reason") is None:
+                make = self.pending_reasons.get(int(r["shop_id"]))
+                if make is not None:
+                    r["reason"] = make()
+        return recs
 
     def to_dict(self) -> dict[str, Any]:
         return {"user_id": self.user_id, "recommendations": self.recommendations, "ranking": self.ranking,
@@ -205,10 +219,12 @@ class RecommendationEngine:
         return l1, query, rows
 
     def recommend(self, user: int | None, nlu_output: dict[str, Any] | None, context: Any = None,
-                  top_k: int = DEFAULT_TOP_K) -> RecommendationResult:
+                  top_k: int = DEFAULT_TOP_K, *, reasons: bool = True) -> RecommendationResult:
         """Top ``top_k`` recommendations (core.contract.Recommendation) for a user, an NLU object and a request context.
 
-        ``context`` is a dict or object with optional ``now``, ``lat``, ``lon``.
+        ``context`` is a dict or object with optional ``now``, ``lat``, ``lon``. With ``reasons=False`` every
+        ``reason`` is None until :meth:`RecommendationResult.add_reasons` fills it for the shops a caller shows
+        (the same sentence, built only for them).
         """
         t0 = time.perf_counter()
         l1, query, rows = self.candidate_features(user, nlu_output, context)
@@ -219,6 +235,7 @@ class RecommendationEngine:
         filters = query.filters
         now = query.when
         ranker = self.ranker
+        wide_weights = self._wide_weights
         version = ranker.version if ranker is not None else None
         path = RANKING_FALLBACK
         if ranker is not None and rows is not None:
@@ -243,8 +260,16 @@ class RecommendationEngine:
         final = [order[j] for j in picked]
 
         open_mask = cat.open_at(now)
-        recs = [self._recommendation(cands[i], float(scores[i]), rows, i, query, origin, filters, open_mask)
-                for i in final]
+        pending: dict[int, Callable[[], str]] = {}
+        recs = []
+        for i in final:
+            rec, make_reason = self._recommendation(cands[i], float(scores[i]), rows, i, query, origin, filters,
+                                                    open_mask, wide_weights)
+            if reasons:
+                rec["reason"] = make_reason()
+            else:
+                pending[rec["shop_id"]] = make_reason
+            recs.append(rec)
         t3 = time.perf_counter()
         return RecommendationResult(
             user_id=user, recommendations=recs, ranking=path,
@@ -258,17 +283,19 @@ class RecommendationEngine:
                                "rank": round((t2 - t1) * 1000, 3), "compose": round((t3 - t2) * 1000, 3),
                                "total": round((t3 - t0) * 1000, 3)},
             },
+            pending_reasons=pending,
         )
 
     def _recommendation(self, cand, score: float, rows: FeatureRows | None, i: int, query: RankingQuery,
-                        origin, filters: dict[str, Any], open_mask: np.ndarray) -> dict[str, Any]:
+                        origin, filters: dict[str, Any], open_mask: np.ndarray,
+                        wide_weights: np.ndarray | None) -> tuple[dict[str, Any], Callable[[], str]]:
+        """One recommendation (its ``reason`` None) and what builds its reason."""
         cat = self.builder().catalog
         r = cat.row_of[cand.shop_id]
         menus = cat.menus[r]
         real = [m for m in menus if m.price > 0 and m.is_main]
         sig = [m for m in menus if m.is_signature] or sorted(real, key=lambda m: m.price)
         sid = int(cand.shop_id)
-        uid = query.user_id
         rating = self.state.shop_rating(sid)
         if rating is None and np.isfinite(cat.rating[r]):
             rating = float(cat.rating[r])
@@ -277,26 +304,12 @@ class RecommendationEngine:
             distance = float(rows.distance_m[i])
         elif cand.distance_m is not None:
             distance = float(cand.distance_m)
-        user = self.state.users.get(uid) if uid is not None else None
-        asked_menu = filters.get("menu")
         funnels = candidate_funnels(cand)
-        reason = build_reason(ReasonInputs(
-            category=cat.categories[r],
-            wide=rows.wide[i].astype(np.float64) if rows is not None else np.zeros(50),
-            distance_m=distance, origin_label=origin.label if origin else None,
-            accepts_meal_card=bool(cat.accepts_meal_card[r]), is_good_shop=bool(cat.is_good_shop[r]),
-            cheapest_price=_meal_price(real),
-            budget=int(filters["budget_filter"]) if filters.get("budget_filter") else None,
-            meal_card_asked=filters.get("payment_method") == "meal_card",
-            meal_card_holder=bool(user.is_meal_card_holder) if user else False,
-            orders_here=self.state.user_shop_orders.get((uid, sid), 0) if uid is not None else 0,
-            is_favourite=(uid, sid) in self.state.favourites if uid is not None else False,
-            rating=rating, review_count=self.state.shop_reviews.get(sid, int(cat.review_count[r])),
-            asked_menu=asked_menu,
-            serves_asked_menu=bool(asked_menu) and any(m.dish == asked_menu or asked_menu in m.name for m in menus),
-            dietary=list(filters.get("dietary_preferences") or ()),
-            time_of_day=filters.get("time_of_day"), funnels=funnels,
-        ), self._wide_weights)
+
+        def make_reason() -> str:
+            return build_reason(self._reason_inputs(cand, rows, i, query, origin, filters, rating, distance,
+                                                    real, funnels), wide_weights)
+
         return {
             "shop_id": sid,
             "name": cat.names[r],
@@ -312,8 +325,37 @@ class RecommendationEngine:
             "open_now": bool(open_mask[r]),
             "score": round(score, 6),
             "funnels": {k: round(v, 4) for k, v in funnels.items()},
-            "reason": reason,
-        }
+            "reason": None,
+        }, make_reason
+
+    def _reason_inputs(self, cand, rows: FeatureRows | None, i: int, query: RankingQuery, origin,
+                       filters: dict[str, Any], rating: float | None, distance: float | None, real,
+                       funnels: dict[str, float]) -> ReasonInputs:
+        """What the reason of one recommendation may talk about (naviyam.recommend.reasons)."""
+        cat = self.builder().catalog
+        r = cat.row_of[cand.shop_id]
+        menus = cat.menus[r]
+        sid = int(cand.shop_id)
+        uid = query.user_id
+        user = self.state.users.get(uid) if uid is not None else None
+        asked_menu = filters.get("menu")
+        return ReasonInputs(
+            category=cat.categories[r],
+            wide=rows.wide[i].astype(np.float64) if rows is not None else np.zeros(50),
+            distance_m=distance, origin_label=origin.label if origin else None,
+            accepts_meal_card=bool(cat.accepts_meal_card[r]), is_good_shop=bool(cat.is_good_shop[r]),
+            cheapest_price=_meal_price(real),
+            budget=int(filters["budget_filter"]) if filters.get("budget_filter") else None,
+            meal_card_asked=filters.get("payment_method") == "meal_card",
+            meal_card_holder=bool(user.is_meal_card_holder) if user else False,
+            orders_here=self.state.user_shop_orders.get((uid, sid), 0) if uid is not None else 0,
+            is_favourite=(uid, sid) in self.state.favourites if uid is not None else False,
+            rating=rating, review_count=self.state.shop_reviews.get(sid, int(cat.review_count[r])),
+            asked_menu=asked_menu,
+            serves_asked_menu=bool(asked_menu) and any(m.dish == asked_menu or asked_menu in m.name for m in menus),
+            dietary=list(filters.get("dietary_preferences") or ()),
+            time_of_day=filters.get("time_of_day"), funnels=funnels,
+        )
 
 
 def _meal_price(real) -> float | None:

@@ -75,7 +75,7 @@ class Recommender(Protocol):
     """naviyam.recommend.engine.RecommendationEngine's shape."""
 
     def recommend(self, user: int | None, nlu_output: dict[str, Any] | None, context: Any = None,
-                  top_k: int = 5) -> Any:
+                  top_k: int = 5, *, reasons: bool = True) -> Any:
         ...
 
 
@@ -249,13 +249,15 @@ class ChatService:
             filters = plan.filters
             pool = max(top_k * 3, top_k + 10)
             res = self.recommender.recommend(user_id, {**nlu, "filters": filters}, {"now": now, "lat": lat, "lon": lon},
-                                             pool)
+                                             pool, reasons=False)
             budget = filters.get("budget_filter") if "budget_filter" not in res.relaxed_filters else None
             recs = annotate(db, res.recommendations, now=now, asked_menu=filters.get("menu"), budget=budget,
                             closing_soon_minutes=self._closing_minutes(), facts_cache=self.shop_facts)
             recs = self._balanced(db, user_id if user is not None else None, recs, filters, now, budget)
-        res.recommendations = arrange(recs, sort=filters.get("sort"), now_request=not filters.get("time_of_day"),
-                                      top_k=top_k, meal=wants_a_meal(filters))
+        # Reasons only for the shops shown (the engine's pool is three times longer).
+        res.recommendations = res.add_reasons(arrange(recs, sort=filters.get("sort"),
+                                                      now_request=not filters.get("time_of_day"), top_k=top_k,
+                                                      meal=wants_a_meal(filters)))
         res.metadata = {**(res.metadata or {}), "meal_card_budget": plan.card_budget,
                         "applied_filters": {k: v for k, v in filters.items() if not k.startswith("_")}}
         return res
@@ -368,10 +370,10 @@ class ChatService:
         # Spare candidates so that sorting and 'open first' choose from more than the list shown.
         pool = self.top_k * 4 + 10
         context = {"now": now, "lat": req.lat, "lon": req.lon}
-        out = recommender.recommend(req.user_id, {**nlu, "filters": filters}, context, pool)
+        out = recommender.recommend(req.user_id, {**nlu, "filters": filters}, context, pool, reasons=False)
         if implicit_location and any(not k.startswith("location_filter") for k in out.relaxed_filters):
             # What the user asked for matters more than the nearness they did not ask for.
-            out = recommender.recommend(req.user_id, {**nlu, "filters": plan.filters}, context, pool)
+            out = recommender.recommend(req.user_id, {**nlu, "filters": plan.filters}, context, pool, reasons=False)
         recs = out.recommendations
         if not may_see_alcohol_shops(age):  # retrieval already left them out; a last guard
             recs = [r for r in recs if not is_alcohol_shop(r.get("name", ""), r.get("category"))]
@@ -383,6 +385,7 @@ class ChatService:
                                   refinement=is_refinement(req.message))
         recs = arrange(recs, sort=filters.get("sort"), now_request=plan.now_request, top_k=self.top_k,
                        meal=wants_a_meal(filters))
+        out.add_reasons(recs)  # built only for the shops shown (the pool is ~22 long, 3 are shown)
         relaxed = [k for k in out.relaxed_filters if not (implicit_location and k.startswith("location_filter"))]
         if recs:
             state["shown_all"] = list(dict.fromkeys([*(state.get("shown_all") or []),
