@@ -79,6 +79,38 @@ def test_the_shops_shown_get_the_reasons_every_candidate_used_to_get(runtime, tr
         assert all(r["reason"] for r in a.recommendations)
 
 
+def test_a_turn_reads_first_and_writes_its_two_rows_at_the_end_in_one_transaction(service, trained_world, people):
+    """Session row and interaction: one statement each, after every read, then one commit (SQLite's writer lock
+    is held only for those)."""
+    from sqlalchemy import event
+
+    first = say(service, "떡볶이 먹고 싶어", user_id=people["teen"])
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement.split()[0] + " " + statement.split()[2 if statement.startswith("INSERT") else 1])
+
+    def committed(_conn):
+        statements.append("COMMIT")
+
+    event.listen(trained_world.engine, "before_cursor_execute", seen)
+    event.listen(trained_world.engine, "commit", committed)
+    try:
+        second = say(service, "더 싼 데는?", user_id=people["teen"], session_id=first.session_id)
+    finally:
+        event.remove(trained_world.engine, "before_cursor_execute", seen)
+        event.remove(trained_world.engine, "commit", committed)
+    writes = [i for i, st in enumerate(statements) if not st.startswith("SELECT")]
+    assert [statements[i] for i in writes] == ["UPDATE chat_session", "INSERT interaction", "COMMIT"]
+    assert writes == list(range(len(statements) - 3, len(statements)))  # nothing read once writing began
+    assert len(statements) <= 8
+    with session_scope(trained_world.engine) as s:
+        row = s.get(ChatSession, first.session_id)
+        assert row.turns == 2 and row.user_id == people["teen"]
+        assert row.state["last_shown"] == [r["shop_id"] for r in second.recommendations]
+        assert s.get(Interaction, second.interaction_id).session_id == first.session_id
+
+
 def test_follow_up_refines_the_search_in_the_same_session(service):
     first = say(service, "급식카드 되는 분식집 추천해줘")
     second = say(service, "더 싼 데는?", session_id=first.session_id)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Executable, insert, select
 from sqlalchemy.orm import Session
 
 from naviyam.core.privacy import training_exclusions
@@ -37,19 +38,25 @@ def store_interaction(
     app_user: str | None = None,
     location: dict[str, Any] | None = None,
     minimised: bool = False,
+    before: Sequence[Executable] = (),
 ) -> int:
     """Commit one interaction and return its id. ``recommendations`` holds what was shown.
 
+    ``before``: statements of the same turn (its chat session row) run first in the same short write transaction.
+    The row is inserted with one Core statement (no unit of work: a turn writes one row per table, known in full).
     A ``minimised`` turn is stored as the caller made it (naviyam.service.minimise) and is never exported
     for learning."""
-    row = Interaction(session_id=session_id, user_id=user_id, message=message, intent=intent, nlu=nlu,
-                      recommendations=recommendations, response=response, latency_ms=latency_ms,
-                      model_versions=model_versions, ab_arm=ab_arm, app_user=app_user, location=location,
-                      minimised=minimised)
-    session.add(row)
-    with write_lock(session.get_bind()):  # the turn's one write transaction: flush and commit together
-        session.commit()
-    return row.id
+    row = {"session_id": session_id, "user_id": user_id, "message": message, "intent": intent, "nlu": nlu,
+           "recommendations": recommendations, "response": response, "latency_ms": latency_ms,
+           "model_versions": model_versions, "ab_arm": ab_arm, "app_user": app_user, "location": location,
+           "minimised": minimised}
+    with write_lock(session.get_bind()):  # the turn's one write transaction: its statements and commit together
+        for statement in before:
+            session.execute(statement)
+        key = session.execute(insert(Interaction.__table__).values(row)).inserted_primary_key
+        session.commit()  # also flushes what the turn added through the ORM (chat feedback, a safety alert)
+    assert key is not None
+    return int(key[0])
 
 
 @dataclass(frozen=True)

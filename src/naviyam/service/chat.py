@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Executable, func, insert, select, update
 from sqlalchemy.orm import Session as DBSession
 
 from naviyam.core.clock import local_now, utcnow
@@ -170,12 +170,13 @@ class ChatService:
         t0 = time.perf_counter()
         message = (req.message or "")[:MAX_MESSAGE_CHARS]
         now = req.now or local_now()
-        # No autoflush: a query after the first change (a new chat session, its state) would otherwise flush it
+        # No autoflush: a query after the first change (chat feedback, a safety alert) would otherwise flush it
         # and start the write transaction there, holding SQLite's one writer lock through NLU and ranking.
         # Everything this turn writes (session state, interaction, feedback) goes in one short transaction
-        # at the end (log_turn, through store_interaction's commit).
+        # at the end (log_turn, through store_interaction's commit). The chat session row is read and written
+        # with one Core statement each; the object the turn works on is not in the ORM session.
         with self.sessions() as db, db.no_autoflush:
-            chat_session = self._load_session(db, req.session_id, req.user_id)
+            chat_session, is_new = self._load_session(db, req.session_id, req.user_id)
             user = db.get(User, req.user_id) if req.user_id is not None else None
             age = age_on(user.birthday, now.date()) if user else None
             minimise = self.must_minimise(user, chat_session, message)
@@ -211,7 +212,7 @@ class ChatService:
                 db, session_id=chat_session.id, user_id=req.user_id, message=message, intent=intent, nlu=nlu,
                 recommendations=turn.recommendations, response=turn.response, latency_ms=latency_ms,
                 model_versions=versions, app_user=req.app_user, lat=req.lat, lon=req.lon, minimise=minimise,
-                ab_arm=arm)
+                ab_arm=arm, before=[_session_write(chat_session, is_new)])
         return ChatReply(
             session_id=chat_session.id, interaction_id=interaction_id, response=turn.response, intent=intent, nlu=nlu,
             recommendations=turn.recommendations, follow_up_questions=turn.follow_ups,
@@ -263,13 +264,16 @@ class ChatService:
         return res
 
     # ------------------------------------------------------------------ internals
-    def _load_session(self, db: DBSession, session_id: str | None, user_id: int | None) -> ChatSession:
-        row = db.get(ChatSession, session_id) if session_id else None
-        if row is None or (row.user_id is not None and user_id is not None and row.user_id != user_id):
-            row = ChatSession(id=session_id if session_id and row is None else uuid.uuid4().hex, user_id=user_id,
+    def _load_session(self, db: DBSession, session_id: str | None, user_id: int | None) -> tuple[ChatSession, bool]:
+        """The conversation's row as an object outside the ORM session (stored by :func:`_session_write`), and
+        whether it is new: a new row for an unknown id, or when the id belongs to another user."""
+        found = db.execute(select(_SESSION.c.user_id, _SESSION.c.state, _SESSION.c.turns)
+                           .where(_SESSION.c.id == session_id)).first() if session_id else None
+        if found is None or (found.user_id is not None and user_id is not None and found.user_id != user_id):
+            row = ChatSession(id=session_id if session_id and found is None else uuid.uuid4().hex, user_id=user_id,
                               state={}, turns=0)
-            db.add(row)
-        return row
+            return row, True
+        return ChatSession(id=session_id, user_id=found.user_id, state=found.state, turns=found.turns), False
 
     def _asker(self, db, user_id: int | None, age: int | None) -> Asker:
         user = db.get(User, user_id) if user_id is not None else None
@@ -420,6 +424,18 @@ class ChatService:
         db.add(FeedbackEvent(user_id=req.user_id, shop_id=shop_id, feedback_type="rated",
                              satisfaction_score=2.0 if negative else 4.5, app_user=req.app_user,
                              minimised=self.must_minimise(user, chat_session, req.message)))
+
+
+_SESSION = ChatSession.__table__
+
+
+def _session_write(row: ChatSession, is_new: bool) -> Executable:
+    """The statement that stores a turn's chat session row (inserted when new, else its state, turns, user and
+    time updated)."""
+    values = {"user_id": row.user_id, "state": row.state, "turns": row.turns, "updated_at": row.updated_at}
+    if is_new:
+        return insert(_SESSION).values(id=row.id, created_at=row.updated_at, **values)
+    return update(_SESSION).where(_SESSION.c.id == row.id).values(values)
 
 
 def find_shop_id(db: DBSession, name: str) -> int | None:

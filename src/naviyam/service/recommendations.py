@@ -11,9 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Executable
 from sqlalchemy.orm import Session as DBSession
 
 from naviyam.db.models import User
@@ -30,14 +32,16 @@ def shown_list(recommendations: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def log_turn(db: DBSession, *, session_id: str, user_id: int | None, message: str, intent: str,
              nlu: dict[str, Any], recommendations: list[dict[str, Any]], response: str | None,
              latency_ms: float, model_versions: dict[str, str], app_user: str | None,
-             lat: float | None, lon: float | None, minimise: bool, ab_arm: str | None = None) -> int:
-    """Store one served turn; a minimised turn keeps no message, no answer text and no precise place."""
+             lat: float | None, lon: float | None, minimise: bool, ab_arm: str | None = None,
+             before: Sequence[Executable] = ()) -> int:
+    """Store one served turn; a minimised turn keeps no message, no answer text and no precise place.
+    ``before``: the turn's other statements (its chat session row), run first in the same write transaction."""
     return store_interaction(
         db, session_id=session_id, user_id=user_id, message="" if minimise else message, intent=intent,
         nlu=minimise_nlu(nlu) if minimise else nlu, recommendations=shown_list(recommendations),
         response=None if minimise else response, latency_ms=latency_ms, model_versions=model_versions,
         ab_arm=ab_arm, app_user=app_user, location=request_location(lat, lon, minimise=minimise),
-        minimised=minimise)
+        minimised=minimise, before=before)
 
 
 @dataclass
