@@ -22,6 +22,9 @@ from naviyam.db.models import FeedbackEvent, Interaction
 from naviyam.db.session import session_scope, write_lock
 
 
+_INSERT_INTERACTION = insert(Interaction.__table__)
+
+
 def store_interaction(
     session: Session,
     *,
@@ -38,12 +41,13 @@ def store_interaction(
     app_user: str | None = None,
     location: dict[str, Any] | None = None,
     minimised: bool = False,
-    before: Sequence[Executable] = (),
+    before: Sequence[tuple[Executable, dict[str, Any]]] = (),
 ) -> int:
     """Commit one interaction and return its id. ``recommendations`` holds what was shown.
 
-    ``before``: statements of the same turn (its chat session row) run first in the same short write transaction.
-    The row is inserted with one Core statement (no unit of work: a turn writes one row per table, known in full).
+    ``before``: (statement, parameters) of the same turn (its chat session row), run first in the same short write
+    transaction. The row is inserted with one prepared Core statement (no unit of work: a turn writes one row per
+    table, known in full).
     A ``minimised`` turn is stored as the caller made it (naviyam.service.minimise) and is never exported
     for learning."""
     row = {"session_id": session_id, "user_id": user_id, "message": message, "intent": intent, "nlu": nlu,
@@ -51,9 +55,9 @@ def store_interaction(
            "model_versions": model_versions, "ab_arm": ab_arm, "app_user": app_user, "location": location,
            "minimised": minimised}
     with write_lock(session.get_bind()):  # the turn's one write transaction: its statements and commit together
-        for statement in before:
-            session.execute(statement)
-        key = session.execute(insert(Interaction.__table__).values(row)).inserted_primary_key
+        for statement, parameters in before:
+            session.execute(statement, parameters)
+        key = session.execute(_INSERT_INTERACTION, row).inserted_primary_key
         session.commit()  # also flushes what the turn added through the ORM (chat feedback, a safety alert)
     assert key is not None
     return int(key[0])

@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, Executable, func, insert, select, update
+from sqlalchemy import Engine, Executable, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session as DBSession
 
 from naviyam.core.clock import local_now, utcnow
@@ -267,8 +267,7 @@ class ChatService:
     def _load_session(self, db: DBSession, session_id: str | None, user_id: int | None) -> tuple[ChatSession, bool]:
         """The conversation's row as an object outside the ORM session (stored by :func:`_session_write`), and
         whether it is new: a new row for an unknown id, or when the id belongs to another user."""
-        found = db.execute(select(_SESSION.c.user_id, _SESSION.c.state, _SESSION.c.turns)
-                           .where(_SESSION.c.id == session_id)).first() if session_id else None
+        found = db.execute(_READ_SESSION, {"session_id": session_id}).first() if session_id else None
         if found is None or (found.user_id is not None and user_id is not None and found.user_id != user_id):
             row = ChatSession(id=session_id if session_id and found is None else uuid.uuid4().hex, user_id=user_id,
                               state={}, turns=0)
@@ -427,15 +426,19 @@ class ChatService:
 
 
 _SESSION = ChatSession.__table__
+_READ_SESSION = select(_SESSION.c.user_id, _SESSION.c.state, _SESSION.c.turns).where(
+    _SESSION.c.id == bindparam("session_id"))
+_INSERT_SESSION = insert(_SESSION)
+_UPDATE_SESSION = update(_SESSION).where(_SESSION.c.id == bindparam("session_id"))
 
 
-def _session_write(row: ChatSession, is_new: bool) -> Executable:
-    """The statement that stores a turn's chat session row (inserted when new, else its state, turns, user and
-    time updated)."""
+def _session_write(row: ChatSession, is_new: bool) -> tuple[Executable, dict[str, Any]]:
+    """The prepared statement and parameters that store a turn's chat session row (inserted when new, else its
+    state, turns, user and time updated)."""
     values = {"user_id": row.user_id, "state": row.state, "turns": row.turns, "updated_at": row.updated_at}
     if is_new:
-        return insert(_SESSION).values(id=row.id, created_at=row.updated_at, **values)
-    return update(_SESSION).where(_SESSION.c.id == row.id).values(values)
+        return _INSERT_SESSION, {"id": row.id, "created_at": row.updated_at, **values}
+    return _UPDATE_SESSION, {"session_id": row.id, **values}
 
 
 def find_shop_id(db: DBSession, name: str) -> int | None:

@@ -33,7 +33,7 @@ def log_turn(db: DBSession, *, session_id: str, user_id: int | None, message: st
              nlu: dict[str, Any], recommendations: list[dict[str, Any]], response: str | None,
              latency_ms: float, model_versions: dict[str, str], app_user: str | None,
              lat: float | None, lon: float | None, minimise: bool, ab_arm: str | None = None,
-             before: Sequence[Executable] = ()) -> int:
+             before: Sequence[tuple[Executable, dict[str, Any]]] = ()) -> int:
     """Store one served turn; a minimised turn keeps no message, no answer text and no precise place.
     ``before``: the turn's other statements (its chat session row), run first in the same write transaction."""
     return store_interaction(
