@@ -57,11 +57,14 @@ def bump(conn: Connection, aspects: Iterable[str], source: str) -> None:
 
 def current(engine: Engine | Connection) -> dict[str, int]:
     """aspect → version now (aspects never written are absent: version 0)."""
-    table = DataVersion.__table__
     if isinstance(engine, Connection):
-        return {a: v for a, v in engine.execute(select(table.c.aspect, table.c.version))}
+        return {a: v for a, v in engine.execute(_CURRENT)}
     with engine.connect() as conn:
-        return {a: v for a, v in conn.execute(select(table.c.aspect, table.c.version))}
+        return {a: v for a, v in conn.execute(_CURRENT)}
+
+
+#: Read on every answer that shows shops (naviyam.service.policy.ShopFactsCache): built once.
+_CURRENT = select(DataVersion.__table__.c.aspect, DataVersion.__table__.c.version)
 
 
 def details(engine: Engine) -> dict[str, tuple[int, dt.datetime, str]]:

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session as DBSession
 
 from naviyam.core.safety import may_see_alcohol_shops
@@ -91,10 +91,13 @@ class Plan:
 def per_meal_amount(db: DBSession, district: str | None, default: int = DEFAULT_PER_MEAL) -> int:
     """The meal card's amount per meal in a 구 (the default where the operator has no row)."""
     if district:
-        row = db.get(MealCardLimit, district)
+        row = db.execute(_PER_MEAL, {"district": district}).first()  # prepared once: read on every search turn
         if row is not None:
             return int(row.per_meal)
     return int(default)
+
+
+_PER_MEAL = select(MealCardLimit.per_meal).where(MealCardLimit.district == bindparam("district"))
 
 
 def is_hungry_talk(message: str) -> bool:

@@ -69,10 +69,12 @@ class FeatureBuilder:
 
     def rows(self, shop_ids: Sequence[int]) -> np.ndarray:
         row_of = self.catalog.row_of
-        missing = [int(s) for s in shop_ids if int(s) not in row_of]
-        if missing:
+        ids = shop_ids.tolist() if isinstance(shop_ids, np.ndarray) else [int(s) for s in shop_ids]
+        rows = [row_of.get(s) for s in ids]
+        if None in rows:
+            missing = [s for s, r in zip(ids, rows, strict=True) if r is None]
             raise KeyError(f"shops not in the catalog: {missing[:5]}")
-        return np.array([row_of[int(s)] for s in shop_ids], dtype=np.int64)
+        return np.array(rows, dtype=np.int64)
 
     def build(self, query: RankingQuery, candidates: Sequence[CandidateLike],
               state: InteractionState, similarity: SimilaritySource | None = None) -> FeatureRows:
@@ -82,6 +84,7 @@ class FeatureBuilder:
         """
         cat = self.catalog
         shop_ids = np.array([int(c.shop_id) for c in candidates], dtype=np.int64)
+        shop_list = shop_ids.tolist()
         rows = self.rows(shop_ids)
         n = len(rows)
         wide = np.zeros((n, WIDE_DIM), dtype=np.float64)
@@ -92,18 +95,22 @@ class FeatureBuilder:
         group = age_group(age)
         tod = query.filters.get("time_of_day")
         tb = tod if tod in TIME_BUCKETS else time_bucket(query.when)
-        categories = [cat.categories[r] for r in rows]
-        districts = [cat.districts[r] for r in rows]
+        row_list = rows.tolist()
+        categories = [cat.categories[r] for r in row_list]
+        districts = [cat.districts[r] for r in row_list]
 
-        # 0, 2: crosses with the category
-        wide[:, W["age_group_x_category"]] = [state.cross("age", group, c) for c in categories]
-        wide[:, W["time_x_category"]] = [state.cross("time", tb, c) for c in categories]
-        _user_slots(wide, uid, user, state, shop_ids, districts)
+        # 0, 2: crosses with the category (once per category: a list has a few categories, ~100 shops)
+        kinds = set(categories)
+        by_age = {c: state.cross("age", group, c) for c in kinds}
+        by_time = {c: state.cross("time", tb, c) for c in kinds}
+        wide[:, W["age_group_x_category"]] = [by_age[c] for c in categories]
+        wide[:, W["time_x_category"]] = [by_time[c] for c in categories]
+        _user_slots(wide, uid, user, state, shop_list, districts)
         # 4: budget
         budget = query.filters.get("budget_filter")
         if budget is None:
             budget = state.user_mean_amount(uid)
-        wide[:, W["budget_compatibility"]] = [budget_compatibility(float(cat.min_price[r]), budget) for r in rows]
+        wide[:, W["budget_compatibility"]] = [budget_compatibility(p, budget) for p in cat.min_price[rows].tolist()]
         dist = self._distance_slot(wide, query, rows)  # 5
         # 6: dietary
         prefs = [p for p in (query.filters.get("dietary_preferences") or []) if p in self.diet_fit]
@@ -113,14 +120,14 @@ class FeatureBuilder:
             wide[:, W["dietary_match"]] = 0.5
         # 7, 8: good shop, rating (as of the request)
         wide[:, W["good_shop"]] = np.where(cat.is_good_shop[rows], GOOD_SHOP_VALUE, 0.0)
-        ratings = [state.shop_rating(int(s)) for s in shop_ids]
+        ratings = [state.shop_rating(s) for s in shop_list]
         wide[:, W["rating"]] = [rating_feature(r) for r in ratings]
         # 9-16: funnels
         funnel_maps = [candidate_funnels(c) for c in candidates]
         _funnel_slots(wide, funnel_maps)
         self._dynamic(wide, query, candidates, funnel_maps, shop_ids, rows, categories, state, similarity)
 
-        num = self._numerical(num, uid, age, state, shop_ids, rows, ratings)
+        num = self._numerical(num, uid, age, state, shop_list, rows, ratings)
 
         return FeatureRows(
             user_id=np.full(n, uid if uid is not None else -1, dtype=np.int64),
@@ -144,7 +151,7 @@ class FeatureBuilder:
         return dist
 
     def _numerical(self, num: np.ndarray, uid: int | None, age: float | None, state: InteractionState,
-                   shop_ids: np.ndarray, rows: np.ndarray, ratings: list) -> np.ndarray:
+                   shop_ids: list[int], rows: np.ndarray, ratings: list) -> np.ndarray:
         """The numerical features (the user's age and counts, the shop's prices, menus, rating, counts, hours),
         scaled into [0, 1]."""
         cat = self.catalog
@@ -156,8 +163,8 @@ class FeatureBuilder:
         num[:, 4] = self.avg_price[rows]
         num[:, 5] = cat.menu_count[rows]
         num[:, 6] = [r or 0.0 for r in ratings]
-        num[:, 7] = [state.shop_reviews.get(int(s), 0) for s in shop_ids]
-        num[:, 8] = [state.shop_orders.get(int(s), 0) for s in shop_ids]
+        num[:, 7] = [state.shop_reviews.get(s, 0) for s in shop_ids]
+        num[:, 8] = [state.shop_orders.get(s, 0) for s in shop_ids]
         num[:, 9] = self.operating_hours[rows]
         return np.clip(num / NUM_SCALES, 0.0, 1.0)
 
@@ -168,8 +175,9 @@ class FeatureBuilder:
             flags = np.array([f in m for m in funnel_maps], dtype=np.float64)
             wide[:, W[f"funnel_{f}"]] = flags
             wide[:, W[f"score_{f}"]] = np.clip([m.get(f, 0.0) for m in funnel_maps], 0.0, 1.0) * flags
+        ranks = [getattr(c, "ranks", None) or {} for c in candidates]
         for f in RANKED_FUNNELS:
-            wide[:, W[f"rank_{f}"]] = [_rank_feature((getattr(c, "ranks", None) or {}).get(f)) for c in candidates]
+            wide[:, W[f"rank_{f}"]] = [_rank_feature(r.get(f)) for r in ranks]
         wide[:, W["layer1_score"]] = [min(1.0, max(0.0, float(getattr(c, "score", 0.0) or 0.0)))
                                       if m else 0.0 for c, m in zip(candidates, funnel_maps, strict=True)]
         n_shops = max(1, len(self.catalog))
@@ -180,7 +188,7 @@ class FeatureBuilder:
         all_orders = sum(state.shop_orders.values())
         if all_orders:
             wide[:, W["shop_popularity"]] = _squash(
-                np.array([state.shop_orders.get(int(s), 0) for s in shop_ids]) * n_shops / all_orders)
+                np.array([state.shop_orders.get(s, 0) for s in shop_ids.tolist()]) * n_shops / all_orders)
         uid = query.user_id
         if uid is not None:
             history = state.user_history.get(uid)
@@ -226,7 +234,7 @@ def iter_wide_names() -> Iterable[tuple[int, str]]:
         yield i, (WIDE_NAMES[i] if i < len(WIDE_NAMES) else f"padding_{i}")
 
 
-def _user_slots(wide: np.ndarray, uid: int | None, user, state: InteractionState, shop_ids: np.ndarray,
+def _user_slots(wide: np.ndarray, uid: int | None, user, state: InteractionState, shop_ids: list[int],
                 districts: list[str]) -> None:
     """Slot 1 (location x district) and the user x shop slots (history, chat feedback, dismissals)."""
     home = user.district if user else None
@@ -239,20 +247,22 @@ def _user_slots(wide: np.ndarray, uid: int | None, user, state: InteractionState
     if uid is None:
         return
     # 3: user x shop history
-    feedback = [state.user_shop_feedback.get((uid, int(s)), 0.0) for s in shop_ids]
+    feedback = [state.user_shop_feedback.get((uid, s), 0.0) for s in shop_ids]
     wide[:, W["user_x_shop_history"]] = [
-        history_feature(state.user_shop_orders.get((uid, int(s)), 0), (uid, int(s)) in state.favourites, f)
+        history_feature(state.user_shop_orders.get((uid, s), 0), (uid, s) in state.favourites, f)
         for s, f in zip(shop_ids, feedback, strict=True)
     ]
     wide[:, W["user_x_shop_feedback"]] = np.minimum(1.0, np.asarray(feedback) / HISTORY_SATURATION)
     wide[:, W["user_x_shop_dismissed"]] = [
-        min(1.0, state.user_shop_dismissed.get((uid, int(s)), 0) / DISMISS_SATURATION) for s in shop_ids]
+        min(1.0, state.user_shop_dismissed.get((uid, s), 0) / DISMISS_SATURATION) for s in shop_ids]
 
 
 def _funnel_slots(wide: np.ndarray, funnel_maps: list[dict[str, float]]) -> None:
-    """Slots 9-16: which of the seed's four funnels proposed the shop, and their scores in [0, 1]."""
-    for j, f in enumerate(SEED_FUNNELS):
-        flags = np.array([f in m for m in funnel_maps], dtype=np.float64)
-        scores = np.array([m.get(f, 0.0) for m in funnel_maps], dtype=np.float64)
-        wide[:, W["funnel_collaborative"] + j] = flags
-        wide[:, W["score_collaborative"] + j] = np.clip(np.nan_to_num(scores), 0.0, 1.0) * flags
+    """Slots 9-16: which of the seed's four funnels proposed the shop, and their scores in [0, 1] (the four
+    funnels side by side: one pass over the candidates, one numpy operation each)."""
+    n, k = len(funnel_maps), len(SEED_FUNNELS)
+    flags = np.array([[f in m for f in SEED_FUNNELS] for m in funnel_maps], dtype=np.float64).reshape(n, k)
+    scores = np.array([[m.get(f, 0.0) for f in SEED_FUNNELS] for m in funnel_maps], dtype=np.float64).reshape(n, k)
+    first_flag, first_score = W["funnel_collaborative"], W["score_collaborative"]
+    wide[:, first_flag:first_flag + k] = flags
+    wide[:, first_score:first_score + k] = np.clip(np.nan_to_num(scores), 0.0, 1.0) * flags

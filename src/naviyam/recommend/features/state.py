@@ -140,19 +140,19 @@ class InteractionState:
     def recent_orders(self, shop_ids: Sequence[int], when: dt.datetime, days: float) -> tuple[np.ndarray, int]:
         """Orders of each shop, and of all shops, in the ``days`` before ``when``."""
         since = when - dt.timedelta(days=days)
-        counts = np.zeros(len(shop_ids))
-        for i, s in enumerate(shop_ids):
-            times = self.shop_order_times.get(int(s))
-            if times:
-                counts[i] = bisect.bisect_left(times, when) - bisect.bisect_left(times, since)
+        times_of, left = self.shop_order_times.get, bisect.bisect_left
+        ids = shop_ids.tolist() if isinstance(shop_ids, np.ndarray) else [int(s) for s in shop_ids]
+        counts = np.array([left(times, when) - left(times, since) if (times := times_of(s)) else 0 for s in ids],
+                          dtype=np.float64)
         total = bisect.bisect_left(self.order_times, when) - bisect.bisect_left(self.order_times, since)
         return counts, total
 
     def days_since_last_order(self, shop_ids: Sequence[int], when: dt.datetime) -> np.ndarray:
         """Days from each shop's last order before ``when`` (inf without one)."""
         out = np.full(len(shop_ids), np.inf)
-        for i, s in enumerate(shop_ids):
-            times = self.shop_order_times.get(int(s))
+        ids = shop_ids.tolist() if isinstance(shop_ids, np.ndarray) else [int(s) for s in shop_ids]
+        for i, s in enumerate(ids):
+            times = self.shop_order_times.get(s)
             if times:
                 j = bisect.bisect_left(times, when)
                 if j:

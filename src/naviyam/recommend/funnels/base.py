@@ -114,10 +114,10 @@ def top_k_candidates(name: str, scores: np.ndarray, allowed: np.ndarray, k: int,
         part = np.argpartition(-s, k - 1)[:k]
         rows, s, norm = rows[part], s[part], norm[part]
     order = np.lexsort((rows, -s))
-    out = []
-    for j in order:
-        r = int(rows[j])
-        v = float(norm[j])
-        out.append(Candidate(int(catalog.ids[r]), v, {name: v},
-                             None if distances is None else float(distances[r]), r))
-    return out
+    rows = rows[order]
+    # Python numbers in one go (indexing numpy arrays element by element costs more than the candidates)
+    ids, values, row_list = catalog.ids[rows].tolist(), norm[order].tolist(), rows.tolist()
+    if distances is None:
+        return [Candidate(i, v, {name: v}, None, r) for i, v, r in zip(ids, values, row_list, strict=True)]
+    dist = np.asarray(distances[rows], dtype=np.float64).tolist()
+    return [Candidate(i, v, {name: v}, d, r) for i, v, d, r in zip(ids, values, dist, row_list, strict=True)]

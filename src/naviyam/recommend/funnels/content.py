@@ -67,11 +67,12 @@ class ContentFunnel:
         cat = self._catalog
         if text:
             res = self.index_.search(text, k=k, allowed=query.allowed, fusion=self.fusion)
-            out = []
-            for r, s in zip(res.rows.tolist(), res.scores.tolist(), strict=True):
-                d = None if query.distances is None else float(query.distances[r])
-                out.append(Candidate(int(cat.ids[r]), float(s), {self.name: float(s)}, d, r))
-            return out
+            rows, scores = res.rows.tolist(), res.scores.tolist()
+            ids = cat.ids[res.rows].tolist()
+            dist = [None] * len(rows) if query.distances is None else \
+                np.asarray(query.distances[res.rows], dtype=np.float64).tolist()
+            return [Candidate(int(i), float(s), {self.name: float(s)}, d, r)
+                    for i, s, d, r in zip(ids, scores, dist, rows, strict=True)]
         if not self.use_profile:
             return []
         cols, weights = self.matrix_.history(query.user_id)
