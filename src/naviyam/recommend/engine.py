@@ -139,6 +139,8 @@ class RecommendationEngine:
         self.diversity_window = diversity_window
         self._lock = threading.Lock()
         self._builder: FeatureBuilder | None = None
+        #: per catalog row, what a recommendation shows of its menus (a catalog never changes; a refresh makes a new one)
+        self._menu_facts: tuple[Any, dict[int, _MenuFacts]] = (None, {})
         self.ranker: WideDeepRanker | None = None
         self._wide_weights: np.ndarray | None = None
         if ranker is not None:
@@ -292,9 +294,7 @@ class RecommendationEngine:
         """One recommendation (its ``reason`` None) and what builds its reason."""
         cat = self.builder().catalog
         r = cat.row_of[cand.shop_id]
-        menus = cat.menus[r]
-        real = [m for m in menus if m.price > 0 and m.is_main]
-        sig = [m for m in menus if m.is_signature] or sorted(real, key=lambda m: m.price)
+        menu = self._menus_of(cat, r)
         sid = int(cand.shop_id)
         rating = self.state.shop_rating(sid)
         if rating is None and np.isfinite(cat.rating[r]):
@@ -308,7 +308,7 @@ class RecommendationEngine:
 
         def make_reason() -> str:
             return build_reason(self._reason_inputs(cand, rows, i, query, origin, filters, rating, distance,
-                                                    real, funnels), wide_weights)
+                                                    menu.meal_price, funnels), wide_weights)
 
         return {
             "shop_id": sid,
@@ -316,9 +316,9 @@ class RecommendationEngine:
             "category": cat.categories[r],
             "district": cat.districts[r],
             "distance_m": round(distance, 1) if distance is not None else None,
-            "price_range": {"min": min(m.price for m in real), "max": max(m.price for m in real),
-                            "text": _price_text(real)} if real else None,
-            "signature_menus": [{"name": m.name, "price": m.price} for m in sig[:3]],
+            "price_range": {"min": menu.price_range[0], "max": menu.price_range[1], "text": menu.price_range[2]}
+            if menu.price_range else None,
+            "signature_menus": [{"name": name, "price": price} for name, price in menu.signature],
             "rating": round(rating, 2) if rating is not None else None,
             "is_good_shop": bool(cat.is_good_shop[r]),
             "accepts_meal_card": bool(cat.accepts_meal_card[r]),
@@ -328,9 +328,20 @@ class RecommendationEngine:
             "reason": None,
         }, make_reason
 
+    def _menus_of(self, cat, r: int) -> _MenuFacts:
+        """The menu facts of catalog row ``r``, kept while ``cat`` serves."""
+        cached_cat, facts = self._menu_facts
+        if cached_cat is not cat:
+            facts = {}
+            self._menu_facts = (cat, facts)
+        found = facts.get(r)
+        if found is None:
+            found = facts[r] = _menu_facts(cat.menus[r])
+        return found
+
     def _reason_inputs(self, cand, rows: FeatureRows | None, i: int, query: RankingQuery, origin,
-                       filters: dict[str, Any], rating: float | None, distance: float | None, real,
-                       funnels: dict[str, float]) -> ReasonInputs:
+                       filters: dict[str, Any], rating: float | None, distance: float | None,
+                       meal_price: float | None, funnels: dict[str, float]) -> ReasonInputs:
         """What the reason of one recommendation may talk about (naviyam.recommend.reasons)."""
         cat = self.builder().catalog
         r = cat.row_of[cand.shop_id]
@@ -344,7 +355,7 @@ class RecommendationEngine:
             wide=rows.wide[i].astype(np.float64) if rows is not None else np.zeros(50),
             distance_m=distance, origin_label=origin.label if origin else None,
             accepts_meal_card=bool(cat.accepts_meal_card[r]), is_good_shop=bool(cat.is_good_shop[r]),
-            cheapest_price=_meal_price(real),
+            cheapest_price=meal_price,
             budget=int(filters["budget_filter"]) if filters.get("budget_filter") else None,
             meal_card_asked=filters.get("payment_method") == "meal_card",
             meal_card_holder=bool(user.is_meal_card_holder) if user else False,
@@ -356,6 +367,25 @@ class RecommendationEngine:
             dietary=list(filters.get("dietary_preferences") or ()),
             time_of_day=filters.get("time_of_day"), funnels=funnels,
         )
+
+
+@dataclass(frozen=True)
+class _MenuFacts:
+    """What a recommendation shows of one shop's menus, worked out once per catalog."""
+
+    #: (min, max, text) over the real main menus, None without one
+    price_range: tuple[int, int, str] | None
+    #: (name, price) of up to three signature menus (else the cheapest real ones)
+    signature: tuple[tuple[str, int], ...]
+    #: the cheapest real meal, for the reason (:func:`_meal_price`)
+    meal_price: float | None
+
+
+def _menu_facts(menus) -> _MenuFacts:
+    real = [m for m in menus if m.price > 0 and m.is_main]
+    sig = [m for m in menus if m.is_signature] or sorted(real, key=lambda m: m.price)
+    price_range = (min(m.price for m in real), max(m.price for m in real), _price_text(real)) if real else None
+    return _MenuFacts(price_range, tuple((m.name, m.price) for m in sig[:3]), _meal_price(real))
 
 
 def _meal_price(real) -> float | None:
