@@ -21,7 +21,6 @@ from naviyam.core.privacy import training_exclusions
 from naviyam.db.models import FeedbackEvent, Interaction
 from naviyam.db.session import session_scope, write_lock
 
-
 _INSERT_INTERACTION = insert(Interaction.__table__)
 
 
