@@ -235,3 +235,16 @@ def test_no_returned_shop_violates_an_unrelaxed_filter(catalog, resolver, filter
         left = res.spec
         assert not (left.category or left.menu or left.budget or left.good_shop or left.open_now
                     or left.district or left.dong or left.place)
+
+
+def test_value_masks_equal_comparing_every_shop_and_are_kept_read_only(catalog):
+    for column, values in (("category", catalog.category_array), ("district", catalog.district_array),
+                           ("dong", catalog.dong_array)):
+        for value in [*sorted(set(values)), "없는값"]:
+            mask = catalog.value_mask(column, value)
+            np.testing.assert_array_equal(mask, values == value)
+            assert mask.dtype == bool and not mask.flags.writeable
+            assert catalog.value_mask(column, value) is mask
+        some = sorted(set(values))[:2]
+        np.testing.assert_array_equal(catalog.values_mask(column, some), np.isin(values, some))
+        assert not catalog.values_mask(column, ()).any()

@@ -56,3 +56,13 @@ def test_a_shop_the_cache_does_not_know_is_read_from_the_database(tmp_path):
         facts = cache.get(s, [1, NEW_SHOP])
         assert facts[NEW_SHOP] == _facts(s, [NEW_SHOP])[NEW_SHOP]
         assert [m[0] for m in facts[NEW_SHOP].menus] == ["수제돈까스", "우동"]
+
+
+def test_each_shops_cheapest_main_and_closing_time_are_worked_out_with_the_facts(tmp_path):
+    engine = _world(tmp_path)
+    with session_scope(engine) as s:
+        facts = _facts(s, None)
+    assert facts
+    for f in facts.values():
+        assert f.cheapest_main == min((m[2] for m in f.mains), default=None)
+        assert f.closes_hhmm == f"{f.close_time:%H:%M}"

@@ -108,6 +108,26 @@ class ShopCatalog:
     def rows_for(self, shop_ids) -> np.ndarray:
         return np.array([self.row_of[int(s)] for s in shop_ids if int(s) in self.row_of], dtype=np.int64)
 
+    def value_mask(self, column: str, value: str) -> np.ndarray:
+        """Rows whose ``column`` ("category", "district" or "dong") is ``value``; read-only, kept per catalog
+        (comparing every shop's string costs more than the rest of the hard filters)."""
+        masks = self.__dict__.setdefault("_value_masks", {})
+        mask = masks.get((column, value))
+        if mask is None:
+            values = {"category": self.category_array, "district": self.district_array, "dong": self.dong_array}
+            mask = np.asarray(values[column] == value, dtype=bool)
+            mask.flags.writeable = False
+            if len(masks) < 4096:  # the catalog's own values; a stray value is not kept forever
+                masks[(column, value)] = mask
+        return mask
+
+    def values_mask(self, column: str, values) -> np.ndarray:
+        """Rows whose ``column`` is any of ``values`` (:meth:`value_mask` of each)."""
+        out = np.zeros(len(self), dtype=bool)
+        for value in values:
+            out |= self.value_mask(column, value)
+        return out
+
     def dish_mask(self, dish: str) -> np.ndarray:
         mask = np.zeros(len(self), dtype=bool)
         rows = self.dish_rows.get(dish)

@@ -157,7 +157,7 @@ def filter_mask(catalog: ShopCatalog, spec: FilterSpec) -> np.ndarray:
     m = np.ones(n, dtype=bool)
     menu_mask = catalog.dish_mask(spec.menu) if spec.menu else None
     if spec.category:
-        cat = catalog.category_array == spec.category
+        cat = catalog.value_mask("category", spec.category)
         m &= cat | menu_mask if menu_mask is not None else cat
     if menu_mask is not None:
         m &= menu_mask
@@ -168,15 +168,15 @@ def filter_mask(catalog: ShopCatalog, spec: FilterSpec) -> np.ndarray:
     if spec.good_shop:
         m &= catalog.is_good_shop
     if spec.district:
-        m &= catalog.district_array == spec.district
+        m &= catalog.value_mask("district", spec.district)
     if spec.dong:
-        m &= np.isin(catalog.dong_array, list(spec.dong_names or (spec.dong,)))
+        m &= catalog.values_mask("dong", spec.dong_names or (spec.dong,))
     if spec.place is not None:
         m &= haversine_m(spec.place.lat, spec.place.lon, catalog.lat, catalog.lon) <= spec.place.radius_m
     if spec.open_now:
         m &= catalog.open_at(spec.now or local_now())
     if spec.exclude_categories:
-        m &= ~np.isin(catalog.category_array, list(spec.exclude_categories))
+        m &= ~catalog.values_mask("category", spec.exclude_categories)
     for dish in spec.exclude_menus:
         m &= ~catalog.main_dish_mask(dish)
     if not spec.allow_alcohol:

@@ -172,6 +172,9 @@ class _ShopFacts:
     menus: list[tuple[str, str | None, int, bool]]  # name, dish, price, is_signature
     orders: int
     mains: list[tuple[str, str | None, int, bool]]  # the main dishes among ``menus`` (naviyam.menus)
+    #: the cheapest main dish's price (None without one), and the closing time as "HH:MM"
+    cheapest_main: int | None = None
+    closes_hhmm: str = ""
 
 
 def _facts(db: DBSession, shop_ids: Sequence[int] | None) -> dict[int, _ShopFacts]:
@@ -194,8 +197,12 @@ def _facts(db: DBSession, shop_ids: Sequence[int] | None) -> dict[int, _ShopFact
         if shop_id in menus:
             menus[shop_id].append((name, dish, int(price or 0), bool(signature)))
     orders = dict(conn.execute(order_q.group_by(ProductOrder.shop_id)).all())
-    return {i: _ShopFacts(row[1], row[2], row[3], menus[i], int(orders.get(i, 0)), _mains(menus[i]))
-            for i, row in shops.items()}
+    out = {}
+    for i, row in shops.items():
+        mains = _mains(menus[i])
+        out[i] = _ShopFacts(row[1], row[2], row[3], menus[i], int(orders.get(i, 0)), mains,
+                            min((m[2] for m in mains), default=None), _hhmm(row[2]) if row[2] is not None else "")
+    return out
 
 
 class ShopFactsCache:
@@ -279,6 +286,7 @@ def annotate(db: DBSession, recs: list[dict[str, Any]], *, now: dt.datetime, ask
     The shops' facts come from ``facts_cache`` when given, else from the database."""
     shop_ids = [r["shop_id"] for r in recs]
     facts = facts_cache.get(db, shop_ids) if facts_cache is not None else _facts(db, shop_ids)
+    later = now + dt.timedelta(minutes=closing_soon_minutes)
     out = []
     for r in recs:
         r = dict(r)
@@ -287,12 +295,11 @@ def annotate(db: DBSession, recs: list[dict[str, Any]], *, now: dt.datetime, ask
             open_now = is_open(f.open_time, f.close_time, f.closed_days, now)
             r["open_now"] = open_now
             allday = f.open_time == f.close_time
-            r["closes_at"] = None if allday else _hhmm(f.close_time)
-            later = now + dt.timedelta(minutes=closing_soon_minutes)
+            r["closes_at"] = None if allday else f.closes_hhmm
             r["closing_soon"] = bool(open_now and not allday and closing_soon_minutes > 0
                                      and not is_open(f.open_time, f.close_time, f.closed_days, later))
             r["opens_text"] = None if open_now else _opens_text(f, now)
-            r["cheapest_main"] = min((m[2] for m in f.mains), default=None)
+            r["cheapest_main"] = f.cheapest_main
             r["order_count"] = f.orders
             r["dishes"] = dishes_to_show(f.menus, asked_menu=asked_menu, budget=budget, mains=f.mains)
         r["walk_minutes"] = walk_minutes(r["distance_m"]) if r.get("distance_m") is not None else None

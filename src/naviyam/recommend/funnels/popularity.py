@@ -67,7 +67,7 @@ class PopularityFunnel:
         cat = self._catalog
         scores = self.scores_.copy()
         if query.district:
-            scores = scores + self.district_bonus * (cat.district_array == query.district)
+            scores = scores + self.district_bonus * cat.value_mask("district", query.district)
         return top_k_candidates(self.name, scores, query.allowed & (self.raw_by_row_ > 0), k, cat,
                                 query.distances)
 
