@@ -102,6 +102,30 @@ def test_numpy_serving_forward_equals_the_torch_network():
     np.testing.assert_allclose(ranker.score_rows(rows), ranker.score_rows_torch(rows), rtol=1e-5, atol=1e-6)
 
 
+def test_one_requests_query_bag_is_computed_once_and_equals_the_bag_of_each_row():
+    """Serving scores one query's candidates at once: the mean bag of the query is computed once and repeated,
+    exactly the values each row gets among rows of other queries."""
+    train, val = synthetic(600, 7), synthetic(200, 8)
+    ranker = WideDeepRanker(epochs=1, batch_size=64, hidden=(32, 16), query_buckets=512).fit(train, val)
+    fwd = ranker._forward()
+    other = hash_queries(["짜장면 맛집"], 512)
+    for query in ["떡볶이 먹고 싶어", "급식카드 되는 분식집 추천해줘", ""]:
+        ids = hash_queries([query] * 40, 512)
+        once = fwd._query_mean(ids)
+        each = fwd._query_mean(np.vstack([ids, other]))[:40]  # mixed rows: the bag of every row
+        assert np.array_equal(once, each)
+    rows = FeatureRows.from_frame(val.assign(semantic_query="떡볶이 먹고 싶어"))
+    np.testing.assert_allclose(ranker.score_rows(rows), ranker.score_rows_torch(rows), rtol=1e-5, atol=1e-6)
+
+
+def test_hashed_queries_are_one_row_per_text():
+    texts = ["떡볶이 먹고 싶어", "", "떡볶이 먹고 싶어", "짜장면"]
+    out = hash_queries(texts, 512)
+    assert out.dtype == np.int64 and out.shape[0] == 4
+    assert np.array_equal(out[0], out[2]) and not out[1].any() and not np.array_equal(out[0], out[3])
+    assert hash_queries([], 512).shape == (0, out.shape[1])
+
+
 def test_save_and_load_round_trip_gives_identical_scores(tmp_path):
     train, val = synthetic(800, 5), synthetic(200, 6)
     ranker = WideDeepRanker(epochs=2, batch_size=64, hidden=(32, 16), query_buckets=512).fit(train, val)

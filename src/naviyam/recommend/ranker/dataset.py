@@ -48,13 +48,13 @@ def _hash_query(text: str, buckets: int) -> tuple[int, ...]:
 def hash_queries(texts: Sequence[str], buckets: int) -> np.ndarray:
     """(n, MAX_QUERY_TOKENS) int64 bucket ids, 0-padded."""
     cache: dict[str, tuple[int, ...]] = {}
-    out = np.zeros((len(texts), MAX_QUERY_TOKENS), dtype=np.int64)
-    for i, t in enumerate(texts):
+    rows = []
+    for t in texts:
         ids = cache.get(t)
         if ids is None:
             ids = cache[t] = _hash_query(t or "", buckets)
-        out[i] = ids
-    return out
+        rows.append(ids)
+    return np.array(rows, dtype=np.int64).reshape(len(rows), MAX_QUERY_TOKENS)
 
 
 @dataclass

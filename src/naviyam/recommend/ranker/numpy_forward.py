@@ -49,6 +49,8 @@ class NumpyWideDeep:
 
     def _query_mean(self, ids: np.ndarray) -> np.ndarray:
         """EmbeddingBag(mode="mean", padding_idx): the mean over the non-padding ids (zeros when none)."""
+        if len(ids) > 1 and (ids == ids[0]).all():  # one request's rows share its query: its mean once, repeated
+            return np.repeat(self._query_mean(ids[:1]), len(ids), axis=0)
         vecs = self.query[ids]  # (n, tokens, dim)
         if self.query_padding is None:
             return vecs.mean(axis=1)
