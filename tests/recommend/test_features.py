@@ -238,3 +238,21 @@ def test_recent_popularity_counts_only_the_window_before_the_request():
     assert counts.tolist() == [4.0, 1.0] and total == 5
     assert state.days_since_last_order([1, 2], when).tolist() == [2.0, 1.0]
     assert state.user_history[5] == {1} and state.user_cat[5]["분식"] == 4
+
+
+def test_several_windows_at_once_count_what_each_window_counts_alone():
+    from naviyam.recommend.features import InteractionState
+
+    state = InteractionState({}, {1: "분식", 2: "치킨", 3: "한식"}, {s: "관악구" for s in (1, 2, 3)})
+    t0 = dt.datetime(2026, 3, 1, 12)
+    for shop, day in ((1, 0), (1, 5), (1, 12), (1, 29), (1, 31), (2, 25), (2, 30), (2, 40)):
+        state.apply_order(5, shop, 5000, t0 + dt.timedelta(days=day))
+    for when in (t0, t0 + dt.timedelta(days=30), t0 + dt.timedelta(days=31), t0 + dt.timedelta(days=60)):
+        for ids in ([1, 2, 3, 4], np.array([3, 1, 2], dtype=np.int64), []):
+            both = state.recent_orders_windows(ids, when, (7, 30))
+            for (counts, total), days in zip(both, (7, 30), strict=True):
+                alone = state.recent_orders(ids, when, days)
+                assert counts.tolist() == alone[0].tolist() and total == alone[1]
+                assert counts.tolist() == [float(sum(when - dt.timedelta(days=days) <= t < when
+                                                     for t in state.shop_order_times.get(int(s), [])))
+                                           for s in ids]

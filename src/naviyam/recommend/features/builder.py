@@ -181,8 +181,8 @@ class FeatureBuilder:
         wide[:, W["layer1_score"]] = [min(1.0, max(0.0, float(getattr(c, "score", 0.0) or 0.0)))
                                       if m else 0.0 for c, m in zip(candidates, funnel_maps, strict=True)]
         n_shops = max(1, len(self.catalog))
-        for days, slot in ((7, "shop_orders_7d"), (30, "shop_orders_30d")):
-            counts, total = state.recent_orders(shop_ids, query.when, days)
+        windows = state.recent_orders_windows(shop_ids, query.when, (7, 30))
+        for (counts, total), slot in zip(windows, ("shop_orders_7d", "shop_orders_30d"), strict=True):
             wide[:, W[slot]] = _squash(counts * n_shops / total) if total else 0.0
         wide[:, W["shop_recency"]] = np.exp(-state.days_since_last_order(shop_ids, query.when) / 7.0)
         all_orders = sum(state.shop_orders.values())

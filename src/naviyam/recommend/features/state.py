@@ -139,13 +139,24 @@ class InteractionState:
     # ------------------------------------------------------------------ reads
     def recent_orders(self, shop_ids: Sequence[int], when: dt.datetime, days: float) -> tuple[np.ndarray, int]:
         """Orders of each shop, and of all shops, in the ``days`` before ``when``."""
-        since = when - dt.timedelta(days=days)
+        return self.recent_orders_windows(shop_ids, when, (days,))[0]
+
+    def recent_orders_windows(self, shop_ids: Sequence[int], when: dt.datetime,
+                              windows: Sequence[float]) -> list[tuple[np.ndarray, int]]:
+        """:meth:`recent_orders` for several windows (days) ending at ``when``: each shop's order times are
+        searched once for ``when``, then for each window's start below it."""
+        starts = [when - dt.timedelta(days=d) for d in windows]
         times_of, left = self.shop_order_times.get, bisect.bisect_left
         ids = shop_ids.tolist() if isinstance(shop_ids, np.ndarray) else [int(s) for s in shop_ids]
-        counts = np.array([left(times, when) - left(times, since) if (times := times_of(s)) else 0 for s in ids],
-                          dtype=np.float64)
-        total = bisect.bisect_left(self.order_times, when) - bisect.bisect_left(self.order_times, since)
-        return counts, total
+        counts: list[list[int]] = [[] for _ in starts]
+        for s in ids:
+            times = times_of(s)
+            end = left(times, when) if times else 0
+            for per_window, since in zip(counts, starts, strict=True):
+                per_window.append(end - left(times, since, 0, end) if end else 0)
+        end = left(self.order_times, when)
+        return [(np.array(c, dtype=np.float64), end - left(self.order_times, since, 0, end))
+                for c, since in zip(counts, starts, strict=True)]
 
     def days_since_last_order(self, shop_ids: Sequence[int], when: dt.datetime) -> np.ndarray:
         """Days from each shop's last order before ``when`` (inf without one)."""
