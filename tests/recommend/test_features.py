@@ -256,3 +256,12 @@ def test_several_windows_at_once_count_what_each_window_counts_alone():
                 assert counts.tolist() == [float(sum(when - dt.timedelta(days=days) <= t < when
                                                      for t in state.shop_order_times.get(int(s), [])))
                                            for s in ids]
+
+
+def test_rows_of_shops_and_an_unknown_shop_is_refused(catalog):
+    b = FeatureBuilder(catalog)
+    ids = [int(s) for s in catalog.ids[::-1]]
+    expected = [catalog.row_of[s] for s in ids]
+    assert b.rows(ids).tolist() == expected and b.rows(np.array(ids, dtype=np.int64)).tolist() == expected
+    with pytest.raises(KeyError, match="999999"):
+        b.rows([ids[0], 999999])
