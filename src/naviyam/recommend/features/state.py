@@ -148,15 +148,11 @@ class InteractionState:
         starts = [when - dt.timedelta(days=d) for d in windows]
         times_of, left = self.shop_order_times.get, bisect.bisect_left
         ids = shop_ids.tolist() if isinstance(shop_ids, np.ndarray) else [int(s) for s in shop_ids]
-        counts: list[list[int]] = [[] for _ in starts]
-        for s in ids:
-            times = times_of(s)
-            end = left(times, when) if times else 0
-            for per_window, since in zip(counts, starts, strict=True):
-                per_window.append(end - left(times, since, 0, end) if end else 0)
+        times = [times_of(s) for s in ids]
+        ends = [left(t, when) if t else 0 for t in times]
         end = left(self.order_times, when)
-        return [(np.array(c, dtype=np.float64), end - left(self.order_times, since, 0, end))
-                for c, since in zip(counts, starts, strict=True)]
+        return [(np.array([e - left(t, since, 0, e) if e else 0 for t, e in zip(times, ends, strict=True)],
+                          dtype=np.float64), end - left(self.order_times, since, 0, end)) for since in starts]
 
     def days_since_last_order(self, shop_ids: Sequence[int], when: dt.datetime) -> np.ndarray:
         """Days from each shop's last order before ``when`` (inf without one)."""
