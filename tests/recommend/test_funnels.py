@@ -125,3 +125,53 @@ def test_merge_quota_keeps_every_funnel_represented():
     assert sum(1 for m in merged if "popularity" in m.funnels) >= 5
     assert merge_candidates({"collaborative": strong}, k=0) == []
     assert len(merge_candidates({"collaborative": strong}, k=100, method="rrf")) == 50
+
+
+def _merge_by_the_definition(lists, k, weights, quota_share, method, rrf_k=60):
+    """The merge as the module docstring states it, one Candidate per shop (the reference for the fast merge)."""
+    from naviyam.recommend.merge import DEFAULT_FUNNEL_WEIGHTS
+
+    weights = {**DEFAULT_FUNNEL_WEIGHTS, **(weights or {})}
+    active = [n for n, cs in lists.items() if cs]
+    merged, rrf = {}, {}
+    for name in active:
+        for rank, c in enumerate(lists[name]):
+            score = c.funnels.get(name, c.score)
+            if c.shop_id not in merged:
+                merged[c.shop_id] = Candidate(c.shop_id, 0.0, {name: score}, c.distance_m, c.row, {name: rank})
+            m = merged[c.shop_id]
+            if score > m.funnels.get(name, 0.0):  # a later funnel's zero score is not recorded
+                m.funnels[name] = score
+            m.ranks[name] = min(m.ranks.get(name, rank), rank)
+            rrf[c.shop_id] = rrf.get(c.shop_id, 0.0) + weights.get(name, 1.0) / (rrf_k + 1 + rank)
+    wsum = sum(weights.get(n, 1.0) for n in active)
+    for m in merged.values():
+        m.score = (rrf[m.shop_id] / (wsum / (rrf_k + 1)) if method == "rrf"
+                   else sum(weights.get(n, 1.0) * s for n, s in m.funnels.items()) / wsum)
+    chosen = {}
+    for name in active:
+        for c in lists[name][:int(quota_share * k / len(active))]:
+            if len(chosen) < k:
+                chosen.setdefault(c.shop_id, merged[c.shop_id])
+    for m in sorted(merged.values(), key=lambda c: (-c.score, c.shop_id)):
+        if len(chosen) < k:
+            chosen.setdefault(m.shop_id, m)
+    return sorted(chosen.values(), key=lambda c: (-c.score, c.shop_id))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_merge_equals_its_definition(seed):
+    rng = np.random.default_rng(seed)
+    names = ["collaborative", "content", "contextual", "popularity", "itemknn"]
+    lists = {}
+    for name in names[: int(rng.integers(1, 6))]:
+        shops = rng.choice(300, size=int(rng.integers(0, 80)), replace=False)
+        scores = np.sort(np.where(rng.random(len(shops)) < 0.2, 0.0, rng.random(len(shops))))[::-1]
+        lists[name] = [Candidate(int(s), float(v), {name: float(v)}, float(rng.random() * 900), int(s))
+                       for s, v in zip(shops, scores, strict=True)]
+    for method in ("rrf", "weighted"):
+        k, share = int(rng.integers(1, 120)), float(rng.choice([0.0, 0.25, 0.5]))
+        got = merge_candidates(lists, k=k, quota_share=share, method=method)
+        want = _merge_by_the_definition(lists, k, None, share, method)
+        assert [(c.shop_id, c.score, c.funnels, c.ranks, c.distance_m, c.row) for c in got] == \
+            [(c.shop_id, c.score, c.funnels, c.ranks, c.distance_m, c.row) for c in want]

@@ -15,7 +15,7 @@ merged scores. The final list is ordered by merged score.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from naviyam.recommend.funnels.base import Candidate
 
@@ -38,8 +38,9 @@ def merge_candidates(
     active = [name for name, cands in lists.items() if cands]
     if not active or k <= 0:
         return []
-    merged: dict[int, Candidate] = {}
-    rrf: dict[int, float] = {}
+    # Per shop while merging: [funnel scores, funnel ranks, distance_m, row, RRF sum]; Candidate objects are
+    # made only for the k shops kept (a request merges ~250 shops into 100).
+    merged: dict[int, list[Any]] = {}
     for name in active:
         w = weights.get(name, 1.0)
         for rank, c in enumerate(lists[name]):
@@ -47,31 +48,37 @@ def merge_candidates(
             m = merged.get(sid)
             score = c.funnels.get(name, c.score)
             if m is None:
-                merged[sid] = Candidate(sid, 0.0, {name: score}, c.distance_m, c.row, {name: rank})
-                rrf[sid] = w / (rrf_k + 1 + rank)
+                merged[sid] = [{name: score}, {name: rank}, c.distance_m, c.row, w / (rrf_k + 1 + rank)]
                 continue
-            if score > m.funnels.get(name, 0.0):
-                m.funnels[name] = score
-            if rank < m.ranks.get(name, rank + 1):
-                m.ranks[name] = rank
-            rrf[sid] += w / (rrf_k + 1 + rank)
+            funnels, ranks = m[0], m[1]
+            if score > funnels.get(name, 0.0):
+                funnels[name] = score
+            if rank < ranks.get(name, rank + 1):
+                ranks[name] = rank
+            m[4] += w / (rrf_k + 1 + rank)
     wsum = sum(weights.get(n, 1.0) for n in active)
     top_rrf = sum(weights.get(n, 1.0) for n in active) / (rrf_k + 1)
-    for m in merged.values():
-        if method == "rrf":
-            m.score = rrf[m.shop_id] / top_rrf
-        else:
-            m.score = sum(weights.get(n, 1.0) * s for n, s in m.funnels.items()) / wsum
+    if method == "rrf":
+        scores = {sid: m[4] / top_rrf for sid, m in merged.items()}
+    else:
+        scores = {sid: sum(weights.get(n, 1.0) * s for n, s in m[0].items()) / wsum for sid, m in merged.items()}
 
-    chosen: dict[int, Candidate] = {}
+    def best_first(sid: int) -> tuple[float, int]:
+        return -scores[sid], sid
+
+    chosen: dict[int, None] = {}
     quota = int(quota_share * k / len(active))
     for name in active:
         for c in lists[name][:quota]:
             if len(chosen) >= k:
                 break
-            chosen.setdefault(c.shop_id, merged[c.shop_id])
-    for m in sorted(merged.values(), key=lambda c: (-c.score, c.shop_id)):
+            chosen.setdefault(c.shop_id, None)
+    for sid in sorted(scores, key=best_first):
         if len(chosen) >= k:
             break
-        chosen.setdefault(m.shop_id, m)
-    return sorted(chosen.values(), key=lambda c: (-c.score, c.shop_id))
+        chosen.setdefault(sid, None)
+    out = []
+    for sid in sorted(chosen, key=best_first):
+        funnels, ranks, distance, row, _rrf = merged[sid]
+        out.append(Candidate(sid, scores[sid], funnels, distance, row, ranks))
+    return out
