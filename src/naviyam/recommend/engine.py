@@ -261,17 +261,8 @@ class RecommendationEngine:
             picked = diversify(ranked_cats, top_k, self.max_per_category, self.diversity_window)
         final = [order[j] for j in picked]
 
-        open_mask = cat.open_at(now)
-        pending: dict[int, Callable[[], str]] = {}
-        recs = []
-        for i in final:
-            rec, make_reason = self._recommendation(cands[i], float(scores[i]), rows, i, query, origin, filters,
-                                                    open_mask, wide_weights)
-            if reasons:
-                rec["reason"] = make_reason()
-            else:
-                pending[rec["shop_id"]] = make_reason
-            recs.append(rec)
+        recs, pending = self._compose(final, cands, scores, rows, query, origin, cat.open_at(now), wide_weights,
+                                      reasons=reasons)
         t3 = time.perf_counter()
         return RecommendationResult(
             user_id=user, recommendations=recs, ranking=path,
@@ -287,6 +278,23 @@ class RecommendationEngine:
             },
             pending_reasons=pending,
         )
+
+    def _compose(self, final: list[int], cands, scores: np.ndarray, rows: FeatureRows | None, query: RankingQuery,
+                 origin, open_mask: np.ndarray, wide_weights: np.ndarray | None, *, reasons: bool,
+                 ) -> tuple[list[dict[str, Any]], dict[int, Callable[[], str]]]:
+        """The recommendations of the candidates picked (``final``), with their reasons, or without them and what
+        builds each (``reasons=False``)."""
+        pending: dict[int, Callable[[], str]] = {}
+        recs = []
+        for i in final:
+            rec, make_reason = self._recommendation(cands[i], float(scores[i]), rows, i, query, origin,
+                                                    query.filters, open_mask, wide_weights)
+            if reasons:
+                rec["reason"] = make_reason()
+            else:
+                pending[rec["shop_id"]] = make_reason
+            recs.append(rec)
+        return recs, pending
 
     def _recommendation(self, cand, score: float, rows: FeatureRows | None, i: int, query: RankingQuery,
                         origin, filters: dict[str, Any], open_mask: np.ndarray,

@@ -99,12 +99,7 @@ class FeatureBuilder:
         categories = [cat.categories[r] for r in row_list]
         districts = [cat.districts[r] for r in row_list]
 
-        # 0, 2: crosses with the category (once per category: a list has a few categories, ~100 shops)
-        kinds = set(categories)
-        by_age = {c: state.cross("age", group, c) for c in kinds}
-        by_time = {c: state.cross("time", tb, c) for c in kinds}
-        wide[:, W["age_group_x_category"]] = [by_age[c] for c in categories]
-        wide[:, W["time_x_category"]] = [by_time[c] for c in categories]
+        _cross_slots(wide, state, group, tb, categories)  # 0, 2
         _user_slots(wide, uid, user, state, shop_list, districts)
         # 4: budget
         budget = query.filters.get("budget_filter")
@@ -255,6 +250,16 @@ def _user_slots(wide: np.ndarray, uid: int | None, user, state: InteractionState
     wide[:, W["user_x_shop_feedback"]] = np.minimum(1.0, np.asarray(feedback) / HISTORY_SATURATION)
     wide[:, W["user_x_shop_dismissed"]] = [
         min(1.0, state.user_shop_dismissed.get((uid, s), 0) / DISMISS_SATURATION) for s in shop_ids]
+
+
+def _cross_slots(wide: np.ndarray, state: InteractionState, group: str, bucket: str, categories: list[str]) -> None:
+    """Slots 0 and 2, the age group and the time of day crossed with the category (worked out once per category:
+    a list holds a few categories over ~100 shops)."""
+    kinds = set(categories)
+    by_age = {c: state.cross("age", group, c) for c in kinds}
+    by_time = {c: state.cross("time", bucket, c) for c in kinds}
+    wide[:, W["age_group_x_category"]] = [by_age[c] for c in categories]
+    wide[:, W["time_x_category"]] = [by_time[c] for c in categories]
 
 
 def _funnel_slots(wide: np.ndarray, funnel_maps: list[dict[str, float]]) -> None:
