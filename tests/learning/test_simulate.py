@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -132,17 +133,83 @@ def test_ab_report_on_the_simulated_log_reads_the_simulation_truth(two_day_runs)
     from naviyam.db.session import make_engine
     from naviyam.learning.ab import CANDIDATE, PRODUCTION
     from naviyam.learning.ab_report import ABDesign, ab_report
+    from naviyam.service.sim_types import arm_of
 
     (first, _), _, _ = two_day_runs
     engine = make_engine(f"sqlite:///{first.out_dir / 'ab' / 'naviyam.db'}")
     rep = ab_report(engine, design=ABDesign(min_users=2))
+    with engine.connect() as conn:
+        logged = conn.exec_driver_sql("SELECT user_id, ab_arm FROM interaction").all()
     engine.dispose()
-    truth = first.comparison
-    assert rep.arms[CANDIDATE].users == truth["users"]["learning"]
-    assert rep.arms[PRODUCTION].users == truth["users"]["control"]
-    assert rep.arms[CANDIDATE].ctr.mean == pytest.approx(truth["ctr"]["learning"])
-    assert rep.arms[PRODUCTION].conversion.mean == pytest.approx(truth["conversion"]["control"])
-    assert rep.comparison("ctr").welch.p_value == pytest.approx(truth["ctr"]["p_value"])
+    # a paired run logs what an online test would see: each user's turns from the one arm the hash gives
+    roles = {"learning": CANDIDATE, "control": PRODUCTION}
+    assert logged and all(arm == roles[arm_of(uid, ("control", "learning"), 5)] for uid, arm in logged)
+    assert len(logged) < sum(d.shown for r in first.arms.values() for d in r.days)
+    view = first.comparison["ab"]
+    assert rep.arms[CANDIDATE].users == view["users"]["learning"]
+    assert rep.arms[PRODUCTION].users == view["users"]["control"]
+    assert rep.arms[CANDIDATE].ctr.mean == pytest.approx(view["ctr"]["learning"])
+    assert rep.arms[PRODUCTION].conversion.mean == pytest.approx(view["conversion"]["control"])
+    assert rep.comparison("ctr").welch.p_value == pytest.approx(view["ctr"]["p_value"])
+    # and the split test's interval holds the within-user truth of the same run
+    ctr = rep.comparison("ctr").welch
+    assert ctr.low <= first.comparison["ctr"]["diff"] <= ctr.high
+
+
+def test_a_paired_run_gives_every_user_both_worlds_and_day_one_the_same_lists(two_day_runs):
+    (first, _), _, _ = two_day_runs
+    assert first.arms["learning"].users == first.arms["control"].users
+    assert first.comparison["design"] == "paired"
+    day1 = first.dates[0]
+    by_arm: dict[str, dict] = {"learning": {}, "control": {}}
+    for r in first.exposures:
+        if r.at.date() <= day1:
+            by_arm[r.arm][(r.user_id, r.at)] = (r.message, r.shown, [k for k, _, _ in r.feedback])
+    # day 1: both arms serve the day-0 models on the same random numbers, so the same turns, lists and choices
+    assert by_arm["learning"] and by_arm["learning"] == by_arm["control"]
+    assert first.comparison["first_day"]["ctr"]["diff"] == 0.0
+    assert first.comparison["users"]["pairs"] >= 30
+
+
+def _exposures(effect: float, users: int, turns: int, seed: int):
+    """A paired log: user u clicks with p_u (users differ a lot) under control and p_u + effect under learning."""
+    from naviyam.service.sim_types import Exposure
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    t0 = dt.datetime(2026, 11, 2, 3)
+    for uid in range(1, users + 1):
+        p = float(rng.uniform(0.1, 0.8))
+        for k in range(turns):
+            at = t0 + dt.timedelta(minutes=k)
+            u = rng.random()  # the same draw in both worlds (common random numbers)
+            for arm, q in (("control", p), ("learning", min(1.0, p + effect))):
+                fb = [("clicked", 3, at)] if u < q else []
+                rows.append(Exposure(arm, uid, f"s{uid}{arm}", "아무거나 추천해줘", "FOOD_RECOMMENDATION", [3, 4], at, fb))
+    return rows
+
+
+def _result(rows, design: str):
+    from naviyam.service.sim_types import ArmResult, SimulateConfig, SimulationResult
+
+    cfg = SimulateConfig(days=1, users=2, seed=1, design=design)
+    arms = {a: ArmResult(a, sorted({r.user_id for r in rows if r.arm == a})) for a in ("control", "learning")}
+    return SimulationResult(cfg, [dt.date(2026, 11, 2)], arms, "generator", Path("."), exposures=rows)
+
+
+def test_the_paired_test_finds_a_small_true_effect_that_a_split_test_of_the_same_users_misses():
+    from naviyam.service.sim_report import compare_arms
+
+    rows = _exposures(0.04, users=200, turns=10, seed=3)
+    paired = compare_arms(_result(rows, "paired"))
+    assert paired["ctr"]["significant"] and paired["ctr"]["low"] > 0
+    assert paired["ctr"]["low"] <= 0.04 <= paired["ctr"]["high"]
+    # the online view (each user in one arm) of the same run cannot tell: users differ far more than 0.04
+    assert not paired["ab"]["ctr"]["significant"]
+    assert paired["ab"]["users"]["learning"] + paired["ab"]["users"]["control"] == 200
+    # no effect: the paired test does not invent one
+    null = compare_arms(_result(_exposures(0.0, users=200, turns=10, seed=4), "paired"))
+    assert null["ctr"]["diff"] == 0.0 and not null["ctr"]["significant"]
 
 
 def test_ab_report_finds_a_planted_effect_in_a_simulation_log(tmp_path):

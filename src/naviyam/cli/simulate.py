@@ -33,6 +33,9 @@ def simulate(
     learn_nlu: bool = typer.Option(False, "--learn-nlu/--no-learn-nlu", help="밤 학습에서 NLU도 다시 학습해요 (느려요)."),
     epochs: int = typer.Option(2, "--epochs", min=1, help="밤 학습의 랭커 미세조정 epoch 수 (naviyam learn과 같은 기본값)."),
     lr: float = typer.Option(0.0005, "--lr", min=0.0, help="밤 학습의 랭커 미세조정 학습률 (naviyam learn과 같은 기본값)."),
+    design: str = typer.Option("paired", "--design",
+                               help="paired: 고른 사용자 모두가 두 세계를 같은 난수로 살아요 (사용자 안에서 비교, 기본). "
+                                    "split: 사용자마다 A/B 해시로 한 그룹에만 (온라인 시험과 같은 설계)."),
     as_json: bool = typer.Option(False, "--json", help="마지막 줄에 일별 CTR·전환율·승격을 JSON 한 줄로 출력해요."),
 ) -> None:
     """학습 루프 시뮬레이션: 숨은 취향을 가진 사용자들이 매일 진짜 챗봇과 대화하고 고르면, 밤마다 학습한 그룹과
@@ -40,7 +43,8 @@ def simulate(
     arm_list = tuple(a.strip() for a in arms.split(",") if a.strip())
     first = parse_day(start, "--start") if start else None
     cfg = SimulateConfig(days=days, users=users, arms=arm_list, seed=seed, start=first, learn_nlu=learn_nlu,
-                         learn_epochs=epochs, learn_lr=lr, in_place=in_place)
+                         learn_epochs=epochs, learn_lr=lr, in_place=in_place,
+                         design=design)
     folder = out or Path(tempfile.mkdtemp(prefix="naviyam-simulate-"))
     say = (lambda m: err_console.print(m, markup=False)) if as_json else (lambda m: console.print(m, markup=False))
     try:

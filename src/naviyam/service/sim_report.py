@@ -7,15 +7,25 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import insert
 
 from naviyam.core.charts import figure_png, new_figure
 from naviyam.core.clock import zone
 from naviyam.db.models import FeedbackEvent, Interaction
 from naviyam.db.session import make_engine, migrate
-from naviyam.learning.ab import CANDIDATE, PRODUCTION
+from naviyam.learning.ab import CANDIDATE, PRODUCTION, paired_t_test
 from naviyam.learning.ab_report import ABDesign, summarise
-from naviyam.service.sim_types import AB_ROLE, AB_VERSION, LEARNING, Exposure, SimulationResult
+from naviyam.service.sim_types import (
+    AB_ROLE,
+    AB_VERSION,
+    CONTROL,
+    LEARNING,
+    PAIRED,
+    Exposure,
+    SimulationResult,
+    arm_of,
+)
 
 ARM_LABELS = {"control": "대조(control, 첫날 모델 유지)", "learning": "학습(learning, 매일 밤 naviyam learn)"}
 COLORS = {"control": "#337ab7", "learning": "#d9534f"}
@@ -75,23 +85,62 @@ def _welch(rows: list[Exposure], alpha: float) -> dict[str, Any]:
     return out
 
 
+def paired_counts(rows: list[Exposure]) -> dict[int, dict[str, list[int]]]:
+    """Per user and arm, over the whole run: ``{user: {arm: [shown, clicked, ordered]}}`` (a paired run)."""
+    out: dict[int, dict[str, list[int]]] = {}
+    for r in rows:
+        c = out.setdefault(r.user_id, {}).setdefault(r.arm, [0, 0, 0])
+        kinds = {k for k, _, _ in r.feedback}
+        c[0] += 1
+        c[1] += bool(kinds & {"clicked", "ordered", "favorited"})
+        c[2] += "ordered" in kinds
+    return out
+
+
+def _paired(rows: list[Exposure], alpha: float) -> dict[str, Any]:
+    """Per-user CTR and conversion under both arms, of the users shown shops in both: the paired t-test."""
+    both = [(c[LEARNING], c[CONTROL]) for c in paired_counts(rows).values() if LEARNING in c and CONTROL in c]
+    out: dict[str, Any] = {"users": {"learning": len(both), "control": len(both), "pairs": len(both)}}
+    for metric, col in (("ctr", 1), ("conversion", 2)):
+        lv = [a[col] / a[0] for a, _ in both]
+        cv = [b[col] / b[0] for _, b in both]
+        t = paired_t_test(lv, cv, alpha)
+        out[metric] = {"learning": float(np.mean(lv)) if lv else 0.0, "control": float(np.mean(cv)) if cv else 0.0,
+                       "diff": t.diff, "low": t.low, "high": t.high, "t": t.t, "p_value": t.p_value,
+                       "significant": bool(t.p_value < alpha)}
+    return out
+
+
+def online_view(result: SimulationResult) -> list[Exposure]:
+    """The turns an online A/B test of the run would log: each user's from the arm the A/B hash gives."""
+    if result.config.design != PAIRED:
+        return result.exposures
+    arms = tuple(result.arms)
+    return [r for r in result.exposures if r.arm == arm_of(r.user_id, arms, result.config.seed)]
+
+
 def compare_arms(result: SimulationResult, alpha: float = 0.05, last_days: int | None = None) -> dict[str, Any]:
-    """Per-user CTR and conversion of the arms over the run (:func:`per_user_counts`), Welch's t-test
-    (learning − control); under ``"last_days"`` the same over the run's last ``last_days`` days (default: the
-    second half), when learning has had time to act; under ``"first_day"`` the same over day 1, when both arms
-    still serve the day-0 models (a difference there is the luck of the split, not learning)."""
+    """Per-user CTR and conversion of the arms over the run, learning − control: within users (paired t-test)
+    in a paired run, else Welch's t-test over :func:`per_user_counts`. Under ``"last_days"`` the same over the
+    run's last ``last_days`` days (default: the second half), when learning has had time to act; under
+    ``"first_day"`` the same over day 1, when both arms still serve the day-0 models (a difference there is
+    the luck of the split, or none at all in a paired run). A paired run also gets ``"ab"``: Welch's test on
+    :func:`online_view`, what ``naviyam ab report`` reads from the run's A/B log."""
     if len(result.arms) < 2:
         return {}
-    out = _welch(result.exposures, alpha)
+    paired = result.config.design == PAIRED
+    test = _paired if paired else _welch
+    out = {"design": result.config.design, **test(result.exposures, alpha)}
+    if paired:
+        out["ab"] = _welch(online_view(result), alpha)
     if len(result.dates) > 1:
-        # Day 1 is served by the same day-0 models in both arms: any difference there is the luck of the split.
         day1 = [r for r in result.exposures if _local_date(r.at) == result.dates[0]]
-        out["first_day"] = {"days": 1, "from": result.dates[0].isoformat(), **_welch(day1, alpha)}
+        out["first_day"] = {"days": 1, "from": result.dates[0].isoformat(), **test(day1, alpha)}
     k = last_days if last_days is not None else len(result.dates) // 2
     if 0 < k < len(result.dates):
         first = result.dates[-k]
         tail = [r for r in result.exposures if _local_date(r.at) >= first]
-        out["last_days"] = {"days": k, "from": first.isoformat(), **_welch(tail, alpha)}
+        out["last_days"] = {"days": k, "from": first.isoformat(), **test(tail, alpha)}
     return out
 
 
@@ -106,8 +155,8 @@ def markdown(result: SimulationResult, command: str | None = None) -> str:
     if command:
         lines += ["```", command, "```", ""]
     lines += [f"- 기간: {result.dates[0]} ~ {result.dates[-1]} ({len(result.dates)}일), 시드 {cfg.seed}, "
-              f"사용자 {sum(len(r.users) for r in result.arms.values())}명 "
-              f"({', '.join(f'{a} {len(r.users)}명' for a, r in result.arms.items())})",
+              f"사용자 {len(set().union(*(r.users for r in result.arms.values())))}명 "
+              f"({', '.join(f'{a} {len(r.users)}명' for a, r in result.arms.items())}; 설계 {cfg.design})",
               f"- 취향: {'생성기의 숨은 취향(시드로 다시 만든 것)' if result.taste_source == 'generator' else '주문 기록으로 추정'}",
               f"- 밤 학습: 랭커 미세조정 {cfg.learn_epochs} epoch, lr {cfg.learn_lr}, 창 {cfg.learn_window_days}일, "
               f"NLU {'재학습' if cfg.learn_nlu else '재학습 안 함'}",
@@ -126,30 +175,46 @@ def markdown(result: SimulationResult, command: str | None = None) -> str:
                     str(d.shown)]
         row.append(", ".join(p.split(":")[0] for p in learning.promotions[i]) if learning else "")
         lines.append("| " + " | ".join(row) + " |")
-    comp = result.comparison
-    if comp:
-        lines += ["", "사용자 단위 비교 (전체 기간, 사용자마다 CTR·전환율 하나, Welch t-검정, learning − control):", ""]
-        lines += ["| 지표 | learning | control | 차이 | 95% 구간 | p |", "|---|---|---|---|---|---|"]
-        for metric, name in (("ctr", "CTR"), ("conversion", "전환율")):
-            c = comp.get(metric)
-            if c:
-                lines.append(f"| {name} | {c['learning']:.4f} | {c['control']:.4f} | {c['diff']:+.4f} | "
-                             f"[{c['low']:+.4f}, {c['high']:+.4f}] | {c['p_value']:.4g} |")
+    lines += _comparison_lines(result.comparison)
+    return "\n".join(lines) + "\n"
+
+
+def _table(part: dict[str, Any]) -> list[str]:
+    lines = ["| 지표 | learning | control | 차이 | 95% 구간 | p |", "|---|---|---|---|---|---|"]
+    for metric, name in (("ctr", "CTR"), ("conversion", "전환율")):
+        c = part.get(metric)
+        if c:
+            lines.append(f"| {name} | {c['learning']:.4f} | {c['control']:.4f} | {c['diff']:+.4f} | "
+                         f"[{c['low']:+.4f}, {c['high']:+.4f}] | {c['p_value']:.4g} |")
+    return lines
+
+
+def _comparison_lines(comp: dict[str, Any]) -> list[str]:
+    """The per-user comparison (:func:`compare_arms`) as Markdown: the whole run, the A/B view, day 1, the end."""
+    if not comp:
+        return []
+    paired = comp.get("design") == PAIRED
+    lines = ["", ("사용자 단위 비교 (전체 기간, 같은 사용자가 두 세계를 모두 살아요: 사용자마다 learning CTR − control CTR, "
+                  "대응 t-검정):" if paired else
+                  "사용자 단위 비교 (전체 기간, 사용자마다 CTR·전환율 하나, Welch t-검정, learning − control):"), ""]
+    lines += _table(comp)
+    if paired:
+        ab = comp["ab"]
+        lines += ["", f"두 그룹에 모두 추천을 받은 사용자 {comp['users']['pairs']}명.", "",
+                  "온라인 A/B 시험으로 본 같은 실행 (사용자마다 A/B 해시가 정한 한 그룹의 대화만, Welch t-검정; "
+                  "`NAVIYAM_VAR_DIR=<out>/ab naviyam ab report --min-users 2`가 읽는 로그):", ""]
+        lines += _table(ab)
+        lines += ["", f"사용자 수: learning {ab['users']['learning']}명, control {ab['users']['control']}명."]
+    else:
         lines += ["", f"사용자 수: learning {comp['users']['learning']}명, control {comp['users']['control']}명. "
                   "같은 로그를 `NAVIYAM_VAR_DIR=<out>/ab naviyam ab report --min-users 2`로 읽으면 같은 값이 나와요."]
-        for key, title in (("first_day", "첫날만(두 그룹 모두 첫날 모델: 여기서 나는 차이는 사용자를 나눈 운):"),
-                           ("last_days", "마지막 {days}일({start}부터)만, 같은 방법:")):
-            part = comp.get(key)
-            if not part:
-                continue
-            lines += ["", title.format(days=part["days"], start=part["from"]), "",
-                      "| 지표 | learning | control | 차이 | 95% 구간 | p |", "|---|---|---|---|---|---|"]
-            for metric, name in (("ctr", "CTR"), ("conversion", "전환율")):
-                c = part.get(metric)
-                if c:
-                    lines.append(f"| {name} | {c['learning']:.4f} | {c['control']:.4f} | {c['diff']:+.4f} | "
-                                 f"[{c['low']:+.4f}, {c['high']:+.4f}] | {c['p_value']:.4g} |")
-    return "\n".join(lines) + "\n"
+    first_title = ("첫날만(두 그룹 모두 첫날 모델: 목록이 같아 차이가 거의 없어야 해요):" if paired
+                   else "첫날만(두 그룹 모두 첫날 모델: 여기서 나는 차이는 사용자를 나눈 운):")
+    for key, title in (("first_day", first_title), ("last_days", "마지막 {days}일({start}부터)만, 같은 방법:")):
+        part = comp.get(key)
+        if part:
+            lines += ["", title.format(days=part["days"], start=part["from"]), ""] + _table(part)
+    return lines
 
 
 def chart(result: SimulationResult) -> bytes:

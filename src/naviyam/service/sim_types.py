@@ -8,17 +8,27 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from naviyam.learning.ab import CANDIDATE, PRODUCTION
+from naviyam.learning.ab import CANDIDATE, PRODUCTION, assign_arm
 
 Say = Callable[[str], None]
 CONTROL, LEARNING = "control", "learning"
 ARMS = (CONTROL, LEARNING)
+#: Designs: every chosen user lives in every arm (the same random numbers), or each user in one arm.
+PAIRED, SPLIT = "paired", "split"
+DESIGNS = (PAIRED, SPLIT)
 #: The A/B role each arm plays in the exposure log.
 AB_ROLE = {LEARNING: CANDIDATE, CONTROL: PRODUCTION}
 #: Model version written into the exposure log per arm (one test spanning the whole run).
 AB_VERSION = {LEARNING: "simulate-learning", CONTROL: "simulate-control"}
 #: Local meal times turns fall in: (start hour, span in minutes).
 MEAL_WINDOWS = ((11, 120), (17, 150))
+
+
+def arm_of(user_id: int, arms: tuple[str, ...], seed: int) -> str:
+    """The arm a simulated user belongs to (one arm: everybody in it)."""
+    if len(arms) == 1:
+        return arms[0]
+    return LEARNING if assign_arm(user_id, 0.5, f"naviyam-sim-{seed}") == CANDIDATE else CONTROL
 
 
 class SimulationError(ValueError):
@@ -43,6 +53,9 @@ class SimulateConfig:
     learn_lr: float = 0.0005
     learn_window_days: int = 28
     in_place: bool = False
+    #: ``paired``: every chosen user lives in every arm's world, with the same random numbers (the
+    #: per-user difference is measured within the user); ``split``: each user in one arm (by the A/B hash)
+    design: str = PAIRED
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

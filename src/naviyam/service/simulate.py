@@ -18,9 +18,24 @@ by the learning arm):
   every ``state_reload_s``). During a day both arms serve fixed counts.
 
 Simulated users are the world's users with their hidden tastes
-(:mod:`naviyam.service.sim_users`). Each is assigned to one arm by the same
-hash as an online A/B test (:func:`naviyam.learning.ab.assign_arm`, share ½,
-salt ``naviyam-sim-<seed>``; ``learning`` plays the candidate arm). On a day
+(:mod:`naviyam.service.sim_users`). The design (``SimulateConfig.design``):
+
+* ``paired`` (default): every chosen user lives in *both* worlds, on the same
+  random numbers (the same days, meal times, messages, positions and choice
+  draws), so the two arms differ only where their lists differ. The truth a
+  simulation can know and an online test cannot: per user, CTR under learning
+  minus CTR under control, tested with the paired t-test
+  (:func:`naviyam.learning.ab.paired_t_test`). The A/B log is written as an
+  online test would see it: each user's turns from the one arm the A/B hash
+  gives the user (:func:`naviyam.learning.ab.assign_arm`, share ½, salt
+  ``naviyam-sim-<seed>``; ``learning`` plays the candidate arm), so
+  ``naviyam ab report`` on it is a real split test of the same run, to be
+  checked against the paired truth;
+* ``split``: each user lives in the one arm the hash gives (an online test's
+  design; half the turns, far less power: users differ much more from each
+  other than one user's two lives do).
+
+On a day
 an active user has one or more turns at lunch or dinner time: the clock is
 pinned to that instant (``core.clock``), the message goes through the arm's
 real :class:`~naviyam.service.chat.ChatService` (NLU, engine, storage) with
@@ -31,9 +46,10 @@ favourite, dismiss, by the documented choice model — is recorded through
 Per day and arm: CTR (turns that showed shops and got a click / turns that
 showed shops), conversion (… an order), the mean rank of the clicked shop,
 and the learning arm's promotions. Per user over the whole run: CTR and
-conversion (from the learning arm's first exposure to its last: the period
-an A/B report reads), compared across arms with Welch's t-test
-(:func:`naviyam.learning.ab_report.summarise`). The exposure log (arms,
+conversion, compared within users (``paired``) or across arms with Welch's
+t-test (``split``; from the learning arm's first exposure to its last, the
+period an A/B report reads: :func:`naviyam.learning.ab_report.summarise`).
+The exposure log (arms,
 turns, feedback) is written as an A/B log into ``<out>/ab/naviyam.db`` so that
 ``NAVIYAM_VAR_DIR=<out>/ab naviyam ab report`` reads the run the way it reads
 a real test, and can be checked against the simulation's own per-user figures.
@@ -57,19 +73,19 @@ from sqlalchemy import Engine, func, select, text
 from naviyam.core import clock, geo
 from naviyam.db.models import ProductOrder
 from naviyam.db.session import make_engine, migrate, session_factory, session_scope
-from naviyam.learning.ab import CANDIDATE, assign_arm
 from naviyam.learning.feedback import record_feedback
 from naviyam.learning.incremental import IncrementalDataConfig
 from naviyam.learning.learn import LearnConfig, run_learning
 from naviyam.recommend.ranker.finetune import FineTuneConfig
 from naviyam.service.chat import ChatRequest
 from naviyam.service.runtime import Runtime
-from naviyam.service.sim_report import compare_arms, write_ab_log
+from naviyam.service.sim_report import compare_arms, online_view, write_ab_log
 from naviyam.service.sim_types import (
     ARMS,
-    CONTROL,
+    DESIGNS,
     LEARNING,
     MEAL_WINDOWS,
+    PAIRED,
     ArmResult,
     DayStats,
     Exposure,
@@ -77,6 +93,7 @@ from naviyam.service.sim_types import (
     SimulateConfig,
     SimulationError,
     SimulationResult,
+    arm_of,
 )
 from naviyam.service.sim_users import SimUser, World, choose, draw_message, hidden_users
 
@@ -155,13 +172,6 @@ def pick_users(users: dict[int, SimUser], n: int, seed: int) -> list[int]:
         return ids
     rng = np.random.default_rng([seed, 1])
     return sorted(int(x) for x in rng.choice(ids, size=n, replace=False))
-
-
-def arm_of(user_id: int, arms: tuple[str, ...], seed: int) -> str:
-    """The arm a simulated user belongs to (one arm: everybody in it)."""
-    if len(arms) == 1:
-        return arms[0]
-    return LEARNING if assign_arm(user_id, 0.5, f"naviyam-sim-{seed}") == CANDIDATE else CONTROL
 
 
 def _turn_times(rng: np.random.Generator, day: dt.date, n: int) -> list[dt.datetime]:
@@ -265,6 +275,8 @@ def run_simulation(settings, cfg: SimulateConfig, out_dir: Path, *, say: Say | N
     unknown = [a for a in cfg.arms if a not in ARMS]
     if unknown or not cfg.arms or len(set(cfg.arms)) != len(cfg.arms):
         raise SimulationError(f"--arms는 control, learning 중에서 골라요 (받은 값: {', '.join(cfg.arms) or '없음'}).")
+    if cfg.design not in DESIGNS:
+        raise SimulationError(f"--design는 paired 또는 split이에요 (받은 값: {cfg.design}).")
     if cfg.in_place and tuple(cfg.arms) != (LEARNING,):
         raise SimulationError("--in-place는 운영 세계에서 학습 그룹만 돌려요: --arms learning과 함께 쓰세요.")
     out_dir = Path(out_dir)
@@ -282,9 +294,12 @@ def run_simulation(settings, cfg: SimulateConfig, out_dir: Path, *, say: Say | N
     source = users[chosen[0]].source if chosen else "none"
     start = cfg.start or _first_day(first.engine)
     dates = [start + dt.timedelta(days=i) for i in range(cfg.days)]
-    by_arm = {a: [users[u] for u in chosen if arm_of(u, cfg.arms, cfg.seed) == a] for a in cfg.arms}
+    paired = cfg.design == PAIRED
+    by_arm = {a: [users[u] for u in chosen if paired or arm_of(u, cfg.arms, cfg.seed) == a] for a in cfg.arms}
     results = {a: ArmResult(a, [u.id for u in by_arm[a]]) for a in cfg.arms}
-    say(f"사용자 {len(chosen)}명 ({', '.join(f'{a} {len(by_arm[a])}명' for a in cfg.arms)}), "
+    who = ("모두 두 세계에서" if paired and len(cfg.arms) > 1
+           else ", ".join(f"{a} {len(by_arm[a])}명" for a in cfg.arms))
+    say(f"사용자 {len(chosen)}명 ({who}), "
         f"{dates[0]} ~ {dates[-1]}, 취향: {'생성기의 숨은 취향' if source == 'generator' else '주문 기록으로 추정'}")
     log_rows: list[Exposure] = []
     for i, day in enumerate(dates):
@@ -301,6 +316,6 @@ def run_simulation(settings, cfg: SimulateConfig, out_dir: Path, *, say: Say | N
     for env in envs.values():
         env.engine.dispose()
     result = SimulationResult(cfg, dates, results, source, out_dir, time.perf_counter() - t0, exposures=log_rows)
-    write_ab_log(out_dir / "ab", log_rows)
+    write_ab_log(out_dir / "ab", online_view(result))
     result.comparison = compare_arms(result)
     return result
