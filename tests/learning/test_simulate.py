@@ -157,6 +157,8 @@ def test_ab_report_on_the_simulated_log_reads_the_simulation_truth(two_day_runs)
 
 
 def test_a_paired_run_gives_every_user_both_worlds_and_day_one_the_same_lists(two_day_runs):
+    from naviyam.service.sim_report import chart, markdown
+
     (first, _), _, _ = two_day_runs
     assert first.arms["learning"].users == first.arms["control"].users
     assert first.comparison["design"] == "paired"
@@ -168,6 +170,12 @@ def test_a_paired_run_gives_every_user_both_worlds_and_day_one_the_same_lists(tw
     # day 1: both arms serve the day-0 models on the same random numbers, so the same turns, lists and choices
     assert by_arm["learning"] and by_arm["learning"] == by_arm["control"]
     assert first.comparison["first_day"]["ctr"]["diff"] == 0.0
+    daily = first.comparison["daily"]
+    assert [d["date"] for d in daily] == [d.isoformat() for d in first.dates] and daily[0]["diff"] == 0.0
+    assert all(d["low"] <= d["diff"] <= d["high"] for d in daily)
+    md = markdown(first)
+    assert "대응 t-검정" in md and "온라인 A/B 시험으로 본 같은 실행" in md and f"{daily[1]['diff']:+.4f}" in md
+    assert chart(first).startswith(b"\x89PNG")
     assert first.comparison["users"]["pairs"] >= 30
 
 

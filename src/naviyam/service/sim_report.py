@@ -133,6 +133,9 @@ def compare_arms(result: SimulationResult, alpha: float = 0.05, last_days: int |
     out = {"design": result.config.design, **test(result.exposures, alpha)}
     if paired:
         out["ab"] = _welch(online_view(result), alpha)
+        out["daily"] = [{"date": d.isoformat(), **{k: v for k, v in _paired(
+            [r for r in result.exposures if _local_date(r.at) == d], alpha)["ctr"].items()
+            if k in ("diff", "low", "high", "p_value")}} for d in result.dates]
     if len(result.dates) > 1:
         day1 = [r for r in result.exposures if _local_date(r.at) == result.dates[0]]
         out["first_day"] = {"days": 1, "from": result.dates[0].isoformat(), **test(day1, alpha)}
@@ -164,7 +167,8 @@ def markdown(result: SimulationResult, command: str | None = None) -> str:
     head = ["날짜"]
     for a in result.arms:
         head += [f"{a} CTR", f"{a} 전환율", f"{a} 평균 순위", f"{a} 추천 대화"]
-    head += ["승격"]
+    daily = (result.comparison or {}).get("daily")
+    head += (["사용자당 CTR 차이 (대응, 95% 구간)"] if daily else []) + ["승격"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     learning = result.arms.get("learning")
     for i, day in enumerate(result.dates):
@@ -173,6 +177,8 @@ def markdown(result: SimulationResult, command: str | None = None) -> str:
             d = r.days[i]
             row += [f"{d.ctr:.3f}", f"{d.conversion:.3f}", "-" if d.mean_rank is None else f"{d.mean_rank:.2f}",
                     str(d.shown)]
+        if daily:
+            row.append(f"{daily[i]['diff']:+.4f} [{daily[i]['low']:+.4f}, {daily[i]['high']:+.4f}]")
         row.append(", ".join(p.split(":")[0] for p in learning.promotions[i]) if learning else "")
         lines.append("| " + " | ".join(row) + " |")
     lines += _comparison_lines(result.comparison)
@@ -217,10 +223,24 @@ def _comparison_lines(comp: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _daily_panel(ax, x: list[int], daily: list[dict[str, Any]]) -> None:
+    """The paired run's day-by-day per-user CTR difference (learning − control) with its 95 % interval."""
+    diff = [d["diff"] for d in daily]
+    ax.errorbar(x, diff, yerr=[[d["diff"] - d["low"] for d in daily], [d["high"] - d["diff"] for d in daily]],
+                marker="o", color=COLORS["learning"], ecolor="#999999", capsize=3)
+    ax.axhline(0.0, color="#333333", linewidth=0.8)
+    ax.set_title("같은 사용자의 CTR 차이 (learning - control, 95% 구간)", fontsize=11)
+    ax.set_xticks(x if len(x) <= 31 else x[::7])
+    ax.set_xlabel("시뮬레이션 날짜 (일)")
+    ax.grid(alpha=0.3)
+
+
 def chart(result: SimulationResult) -> bytes:
-    """PNG: CTR (left) and conversion (right) per day and arm; promotion nights marked on the learning line."""
-    fig = new_figure(10, 4)
-    axes = fig.subplots(1, 2)
+    """PNG: CTR (left) and conversion (middle) per day and arm, promotion nights marked on the learning line;
+    in a paired run, the daily within-user CTR difference with its interval (right)."""
+    daily = (result.comparison or {}).get("daily")
+    fig = new_figure(15 if daily else 10, 4)
+    axes = fig.subplots(1, 3 if daily else 2)
     x = list(range(1, len(result.dates) + 1))
     for ax, metric, title in ((axes[0], "ctr", "일별 클릭률(CTR)"), (axes[1], "conversion", "일별 전환율(주문)")):
         for arm, r in result.arms.items():
@@ -235,6 +255,8 @@ def chart(result: SimulationResult) -> bytes:
         ax.set_xlabel("시뮬레이션 날짜 (일)")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8, loc="lower right")
+    if daily:
+        _daily_panel(axes[2], x, daily)
     comp = result.comparison.get("ctr") if result.comparison else None
     sub = (f" — 사용자당 CTR 차이 {comp['diff']:+.3f} (p={comp['p_value']:.3g})" if comp else "")
     fig.suptitle(f"naviyam simulate: {len(result.dates)}일{sub}", fontsize=11)
