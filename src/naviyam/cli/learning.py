@@ -50,7 +50,7 @@ def learn(
     window_days: int = typer.Option(28, help="증분 학습 데이터에 쓸 상호작용·피드백의 날짜 수(window)."),
     epochs: int = typer.Option(2, help="후보 랭커(ranker)를 미세 조정할 에폭(epochs) 수."),
     lr: float = typer.Option(0.0005, help="미세 조정 학습률(learning rate)."),
-    replay_rows: int = typer.Option(3000, help="랭커의 원래 학습 데이터에서 다시 학습할 행 수(replay rows)."),
+    replay_rows: int = typer.Option(30000, help="랭커의 원래 학습 데이터에서 다시 학습할 최대 행 수(replay rows; 새 행의 4배까지)."),
     nlu: bool = typer.Option(True, "--nlu/--no-nlu", help="좋은 대화로 NLU도 다시 학습해요."),
     lora: bool = typer.Option(True, "--lora/--no-lora",
                               help="LLM 경로가 켜져 있으면(NAVIYAM_LLM_ENABLED) 좋은 대화로 LoRA 어댑터도 학습해요."),
