@@ -55,6 +55,14 @@ def write_ab_log(folder: Path, rows: list[Exposure]) -> Path:
     return db
 
 
+def _count(counts: list[int], turn: Exposure) -> None:
+    """Add one turn that showed shops to ``[shown, clicked, ordered]`` (a click, order or favourite clicks)."""
+    kinds = {k for k, _, _ in turn.feedback}
+    counts[0] += 1
+    counts[1] += bool(kinds & {"clicked", "ordered", "favorited"})
+    counts[2] += "ordered" in kinds
+
+
 def per_user_counts(rows: list[Exposure]) -> dict[str, dict[Any, list[int]]]:
     """The simulation's own per-user counts in the A/B roles: ``{role: {user: [shown, clicked, ordered]}}``.
 
@@ -67,11 +75,7 @@ def per_user_counts(rows: list[Exposure]) -> dict[str, dict[Any, list[int]]]:
     for r in rows:
         if lo is not None and not lo <= r.at <= hi:
             continue
-        c = out[AB_ROLE[r.arm]].setdefault(r.user_id, [0, 0, 0])
-        kinds = {k for k, _, _ in r.feedback}
-        c[0] += 1
-        c[1] += bool(kinds & {"clicked", "ordered", "favorited"})
-        c[2] += "ordered" in kinds
+        _count(out[AB_ROLE[r.arm]].setdefault(r.user_id, [0, 0, 0]), r)
     return out
 
 
@@ -89,11 +93,7 @@ def paired_counts(rows: list[Exposure]) -> dict[int, dict[str, list[int]]]:
     """Per user and arm, over the whole run: ``{user: {arm: [shown, clicked, ordered]}}`` (a paired run)."""
     out: dict[int, dict[str, list[int]]] = {}
     for r in rows:
-        c = out.setdefault(r.user_id, {}).setdefault(r.arm, [0, 0, 0])
-        kinds = {k for k, _, _ in r.feedback}
-        c[0] += 1
-        c[1] += bool(kinds & {"clicked", "ordered", "favorited"})
-        c[2] += "ordered" in kinds
+        _count(out.setdefault(r.user_id, {}).setdefault(r.arm, [0, 0, 0]), r)
     return out
 
 
