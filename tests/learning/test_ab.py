@@ -17,6 +17,7 @@ from naviyam.learning.ab import (
     PRODUCTION,
     assign_arm,
     mean_interval,
+    paired_t_test,
     two_proportion_test,
     users_per_arm,
     welch_test,
@@ -92,6 +93,22 @@ def test_welch_matches_the_formula():
     assert w.low < w.diff < w.high and w.p_value < 0.05
     assert welch_test([0.2, 0.2], [0.2, 0.2]).p_value == 1.0
     assert welch_test([0.2], [0.1, 0.3]).p_value == 1.0
+
+
+def test_paired_t_test_matches_the_formula_and_needs_pairs():
+    a, b = [0.5, 0.6, 0.4, 0.9, 0.3], [0.45, 0.52, 0.41, 0.8, 0.22]
+    r = paired_t_test(a, b)
+    d = np.subtract(a, b)
+    t = d.mean() / (d.std(ddof=1) / math.sqrt(5))
+    half = 2.7764451051977987 * d.std(ddof=1) / math.sqrt(5)  # t(0.975, 4)
+    assert r.diff == pytest.approx(d.mean()) and r.t == pytest.approx(t) and r.df == 4
+    assert r.low == pytest.approx(d.mean() - half) and r.high == pytest.approx(d.mean() + half)
+    # the same values as two independent samples: users' own levels hide the small shift
+    assert r.p_value < 0.05 < welch_test(a, b).p_value
+    assert paired_t_test([0.2, 0.3], [0.2, 0.3]).p_value == 1.0
+    assert paired_t_test([0.2], [0.1]).p_value == 1.0
+    with pytest.raises(ValueError):
+        paired_t_test([0.1, 0.2], [0.1])
 
 
 def test_planned_sample_follows_the_textbook_formula():
