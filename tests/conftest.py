@@ -6,7 +6,9 @@ instant for the whole run), whatever the machine's clock or time zone says. The 
 with real elapsed time, and ``NAVIYAM_CLOCK`` carries the same instant to servers and CLIs that tests
 start in subprocesses. A test that needs another moment pins it itself (``clock.pinned(...)``).
 
-Chance: pytest-randomly reseeds ``random`` and numpy before every test; torch is seeded here too.
+Chance: pytest-randomly reseeds ``random`` and numpy before every test; torch is seeded here too, and
+hypothesis runs derandomized (its examples follow from each test, not from the clock: a fuzz test once
+failed only at another hour because it drew other cases).
 
 ``engine`` is parametrised over both backends, so every test that takes it
 runs twice. PostgreSQL tests get a private schema (search_path) that is
@@ -23,9 +25,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 
 from naviyam.db.session import make_engine, migrate
+
+hypothesis_settings.register_profile("naviyam", derandomize=True, database=None)
+hypothesis_settings.load_profile("naviyam")
 
 #: pytest-randomly's seed when none is given: the order (and every reseed) is the same run after run.
 DEFAULT_ORDER_SEED = 20261129

@@ -88,6 +88,17 @@ def test_a_filter_outside_the_contract_is_a_korean_422(client, trained_world):
     assert not any(word in detail for word in ("not in", "must be", "unknown"))
 
 
+def test_a_birthday_sent_as_a_number_is_a_422_not_a_unix_time(client):
+    # found by the schema fuzzer: pydantic read 2.4e-36 as seconds since 1970 and answered 200
+    for birthday in (2.3667433780540394e-36, 1_420_070_400, True):
+        bad = {**RECOMMENDATION_INPUT, "user_profile": {**RECOMMENDATION_INPUT["user_profile"], "birthday": birthday}}
+        r = client.post("/recommendations", json=bad)
+        assert r.status_code == 422, (birthday, r.text)
+        assert "YYYY-MM-DD" in r.text
+    ok = {**RECOMMENDATION_INPUT, "user_profile": {**RECOMMENDATION_INPUT["user_profile"], "birthday": "2015-03-01"}}
+    assert client.post("/recommendations", json=ok).status_code == 200
+
+
 def test_the_original_feedback_query_form(client, trained_world):
     shop_id = client.post("/recommendations", json=RECOMMENDATION_INPUT).json()["recommendations"][0]["shop_id"]
     r = client.post(f"/feedback?user_id=user_863&shop_id={shop_id}&feedback_type=clicked")

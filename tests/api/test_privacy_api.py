@@ -36,6 +36,7 @@ def test_a_childs_turn_without_consent_is_answered_with_a_notice_and_kept_withou
 
 def test_the_admin_api_sets_and_withdraws_consent_and_withdrawal_minimises_what_was_kept(client, world):
     assert client.put("/users/1/consent", json={"date": "2026-11-20"}).status_code == 401
+    assert client.put("/users/1/consent", json={"date": 1_763_596_800}, headers=ADMIN).status_code == 422
     r = client.put("/users/1/consent", json={"date": "2026-11-20"}, headers=ADMIN)
     assert r.status_code == 200, r.text
     assert r.json()["guardian_consent"] == "2026-11-20" and r.json()["previous"] is None

@@ -122,6 +122,17 @@ class FeedbackAccepted(BaseModel):
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def _date_text_only(v: Any) -> Any:
+    # pydantic would read a number as seconds since 1970 (found by fuzzing the API)
+    if v is not None and not isinstance(v, (str, dt.date)):
+        raise ValueError("YYYY-MM-DD 형식의 날짜 문자열이어야 해요 (예: 2015-03-01)")
+    return v
+
+
+#: A day sent as ISO text (``YYYY-MM-DD``); a number is refused instead of read as a Unix time.
+IsoDate = Annotated[dt.date, BeforeValidator(_date_text_only)]
+
+
 class ChatContext(BaseModel):
     lat: float | None = Field(None, ge=33.0, le=39.0, strict=True, description="Latitude of the user (Korea)")
     lon: float | None = Field(None, ge=124.0, le=132.0, strict=True, description="Longitude of the user (Korea)")
@@ -185,7 +196,7 @@ class UserProfile(BaseModel):
     own record always wins)."""
 
     id: int | str | None = None
-    birthday: dt.date | None = Field(None, description="YYYY-MM-DD: the age the safety rules use")
+    birthday: IsoDate | None = Field(None, description="YYYY-MM-DD: the age the safety rules use")
     location: dict[str, Any] | None = Field(None, description="e.g. {\"city\": \"서울특별시\", \"district\": \"관악구\"}")
 
 
@@ -215,7 +226,7 @@ class UserDataErasedPublic(BaseModel):
 
 
 class ConsentUpdate(BaseModel):
-    date: dt.date | None = Field(None, description="The day the guardian consented, YYYY-MM-DD (default: today)")
+    date: IsoDate | None = Field(None, description="The day the guardian consented, YYYY-MM-DD (default: today)")
 
 
 class ConsentPublic(BaseModel):
