@@ -13,8 +13,10 @@
    candidate lost 0.01–0.03 of the validation AUC to its production, the
    losses added up night after night, and the guard rejected every candidate
    from the third night on; with up to 4× the new rows, 30,000 at most, the
-   candidate keeps the validation AUC and wins more on the held-out lists,
-   measured for #17 in ``benchmarks/results/simulate/README.md``). When production is itself a fine-tuned ranker, the feedback it
+   candidate kept the validation AUC and won more on the held-out lists, on
+   the 400-shop sample world. On the default-size world candidates lose far
+   more AUC with either replay and are rejected: an open question, measured
+   for #17 in ``benchmarks/results/simulate/README.md``). When production is itself a fine-tuned ranker, the feedback it
    was already trained on (before its data window's end) is not trained on
    again in full: a sample of it as large as the new rows is replayed with
    them (retraining every night on the whole window from the newest
