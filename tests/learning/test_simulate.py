@@ -274,5 +274,7 @@ def test_cli_simulate_prints_the_json_line_last(_loop_world_template, tmp_path, 
     assert (tmp_path / "out" / "simulate.md").exists() and (tmp_path / "out" / "simulate.png").exists()
     bad = naviyam(_loop_world_template.var, "simulate", "--arms", "control,우주", "--out", tmp_path / "x")
     assert bad.exit_code == 2 and "--arms" in bad.output and "Traceback" not in bad.output
+    design = naviyam(_loop_world_template.var, "simulate", "--design", "반반", "--out", tmp_path / "z")
+    assert design.exit_code == 2 and "--design" in design.output and "Traceback" not in design.output
     inplace = naviyam(_loop_world_template.var, "simulate", "--in-place", "--out", tmp_path / "y")
     assert inplace.exit_code == 2 and "--in-place" in inplace.output
