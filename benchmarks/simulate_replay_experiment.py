@@ -51,13 +51,10 @@ def run_variant(source, variant: dict, dest: Path) -> str:
     env.engine.dispose()
     for m in report.models:
         if m.kind == "ranker":
-            c, p = m.candidate_metrics, m.production_metrics
-
-            def pair(key: str, c=c, p=p) -> str:
-                return f"{c.get(key) or 0:.4f} / {p.get(key) or 0:.4f}"
-
-            return (f"{json.dumps(variant)}: {m.status}; ips-MRR {pair('recent_ips_mrr')}; val AUC {pair('val_auc')}; "
-                    f"val NDCG@10 {pair('val_ndcg@10')}; {time.perf_counter() - t0:.0f} s")
+            figures = "; ".join(f"{name} {m.candidate_metrics.get(key) or 0:.4f} / {m.production_metrics.get(key) or 0:.4f}"
+                                for name, key in (("ips-MRR", "recent_ips_mrr"), ("val AUC", "val_auc"),
+                                                  ("val NDCG@10", "val_ndcg@10")))
+            return f"{json.dumps(variant)}: {m.status}; {figures}; {time.perf_counter() - t0:.0f} s"
     return f"{json.dumps(variant)}: no ranker step ({report.status}: {report.message})"
 
 

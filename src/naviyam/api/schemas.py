@@ -122,29 +122,29 @@ class FeedbackAccepted(BaseModel):
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _date_text_only(v: Any) -> Any:
-    # pydantic would read a number as seconds since 1970 (found by fuzzing the API)
-    if v is not None and not isinstance(v, (str, dt.date)):
-        raise ValueError("YYYY-MM-DD 형식의 날짜 문자열이어야 해요 (예: 2015-03-01)")
-    return v
+def _text_only(kind: type, message: str) -> BeforeValidator:
+    """Accept ISO text (or a ``kind`` object) only: pydantic would read a number as seconds since 1970
+    (found by fuzzing the API)."""
+
+    def check(v: Any) -> Any:
+        if v is not None and not isinstance(v, (str, kind)):
+            raise ValueError(message)
+        return v
+
+    return BeforeValidator(check)
 
 
 #: A day sent as ISO text (``YYYY-MM-DD``); a number is refused instead of read as a Unix time.
-IsoDate = Annotated[dt.date, BeforeValidator(_date_text_only)]
+IsoDate = Annotated[dt.date, _text_only(dt.date, "YYYY-MM-DD 형식의 날짜 문자열이어야 해요 (예: 2015-03-01)")]
+#: An instant sent as ISO 8601 text, likewise.
+IsoDateTime = Annotated[dt.datetime, _text_only(dt.datetime,
+                                                "ISO 8601 시각 문자열이어야 해요 (예: 2026-11-02T12:30:00)")]
 
 
 class ChatContext(BaseModel):
     lat: float | None = Field(None, ge=33.0, le=39.0, strict=True, description="Latitude of the user (Korea)")
     lon: float | None = Field(None, ge=124.0, le=132.0, strict=True, description="Longitude of the user (Korea)")
-    now: dt.datetime | None = Field(None, description="Request time, ISO 8601 (default: the server's clock)")
-
-    @field_validator("now", mode="before")
-    @classmethod
-    def _iso_text_only(cls, v):
-        # pydantic would read a number as seconds since 1970 (found by fuzzing the API)
-        if v is not None and not isinstance(v, (str, dt.datetime)):
-            raise ValueError("ISO 8601 시각 문자열이어야 해요 (예: 2026-11-02T12:30:00)")
-        return v
+    now: IsoDateTime | None = Field(None, description="Request time, ISO 8601 (default: the server's clock)")
 
 
 class ChatTurnCreate(BaseModel):
