@@ -162,6 +162,29 @@ def test_relaxation_is_reported_in_korean(generator):
     assert res.to_dict()["relaxed_filters"] == res.relaxed_filters
 
 
+@pytest.mark.parametrize("user_id, filters", [
+    (None, {"category": "치킨", "good_shop": True, "location_filter": {"dong": "행운동"}, "budget_filter": 3000}),
+    (1, {"location_filter": {"near": "home"}, "category": "치킨", "budget_filter": 3000}),
+    (1, {"location_filter": {"near": "home"}}),
+    (2, {"payment_method": "meal_card", "open_now": True}),
+])
+def test_relaxed_filters_says_beforehand_what_candidates_relaxes(generator, user_id, filters):
+    """The chat service asks this before searching near a user's home (naviyam.service.chat); it must agree."""
+    said = generator.relaxed_filters(user_id, filters, NOON)
+    assert said == generator.candidates(user_id, {"filters": filters}, NOON, k=10).relaxed_filters
+
+
+def test_distances_are_kept_per_origin_and_equal_the_formula(generator):
+    cat = generator.catalog
+    lat, lon = PLACES[1][2], PLACES[1][3]
+    first = cat.distances_m(lat, lon)
+    assert first is cat.distances_m(lat, lon)  # the same array again, not a new computation
+    assert np.array_equal(first, haversine_m(lat, lon, cat.lat, cat.lon))
+    with pytest.raises(ValueError):
+        first[0] = 0.0  # shared between requests: read-only
+    assert not np.array_equal(cat.distances_m(lat + 0.01, lon), first)
+
+
 def test_near_home_uses_the_users_home_dong(generator):
     res = generator.candidates(1, {"filters": {"location_filter": {"near": "home"}}}, NOON, k=100)
     home_lat, home_lon = PLACES[1][2], PLACES[1][3]  # user 1 lives in 신림동

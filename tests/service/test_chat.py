@@ -79,6 +79,37 @@ def test_the_shops_shown_get_the_reasons_every_candidate_used_to_get(runtime, tr
         assert all(r["reason"] for r in a.recommendations)
 
 
+class _Counting:
+    """The serving recommender, counting its whole-pipeline calls; ``precheck=False`` hides ``relaxed_filters``."""
+
+    def __init__(self, inner, precheck: bool = True):
+        self.inner, self.calls = inner, []
+        if precheck:
+            self.relaxed_filters = inner.relaxed_filters
+
+    def recommend(self, user, nlu, *args, **kw):
+        self.calls.append(dict(nlu["filters"]))
+        return self.inner.recommend(user, nlu, *args, **kw)
+
+
+def test_a_wish_the_home_area_cannot_meet_is_searched_once_without_the_place(runtime, trained_world, people):
+    """A known user who names no place is searched near home; when that would relax what they did ask for
+    (here a 2,000 won budget), the engine's first step says so and the one search goes without the place:
+    the same answer as searching twice, in one search."""
+    counted, twice = _Counting(runtime.recommender), _Counting(runtime.recommender, precheck=False)
+    once_service = ChatService(trained_world.engine, runtime.parser, counted)
+    twice_service = ChatService(trained_world.engine, runtime.parser, twice)
+    a = say(once_service, "2천원 이하 치킨 추천해줘", user_id=people["adult"])
+    b = say(twice_service, "2천원 이하 치킨 추천해줘", user_id=people["adult"])
+    assert len(counted.calls) == 1 and "location_filter" not in counted.calls[0]
+    assert len(twice.calls) == 2 and twice.calls[0]["location_filter"] == {"near": "home"}
+    assert a.recommendations and a.recommendations == b.recommendations  # (the wording follows the session id)
+    assert a.relaxed_filters == b.relaxed_filters and a.relaxed_filters
+    near = say(once_service, "배고파", user_id=people["adult"])  # nothing asked that the home area cannot meet
+    assert near.recommendations and counted.calls[-1]["location_filter"] == {"near": "home"}
+    assert len(counted.calls) == 2
+
+
 def test_a_turn_reads_first_and_writes_its_two_rows_at_the_end_in_one_transaction(service, trained_world, people):
     """Session row and interaction: one statement each, after every read, then one commit (SQLite's writer lock
     is held only for those)."""

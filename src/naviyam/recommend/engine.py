@@ -220,6 +220,11 @@ class RecommendationEngine:
                                     similarity=self.generator.funnels.get("itemknn")) if l1.candidates else None
         return l1, query, rows
 
+    def relaxed_filters(self, user: int | None, filters: dict[str, Any], context: Any = None) -> list[str]:
+        """The filters :meth:`recommend` would relax for these ``filters`` (Layer 1's first step alone)."""
+        now, lat, lon = _context_parts(context)
+        return self.generator.relaxed_filters(user, filters, RequestContext(now=now, lat=lat, lon=lon))
+
     def recommend(self, user: int | None, nlu_output: dict[str, Any] | None, context: Any = None,
                   top_k: int = DEFAULT_TOP_K, *, reasons: bool = True) -> RecommendationResult:
         """Top ``top_k`` recommendations (core.contract.Recommendation) for a user, an NLU object and a request context.

@@ -57,7 +57,7 @@ from naviyam.retrieval.catalog import ShopCatalog, catalog_fingerprint
 from naviyam.retrieval.embedding import CachedQueryEmbedder, Embedder, make_embedder
 from naviyam.retrieval.filters import DEFAULT_MIN_RESULTS, FilterSpec, Relaxation, apply_filters, build_spec
 from naviyam.retrieval.index import BuildStats, FusionConfig, ShopIndex
-from naviyam.retrieval.location import LocationResolver, Place, haversine_m
+from naviyam.retrieval.location import LocationResolver, Place
 
 log = logging.getLogger(__name__)
 
@@ -371,6 +371,21 @@ class CandidateGenerator:
         return mask
 
     # ------------------------------------------------------------------ requests
+    def _filter(self, st: _State, user_id: int | None, filters: dict[str, Any], context: RequestContext,
+                now: dt.datetime):
+        """A request's first step: the user, their home, the hard filters and what they relaxed."""
+        user = self.users.get(user_id)
+        home = st.resolver.home(user.district, user.dong) if user else None
+        spec, notes = build_spec(filters, st.resolver, now=now, lat=context.lat, lon=context.lon, home=home)
+        return user, home, spec, apply_filters(st.catalog, spec, self.config.min_results, notes)
+
+    def relaxed_filters(self, user_id: int | None, filters: dict[str, Any],
+                        context: RequestContext | None = None) -> list[str]:
+        """The filters :meth:`candidates` would relax for this request (its first step alone, a fraction of
+        a millisecond): a caller that would discard an answer with some filter relaxed asks this first."""
+        context = context or RequestContext()
+        return self._filter(self._state, user_id, filters, context, context.now or local_now())[3].relaxed_keys
+
     def candidates(self, user_id: int | None, nlu: dict[str, Any] | None, context: RequestContext | None = None,
                    k: int | None = None, *, keep_funnel_lists: bool = False) -> Layer1Result:
         """Merged candidates for one request: hard filters (relaxed if needed) → funnels → merge."""
@@ -383,11 +398,7 @@ class CandidateGenerator:
         filters = nlu.get("filters") or {}
         context = context or RequestContext()
         now = context.now or local_now()
-        user = self.users.get(user_id)
-        home = st.resolver.home(user.district, user.dong) if user else None
-
-        spec, notes = build_spec(filters, st.resolver, now=now, lat=context.lat, lon=context.lon, home=home)
-        fr = apply_filters(st.catalog, spec, cfg.min_results, notes)
+        user, home, spec, fr = self._filter(st, user_id, filters, context, now)
         t1 = time.perf_counter()
         timings["filters"] = (t1 - t0) * 1000
 
@@ -395,7 +406,7 @@ class CandidateGenerator:
         if origin is None and context.lat is not None and context.lon is not None:
             origin = Place(context.lat, context.lon, 1_000.0, "현재 위치")
         origin = origin or home
-        distances = haversine_m(origin.lat, origin.lon, st.catalog.lat, st.catalog.lon) if origin else None
+        distances = st.catalog.distances_m(origin.lat, origin.lon) if origin else None
         district = fr.spec.district or spec.district or (user.district if user else None)
         if district is None and distances is not None:
             district = st.catalog.districts[int(np.argmin(distances))]

@@ -14,12 +14,14 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import Engine, func, select
 
+from naviyam.core.geo import haversine_m
 from naviyam.core.safety import is_alcohol_shop
 from naviyam.db.models import ProductOrder, Review, Shop, ShopMenu, UserFavorite
 from naviyam.hours import format_hours, parse_closed_days
@@ -29,6 +31,10 @@ log = logging.getLogger(__name__)
 
 #: At most this many review snippets go into a shop's document.
 REVIEW_SNIPPETS = 3
+
+#: Memory for the per-catalog distance arrays of recent origins (:meth:`ShopCatalog.distances_m`): 1,000
+#: origins with 1,500 shops, 16 (the least kept) with 200,000.
+DISTANCE_CACHE_BYTES = 12_000_000
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,26 @@ class ShopCatalog:
             if len(masks) < 4096:  # the catalog's own values; a stray value is not kept forever
                 masks[(column, value)] = mask
         return mask
+
+    def distances_m(self, lat: float, lon: float) -> np.ndarray:
+        """Metres from (lat, lon) to every shop (:func:`naviyam.core.geo.haversine_m`); read-only, the last
+        origins that fit :data:`DISTANCE_CACHE_BYTES` kept per catalog (a home is a 동's centre, so origins repeat, and one
+        request asks up to four times: Layer 1, the radius filter and each widening of it)."""
+        cache: OrderedDict[tuple[float, float], np.ndarray] = self.__dict__.setdefault("_distances", OrderedDict())
+        key = (float(lat), float(lon))
+        lock = self.__dict__.setdefault("_distances_lock", threading.Lock())
+        with lock:
+            found = cache.get(key)
+            if found is not None:
+                cache.move_to_end(key)
+                return found
+        d = haversine_m(lat, lon, self.lat, self.lon)
+        d.flags.writeable = False
+        with lock:
+            cache[key] = d
+            while len(cache) > max(16, DISTANCE_CACHE_BYTES // max(1, d.nbytes)):
+                cache.popitem(last=False)
+        return d
 
     def values_mask(self, column: str, values) -> np.ndarray:
         """Rows whose ``column`` is any of ``values`` (:meth:`value_mask` of each)."""

@@ -69,7 +69,7 @@ import numpy as np
 from naviyam.core.clock import local_now
 from naviyam.core.text import particle
 from naviyam.retrieval.catalog import ShopCatalog
-from naviyam.retrieval.location import Place, dong_names, haversine_m
+from naviyam.retrieval.location import Place, dong_names
 
 #: Relaxation starts when fewer shops than this satisfy the filters.
 DEFAULT_MIN_RESULTS = 5
@@ -172,7 +172,7 @@ def filter_mask(catalog: ShopCatalog, spec: FilterSpec) -> np.ndarray:
     if spec.dong:
         m &= catalog.values_mask("dong", spec.dong_names or (spec.dong,))
     if spec.place is not None:
-        m &= haversine_m(spec.place.lat, spec.place.lon, catalog.lat, catalog.lon) <= spec.place.radius_m
+        m &= catalog.distances_m(spec.place.lat, spec.place.lon) <= spec.place.radius_m
     if spec.open_now:
         m &= catalog.open_at(spec.now or local_now())
     if spec.exclude_categories:
@@ -187,7 +187,7 @@ def filter_mask(catalog: ShopCatalog, spec: FilterSpec) -> np.ndarray:
         m &= catalog.min_price < spec.cheaper_than
     if spec.closer_than is not None:
         lat, lon, metres = spec.closer_than
-        m &= haversine_m(lat, lon, catalog.lat, catalog.lon) < metres
+        m &= catalog.distances_m(lat, lon) < metres
     return m
 
 

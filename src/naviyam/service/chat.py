@@ -79,6 +79,16 @@ class Recommender(Protocol):
         ...
 
 
+def _relaxes_more_than_place(recommender: Recommender, user_id: int | None, filters: dict[str, Any],
+                             context: dict[str, Any]) -> bool:
+    """Whether ``recommender`` would relax more than the place for ``filters`` (False when it cannot say before
+    recommending: the engine's ``relaxed_filters`` runs only the hard-filter step, not the whole pipeline)."""
+    relaxed_filters = getattr(recommender, "relaxed_filters", None)
+    if relaxed_filters is None:
+        return False
+    return any(not k.startswith("location_filter") for k in relaxed_filters(user_id, filters, context))
+
+
 class Parser(Protocol):
     version: str
 
@@ -373,9 +383,14 @@ class ChatService:
         # Spare candidates so that sorting and 'open first' choose from more than the list shown.
         pool = self.top_k * 4 + 10
         context = {"now": now, "lat": req.lat, "lon": req.lon}
-        out = recommender.recommend(req.user_id, {**nlu, "filters": filters}, context, pool, reasons=False)
-        if implicit_location and any(not k.startswith("location_filter") for k in out.relaxed_filters):
+        searched = filters
+        if implicit_location and _relaxes_more_than_place(recommender, req.user_id, filters, context):
             # What the user asked for matters more than the nearness they did not ask for.
+            searched = plan.filters
+        out = recommender.recommend(req.user_id, {**nlu, "filters": searched}, context, pool, reasons=False)
+        if implicit_location and searched is filters \
+                and any(not k.startswith("location_filter") for k in out.relaxed_filters):
+            # The same, for a recommender that cannot say beforehand what it would relax.
             out = recommender.recommend(req.user_id, {**nlu, "filters": plan.filters}, context, pool, reasons=False)
         recs = out.recommendations
         if not may_see_alcohol_shops(age):  # retrieval already left them out; a last guard
