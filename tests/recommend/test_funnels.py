@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from naviyam.recommend.funnels import FUNNEL_NAMES, Candidate, Funnel, FunnelQuery
+from naviyam.recommend.funnels import FUNNEL_NAMES, Candidate, Funnel, FunnelList, FunnelQuery
 from naviyam.recommend.funnels.contextual import TIME_SLOTS
 from naviyam.recommend.merge import merge_candidates
 from naviyam.retrieval.location import haversine_m
@@ -175,3 +175,17 @@ def test_the_merge_equals_its_definition(seed):
         want = _merge_by_the_definition(lists, k, None, share, method)
         assert [(c.shop_id, c.score, c.funnels, c.ranks, c.distance_m, c.row) for c in got] == \
             [(c.shop_id, c.score, c.funnels, c.ranks, c.distance_m, c.row) for c in want]
+        # the funnels' own form (parallel lists, what serving merges) gives the very same candidates
+        as_lists = {name: FunnelList(name, [c.shop_id for c in cs], [c.score for c in cs],
+                                     [c.distance_m for c in cs], [c.row for c in cs]) for name, cs in lists.items()}
+        assert merge_candidates(as_lists, k=k, quota_share=share, method=method) == got
+
+
+def test_a_funnel_list_reads_like_the_candidates_it_stands_for():
+    fl = FunnelList("content", [7, 3, 9], [1.0, 0.5, 0.0], None, [70, 30, 90])
+    cands = [Candidate(7, 1.0, {"content": 1.0}, None, 70), Candidate(3, 0.5, {"content": 0.5}, None, 30),
+             Candidate(9, 0.0, {"content": 0.0}, None, 90)]
+    assert len(fl) == 3 and fl[1] == cands[1] and fl[-1] == cands[2] and list(fl) == cands
+    assert fl == cands and fl[:2] == cands[:2] and isinstance(fl[:2], FunnelList)
+    assert fl != cands[:2] and fl != [*cands[:2], Candidate(9, 0.0, {"content": 0.0}, 5.0, 90)]
+    assert not FunnelList("content", [], [], None, []) and [c.shop_id for c in fl] == [7, 3, 9]

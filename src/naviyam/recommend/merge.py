@@ -15,9 +15,10 @@ merged scores. The final list is ordered by merged score.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from naviyam.recommend.funnels.base import Candidate
+from naviyam.recommend.funnels.base import Candidate, FunnelList
 
 DEFAULT_CANDIDATES = 100
 #: Tuned on held-out orders of half the users of the sample world (benchmarks/retrieval_eval.py, merge grid):
@@ -26,8 +27,15 @@ DEFAULT_CANDIDATES = 100
 DEFAULT_FUNNEL_WEIGHTS = {"collaborative": 1.0, "content": 1.0, "contextual": 0.5, "popularity": 0.25, "itemknn": 1.0}
 
 
+def _entries(name: str, cands: Sequence[Candidate]) -> Iterable[tuple[int, float, float | None, int]]:
+    """(shop id, the funnel's score, distance, row) of each proposal, read straight from a :class:`FunnelList`."""
+    if isinstance(cands, FunnelList):
+        return zip(cands.ids, cands.scores, cands.distances, cands.rows, strict=True)
+    return ((c.shop_id, c.funnels.get(name, c.score), c.distance_m, c.row) for c in cands)
+
+
 def merge_candidates(
-    lists: dict[str, list[Candidate]],
+    lists: Mapping[str, Sequence[Candidate]],
     k: int = DEFAULT_CANDIDATES,
     weights: dict[str, float] | None = None,
     quota_share: float = 0.25,
@@ -43,12 +51,10 @@ def merge_candidates(
     merged: dict[int, list[Any]] = {}
     for name in active:
         w = weights.get(name, 1.0)
-        for rank, c in enumerate(lists[name]):
-            sid = c.shop_id
+        for rank, (sid, score, distance, row) in enumerate(_entries(name, lists[name])):
             m = merged.get(sid)
-            score = c.funnels.get(name, c.score)
             if m is None:
-                merged[sid] = [{name: score}, {name: rank}, c.distance_m, c.row, w / (rrf_k + 1 + rank)]
+                merged[sid] = [{name: score}, {name: rank}, distance, row, w / (rrf_k + 1 + rank)]
                 continue
             funnels, ranks = m[0], m[1]
             if score > funnels.get(name, 0.0):
@@ -69,10 +75,10 @@ def merge_candidates(
     chosen: dict[int, None] = {}
     quota = int(quota_share * k / len(active))
     for name in active:
-        for c in lists[name][:quota]:
+        for sid, *_rest in _entries(name, lists[name][:quota]):
             if len(chosen) >= k:
                 break
-            chosen.setdefault(c.shop_id, None)
+            chosen.setdefault(sid, None)
     for sid in sorted(scores, key=best_first):
         if len(chosen) >= k:
             break

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from naviyam.recommend.funnels.base import Candidate, FitContext, Funnel, FunnelQuery, top_k_candidates
+from naviyam.recommend.funnels.base import Candidate, FitContext, Funnel, FunnelList, FunnelQuery, top_k_candidates
 from naviyam.recommend.funnels.collaborative import CollaborativeFunnel
 from naviyam.recommend.funnels.content import ContentFunnel
 from naviyam.recommend.funnels.contextual import ContextualFunnel
@@ -21,5 +21,5 @@ FUNNEL_NAMES = tuple(FUNNELS)
 
 __all__ = [
     "FUNNELS", "FUNNEL_NAMES", "Candidate", "CollaborativeFunnel", "ContentFunnel", "ContextualFunnel", "FitContext",
-    "Funnel", "FunnelQuery", "ItemKNNFunnel", "PopularityFunnel", "top_k_candidates",
+    "Funnel", "FunnelList", "FunnelQuery", "ItemKNNFunnel", "PopularityFunnel", "top_k_candidates",
 ]

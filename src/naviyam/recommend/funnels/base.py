@@ -13,6 +13,7 @@ Funnels that learn state save it with ``save(folder)`` and restore it with
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -47,6 +48,40 @@ class Candidate:
         return {"shop_id": self.shop_id, "score": round(self.score, 6),
                 "funnels": {k: round(v, 6) for k, v in self.funnels.items()},
                 "distance_m": None if self.distance_m is None else round(self.distance_m, 1)}
+
+
+class FunnelList(Sequence):
+    """One funnel's proposals, best first, as parallel Python lists; a :class:`Candidate` is made only when one is
+    read (the merge reads the lists themselves: a request's funnels propose ~400 shops and 100 are kept).
+
+    It reads like the list of candidates it stands for: ``len``, indexing, slicing, iteration, ``==``.
+    """
+
+    __slots__ = ("name", "ids", "scores", "distances", "rows")
+
+    def __init__(self, name: str, ids: list[int], scores: list[float], distances: list[float | None] | None,
+                 rows: list[int]):
+        self.name, self.ids, self.scores, self.rows = name, ids, scores, rows
+        self.distances = [None] * len(ids) if distances is None else distances
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return FunnelList(self.name, self.ids[i], self.scores[i], self.distances[i], self.rows[i])
+        v = self.scores[i]
+        return Candidate(self.ids[i], v, {self.name: v}, self.distances[i], self.rows[i])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # compares by content, like a list
+
+    def __repr__(self) -> str:
+        return f"FunnelList({self.name!r}, {list(self)!r})"
 
 
 @dataclass
@@ -85,7 +120,7 @@ class Funnel(Protocol):
 
     def fit(self, ctx: FitContext) -> Funnel: ...
 
-    def candidates(self, query: FunnelQuery, k: int) -> list[Candidate]: ...
+    def candidates(self, query: FunnelQuery, k: int) -> Sequence[Candidate]: ...
 
 
 class PersistentFunnel(Funnel, Protocol):
@@ -96,7 +131,7 @@ class PersistentFunnel(Funnel, Protocol):
 
 
 def top_k_candidates(name: str, scores: np.ndarray, allowed: np.ndarray, k: int, catalog: ShopCatalog,
-                     distances: np.ndarray | None = None, min_score: float | None = None) -> list[Candidate]:
+                     distances: np.ndarray | None = None, min_score: float | None = None) -> FunnelList:
     """The ``k`` best allowed rows as candidates, scores min-max normalised over the allowed rows.
 
     Rows with a non-finite score (or below ``min_score``) are never returned.
@@ -116,8 +151,5 @@ def top_k_candidates(name: str, scores: np.ndarray, allowed: np.ndarray, k: int,
     order = np.lexsort((rows, -s))
     rows = rows[order]
     # Python numbers in one go (indexing numpy arrays element by element costs more than the candidates)
-    ids, values, row_list = catalog.ids[rows].tolist(), norm[order].tolist(), rows.tolist()
-    if distances is None:
-        return [Candidate(i, v, {name: v}, None, r) for i, v, r in zip(ids, values, row_list, strict=True)]
-    dist = np.asarray(distances[rows], dtype=np.float64).tolist()
-    return [Candidate(i, v, {name: v}, d, r) for i, v, d, r in zip(ids, values, dist, row_list, strict=True)]
+    dist = None if distances is None else np.asarray(distances[rows], dtype=np.float64).tolist()
+    return FunnelList(name, catalog.ids[rows].tolist(), norm[order].tolist(), dist, rows.tolist())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +94,7 @@ class CollaborativeFunnel:
         user_vec = self.user_items_t_ @ profile  # users
         return self.item_users_ @ user_vec
 
-    def candidates(self, query: FunnelQuery, k: int) -> list[Candidate]:
+    def candidates(self, query: FunnelQuery, k: int) -> Sequence[Candidate]:
         s = self.user_scores(query.user_id)
         if s is None:
             return []

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from naviyam.recommend.funnels.base import Candidate, FitContext, FunnelQuery, top_k_candidates
+from naviyam.recommend.funnels.base import Candidate, FitContext, FunnelList, FunnelQuery, top_k_candidates
 from naviyam.retrieval.index import FusionConfig
 
 #: Korean search words for the contract's dietary_preferences values.
@@ -62,17 +63,15 @@ class ContentFunnel:
         self.col_to_row_ = np.array([row_of.get(int(s), -1) for s in self.matrix_.shop_ids], dtype=np.int64)
         self._catalog = catalog
 
-    def candidates(self, query: FunnelQuery, k: int) -> list[Candidate]:
+    def candidates(self, query: FunnelQuery, k: int) -> Sequence[Candidate]:
         text = query_text(query.filters, query.semantic_query)
         cat = self._catalog
         if text:
             res = self.index_.search(text, k=k, allowed=query.allowed, fusion=self.fusion)
-            rows, scores = res.rows.tolist(), res.scores.tolist()
-            ids = cat.ids[res.rows].tolist()
-            dist = [None] * len(rows) if query.distances is None else \
+            dist = None if query.distances is None else \
                 np.asarray(query.distances[res.rows], dtype=np.float64).tolist()
-            return [Candidate(int(i), float(s), {self.name: float(s)}, d, r)
-                    for i, s, d, r in zip(ids, scores, dist, rows, strict=True)]
+            return FunnelList(self.name, cat.ids[res.rows].tolist(), np.asarray(res.scores, dtype=np.float64).tolist(),
+                              dist, res.rows.tolist())
         if not self.use_profile:
             return []
         cols, weights = self.matrix_.history(query.user_id)

@@ -18,6 +18,7 @@ New shops score like any other, so they enter Layer 1 through this funnel.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -103,7 +104,7 @@ class ContextualFunnel:
         s += self.w_budget * np.where(np.isfinite(price), fit, 0.0)
         return s
 
-    def candidates(self, query: FunnelQuery, k: int) -> list[Candidate]:
+    def candidates(self, query: FunnelQuery, k: int) -> Sequence[Candidate]:
         return top_k_candidates(self.name, self.scores(query), query.allowed, k, self._catalog, query.distances)
 
     def save(self, folder: Path) -> None:

@@ -16,6 +16,7 @@ funnels' job.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -123,7 +124,7 @@ class ItemKNNFunnel:
         out[has] = s[self.row_to_col_[has]]
         return out
 
-    def candidates(self, query: FunnelQuery, k: int) -> list[Candidate]:
+    def candidates(self, query: FunnelQuery, k: int) -> Sequence[Candidate]:
         scores = self.scores_by_row(query.user_id)
         if scores is None:
             return []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +64,7 @@ class PopularityFunnel:
         self.raw_by_row_ = raw
         self._catalog = cat
 
-    def candidates(self, query: FunnelQuery, k: int) -> list[Candidate]:
+    def candidates(self, query: FunnelQuery, k: int) -> Sequence[Candidate]:
         cat = self._catalog
         scores = self.scores_.copy()
         if query.district:
