@@ -21,11 +21,14 @@ def get_db(request: Request) -> Iterator[Session]:
         session.close()
 
 
-def get_app_settings(request: Request) -> Settings:
+# The dependencies that only read the app's state are ``async def``: FastAPI runs a plain ``def`` dependency on the
+# thread pool, whose limiter (``request_concurrency``, 2) the requests' own work waits for, so every /chat request
+# queued twice, once only to fetch the runtime.
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     """The models and services this server runs (tests swap it with ``app.dependency_overrides``)."""
     return request.app.state.runtime
 
@@ -35,7 +38,7 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def require_admin(
+async def require_admin(
     request: Request,
     x_api_key: Annotated[str | None, Header(description="Admin API key (NAVIYAM_ADMIN_API_KEY)")] = None,
 ) -> None:
