@@ -96,6 +96,25 @@ def test_a_full_rebuild_after_editing_ten_shops_embeds_ten_documents(tmp_path):
     assert 3 in ids
 
 
+def test_reloads_share_one_embedder_and_its_query_vectors(tmp_path):
+    """A hot reload or an A/B candidate loads the index again: the model is not loaded twice and the queries
+    already asked are not embedded again (a query's vector depends on the embedder and the text alone)."""
+    engine, registry = fresh_world(tmp_path)
+    emb = HashingEmbedder(dim=96)
+    build_layer1(engine, registry, config=Layer1Config(embedder=emb.name), embedder=emb)
+    first = CandidateGenerator.load(engine, registry)
+    shared = first.index.embedder
+    assert shared.name == emb.name
+    asked = {"filters": {}, "semantic_query": "바삭한 치킨 먹고 싶은 날"}
+    before = first.candidates(None, asked, NOON, k=10)
+    misses = shared.misses
+    second = CandidateGenerator.load(engine, registry)
+    assert second.index.embedder is shared and second.index is not first.index
+    after = second.candidates(None, asked, NOON, k=10)
+    assert shared.misses == misses  # answered from the cache the first load filled
+    assert [c.shop_id for c in after.candidates] == [c.shop_id for c in before.candidates]
+
+
 def test_load_without_a_build_says_what_to_run(tmp_path):
     engine, registry = fresh_world(tmp_path)
     with pytest.raises(LookupError, match="naviyam index build"):

@@ -282,6 +282,26 @@ class _State:
     fingerprint: str | None
 
 
+_shared_embedders: dict[str, CachedQueryEmbedder] = {}
+_shared_embedders_lock = threading.Lock()
+
+
+def shared_embedder(spec: str, cache_size: int = 4096) -> CachedQueryEmbedder:
+    """The process's one embedder for ``spec`` (see :func:`make_embedder`), with one cache of query vectors.
+
+    A reload of the index (the nightly swap, a hot reload, the candidate of an A/B test beside production) uses
+    it again: the model is not loaded a second time, and the queries already asked stay answered from the cache
+    (a query's vector depends only on the embedder and the text, never on the index version).
+    """
+    with _shared_embedders_lock:
+        emb = _shared_embedders.get(spec)
+        if emb is None:
+            emb = _shared_embedders[spec] = CachedQueryEmbedder(make_embedder(spec), cache_size)
+        elif emb.size < cache_size:
+            emb.size = cache_size
+        return emb
+
+
 class CandidateGenerator:
     """Layer 1 at serving time: everything in memory, one call per request."""
 
@@ -310,7 +330,7 @@ class CandidateGenerator:
             raise LookupError("no Layer 1 index has been built yet: run `naviyam index build`")
         folder = Path(current.path)
         config = config or load_config(folder)
-        embedder = embedder or make_embedder(config.embedder)
+        embedder = embedder or shared_embedder(config.embedder, config.query_cache_size)
         fingerprint = catalog_fingerprint(engine)
         arts = load_artifacts(folder, ShopCatalog.load(engine), embedder)
         gen = cls(arts, config=config, users=UserDirectory.load(engine), engine=engine, version=current.version,
