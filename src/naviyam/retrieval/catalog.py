@@ -107,6 +107,9 @@ class ShopCatalog:
         self.dong_array = np.array([d or "" for d in self.dongs], dtype=object)
         self.district_array = np.array(self.districts, dtype=object)
         self.category_array = np.array(self.categories, dtype=object)
+        #: origin (lat, lon) -> metres to every shop, most recent last (:meth:`distances_m`)
+        self._distances: OrderedDict[tuple[float, float], np.ndarray] = OrderedDict()
+        self._distances_lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -131,9 +134,8 @@ class ShopCatalog:
         """Metres from (lat, lon) to every shop (:func:`naviyam.core.geo.haversine_m`); read-only, the last
         origins that fit :data:`DISTANCE_CACHE_BYTES` kept per catalog (a home is a 동's centre, so origins repeat, and one
         request asks up to four times: Layer 1, the radius filter and each widening of it)."""
-        cache: OrderedDict[tuple[float, float], np.ndarray] = self.__dict__.setdefault("_distances", OrderedDict())
+        cache, lock = self._distances, self._distances_lock
         key = (float(lat), float(lon))
-        lock = self.__dict__.setdefault("_distances_lock", threading.Lock())
         with lock:
             found = cache.get(key)
             if found is not None:
