@@ -22,6 +22,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from naviyam import __version__
+from naviyam.api.compute import ComputePool
 from naviyam.api.guard import GuardMiddleware
 from naviyam.api.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from naviyam.api.routes import admin, chat, dashboard, feedback, health, recommendations, shops, users
@@ -137,17 +138,20 @@ def _lifespan(settings: Settings, engine, runtime, redis_up):
         else:
             app.state.runtime = await run_in_threadpool(Runtime.load, app.state.engine, settings)
         app.state.metrics.set_model_versions(app.state.runtime.model_versions())
-        # One math thread per request thread, and at most request_concurrency requests computing at once
-        # (the thread pool's limiter is FIFO: the rest wait in line instead of fighting over two cores).
+        # One math thread per request thread, and at most request_concurrency requests computing at once on
+        # each pool (both are FIFO: the rest wait in line instead of fighting over two cores and one lock).
         restore_threads = limit_math_threads(settings.math_threads)
         limiter = anyio.to_thread.current_default_thread_limiter()
         pool_tokens = limiter.total_tokens
         if settings.request_concurrency > 0:
             limiter.total_tokens = settings.request_concurrency
+        # Chat turns and recommendations compute on the worker's own pool (naviyam.api.compute).
+        app.state.compute = ComputePool(settings.request_concurrency)
         log.info("naviyam %s serving on %s", __version__,
                  app.state.engine.url.render_as_string(hide_password=True))
         yield
         limiter.total_tokens = pool_tokens
+        app.state.compute.close()
         restore_threads()
         close = getattr(app.state.rate_limiter, "close", None)
         if close is not None:

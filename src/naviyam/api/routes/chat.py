@@ -3,8 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 
+from naviyam.api.compute import compute_pool
 from naviyam.api.deps import RuntimeDep
 from naviyam.api.identity import identify
 from naviyam.api.schemas import ChatContext, ChatTurnCreate, ChatTurnPublic, ErrorPublic
@@ -36,7 +36,7 @@ async def chat(body: ChatTurnCreate, request: Request, runtime: RuntimeDep,
     now = to_local(ctx.now) if ctx.now is not None else None
     who = identify(body.user_id)
     service = runtime.chat_service()
-    reply = await run_in_threadpool(service.chat, ChatRequest(
+    reply = await compute_pool(request).run(service.chat, ChatRequest(
         message=body.message, user_id=who.user_id, session_id=body.session_id or who.session_id(), lat=ctx.lat,
         lon=ctx.lon, now=now, app_user=who.app_user))
     request.app.state.metrics.chat_intents.labels(reply.intent).inc()

@@ -4,8 +4,8 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.concurrency import run_in_threadpool
 
+from naviyam.api.compute import compute_pool
 from naviyam.api.deps import RuntimeDep
 from naviyam.api.identity import identify
 from naviyam.api.schemas import (
@@ -76,7 +76,7 @@ async def recommendations(body: RecommendationsCreate, request: Request, runtime
     now = to_local(ctx.now) if ctx.now is not None else local_now()
     query = str(nlu.get("text") or nlu.get("semantic_query") or "")[:500]
 
-    served = await run_in_threadpool(
+    served = await compute_pool(request).run(
         recommend_and_log, service, user_id=who.user_id, app_user=who.app_user, nlu={**nlu, "filters": filters},
         query=query, now=now, lat=ctx.lat, lon=ctx.lon, top_k=body.top_k, profile_birthday=profile.birthday)
     res, interaction_id = served.result, served.interaction_id
