@@ -66,3 +66,36 @@ def test_each_shops_cheapest_main_and_closing_time_are_worked_out_with_the_facts
     for f in facts.values():
         assert f.cheapest_main == min((m[2] for m in f.mains), default=None)
         assert f.closes_hhmm == f"{f.close_time:%H:%M}"
+
+
+def test_versions_are_read_again_at_once_after_a_bump_here_and_after_a_second_for_other_processes(tmp_path):
+    from naviyam.db.models import DataVersion
+
+    engine = _world(tmp_path)
+    clock = [100.0]
+    cache = ShopFactsCache(recheck_s=1.0, monotonic=lambda: clock[0])
+    with session_scope(engine) as s:
+        shop_id = s.scalars(select(ShopMenu.shop_id).order_by(ShopMenu.id)).first()
+        before = cache.get(s, [shop_id])[shop_id]
+    # Another process imports: rows and version change, but this process's bump counter does not move.
+    with session_scope(engine) as s:
+        s.add(ProductOrder(id=10_000_002, user_id=1, shop_id=shop_id, quantity=1, amount=7000,
+                           payment_method="card", ordered_at=START))
+        row = s.get(DataVersion, "product_order")
+        if row is None:
+            s.add(DataVersion(aspect="product_order", version=1, changed_at=START, source="other process"))
+        else:
+            row.version += 1
+    clock[0] += 0.5
+    with session_scope(engine) as s:
+        assert cache.get(s, [shop_id])[shop_id].orders == before.orders  # trusted for a second
+    clock[0] += 0.6
+    with session_scope(engine) as s:
+        assert cache.get(s, [shop_id])[shop_id].orders == before.orders + 1
+    # A write of this process (through bump) is seen by the very next answer.
+    with session_scope(engine) as s:
+        s.add(ProductOrder(id=10_000_003, user_id=1, shop_id=shop_id, quantity=1, amount=7000,
+                           payment_method="card", ordered_at=START))
+        bump(s.connection(), ("product_order",), "test")
+    with session_scope(engine) as s:
+        assert cache.get(s, [shop_id])[shop_id].orders == before.orders + 2

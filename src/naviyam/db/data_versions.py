@@ -42,8 +42,20 @@ ASPECT_NAMES = {"shop": "가게", "shop_menu": "메뉴", "brand": "브랜드", "
                 PRIVACY: "보호자 동의·삭제 요청"}
 
 
+#: How many times :func:`bump` ran in this process: a reader that keeps the versions for a while
+#: (naviyam.service.policy.ShopFactsCache) reads them again at once after a write of its own process.
+_local_bumps = 0
+
+
+def local_bumps() -> int:
+    """How many times :func:`bump` ran in this process (a change says: read the versions again now)."""
+    return _local_bumps
+
+
 def bump(conn: Connection, aspects: Iterable[str], source: str) -> None:
     """Record that ``aspects`` changed (inside the caller's transaction)."""
+    global _local_bumps
+    _local_bumps += 1
     table = DataVersion.__table__
     now = utcnow()
     for aspect in sorted(set(aspects)):

@@ -54,9 +54,10 @@ def store_interaction(
            "model_versions": model_versions, "ab_arm": ab_arm, "app_user": app_user, "location": location,
            "minimised": minimised}
     with write_lock(session.get_bind()):  # the turn's one write transaction: its statements and commit together
+        conn = session.connection()  # Core statements on the session's connection (no ORM layer per statement)
         for statement, parameters in before:
-            session.execute(statement, parameters)
-        key = session.execute(_INSERT_INTERACTION, row).inserted_primary_key
+            conn.execute(statement, parameters)
+        key = conn.execute(_INSERT_INTERACTION, row).inserted_primary_key
         session.commit()  # also flushes what the turn added through the ORM (chat feedback, a safety alert)
     assert key is not None
     return int(key[0])

@@ -140,7 +140,7 @@ class RecommendationEngine:
         self._lock = threading.Lock()
         self._builder: FeatureBuilder | None = None
         #: per catalog row, what a recommendation shows of its menus (a catalog never changes; a refresh makes a new one)
-        self._menu_facts: tuple[Any, dict[int, _MenuFacts]] = (None, {})
+        self._menu_facts: tuple[Any, dict[int, _RowFacts]] = (None, {})
         self.ranker: WideDeepRanker | None = None
         self._wide_weights: np.ndarray | None = None
         if ranker is not None:
@@ -291,9 +291,10 @@ class RecommendationEngine:
         builds each (``reasons=False``)."""
         pending: dict[int, Callable[[], str]] = {}
         recs = []
+        distances = rows.distance_m.tolist() if rows is not None else None
         for i in final:
             rec, make_reason = self._recommendation(cands[i], float(scores[i]), rows, i, query, origin,
-                                                    query.filters, open_mask, wide_weights)
+                                                    query.filters, open_mask, wide_weights, distances)
             if reasons:
                 rec["reason"] = make_reason()
             else:
@@ -303,19 +304,24 @@ class RecommendationEngine:
 
     def _recommendation(self, cand, score: float, rows: FeatureRows | None, i: int, query: RankingQuery,
                         origin, filters: dict[str, Any], open_mask: np.ndarray,
-                        wide_weights: np.ndarray | None) -> tuple[dict[str, Any], Callable[[], str]]:
-        """One recommendation (its ``reason`` None) and what builds its reason."""
+                        wide_weights: np.ndarray | None, distances: list[float] | None = None,
+                        ) -> tuple[dict[str, Any], Callable[[], str]]:
+        """One recommendation (its ``reason`` None) and what builds its reason. ``distances``: the list of
+        ``rows.distance_m`` (made once per list by the caller)."""
         cat = self.builder().catalog
         r = cat.row_of[cand.shop_id]
-        menu = self._menus_of(cat, r)
+        shop = self._row_facts(cat, r)
+        menu = shop.menu
         sid = int(cand.shop_id)
         rating = self.state.shop_rating(sid)
-        if rating is None and np.isfinite(cat.rating[r]):
-            rating = float(cat.rating[r])
+        if rating is None:
+            rating = shop.catalog_rating
         distance = None
-        if rows is not None and np.isfinite(rows.distance_m[i]):
-            distance = float(rows.distance_m[i])
-        elif cand.distance_m is not None:
+        if rows is not None:
+            d = distances[i] if distances is not None else float(rows.distance_m[i])
+            if math.isfinite(d):
+                distance = d
+        if distance is None and cand.distance_m is not None:
             distance = float(cand.distance_m)
         funnels = candidate_funnels(cand)
 
@@ -325,31 +331,37 @@ class RecommendationEngine:
 
         return {
             "shop_id": sid,
-            "name": cat.names[r],
-            "category": cat.categories[r],
-            "district": cat.districts[r],
+            "name": shop.name,
+            "category": shop.category,
+            "district": shop.district,
             "distance_m": round(distance, 1) if distance is not None else None,
             "price_range": {"min": menu.price_range[0], "max": menu.price_range[1], "text": menu.price_range[2]}
             if menu.price_range else None,
             "signature_menus": [{"name": name, "price": price} for name, price in menu.signature],
             "rating": round(rating, 2) if rating is not None else None,
-            "is_good_shop": bool(cat.is_good_shop[r]),
-            "accepts_meal_card": bool(cat.accepts_meal_card[r]),
+            "is_good_shop": shop.is_good_shop,
+            "accepts_meal_card": shop.accepts_meal_card,
             "open_now": bool(open_mask[r]),
             "score": round(score, 6),
             "funnels": {k: round(v, 4) for k, v in funnels.items()},
             "reason": None,
         }, make_reason
 
-    def _menus_of(self, cat, r: int) -> _MenuFacts:
-        """The menu facts of catalog row ``r``, kept while ``cat`` serves."""
+    def _row_facts(self, cat, r: int) -> _RowFacts:
+        """What a recommendation shows of catalog row ``r`` that the catalog alone decides, kept while ``cat``
+        serves (a catalog never changes; a refresh makes a new one)."""
         cached_cat, facts = self._menu_facts
         if cached_cat is not cat:
             facts = {}
             self._menu_facts = (cat, facts)
         found = facts.get(r)
         if found is None:
-            found = facts[r] = _menu_facts(cat.menus[r])
+            rating = float(cat.rating[r])
+            found = facts[r] = _RowFacts(
+                menu=_menu_facts(cat.menus[r]), name=cat.names[r], category=cat.categories[r],
+                district=cat.districts[r], is_good_shop=bool(cat.is_good_shop[r]),
+                accepts_meal_card=bool(cat.accepts_meal_card[r]),
+                catalog_rating=rating if math.isfinite(rating) else None)
         return found
 
     def _reason_inputs(self, cand, rows: FeatureRows | None, i: int, query: RankingQuery, origin,
@@ -392,6 +404,21 @@ class _MenuFacts:
     signature: tuple[tuple[str, int], ...]
     #: the cheapest real meal, for the reason (:func:`_meal_price`)
     meal_price: float | None
+
+
+@dataclass(frozen=True)
+class _RowFacts:
+    """What a recommendation shows of one catalog row that the catalog alone decides, worked out once per
+    catalog (numpy's scalars cost more than the lookups they save when read shop by shop on every request)."""
+
+    menu: _MenuFacts
+    name: str
+    category: str
+    district: str
+    is_good_shop: bool
+    accepts_meal_card: bool
+    #: the catalog's mean rating (None without reviews): used when the interaction state has none
+    catalog_rating: float | None
 
 
 def _menu_facts(menus) -> _MenuFacts:

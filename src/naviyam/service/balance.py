@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session as DBSession
 
 from naviyam.core.clock import zone
@@ -110,15 +110,24 @@ def recent_meals(db: DBSession, user_id: int | None, *, now: dt.datetime,
         return WeekMeals()
     end = now.replace(tzinfo=zone()).astimezone(dt.UTC).replace(tzinfo=None)
     start = end - dt.timedelta(days=days)
-    shops = [*db.scalars(select(ProductOrder.shop_id).where(
-        ProductOrder.user_id == user_id, ProductOrder.ordered_at >= start, ProductOrder.ordered_at <= end))]
-    shops += [*db.scalars(select(FeedbackEvent.shop_id).where(
-        FeedbackEvent.user_id == user_id, FeedbackEvent.feedback_type == "ordered",
-        FeedbackEvent.created_at >= start, FeedbackEvent.created_at <= end))]
+    window = {"user_id": user_id, "start": start, "end": end}
+    conn = db.connection()  # Core statements on the session's connection (no ORM layer per statement)
+    shops = [*conn.scalars(_ORDERED_SHOPS, window), *conn.scalars(_ORDERED_IN_CHAT, window)]
     if not shops:
         return WeekMeals()
-    category = dict(db.execute(select(Shop.id, Shop.category).where(Shop.id.in_(set(shops)))).all())
+    category = dict(conn.execute(_CATEGORIES, {"ids": sorted(set(shops))}).all())
     return WeekMeals(Counter(category[s] for s in shops if s in category))
+
+
+# Prepared once (read on a known user's search turns): the shops of their orders and of their 'ordered' chat
+# feedback in a window, and the categories of those shops.
+_ORDERED_SHOPS = select(ProductOrder.shop_id).where(
+    ProductOrder.user_id == bindparam("user_id"), ProductOrder.ordered_at >= bindparam("start"),
+    ProductOrder.ordered_at <= bindparam("end"))
+_ORDERED_IN_CHAT = select(FeedbackEvent.shop_id).where(
+    FeedbackEvent.user_id == bindparam("user_id"), FeedbackEvent.feedback_type == "ordered",
+    FeedbackEvent.created_at >= bindparam("start"), FeedbackEvent.created_at <= bindparam("end"))
+_CATEGORIES = select(Shop.id, Shop.category).where(Shop.id.in_(bindparam("ids", expanding=True)))
 
 
 def balanced_dish(category: str | None, menus: Iterable[tuple[str, str | None, int]],

@@ -277,7 +277,7 @@ class ChatService:
     def _load_session(self, db: DBSession, session_id: str | None, user_id: int | None) -> tuple[ChatSession, bool]:
         """The conversation's row as an object outside the ORM session (stored by :func:`_session_write`), and
         whether it is new: a new row for an unknown id, or when the id belongs to another user."""
-        found = db.execute(_READ_SESSION, {"session_id": session_id}).first() if session_id else None
+        found = db.connection().execute(_READ_SESSION, {"session_id": session_id}).first() if session_id else None
         if found is None or (found.user_id is not None and user_id is not None and found.user_id != user_id):
             row = ChatSession(id=session_id if session_id and found is None else uuid.uuid4().hex, user_id=user_id,
                               state={}, turns=0)

@@ -25,7 +25,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,7 +92,7 @@ class Plan:
 def per_meal_amount(db: DBSession, district: str | None, default: int = DEFAULT_PER_MEAL) -> int:
     """The meal card's amount per meal in a 구 (the default where the operator has no row)."""
     if district:
-        row = db.execute(_PER_MEAL, {"district": district}).first()  # prepared once: read on every search turn
+        row = db.connection().execute(_PER_MEAL, {"district": district}).first()  # prepared: read on every search turn
         if row is not None:
             return int(row.per_meal)
     return int(default)
@@ -210,25 +211,36 @@ class ShopFactsCache:
     while the operator's data stays the same.
 
     Every write path of the operator's data bumps its ``data_version`` (naviyam.db.data_versions); a request
-    reads those few versions and rereads every shop when one of ``shop``, ``shop_menu`` or ``product_order``
-    moved on. A shop the cache does not know (added by hand since) is read from the database as before. Rows
+    reads those few versions (at most once a second, and at once after a write of this process) and rereads every
+    shop when one of ``shop``, ``shop_menu`` or ``product_order`` moved on. A shop the cache does not know (added by hand since) is read from the database as before. Rows
     edited by hand in SQL, which bump no version, are seen after the next import or a restart, like the models.
     """
 
     ASPECTS = ("shop", "shop_menu", "product_order")
+    #: Seconds the versions read are trusted before they are read again (a write of this process, through
+    #: ``data_versions.bump``, makes the next answer read them at once; another process's after this long).
+    RECHECK_S = 1.0
 
-    def __init__(self) -> None:
+    def __init__(self, recheck_s: float = RECHECK_S, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._facts: dict[int, _ShopFacts] = {}
         self._versions: dict[str, int] | None = None
         self._lock = threading.Lock()
+        self.recheck_s = recheck_s
+        self._monotonic = monotonic
+        self._checked: tuple[float, int] | None = None  # (when, data_versions.local_bumps()) of the last read
 
     def get(self, db: DBSession, shop_ids: Sequence[int]) -> dict[int, _ShopFacts]:
-        conn = db.connection()
-        versions = {a: v for a, v in data_versions.current(conn).items() if a in self.ASPECTS}
+        now, bumps = self._monotonic(), data_versions.local_bumps()
+        checked = self._checked
+        if checked is None or checked[1] != bumps or now - checked[0] >= self.recheck_s:
+            conn = db.connection()
+            versions = {a: v for a, v in data_versions.current(conn).items() if a in self.ASPECTS}
+            with self._lock:
+                if versions != self._versions:
+                    self._facts = _facts(db, None)
+                    self._versions = versions
+                self._checked = (now, bumps)
         with self._lock:
-            if versions != self._versions:
-                self._facts = _facts(db, None)
-                self._versions = versions
             facts = self._facts
         ids = {int(s) for s in shop_ids}
         missing = [i for i in ids if i not in facts]

@@ -178,7 +178,7 @@ class CandidateLike(Protocol):
 def candidate_funnels(c: Any) -> dict[str, float]:
     """Funnel name -> normalised score of a candidate (a mapping, or names plus ``funnel_scores``)."""
     f = getattr(c, "funnels", None) or {}
-    if isinstance(f, Mapping):
+    if type(f) is dict or isinstance(f, Mapping):  # a dict skips the ABC check (~100 candidates per request)
         return {str(k): float(v or 0.0) for k, v in f.items()}
     scores = getattr(c, "funnel_scores", None) or {}
     return {str(name): float(scores.get(name, 0.0) or 0.0) for name in f}
