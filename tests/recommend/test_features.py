@@ -265,3 +265,46 @@ def test_rows_of_shops_and_an_unknown_shop_is_refused(catalog):
     assert b.rows(ids).tolist() == expected and b.rows(np.array(ids, dtype=np.int64)).tolist() == expected
     with pytest.raises(KeyError, match="999999"):
         b.rows([ids[0], 999999])
+
+
+def test_window_counts_from_the_order_slots_equal_the_per_shop_search_and_follow_new_orders():
+    import random
+
+    from naviyam.recommend.features import InteractionState
+
+    rng = random.Random(11)
+    shops = list(range(1, 30))
+    state = InteractionState({}, {s: "분식" for s in shops}, {s: "관악구" for s in shops})
+    t0 = dt.datetime(2026, 3, 1, 12)
+    times = sorted(t0 + dt.timedelta(minutes=rng.randrange(0, 90 * 24 * 60)) for _ in range(400))
+    for t in times:
+        state.apply_order(rng.randrange(1, 50), rng.choice(shops[:20]), 5000, t)
+
+    def expected(ids, when, days):
+        since = when - dt.timedelta(days=days)
+        return [float(sum(since <= t < when for t in state.shop_order_times.get(int(s), []))) for s in ids]
+
+    def check(n_reads):
+        for _ in range(n_reads):
+            when = t0 + dt.timedelta(days=rng.randrange(0, 100), minutes=rng.randrange(0, 1440))
+            ids = rng.sample(shops + [999], 12)  # 999 and shops[20:] never ordered from
+            for (counts, total), days in zip(state.recent_orders_windows(ids, when, (7, 30)), (7, 30), strict=True):
+                assert counts.tolist() == expected(ids, when, days)
+                assert total == sum(when - dt.timedelta(days=days) <= t < when for t in state.order_times)
+
+    check(1)
+    assert state._order_slots is None  # first read: searched per shop
+    check(20)
+    assert state._order_slots is not None and state._order_slots.n == 400
+    state.apply_order(1, 25, 5000, times[-1] + dt.timedelta(hours=1))  # a new order: counted at once
+    check(20)
+    assert state._order_slots.n == 401
+
+    # Orders applied out of time order: never counted from slots, still right.
+    late = InteractionState({}, {1: "분식", 2: "치킨"}, {1: "관악구", 2: "관악구"})
+    for shop, day in ((1, 5), (2, 1), (1, 3)):
+        late.apply_order(5, shop, 5000, t0 + dt.timedelta(days=day))
+    for _ in range(4):
+        (c7, n7), = late.recent_orders_windows([1, 2], t0 + dt.timedelta(days=6), (7,))
+        assert c7.tolist() == [2.0, 1.0] and n7 == 3
+    assert late._order_slots is None

@@ -119,7 +119,7 @@ class FeatureBuilder:
         wide[:, W["rating"]] = [rating_feature(r) for r in ratings]
         # 9-16: funnels
         funnel_maps = [candidate_funnels(c) for c in candidates]
-        _funnel_slots(wide, funnel_maps)
+        _funnel_slots(wide, funnel_maps, candidates)  # 9-16, and 17-23: the item-kNN funnel, every funnel's rank
         self._dynamic(wide, query, candidates, funnel_maps, shop_ids, rows, categories, state, similarity)
 
         num = self._numerical(num, uid, age, state, shop_list, rows, ratings)
@@ -165,14 +165,7 @@ class FeatureBuilder:
 
     def _dynamic(self, wide, query, candidates, funnel_maps, shop_ids, rows, categories, state,
                  similarity) -> None:
-        """Slots 17-30: the item-kNN funnel, funnel ranks, recent popularity, recency, similarity, taste."""
-        for f in EXTRA_FUNNELS:
-            flags = np.array([f in m for m in funnel_maps], dtype=np.float64)
-            wide[:, W[f"funnel_{f}"]] = flags
-            wide[:, W[f"score_{f}"]] = np.clip([m.get(f, 0.0) for m in funnel_maps], 0.0, 1.0) * flags
-        ranks = [getattr(c, "ranks", None) or {} for c in candidates]
-        for f in RANKED_FUNNELS:
-            wide[:, W[f"rank_{f}"]] = [_rank_feature(r.get(f)) for r in ranks]
+        """Slots 24-30: Layer 1's score, recent popularity, recency, similarity, taste."""
         wide[:, W["layer1_score"]] = [min(1.0, max(0.0, float(getattr(c, "score", 0.0) or 0.0)))
                                       if m else 0.0 for c, m in zip(candidates, funnel_maps, strict=True)]
         n_shops = max(1, len(self.catalog))
@@ -262,12 +255,44 @@ def _cross_slots(wide: np.ndarray, state: InteractionState, group: str, bucket: 
     wide[:, W["time_x_category"]] = [by_time[c] for c in categories]
 
 
-def _funnel_slots(wide: np.ndarray, funnel_maps: list[dict[str, float]]) -> None:
-    """Slots 9-16: which of the seed's four funnels proposed the shop, and their scores in [0, 1] (the four
-    funnels side by side: one pass over the candidates, one numpy operation each)."""
-    n, k = len(funnel_maps), len(SEED_FUNNELS)
-    flags = np.array([[f in m for f in SEED_FUNNELS] for m in funnel_maps], dtype=np.float64).reshape(n, k)
-    scores = np.array([[m.get(f, 0.0) for f in SEED_FUNNELS] for m in funnel_maps], dtype=np.float64).reshape(n, k)
+def _funnel_slots(wide: np.ndarray, funnel_maps: list[dict[str, float]], candidates: Sequence[CandidateLike]) -> None:
+    """Slots 9-23: which funnel proposed the shop and its score in [0, 1] (the seed's four, then the item-kNN
+    funnel), and each funnel's rank of the shop (1 / log2(rank + 2)); one pass over each candidate's few funnels,
+    then one numpy assignment per block."""
+    n = len(funnel_maps)
+    col = {f: j for j, f in enumerate(RANKED_FUNNELS)}  # the seed's four, then the extra funnels
+    at_i: list[int] = []
+    at_j: list[int] = []
+    values: list[float] = []
+    rank_i: list[int] = []
+    rank_j: list[int] = []
+    rank_values: list[float] = []
+    for i, (m, c) in enumerate(zip(funnel_maps, candidates, strict=True)):
+        for f, v in m.items():
+            j = col.get(f)
+            if j is not None:
+                at_i.append(i)
+                at_j.append(j)
+                values.append(v)
+        for f, rank in (getattr(c, "ranks", None) or {}).items():
+            j = col.get(f)
+            if j is not None and rank is not None:
+                rank_i.append(i)
+                rank_j.append(j)
+                rank_values.append(_rank_feature(rank))
+    k = len(RANKED_FUNNELS)
+    flags = np.zeros((n, k), dtype=np.float64)
+    scores = np.zeros((n, k), dtype=np.float64)
+    flags[at_i, at_j] = 1.0
+    scores[at_i, at_j] = values
+    seed = len(SEED_FUNNELS)
     first_flag, first_score = W["funnel_collaborative"], W["score_collaborative"]
-    wide[:, first_flag:first_flag + k] = flags
-    wide[:, first_score:first_score + k] = np.clip(np.nan_to_num(scores), 0.0, 1.0) * flags
+    wide[:, first_flag:first_flag + seed] = flags[:, :seed]
+    wide[:, first_score:first_score + seed] = np.clip(np.nan_to_num(scores[:, :seed]), 0.0, 1.0) * flags[:, :seed]
+    for j, f in enumerate(EXTRA_FUNNELS, start=seed):
+        wide[:, W[f"funnel_{f}"]] = flags[:, j]
+        wide[:, W[f"score_{f}"]] = np.clip(scores[:, j], 0.0, 1.0) * flags[:, j]
+    ranks = np.zeros((n, k), dtype=np.float64)
+    ranks[rank_i, rank_j] = rank_values
+    for j, f in enumerate(RANKED_FUNNELS):
+        wide[:, W[f"rank_{f}"]] = ranks[:, j]

@@ -62,6 +62,11 @@ class InteractionState:
         #: order times, in the order applied (events are applied in time order): all, and per shop
         self.order_times: list[dt.datetime] = []
         self.shop_order_times: dict[int, list[dt.datetime]] = defaultdict(list)
+        #: the shop of each of ``order_times`` (what :meth:`recent_orders_windows` counts per shop at once)
+        self.order_shops: list[int] = []
+        self._order_slots: _OrderSlots | None = None
+        self._order_slots_seen = -1  # len(order_times) at the last read: two reads at one length build the slots
+        self._order_slots_unsorted = -1  # len(order_times) when they were found out of time order
         #: the user's own chat feedback (:data:`FEEDBACK_SIGNAL_WEIGHTS`): per (user, shop) and per user and category
         self.user_shop_feedback: Counter[tuple[int, int]] = Counter()
         self.user_feedback_cat: dict[int, Counter[str]] = defaultdict(Counter)
@@ -83,6 +88,7 @@ class InteractionState:
             if when is not None:
                 self.order_times.append(when)
                 self.shop_order_times[shop_id].append(when)
+                self.order_shops.append(shop_id)
         district = self._shop_district.get(shop_id)
         if district:
             self.user_district_orders[user_id][district] += 1
@@ -146,6 +152,9 @@ class InteractionState:
         """:meth:`recent_orders` for several windows (days) ending at ``when``: each shop's order times are
         searched once for ``when``, then for each window's start below it."""
         starts = [when - dt.timedelta(days=d) for d in windows]
+        slots = self._slots()
+        if slots is not None:
+            return slots.windows(self.order_times, shop_ids, when, starts)
         times_of, left = self.shop_order_times.get, bisect.bisect_left
         ids = shop_ids.tolist() if isinstance(shop_ids, np.ndarray) else [int(s) for s in shop_ids]
         times = [times_of(s) for s in ids]
@@ -153,6 +162,26 @@ class InteractionState:
         end = left(self.order_times, when)
         return [(np.array([e - left(t, since, 0, e) if e else 0 for t, e in zip(times, ends, strict=True)],
                           dtype=np.float64), end - left(self.order_times, since, 0, end)) for since in starts]
+
+    def _slots(self) -> _OrderSlots | None:
+        """The orders' shops as an array, once the orders stop changing: built at the second read that finds as
+        many orders as the one before (a server's state: its first two requests), never while a training-set
+        builder applies orders between its reads (there the per-shop search stays), nor for orders applied out
+        of time order."""
+        n = len(self.order_times)
+        if self._order_slots is not None and self._order_slots.n == n:
+            return self._order_slots
+        if n == self._order_slots_unsorted:
+            return None
+        if n != self._order_slots_seen:
+            self._order_slots_seen = n
+            return None
+        times = self.order_times
+        if any(times[i] > times[i + 1] for i in range(n - 1)):
+            self._order_slots_unsorted = n  # not looked at again until another order arrives
+            return None
+        self._order_slots = _OrderSlots.build(self.order_shops[:n])
+        return self._order_slots
 
     def days_since_last_order(self, shop_ids: Sequence[int], when: dt.datetime) -> np.ndarray:
         """Days from each shop's last order before ``when`` (inf without one)."""
@@ -223,6 +252,42 @@ class InteractionState:
             self.apply_review(ev.user_id, ev.shop_id, ev.rating, ev.when, population=population)
         elif ev.kind == "feedback" and ev.feedback_type is not None:
             self.apply_feedback(ev.user_id, ev.shop_id, ev.feedback_type, ev.when)
+
+
+@dataclass(frozen=True)
+class _OrderSlots:
+    """The shop of every order (in the state's time order) as a dense slot, to count a list's orders in a window
+    with one ``bincount`` over the window's orders instead of two searches in each shop's times."""
+
+    n: int  # how many orders it covers
+    shop_ids: np.ndarray  # sorted distinct shop ids; slot = position here
+    slot_of_order: np.ndarray  # int64, one per order
+
+    @classmethod
+    def build(cls, order_shops: list[int]) -> _OrderSlots:
+        ids, slots = np.unique(np.asarray(order_shops, dtype=np.int64), return_inverse=True)
+        return cls(len(order_shops), ids, slots.astype(np.int64).reshape(-1))
+
+    def windows(self, order_times: list[dt.datetime], shop_ids: Sequence[int], when: dt.datetime,
+                starts: list[dt.datetime]) -> list[tuple[np.ndarray, int]]:
+        """What :meth:`InteractionState.recent_orders_windows` returns: the orders in ``[start, when)`` are one
+        run of the time-ordered orders, counted per shop."""
+        ids = np.asarray(shop_ids, dtype=np.int64).reshape(-1)
+        n_shops = len(self.shop_ids)
+        pos = np.minimum(np.searchsorted(self.shop_ids, ids), max(n_shops - 1, 0))
+        known = self.shop_ids[pos] == ids if n_shops else np.zeros(len(ids), dtype=bool)
+        left = bisect.bisect_left
+        end = left(order_times, when, 0, self.n)
+        out = []
+        for since in starts:
+            lo = left(order_times, since, 0, end)
+            if n_shops:
+                per_slot = np.bincount(self.slot_of_order[lo:end], minlength=n_shops)
+                counts = np.where(known, per_slot[pos], 0).astype(np.float64)
+            else:
+                counts = np.zeros(len(ids), dtype=np.float64)
+            out.append((counts, end - lo))
+        return out
 
 
 @dataclass(frozen=True)
