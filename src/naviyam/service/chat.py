@@ -71,6 +71,10 @@ _VAGUE_SUGGESTIONS = ["분식 먹고 싶어", "급식카드 되는 곳", "만원
 _FOLLOW_UPS = ["더 싼 데는?", "더 가까운 곳은?", "급식카드 되는 곳만", "다른 거 찾아줘"]
 
 
+#: "The caller did not read the user": :meth:`ChatService._asker` reads them itself.
+_UNREAD: Any = object()
+
+
 class Recommender(Protocol):
     """naviyam.recommend.engine.RecommendationEngine's shape."""
 
@@ -187,7 +191,7 @@ class ChatService:
         # with one Core statement each; the object the turn works on is not in the ORM session.
         with self.sessions() as db, db.no_autoflush:
             chat_session, is_new = self._load_session(db, req.session_id, req.user_id)
-            user = db.get(User, req.user_id) if req.user_id is not None else None
+            user = read_user(db, req.user_id)
             age = age_on(user.birthday, now.date()) if user else None
             minimise = self.must_minimise(user, chat_session, message)
             nlu_session = NLUSession.from_dict((chat_session.state or {}).get("nlu"))
@@ -200,7 +204,8 @@ class ChatService:
             rng = random.Random(f"{chat_session.id}:{chat_session.turns}")
             arm = self.arm_of(req.user_id)
             recommender = self.candidate_recommender if arm == CANDIDATE else self.recommender
-            turn = self._answer(db, req, nlu, float(result.confidence), age, now, rng, chat_session, recommender)
+            turn = self._answer(db, req, nlu, float(result.confidence), age, now, rng, chat_session, recommender,
+                                user=user)
             served = self.candidate_versions if arm == CANDIDATE else self.model_versions
             versions = {**served, "nlu_backend": getattr(result, "backend", "trained"),
                         "answer_backend": turn.answer_backend}
@@ -248,14 +253,14 @@ class ChatService:
         does not know; a database user's own birthday always wins."""
         filters = dict(nlu.get("filters") or {})
         with self.sessions() as db:
-            user = db.get(User, user_id) if user_id is not None else None
+            user = read_user(db, user_id)
             birthday = user.birthday if user is not None else profile_birthday
             age = age_on(birthday, now.date()) if birthday is not None else None
             if may_see_alcohol_shops(age):
                 filters["_allow_alcohol"] = True
             # The card rules /chat follows: a card holder (or a request for the meal card) gets card shops with a
             # main dish within their 구's per-meal amount, unless the caller set a budget or said cash.
-            plan = plan_search(str(nlu.get("text") or ""), filters, self._asker(db, user_id, age),
+            plan = plan_search(str(nlu.get("text") or ""), filters, self._asker(db, user_id, age, user),
                                per_meal=self._per_meal(db, user.district if user is not None else None))
             filters = plan.filters
             pool = max(top_k * 3, top_k + 10)
@@ -284,14 +289,17 @@ class ChatService:
             return row, True
         return ChatSession(id=session_id, user_id=found.user_id, state=found.state, turns=found.turns), False
 
-    def _asker(self, db, user_id: int | None, age: int | None) -> Asker:
-        user = db.get(User, user_id) if user_id is not None else None
+    def _asker(self, db, user_id: int | None, age: int | None, user: Any = _UNREAD) -> Asker:
+        """Who asks; ``user``: their row when the caller has read it (:func:`read_user`)."""
+        if user is _UNREAD:
+            user = read_user(db, user_id)
         if user is None:
             return Asker(user_id=user_id, age=age)
         return Asker(user_id=user_id, age=age, district=user.district, card_holder=bool(user.is_meal_card_holder),
                      known=True)
 
-    def _answer(self, db, req, nlu, confidence, age, now, rng, chat_session, recommender=None) -> _Turn:
+    def _answer(self, db, req, nlu, confidence, age, now, rng, chat_session, recommender=None, *,
+                user: Any = _UNREAD) -> _Turn:
         intent = nlu["intent"]
         risk = classify_request(req.message)
         if intent == "SAFETY" or risk is RequestRisk.SAFETY:
@@ -300,7 +308,7 @@ class ChatService:
             return _Turn(self.writer.safety(age), path="safety")
         if risk in (RequestRisk.ALCOHOL, RequestRisk.TOBACCO, RequestRisk.ADULT):
             return _Turn(self.writer.refusal(risk, age), follow_ups=_VAGUE_SUGGESTIONS[:2], path="safety")
-        asker = self._asker(db, req.user_id, age)
+        asker = self._asker(db, req.user_id, age, user)
         state = dict(chat_session.state or {})  # a copy: the ORM sees the new object as a change
         chat_session.state = state
         if risk is RequestRisk.CRISIS:
@@ -434,13 +442,22 @@ class ChatService:
             shop_id = shown[0] if shown else None
         if shop_id is None:
             return
-        user = db.get(User, req.user_id) if req.user_id is not None else None
+        user = read_user(db, req.user_id)
         db.add(FeedbackEvent(user_id=req.user_id, shop_id=shop_id, feedback_type="rated",
                              satisfaction_score=2.0 if negative else 4.5, app_user=req.app_user,
                              minimised=self.must_minimise(user, chat_session, req.message)))
 
 
 _SESSION = ChatSession.__table__
+_READ_USER = select(User.__table__).where(User.__table__.c.id == bindparam("user_id"))
+
+
+def read_user(db: DBSession, user_id: int | None) -> Any:
+    """A user's row (every column as an attribute, as on a ``User``) with one Core statement, or None: a turn
+    only reads its user, and the ORM's identity map costs more than the query."""
+    if user_id is None:
+        return None
+    return db.connection().execute(_READ_USER, {"user_id": user_id}).first()
 _READ_SESSION = select(_SESSION.c.user_id, _SESSION.c.state, _SESSION.c.turns).where(
     _SESSION.c.id == bindparam("session_id"))
 _INSERT_SESSION = insert(_SESSION)
