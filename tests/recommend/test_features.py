@@ -267,7 +267,7 @@ def test_rows_of_shops_and_an_unknown_shop_is_refused(catalog):
         b.rows([ids[0], 999999])
 
 
-def test_window_counts_from_the_order_slots_equal_the_per_shop_search_and_follow_new_orders():
+def test_window_counts_and_last_orders_from_the_order_slots_equal_the_per_shop_search_and_follow_new_orders():
     import random
 
     from naviyam.recommend.features import InteractionState
@@ -291,9 +291,12 @@ def test_window_counts_from_the_order_slots_equal_the_per_shop_search_and_follow
             for (counts, total), days in zip(state.recent_orders_windows(ids, when, (7, 30)), (7, 30), strict=True):
                 assert counts.tolist() == expected(ids, when, days)
                 assert total == sum(when - dt.timedelta(days=days) <= t < when for t in state.order_times)
+            before = [[t for t in state.shop_order_times.get(int(s), []) if t < when] for s in ids]
+            assert state.days_since_last_order(ids, when).tolist() == [
+                max(0.0, (when - b[-1]).total_seconds() / 86400) if b else float("inf") for b in before]
 
-    check(1)
-    assert state._order_slots is None  # first read: searched per shop
+    state.recent_orders_windows([1], t0, (7,))
+    assert state._order_slots is None  # the first read searches per shop; the second builds the slots
     check(20)
     assert state._order_slots is not None and state._order_slots.n == 400
     state.apply_order(1, 25, 5000, times[-1] + dt.timedelta(hours=1))  # a new order: counted at once

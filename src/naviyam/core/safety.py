@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from enum import StrEnum
+from functools import lru_cache
 
 ADULT_AGE = 19
 YOUTH_HELPLINE = "1388"
@@ -60,8 +61,10 @@ def clean(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "").lower()
 
 
+@lru_cache(maxsize=65536)
 def is_alcohol_shop(name: str, category: str | None = None, description: str | None = None) -> bool:
-    """Whether a shop's main business is alcohol (by its name, category or description)."""
+    """Whether a shop's main business is alcohol (by its name, category or description); remembered per shop
+    (every answer checks its ~20 shops again)."""
     blob = clean(" ".join(x for x in (name, category, description) if x))
     return any(w in blob for w in ALCOHOL_SHOP_WORDS if len(w) > 3 or not w.isascii()) or bool(
         re.search(r"\b(bar|pub)\b", blob)

@@ -35,6 +35,8 @@ REVIEW_SNIPPETS = 3
 #: Memory for the per-catalog distance arrays of recent origins (:meth:`ShopCatalog.distances_m`): 1,000
 #: origins with 1,500 shops, 16 (the least kept) with 200,000.
 DISTANCE_CACHE_BYTES = 12_000_000
+#: Minutes of the week whose open shops :meth:`ShopCatalog.open_at` keeps (read-only masks of one byte a shop).
+OPEN_CACHE_SIZE = 8
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,8 @@ class ShopCatalog:
         #: origin (lat, lon) -> metres to every shop, most recent last (:meth:`distances_m`)
         self._distances: OrderedDict[tuple[float, float], np.ndarray] = OrderedDict()
         self._distances_lock = threading.Lock()
+        #: (weekday, minute of the day) -> which shops are open then, the last few (:meth:`open_at`)
+        self._open: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -192,6 +196,19 @@ class ShopCatalog:
         """
         m = when.hour * 60 + when.minute
         wd = when.weekday()
+        key = (wd, m)
+        found = self._open.get(key)
+        if found is not None:  # a request asks up to three times (filters, a funnel, the answer), all in a minute
+            return found
+        mask = self._open_at(m, wd)
+        mask.flags.writeable = False
+        with self._distances_lock:
+            self._open[key] = mask
+            while len(self._open) > OPEN_CACHE_SIZE:
+                self._open.popitem(last=False)
+        return mask
+
+    def _open_at(self, m: int, wd: int) -> np.ndarray:
         prev = (wd - 1) % 7
         closed_today = (self.closed_days >> wd) & 1 == 1
         closed_prev = (self.closed_days >> prev) & 1 == 1

@@ -186,6 +186,12 @@ class InteractionState:
     def days_since_last_order(self, shop_ids: Sequence[int], when: dt.datetime) -> np.ndarray:
         """Days from each shop's last order before ``when`` (inf without one)."""
         out = np.full(len(shop_ids), np.inf)
+        slots = self._slots()
+        if slots is not None:
+            times = self.order_times
+            for i, k in slots.last_before(shop_ids, bisect.bisect_left(times, when)):
+                out[i] = max(0.0, (when - times[k]).total_seconds() / 86400)
+            return out
         ids = shop_ids.tolist() if isinstance(shop_ids, np.ndarray) else [int(s) for s in shop_ids]
         for i, s in enumerate(ids):
             times = self.shop_order_times.get(s)
@@ -262,20 +268,41 @@ class _OrderSlots:
     n: int  # how many orders it covers
     shop_ids: np.ndarray  # sorted distinct shop ids; slot = position here
     slot_of_order: np.ndarray  # int64, one per order
+    #: slot * (n + 1) + position of every order, sorted: each shop's orders in time order, shop after shop
+    keys: np.ndarray
 
     @classmethod
     def build(cls, order_shops: list[int]) -> _OrderSlots:
+        n = len(order_shops)
         ids, slots = np.unique(np.asarray(order_shops, dtype=np.int64), return_inverse=True)
-        return cls(len(order_shops), ids, slots.astype(np.int64).reshape(-1))
+        slots = slots.astype(np.int64).reshape(-1)
+        return cls(n, ids, slots, np.sort(slots * (n + 1) + np.arange(n, dtype=np.int64)))
+
+    def _positions(self, shop_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The slot of each shop, and whether it has one (a shop never ordered from has none)."""
+        ids = np.asarray(shop_ids, dtype=np.int64).reshape(-1)
+        n_shops = len(self.shop_ids)
+        pos = np.minimum(np.searchsorted(self.shop_ids, ids), max(n_shops - 1, 0))
+        known = self.shop_ids[pos] == ids if n_shops else np.zeros(len(ids), dtype=bool)
+        return pos, known
+
+    def last_before(self, shop_ids: Sequence[int], end: int) -> list[tuple[int, int]]:
+        """(i, k): the position ``k`` of the last order before position ``end`` of each ``shop_ids[i]`` with one."""
+        pos, known = self._positions(shop_ids)
+        if not len(self.keys):
+            return []
+        span = self.n + 1
+        prev = np.searchsorted(self.keys, pos * span + end) - 1  # the last key below (slot, end)
+        key = self.keys[np.maximum(prev, 0)]
+        found = known & (prev >= 0) & (key // span == pos)
+        return list(zip(np.flatnonzero(found).tolist(), (key[found] % span).tolist(), strict=True))
 
     def windows(self, order_times: list[dt.datetime], shop_ids: Sequence[int], when: dt.datetime,
                 starts: list[dt.datetime]) -> list[tuple[np.ndarray, int]]:
         """What :meth:`InteractionState.recent_orders_windows` returns: the orders in ``[start, when)`` are one
         run of the time-ordered orders, counted per shop."""
-        ids = np.asarray(shop_ids, dtype=np.int64).reshape(-1)
-        n_shops = len(self.shop_ids)
-        pos = np.minimum(np.searchsorted(self.shop_ids, ids), max(n_shops - 1, 0))
-        known = self.shop_ids[pos] == ids if n_shops else np.zeros(len(ids), dtype=bool)
+        pos, known = self._positions(shop_ids)
+        n_shops, n_ids = len(self.shop_ids), len(pos)
         left = bisect.bisect_left
         end = left(order_times, when, 0, self.n)
         out = []
@@ -285,7 +312,7 @@ class _OrderSlots:
                 per_slot = np.bincount(self.slot_of_order[lo:end], minlength=n_shops)
                 counts = np.where(known, per_slot[pos], 0).astype(np.float64)
             else:
-                counts = np.zeros(len(ids), dtype=np.float64)
+                counts = np.zeros(n_ids, dtype=np.float64)
             out.append((counts, end - lo))
         return out
 

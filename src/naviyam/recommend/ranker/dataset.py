@@ -46,15 +46,12 @@ def _hash_query(text: str, buckets: int) -> tuple[int, ...]:
 
 
 def hash_queries(texts: Sequence[str], buckets: int) -> np.ndarray:
-    """(n, MAX_QUERY_TOKENS) int64 bucket ids, 0-padded."""
-    cache: dict[str, tuple[int, ...]] = {}
-    rows = []
-    for t in texts:
-        ids = cache.get(t)
-        if ids is None:
-            ids = cache[t] = _hash_query(t or "", buckets)
-        rows.append(ids)
-    return np.array(rows, dtype=np.int64).reshape(len(rows), MAX_QUERY_TOKENS)
+    """(n, MAX_QUERY_TOKENS) int64 bucket ids, 0-padded (each distinct text hashed once: a request's rows share
+    one query)."""
+    slot: dict[str, int] = {}
+    which = [slot.setdefault(t, len(slot)) for t in texts]
+    table = np.array([_hash_query(t or "", buckets) for t in slot], dtype=np.int64).reshape(len(slot), MAX_QUERY_TOKENS)
+    return table[np.array(which, dtype=np.int64)] if len(slot) > 1 else np.repeat(table, len(which), axis=0)
 
 
 @dataclass
