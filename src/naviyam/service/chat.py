@@ -458,6 +458,8 @@ def read_user(db: DBSession, user_id: int | None) -> Any:
     if user_id is None:
         return None
     return db.connection().execute(_READ_USER, {"user_id": user_id}).first()
+
+
 _READ_SESSION = select(_SESSION.c.user_id, _SESSION.c.state, _SESSION.c.turns).where(
     _SESSION.c.id == bindparam("session_id"))
 _INSERT_SESSION = insert(_SESSION)
