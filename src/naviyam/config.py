@@ -88,12 +88,13 @@ class Settings(BaseSettings):
                     "events; `naviyam learn`'s hot reload and POST /admin/reload read them at once. 0: only then.")
     alert_webhook_url: str | None = Field(
         None, description="Optional URL that receives every monitoring alert as a JSON POST.")
-    request_concurrency: int = Field(
-        1, ge=0,
+    request_concurrency: int | None = Field(
+        None, ge=0,
         description="Most chat turns and recommendation requests one worker computes at once (and, apart from "
-                    "them, most other requests: shops, feedback); the rest wait in line in arrival order. One at a "
-                    "time finishes sooner than several trading one interpreter lock (16 clients: 91-102 turns/s "
-                    "with 1, 91 with 2). 0: no limit (40 threads).",
+                    "them, most other requests: shops, feedback); the rest wait in line in arrival order. Unset: "
+                    "1 on SQLite (one at a time finishes sooner than several trading one interpreter lock), 2 on "
+                    "another database (a second turn computes while the first waits for the database server's "
+                    "answers). 0: no limit (40 threads).",
     )
     math_threads: int = Field(
         1, ge=1, le=64,
@@ -181,6 +182,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.var_dir / 'naviyam.db').as_posix()}"
+
+    @property
+    def compute_threads(self) -> int:
+        """``request_concurrency``, or when unset 1 on SQLite and 2 on a database server (0: no limit)."""
+        if self.request_concurrency is not None:
+            return self.request_concurrency
+        return 1 if self.resolved_database_url.startswith("sqlite") else 2
 
     @property
     def models_dir(self) -> Path:

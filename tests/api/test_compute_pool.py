@@ -97,4 +97,14 @@ def test_chat_turns_compute_on_the_pools_thread(client, monkeypatch):
     r = client.post("/chat", json={"message": "떡볶이 먹고 싶어", "user_id": 1})
     assert r.status_code == 200, r.text
     assert seen and seen[0].startswith("naviyam-compute")
-    assert client.app.state.compute.threads == 1  # request_concurrency's default
+    assert client.app.state.compute.threads == 1  # request_concurrency's default on SQLite
+
+
+def test_request_concurrency_defaults_to_one_thread_on_sqlite_and_two_on_a_database_server(tmp_path):
+    from naviyam.config import Settings
+
+    assert Settings(var_dir=tmp_path).compute_threads == 1
+    pg = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    assert Settings(var_dir=tmp_path, database_url=pg).compute_threads == 2
+    assert Settings(var_dir=tmp_path, database_url=pg, request_concurrency=1).compute_threads == 1
+    assert Settings(var_dir=tmp_path, request_concurrency=0).compute_threads == 0

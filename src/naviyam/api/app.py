@@ -143,10 +143,10 @@ def _lifespan(settings: Settings, engine, runtime, redis_up):
         restore_threads = limit_math_threads(settings.math_threads)
         limiter = anyio.to_thread.current_default_thread_limiter()
         pool_tokens = limiter.total_tokens
-        if settings.request_concurrency > 0:
-            limiter.total_tokens = settings.request_concurrency
+        if settings.compute_threads > 0:
+            limiter.total_tokens = settings.compute_threads
         # Chat turns and recommendations compute on the worker's own pool (naviyam.api.compute).
-        app.state.compute = ComputePool(settings.request_concurrency)
+        app.state.compute = ComputePool(settings.compute_threads)
         log.info("naviyam %s serving on %s", __version__,
                  app.state.engine.url.render_as_string(hide_password=True))
         yield

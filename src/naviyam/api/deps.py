@@ -22,7 +22,7 @@ def get_db(request: Request) -> Iterator[Session]:
 
 
 # The dependencies that only read the app's state are ``async def``: FastAPI runs a plain ``def`` dependency on the
-# thread pool, whose limiter (``request_concurrency``, 2) the requests' own work waits for, so every /chat request
+# thread pool, whose limiter (``request_concurrency``) the requests' own work waits for, so every /chat request
 # queued twice, once only to fetch the runtime.
 async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings

@@ -79,6 +79,7 @@ class ContextualFunnel:
         code = {c: i for i, c in enumerate(self.categories_)}
         self.cat_col_ = np.array([code.get(c, -1) for c in cat.categories], dtype=np.int64)
         self._catalog = cat
+        self.__dict__.pop("_time_parts", None)  # lifts by row of the catalog aligned to before
 
     def _by_row(self, lift_row: np.ndarray) -> np.ndarray:
         out = np.full(len(self.cat_col_), 0.5)
@@ -91,8 +92,7 @@ class ContextualFunnel:
         slot = query.filters.get("time_of_day") or time_slot(query.now)
         if slot not in TIME_SLOTS:
             slot = time_slot(query.now)
-        s = self.w_time * self._by_row(self.slot_lift_[TIME_SLOTS.index(slot)])
-        s += self.w_day * self._by_row(self.day_lift_[int(query.now.weekday() >= 5)])
+        s = self._time_part(slot, int(query.now.weekday() >= 5)).copy()
         if query.distances is not None:
             s += self.w_distance * np.exp(-query.distances / self.distance_scale_m)
         s += self.w_open * cat.open_at(query.now)
@@ -103,6 +103,21 @@ class ContextualFunnel:
             fit = np.clip(1.0 - (price - 3_000.0) / 17_000.0, 0.0, 1.0)
         s += self.w_budget * np.where(np.isfinite(price), fit, 0.0)
         return s
+
+    def _time_part(self, slot: str, weekend: int) -> np.ndarray:
+        """The time-of-day and weekday lifts of every shop, weighted (read-only; one per slot and day kind, kept
+        for the catalog aligned to)."""
+        cache = self.__dict__.setdefault("_time_parts", {})
+        key = (id(self._catalog), slot, weekend)
+        found = cache.get(key)
+        if found is None:
+            found = self.w_time * self._by_row(self.slot_lift_[TIME_SLOTS.index(slot)])
+            found += self.w_day * self._by_row(self.day_lift_[weekend])
+            found.flags.writeable = False
+            if len(cache) >= 64:
+                cache.clear()
+            cache[key] = found
+        return found
 
     def candidates(self, query: FunnelQuery, k: int) -> Sequence[Candidate]:
         return top_k_candidates(self.name, self.scores(query), query.allowed, k, self._catalog, query.distances)
