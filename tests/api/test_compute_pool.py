@@ -3,6 +3,7 @@
 import asyncio
 import contextvars
 import threading
+import time
 
 import pytest
 
@@ -11,11 +12,14 @@ from naviyam.api.compute import UNLIMITED_THREADS, ComputePool
 _WHO = contextvars.ContextVar("who", default="nobody")
 
 
-def _run_all(pool: ComputePool, n: int, hold: float) -> tuple[list[int], int]:
-    """Start ``n`` calls at once; each notes when it starts and how many run beside it."""
+def _run_all(pool: ComputePool, n: int, hold: int, meet: int = 0) -> tuple[list[int], int]:
+    """Start ``n`` calls at once; each notes when it starts and how many run beside it, and yields the interpreter
+    ``hold`` times. The first ``meet`` calls wait for each other (a barrier that breaks after 10 s when fewer run
+    side by side)."""
     lock = threading.Lock()
     started: list[int] = []
     running = peak = 0
+    barrier = threading.Barrier(meet, timeout=10) if meet else None
 
     def work(i: int) -> int:
         nonlocal running, peak
@@ -23,7 +27,10 @@ def _run_all(pool: ComputePool, n: int, hold: float) -> tuple[list[int], int]:
             started.append(i)
             running += 1
             peak = max(peak, running)
-        threading.Event().wait(hold)  # blocks this thread only, like a turn waiting on the database
+        if barrier is not None and i < meet:
+            barrier.wait()
+        for _ in range(hold):  # give the other threads the interpreter (no timed wait: a frozen test clock)
+            time.sleep(0)
         with lock:
             running -= 1
         return i * 10
@@ -36,23 +43,16 @@ def _run_all(pool: ComputePool, n: int, hold: float) -> tuple[list[int], int]:
     return started, peak
 
 
-def test_one_thread_runs_the_calls_one_at_a_time_in_arrival_order():
-    pool = ComputePool(1)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_pool_runs_as_many_calls_side_by_side_as_it_has_threads_in_arrival_order(threads):
+    pool = ComputePool(threads)
     try:
-        started, peak = _run_all(pool, 6, 0.01)
+        started, peak = _run_all(pool, 6, 200, meet=threads if threads > 1 else 0)
     finally:
         pool.close()
-    assert peak == 1
-    assert started == list(range(6))
-
-
-def test_two_threads_run_two_calls_side_by_side_and_no_more():
-    pool = ComputePool(2)
-    try:
-        _started, peak = _run_all(pool, 6, 0.05)
-    finally:
-        pool.close()
-    assert peak == 2
+    assert peak == threads
+    if threads == 1:
+        assert started == list(range(6))
 
 
 def test_no_limit_means_the_thread_pools_forty():
