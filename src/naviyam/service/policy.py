@@ -212,8 +212,9 @@ class ShopFactsCache:
 
     Every write path of the operator's data bumps its ``data_version`` (naviyam.db.data_versions); a request
     reads those few versions (at most once a second, and at once after a write of this process) and rereads every
-    shop when one of ``shop``, ``shop_menu`` or ``product_order`` moved on. A shop the cache does not know (added by hand since) is read from the database as before. Rows
-    edited by hand in SQL, which bump no version, are seen after the next import or a restart, like the models.
+    shop when one of ``shop``, ``shop_menu`` or ``product_order`` moved on. A shop the cache does not know (added
+    by hand since) is read from the database as before. Rows edited by hand in SQL, which bump no version, are
+    seen after the next import or a restart, like the models.
     """
 
     ASPECTS = ("shop", "shop_menu", "product_order")
