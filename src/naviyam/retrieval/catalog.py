@@ -14,14 +14,14 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
-import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import Engine, func, select
 
 from naviyam.core.geo import haversine_m
+from naviyam.core.lru import LRU
 from naviyam.core.safety import is_alcohol_shop
 from naviyam.db.models import ProductOrder, Review, Shop, ShopMenu, UserFavorite
 from naviyam.hours import format_hours, parse_closed_days
@@ -109,11 +109,10 @@ class ShopCatalog:
         self.dong_array = np.array([d or "" for d in self.dongs], dtype=object)
         self.district_array = np.array(self.districts, dtype=object)
         self.category_array = np.array(self.categories, dtype=object)
-        #: origin (lat, lon) -> metres to every shop, most recent last (:meth:`distances_m`)
-        self._distances: OrderedDict[tuple[float, float], np.ndarray] = OrderedDict()
-        self._distances_lock = threading.Lock()
-        #: (weekday, minute of the day) -> which shops are open then, the last few (:meth:`open_at`)
-        self._open: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+        #: origin (lat, lon) -> metres to every shop (:meth:`distances_m`)
+        self._distances: LRU[tuple[float, float], np.ndarray] = LRU(16)
+        #: (weekday, minute of the day) -> which shops are open then (:meth:`open_at`)
+        self._open: LRU[tuple[int, int], np.ndarray] = LRU(OPEN_CACHE_SIZE)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -138,20 +137,13 @@ class ShopCatalog:
         """Metres from (lat, lon) to every shop (:func:`naviyam.core.geo.haversine_m`); read-only, the last
         origins that fit :data:`DISTANCE_CACHE_BYTES` kept per catalog (a home is a 동's centre, so origins repeat, and one
         request asks up to four times: Layer 1, the radius filter and each widening of it)."""
-        cache, lock = self._distances, self._distances_lock
         key = (float(lat), float(lon))
-        with lock:
-            found = cache.get(key)
-            if found is not None:
-                cache.move_to_end(key)
-                return found
+        found = self._distances.get(key)
+        if found is not None:
+            return found
         d = haversine_m(lat, lon, self.lat, self.lon)
         d.flags.writeable = False
-        with lock:
-            cache[key] = d
-            while len(cache) > max(16, DISTANCE_CACHE_BYTES // max(1, d.nbytes)):
-                cache.popitem(last=False)
-        return d
+        return self._distances.put(key, d, max(16, DISTANCE_CACHE_BYTES // max(1, d.nbytes)))
 
     def values_mask(self, column: str, values) -> np.ndarray:
         """Rows whose ``column`` is any of ``values`` (:meth:`value_mask` of each)."""
@@ -196,17 +188,12 @@ class ShopCatalog:
         """
         m = when.hour * 60 + when.minute
         wd = when.weekday()
-        key = (wd, m)
-        found = self._open.get(key)
+        found = self._open.get((wd, m))
         if found is not None:  # a request asks up to three times (filters, a funnel, the answer), all in a minute
             return found
         mask = self._open_at(m, wd)
         mask.flags.writeable = False
-        with self._distances_lock:
-            self._open[key] = mask
-            while len(self._open) > OPEN_CACHE_SIZE:
-                self._open.popitem(last=False)
-        return mask
+        return self._open.put((wd, m), mask)
 
     def _open_at(self, m: int, wd: int) -> np.ndarray:
         prev = (wd - 1) % 7

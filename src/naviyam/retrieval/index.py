@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -25,6 +23,7 @@ from typing import Literal
 import faiss
 import numpy as np
 
+from naviyam.core.lru import LRU
 from naviyam.core.threads import openmp_in_this_thread
 from naviyam.retrieval.bm25 import BM25Index, tokenize
 from naviyam.retrieval.catalog import ShopCatalog
@@ -104,8 +103,7 @@ class ShopIndex:
             self.faiss_.add(self.embeddings)
         self.embedder: Embedder | None = None
         #: BM25 scores of recent query texts (chat queries repeat a lot; a text always scores the same here)
-        self._bm25_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._bm25_lock = threading.Lock()
+        self._bm25_cache: LRU[str, np.ndarray] = LRU(BM25_CACHE_SIZE)
 
     def __len__(self) -> int:
         return len(self.shop_ids)
@@ -176,18 +174,12 @@ class ShopIndex:
 
     def bm25_scores(self, query: str) -> np.ndarray:
         """BM25 score of every shop for ``query`` (read-only; the last :data:`BM25_CACHE_SIZE` texts are kept)."""
-        with self._bm25_lock:
-            scores = self._bm25_cache.get(query)
-            if scores is not None:
-                self._bm25_cache.move_to_end(query)
-                return scores
+        scores = self._bm25_cache.get(query)
+        if scores is not None:
+            return scores
         scores = self.bm25.score(tokenize(query))
         scores.flags.writeable = False
-        with self._bm25_lock:
-            self._bm25_cache[query] = scores
-            while len(self._bm25_cache) > BM25_CACHE_SIZE:
-                self._bm25_cache.popitem(last=False)
-        return scores
+        return self._bm25_cache.put(query, scores)
 
     def _embed_query(self, query: str) -> np.ndarray:
         if self.embedder is None:

@@ -107,16 +107,14 @@ class ContextualFunnel:
     def _time_part(self, slot: str, weekend: int) -> np.ndarray:
         """The time-of-day and weekday lifts of every shop, weighted (read-only; one per slot and day kind, kept
         for the catalog aligned to)."""
-        cache = self.__dict__.setdefault("_time_parts", {})
-        key = (id(self._catalog), slot, weekend)
+        cache = self.__dict__.setdefault("_time_parts", {})  # emptied by align()
+        key = (slot, weekend)
         found = cache.get(key)
         if found is None:
             found = self.w_time * self._by_row(self.slot_lift_[TIME_SLOTS.index(slot)])
             found += self.w_day * self._by_row(self.day_lift_[weekend])
             found.flags.writeable = False
-            if len(cache) >= 64:
-                cache.clear()
-            cache[key] = found
+            cache[key] = found  # bounded: scores() passes only TIME_SLOTS
         return found
 
     def candidates(self, query: FunnelQuery, k: int) -> Sequence[Candidate]:
