@@ -97,6 +97,12 @@ class Settings(BaseSettings):
                     "answers). One spare thread takes the next turn while a turn's new query is embedded outside "
                     "the interpreter lock. 0: no limit (40 threads).",
     )
+    query_cache_warm: int = Field(
+        1000, ge=0,
+        description="At start, each worker embeds in the background up to this many of the most frequent semantic "
+                    "queries of the last 30 days' logged turns (never a minimised turn), so a restart does not "
+                    "start with an empty query cache. 0: off.",
+    )
     math_threads: int = Field(
         1, ge=1, le=64,
         description="Threads each request may use in the math libraries (torch, OpenBLAS, OpenMP/FAISS) while "

@@ -34,6 +34,7 @@ from naviyam.db.session import make_engine, session_factory
 from naviyam.logging_filters import install_log_redaction
 from naviyam.service.ratelimit import build_rate_limiter
 from naviyam.service.runtime import Runtime
+from naviyam.service.warm import QueryWarmer
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -147,10 +148,16 @@ def _lifespan(settings: Settings, engine, runtime, redis_up):
             limiter.total_tokens = settings.compute_threads
         # Chat turns and recommendations compute on the worker's own pool (naviyam.api.compute).
         app.state.compute = ComputePool(settings.compute_threads)
+        # The recent frequent queries embedded in the background (naviyam.service.warm): a restart starts warm.
+        warmer = QueryWarmer(app.state.runtime, app.state.engine, settings.query_cache_warm) \
+            if settings.query_cache_warm > 0 else None
+        app.state.query_warmer = warmer
         log.info("naviyam %s serving on %s", __version__,
                  app.state.engine.url.render_as_string(hide_password=True))
         yield
         limiter.total_tokens = pool_tokens
+        if warmer is not None:
+            warmer.stop()
         app.state.compute.close()
         restore_threads()
         close = getattr(app.state.rate_limiter, "close", None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,23 @@ from naviyam.db.models import FeedbackEvent, Interaction
 from naviyam.db.session import session_scope, write_lock
 
 _INSERT_INTERACTION = insert(Interaction.__table__)
+
+
+def frequent_queries(engine: Engine, *, since: dt.datetime, limit: int, scan: int = 20_000) -> list[str]:
+    """The most frequent semantic queries (the NLU's ``semantic_query``) of the turns logged since ``since``, most
+    frequent first, at most ``limit``; read from the last ``scan`` turns. Minimised turns (children without a
+    guardian's consent) are never read."""
+    if limit <= 0:
+        return []
+    stmt = (select(Interaction.nlu).where(Interaction.created_at >= since, Interaction.minimised.is_(False))
+            .order_by(Interaction.id.desc()).limit(scan))
+    counts: Counter[str] = Counter()
+    with engine.connect() as conn:
+        for (nlu,) in conn.execute(stmt):
+            text = nlu.get("semantic_query") if isinstance(nlu, dict) else None
+            if isinstance(text, str) and text.strip():
+                counts[text.strip()] += 1
+    return [text for text, _n in counts.most_common(limit)]
 
 
 def store_interaction(

@@ -170,6 +170,8 @@ class CachedQueryEmbedder:
         #: Texts answered from the cache and texts the inner embedder had to embed (``/metrics`` reports both).
         self.hits = 0
         self.misses = 0
+        #: Texts embedded ahead of any request (:meth:`warm`).
+        self.warmed = 0
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         with self._lock:
@@ -192,6 +194,30 @@ class CachedQueryEmbedder:
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self.inner.embed_passages(texts)
+
+    def warm(self, texts: list[str], *, batch_size: int = 16, stop: threading.Event | None = None) -> int:
+        """Embed the ``texts`` not cached yet, ``batch_size`` at a time, into the cache (least recently used first,
+        so a live query keeps its place); the number embedded. Neither a hit nor a miss is counted. ``stop``
+        ends it between batches."""
+        with self._lock:
+            todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        todo = todo[: self.size]
+        done = 0
+        for start in range(0, len(todo), batch_size):
+            if stop is not None and stop.is_set():
+                break
+            batch = todo[start:start + batch_size]
+            vectors = self.inner.embed_queries(batch)
+            with self._lock:
+                for t, v in zip(batch, vectors, strict=True):
+                    if t not in self._cache:
+                        self._cache[t] = v
+                        self._cache.move_to_end(t, last=False)
+                while len(self._cache) > self.size:
+                    self._cache.popitem(last=False)
+            done += len(batch)
+        self.warmed += done
+        return done
 
 
 class QueriesAhead:
