@@ -15,8 +15,12 @@ merged scores. The final list is ordered by merged score.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+import operator
+from collections.abc import Mapping, Sequence
+from itertools import chain
+from typing import Literal
+
+import numpy as np
 
 from naviyam.recommend.funnels.base import Candidate, FunnelList
 
@@ -27,11 +31,32 @@ DEFAULT_CANDIDATES = 100
 DEFAULT_FUNNEL_WEIGHTS = {"collaborative": 1.0, "content": 1.0, "contextual": 0.5, "popularity": 0.25, "itemknn": 1.0}
 
 
-def _entries(name: str, cands: Sequence[Candidate]) -> Iterable[tuple[int, float, float | None, int]]:
-    """(shop id, the funnel's score, distance, row) of each proposal, read straight from a :class:`FunnelList`."""
+class MergedCandidates(list):
+    """The merge's candidates (a list of :class:`Candidate`, best first), with every active funnel's score and rank
+    of each as matrices in the list's order. The feature builder reads the matrices instead of one dict per
+    candidate; :meth:`matrices` gives them only while the list still holds the very candidates the merge made."""
+
+    def __init__(self, items: list[Candidate], names: tuple[str, ...], scores: np.ndarray, present: np.ndarray,
+                 ranks: np.ndarray):
+        super().__init__(items)
+        self._made = tuple(items)
+        self._matrices = (names, scores, present, ranks)
+
+    def matrices(self) -> tuple[tuple[str, ...], np.ndarray, np.ndarray, np.ndarray] | None:
+        """(funnel names, scores (0 where absent), whether each funnel scored the shop, 0-based ranks (-1 where
+        the funnel did not propose it)), one row per candidate; None once the list was changed."""
+        made = getattr(self, "_made", None)
+        if made is None or len(made) != len(self) or not all(map(operator.is_, self, made)):
+            return None
+        return self._matrices
+
+
+def _columns(name: str, cands: Sequence[Candidate]) -> tuple[list[int], list[float], list, list[int]]:
+    """(shop ids, the funnel's scores, distances, rows) of one funnel's proposals, in its order."""
     if isinstance(cands, FunnelList):
-        return zip(cands.ids, cands.scores, cands.distances, cands.rows, strict=True)
-    return ((c.shop_id, c.funnels.get(name, c.score), c.distance_m, c.row) for c in cands)
+        return cands.ids, cands.scores, cands.distances, cands.rows
+    return ([c.shop_id for c in cands], [c.funnels.get(name, c.score) for c in cands],
+            [c.distance_m for c in cands], [c.row for c in cands])
 
 
 def merge_candidates(
@@ -46,45 +71,62 @@ def merge_candidates(
     active = [name for name, cands in lists.items() if cands]
     if not active or k <= 0:
         return []
-    # Per shop while merging: [funnel scores, funnel ranks, distance_m, row, RRF sum]; Candidate objects are
-    # made only for the k shops kept (a request merges ~250 shops into 100).
-    merged: dict[int, list[Any]] = {}
-    for name in active:
-        w = weights.get(name, 1.0)
-        for rank, (sid, score, distance, row) in enumerate(_entries(name, lists[name])):
-            m = merged.get(sid)
-            if m is None:
-                merged[sid] = [{name: score}, {name: rank}, distance, row, w / (rrf_k + 1 + rank)]
-                continue
-            funnels, ranks = m[0], m[1]
-            if score > funnels.get(name, 0.0):
-                funnels[name] = score
-            if rank < ranks.get(name, rank + 1):
-                ranks[name] = rank
-            m[4] += w / (rrf_k + 1 + rank)
-    wsum = sum(weights.get(n, 1.0) for n in active)
-    top_rrf = sum(weights.get(n, 1.0) for n in active) / (rrf_k + 1)
+    # Every proposal in one set of arrays, funnel after funnel in rank order (the order every sum below adds in).
+    cols = [_columns(name, lists[name]) for name in active]
+    sizes = [len(c[0]) for c in cols]
+    total = sum(sizes)
+    sid = np.fromiter(chain.from_iterable(c[0] for c in cols), dtype=np.int64, count=total)
+    score = np.fromiter(chain.from_iterable(c[1] for c in cols), dtype=np.float64, count=total)
+    funnel = np.repeat(np.arange(len(active)), sizes)
+    rank = np.concatenate([np.arange(n) for n in sizes])
+    w = np.array([weights.get(n, 1.0) for n in active], dtype=np.float64)
+    shops, first, at = np.unique(sid, return_index=True, return_inverse=True)
+    n_shops, n_funnels = len(shops), len(active)
+    rrf = np.zeros(n_shops)
+    np.add.at(rrf, at, w[funnel] / (rrf_k + 1 + rank))
+    # A funnel's score of a shop: its best proposal of it, kept when it is above 0 or the shop came first from it.
+    best = np.full((n_shops, n_funnels), -np.inf)
+    np.maximum.at(best, (at, funnel), score)
+    present = best > 0.0
+    present[np.arange(n_shops), funnel[first]] = True
+    funnel_scores = np.where(present, best, 0.0)
+    no_rank = np.iinfo(np.int64).max
+    ranks = np.full((n_shops, n_funnels), no_rank, dtype=np.int64)
+    np.minimum.at(ranks, (at, funnel), rank)
+    ranks[ranks == no_rank] = -1
     if method == "rrf":
-        scores = {sid: m[4] / top_rrf for sid, m in merged.items()}
+        merged = rrf / (sum(weights.get(n, 1.0) for n in active) / (rrf_k + 1))
     else:
-        scores = {sid: sum(weights.get(n, 1.0) * s for n, s in m[0].items()) / wsum for sid, m in merged.items()}
+        merged = np.zeros(n_shops)
+        for j in range(n_funnels):
+            merged = np.where(present[:, j], merged + w[j] * funnel_scores[:, j], merged)
+        merged = merged / sum(weights.get(n, 1.0) for n in active)
 
-    def best_first(sid: int) -> tuple[float, int]:
-        return -scores[sid], sid
-
+    # Each active funnel places its own first `quota` shops; the best merged scores fill the rest.
     chosen: dict[int, None] = {}
     quota = int(quota_share * k / len(active))
-    for name in active:
-        for sid, *_rest in _entries(name, lists[name][:quota]):
+    for ids, *_rest in cols:
+        for s in ids[:quota]:
             if len(chosen) >= k:
                 break
-            chosen.setdefault(sid, None)
-    for sid in sorted(scores, key=best_first):
-        if len(chosen) >= k:
-            break
-        chosen.setdefault(sid, None)
-    out = []
-    for sid in sorted(chosen, key=best_first):
-        funnels, ranks, distance, row, _rrf = merged[sid]
-        out.append(Candidate(sid, scores[sid], funnels, distance, row, ranks))
-    return out
+            chosen.setdefault(s, None)
+    order = np.lexsort((shops, -merged))  # best first, ties by shop id
+    keep = np.zeros(n_shops, dtype=bool)
+    keep[np.searchsorted(shops, np.fromiter(chosen, dtype=np.int64, count=len(chosen)))] = True
+    if len(chosen) < k:
+        keep[order[~keep[order]][: k - len(chosen)]] = True
+    out = order[keep[order]]
+
+    distances = list(chain.from_iterable(c[2] for c in cols))
+    rows = list(chain.from_iterable(c[3] for c in cols))
+    firsts = first[out].tolist()
+    s_out, p_out, r_out = funnel_scores[out], present[out], ranks[out]
+    items = []
+    for shop, value, at_first, s_row, p_row, r_row in zip(
+            shops[out].tolist(), merged[out].tolist(), firsts, s_out.tolist(), p_out.tolist(), r_out.tolist(),
+            strict=True):
+        items.append(Candidate(
+            shop, value, {name: s_row[j] for j, name in enumerate(active) if p_row[j]},
+            distances[at_first], rows[at_first],
+            {name: r_row[j] for j, name in enumerate(active) if r_row[j] >= 0}))
+    return MergedCandidates(items, tuple(active), s_out, p_out, r_out)

@@ -117,10 +117,15 @@ class FeatureBuilder:
         wide[:, W["good_shop"]] = np.where(cat.is_good_shop[rows], GOOD_SHOP_VALUE, 0.0)
         ratings = [state.shop_rating(s) for s in shop_list]
         wide[:, W["rating"]] = [rating_feature(r) for r in ratings]
-        # 9-16: funnels
-        funnel_maps = [candidate_funnels(c) for c in candidates]
-        _funnel_slots(wide, funnel_maps, candidates)  # 9-16, and 17-23: the item-kNN funnel, every funnel's rank
-        self._dynamic(wide, query, candidates, funnel_maps, shop_ids, rows, categories, state, similarity)
+        # 9-16, and 17-23: which funnels proposed the shop, their scores (the item-kNN funnel's too), their ranks
+        merged = getattr(candidates, "matrices", None)  # the merge's own matrices (naviyam.recommend.merge)
+        matrices = merged() if callable(merged) else None
+        if matrices is not None:
+            flags, scores, ranks = _funnel_matrices_from_merge(*matrices)
+        else:
+            flags, scores, ranks = _funnel_matrices(candidates)
+        _funnel_slots(wide, flags, scores, ranks)
+        self._dynamic(wide, query, candidates, flags.any(axis=1), shop_ids, rows, categories, state, similarity)
 
         num = self._numerical(num, uid, age, state, shop_list, rows, ratings)
 
@@ -163,11 +168,12 @@ class FeatureBuilder:
         num[:, 9] = self.operating_hours[rows]
         return np.clip(num / NUM_SCALES, 0.0, 1.0)
 
-    def _dynamic(self, wide, query, candidates, funnel_maps, shop_ids, rows, categories, state,
+    def _dynamic(self, wide, query, candidates, proposed, shop_ids, rows, categories, state,
                  similarity) -> None:
-        """Slots 24-30: Layer 1's score, recent popularity, recency, similarity, taste."""
+        """Slots 24-30: Layer 1's score (of a shop some funnel proposed), recent popularity, recency, similarity,
+        taste."""
         wide[:, W["layer1_score"]] = [min(1.0, max(0.0, float(getattr(c, "score", 0.0) or 0.0)))
-                                      if m else 0.0 for c, m in zip(candidates, funnel_maps, strict=True)]
+                                      if m else 0.0 for c, m in zip(candidates, proposed.tolist(), strict=True)]
         n_shops = max(1, len(self.catalog))
         windows = state.recent_orders_windows(shop_ids, query.when, (7, 30))
         for (counts, total), slot in zip(windows, ("shop_orders_7d", "shop_orders_30d"), strict=True):
@@ -255,11 +261,10 @@ def _cross_slots(wide: np.ndarray, state: InteractionState, group: str, bucket: 
     wide[:, W["time_x_category"]] = [by_time[c] for c in categories]
 
 
-def _funnel_slots(wide: np.ndarray, funnel_maps: list[dict[str, float]], candidates: Sequence[CandidateLike]) -> None:
-    """Slots 9-23: which funnel proposed the shop and its score in [0, 1] (the seed's four, then the item-kNN
-    funnel), and each funnel's rank of the shop (1 / log2(rank + 2)); one pass over each candidate's few funnels,
-    then one numpy assignment per block."""
-    n = len(funnel_maps)
+def _funnel_matrices(candidates: Sequence[CandidateLike]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per candidate and funnel (:data:`RANKED_FUNNELS`' order): whether the funnel scored it, its score, and its
+    rank feature (1 / log2(rank + 2), 0 without a rank); from each candidate's own mappings."""
+    n = len(candidates)
     col = {f: j for j, f in enumerate(RANKED_FUNNELS)}  # the seed's four, then the extra funnels
     at_i: list[int] = []
     at_j: list[int] = []
@@ -267,8 +272,8 @@ def _funnel_slots(wide: np.ndarray, funnel_maps: list[dict[str, float]], candida
     rank_i: list[int] = []
     rank_j: list[int] = []
     rank_values: list[float] = []
-    for i, (m, c) in enumerate(zip(funnel_maps, candidates, strict=True)):
-        for f, v in m.items():
+    for i, c in enumerate(candidates):
+        for f, v in candidate_funnels(c).items():
             j = col.get(f)
             if j is not None:
                 at_i.append(i)
@@ -283,8 +288,44 @@ def _funnel_slots(wide: np.ndarray, funnel_maps: list[dict[str, float]], candida
     k = len(RANKED_FUNNELS)
     flags = np.zeros((n, k), dtype=np.float64)
     scores = np.zeros((n, k), dtype=np.float64)
+    ranks = np.zeros((n, k), dtype=np.float64)
     flags[at_i, at_j] = 1.0
     scores[at_i, at_j] = values
+    ranks[rank_i, rank_j] = rank_values
+    return flags, scores, ranks
+
+
+#: 1 / log2(rank + 2) of the ranks 0, 1, 2, ... (grown when a longer list comes).
+_RANK_TABLE = np.array([_rank_feature(r) for r in range(512)])
+
+
+def _funnel_matrices_from_merge(names: tuple[str, ...], scores: np.ndarray, present: np.ndarray,
+                                ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_funnel_matrices` from the merge's matrices (columns in ``names``' order), without a dict per
+    candidate; the same numbers."""
+    global _RANK_TABLE
+    n, k = len(scores), len(RANKED_FUNNELS)
+    top = int(ranks.max(initial=-1))
+    if top >= len(_RANK_TABLE):
+        _RANK_TABLE = np.array([_rank_feature(r) for r in range(2 * top + 2)])
+    table = _RANK_TABLE
+    out_flags = np.zeros((n, k), dtype=np.float64)
+    out_scores = np.zeros((n, k), dtype=np.float64)
+    out_ranks = np.zeros((n, k), dtype=np.float64)
+    for j, f in enumerate(RANKED_FUNNELS):
+        if f not in names:
+            continue
+        m = names.index(f)
+        out_flags[:, j] = present[:, m]
+        out_scores[:, j] = np.where(present[:, m], scores[:, m], 0.0)
+        r = ranks[:, m]
+        out_ranks[:, j] = np.where(r >= 0, table[np.maximum(r, 0)], 0.0)
+    return out_flags, out_scores, out_ranks
+
+
+def _funnel_slots(wide: np.ndarray, flags: np.ndarray, scores: np.ndarray, ranks: np.ndarray) -> None:
+    """Slots 9-23 from :func:`_funnel_matrices`: which funnel proposed the shop and its score in [0, 1] (the seed's
+    four, then the item-kNN funnel), and each funnel's rank feature; one numpy assignment per block."""
     seed = len(SEED_FUNNELS)
     first_flag, first_score = W["funnel_collaborative"], W["score_collaborative"]
     wide[:, first_flag:first_flag + seed] = flags[:, :seed]
@@ -292,7 +333,5 @@ def _funnel_slots(wide: np.ndarray, funnel_maps: list[dict[str, float]], candida
     for j, f in enumerate(EXTRA_FUNNELS, start=seed):
         wide[:, W[f"funnel_{f}"]] = flags[:, j]
         wide[:, W[f"score_{f}"]] = np.clip(scores[:, j], 0.0, 1.0) * flags[:, j]
-    ranks = np.zeros((n, k), dtype=np.float64)
-    ranks[rank_i, rank_j] = rank_values
     for j, f in enumerate(RANKED_FUNNELS):
         wide[:, W[f"rank_{f}"]] = ranks[:, j]
