@@ -78,3 +78,25 @@ def test_warming_can_be_turned_off(runtime, sqlite_engine, tmp_path):
     settings = Settings(environment="test", admin_api_key="test-admin-key", var_dir=tmp_path, query_cache_warm=0)
     with TestClient(create_app(settings, engine=sqlite_engine, runtime=runtime)) as client:
         assert client.app.state.query_warmer is None
+
+
+def test_the_warming_thread_runs_nicer_than_the_requests(monkeypatch):
+    import os
+    import sys
+
+    from naviyam.service import warm
+
+    seen: list[int] = []
+
+    def spy(runtime, engine, limit, *, stop=None):
+        seen.append(os.getpriority(os.PRIO_PROCESS, 0))  # on Linux: this thread's own nice value
+        return 0
+
+    monkeypatch.setattr(warm, "warm_query_cache", spy)
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    warmer = warm.QueryWarmer(runtime=None, engine=None, limit=5)
+    warmer.join()
+    assert warmer.embedded == 0
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before  # the caller's own priority is untouched
+    if sys.platform.startswith("linux"):
+        assert seen == [min(19, before + warm.WARM_NICENESS)]
