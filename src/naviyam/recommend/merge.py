@@ -71,17 +71,44 @@ def merge_candidates(
     active = [name for name, cands in lists.items() if cands]
     if not active or k <= 0:
         return []
-    # Every proposal in one set of arrays, funnel after funnel in rank order (the order every sum below adds in).
     cols = [_columns(name, lists[name]) for name in active]
+    w = np.array([weights.get(n, 1.0) for n in active], dtype=np.float64)
+    shops, first, rrf, funnel_scores, present, ranks = _tally(cols, w, rrf_k)
+    if method == "rrf":
+        merged = rrf / (sum(weights.get(n, 1.0) for n in active) / (rrf_k + 1))
+    else:
+        merged = np.zeros(len(shops))
+        for j in range(len(active)):
+            merged = np.where(present[:, j], merged + w[j] * funnel_scores[:, j], merged)
+        merged = merged / sum(weights.get(n, 1.0) for n in active)
+    out = _choose(cols, shops, merged, k, int(quota_share * k / len(active)))
+
+    distances = list(chain.from_iterable(c[2] for c in cols))
+    rows = list(chain.from_iterable(c[3] for c in cols))
+    s_out, p_out, r_out = funnel_scores[out], present[out], ranks[out]
+    items = []
+    for shop, value, at_first, s_row, p_row, r_row in zip(
+            shops[out].tolist(), merged[out].tolist(), first[out].tolist(), s_out.tolist(), p_out.tolist(),
+            r_out.tolist(), strict=True):
+        items.append(Candidate(
+            shop, value, {name: s_row[j] for j, name in enumerate(active) if p_row[j]},
+            distances[at_first], rows[at_first],
+            {name: r_row[j] for j, name in enumerate(active) if r_row[j] >= 0}))
+    return MergedCandidates(items, tuple(active), s_out, p_out, r_out)
+
+
+def _tally(cols: list[tuple[list[int], list[float], list, list[int]]], w: np.ndarray, rrf_k: int):
+    """Every proposal in one set of arrays, funnel after funnel in rank order (the order every sum adds in): the
+    shops (sorted), where each first appears, its RRF sum, and per funnel its score (0 where absent), whether the
+    funnel scored it, and its best rank (-1 where the funnel did not propose it)."""
     sizes = [len(c[0]) for c in cols]
     total = sum(sizes)
     sid = np.fromiter(chain.from_iterable(c[0] for c in cols), dtype=np.int64, count=total)
     score = np.fromiter(chain.from_iterable(c[1] for c in cols), dtype=np.float64, count=total)
-    funnel = np.repeat(np.arange(len(active)), sizes)
+    funnel = np.repeat(np.arange(len(cols)), sizes)
     rank = np.concatenate([np.arange(n) for n in sizes])
-    w = np.array([weights.get(n, 1.0) for n in active], dtype=np.float64)
     shops, first, at = np.unique(sid, return_index=True, return_inverse=True)
-    n_shops, n_funnels = len(shops), len(active)
+    n_shops, n_funnels = len(shops), len(cols)
     rrf = np.zeros(n_shops)
     np.add.at(rrf, at, w[funnel] / (rrf_k + 1 + rank))
     # A funnel's score of a shop: its best proposal of it, kept when it is above 0 or the shop came first from it.
@@ -89,44 +116,25 @@ def merge_candidates(
     np.maximum.at(best, (at, funnel), score)
     present = best > 0.0
     present[np.arange(n_shops), funnel[first]] = True
-    funnel_scores = np.where(present, best, 0.0)
     no_rank = np.iinfo(np.int64).max
     ranks = np.full((n_shops, n_funnels), no_rank, dtype=np.int64)
     np.minimum.at(ranks, (at, funnel), rank)
     ranks[ranks == no_rank] = -1
-    if method == "rrf":
-        merged = rrf / (sum(weights.get(n, 1.0) for n in active) / (rrf_k + 1))
-    else:
-        merged = np.zeros(n_shops)
-        for j in range(n_funnels):
-            merged = np.where(present[:, j], merged + w[j] * funnel_scores[:, j], merged)
-        merged = merged / sum(weights.get(n, 1.0) for n in active)
+    return shops, first, rrf, np.where(present, best, 0.0), present, ranks
 
-    # Each active funnel places its own first `quota` shops; the best merged scores fill the rest.
+
+def _choose(cols, shops: np.ndarray, merged: np.ndarray, k: int, quota: int) -> np.ndarray:
+    """The kept shops' positions in ``shops``, best first: each funnel places its own first ``quota`` shops, the
+    best merged scores fill the rest (ties by shop id)."""
     chosen: dict[int, None] = {}
-    quota = int(quota_share * k / len(active))
     for ids, *_rest in cols:
         for s in ids[:quota]:
             if len(chosen) >= k:
                 break
             chosen.setdefault(s, None)
-    order = np.lexsort((shops, -merged))  # best first, ties by shop id
-    keep = np.zeros(n_shops, dtype=bool)
+    order = np.lexsort((shops, -merged))
+    keep = np.zeros(len(shops), dtype=bool)
     keep[np.searchsorted(shops, np.fromiter(chosen, dtype=np.int64, count=len(chosen)))] = True
     if len(chosen) < k:
         keep[order[~keep[order]][: k - len(chosen)]] = True
-    out = order[keep[order]]
-
-    distances = list(chain.from_iterable(c[2] for c in cols))
-    rows = list(chain.from_iterable(c[3] for c in cols))
-    firsts = first[out].tolist()
-    s_out, p_out, r_out = funnel_scores[out], present[out], ranks[out]
-    items = []
-    for shop, value, at_first, s_row, p_row, r_row in zip(
-            shops[out].tolist(), merged[out].tolist(), firsts, s_out.tolist(), p_out.tolist(), r_out.tolist(),
-            strict=True):
-        items.append(Candidate(
-            shop, value, {name: s_row[j] for j, name in enumerate(active) if p_row[j]},
-            distances[at_first], rows[at_first],
-            {name: r_row[j] for j, name in enumerate(active) if r_row[j] >= 0}))
-    return MergedCandidates(items, tuple(active), s_out, p_out, r_out)
+    return order[keep[order]]

@@ -118,12 +118,7 @@ class FeatureBuilder:
         ratings = [state.shop_rating(s) for s in shop_list]
         wide[:, W["rating"]] = [rating_feature(r) for r in ratings]
         # 9-16, and 17-23: which funnels proposed the shop, their scores (the item-kNN funnel's too), their ranks
-        merged = getattr(candidates, "matrices", None)  # the merge's own matrices (naviyam.recommend.merge)
-        matrices = merged() if callable(merged) else None
-        if matrices is not None:
-            flags, scores, ranks = _funnel_matrices_from_merge(*matrices)
-        else:
-            flags, scores, ranks = _funnel_matrices(candidates)
+        flags, scores, ranks = _funnel_block(candidates)
         _funnel_slots(wide, flags, scores, ranks)
         self._dynamic(wide, query, candidates, flags.any(axis=1), shop_ids, rows, categories, state, similarity)
 
@@ -259,6 +254,16 @@ def _cross_slots(wide: np.ndarray, state: InteractionState, group: str, bucket: 
     by_time = {c: state.cross("time", bucket, c) for c in kinds}
     wide[:, W["age_group_x_category"]] = [by_age[c] for c in categories]
     wide[:, W["time_x_category"]] = [by_time[c] for c in categories]
+
+
+def _funnel_block(candidates: Sequence[CandidateLike]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_funnel_matrices`, from the merge's own matrices when the candidates are the merge's list as made
+    (naviyam.recommend.merge.MergedCandidates)."""
+    merged = getattr(candidates, "matrices", None)
+    matrices = merged() if callable(merged) else None
+    if matrices is not None:
+        return _funnel_matrices_from_merge(*matrices)
+    return _funnel_matrices(candidates)
 
 
 def _funnel_matrices(candidates: Sequence[CandidateLike]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
