@@ -3,8 +3,8 @@
 A chat turn is ~5-10 ms of Python under one interpreter lock. Sent through Starlette's ``run_in_threadpool``,
 every turn also paid for anyio's machinery on the event loop (a capacity limiter with a waiting list, a cancel
 scope, a queue per call: ~15 % of the event loop's time at 16 clients), and with two request threads the two
-turns traded the interpreter lock back and forth at every call into SQLite or numpy. Here the event loop hands a
-turn to ``request_concurrency`` threads (by default 1 on SQLite, 2 on PostgreSQL, where a second turn computes
+turns traded the interpreter lock back and forth at every call into SQLite or numpy. Here the event loop lets
+``request_concurrency`` turns compute at once (by default 1 on SQLite, 2 on PostgreSQL, where a second turn computes
 while the first waits for the database server) with asyncio's own ``run_in_executor``: the queue is
 first come, first served, and the loop stays free to read and answer other requests (the static page, /health)
 while a turn computes. At 16 clients this served 91-102 chat turns a second against 80-82 through anyio

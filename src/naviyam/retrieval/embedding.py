@@ -188,9 +188,13 @@ class CachedQueryEmbedder:
             for t in dict.fromkeys(texts):
                 self._cache[t] = known[t]
                 self._cache.move_to_end(t)
-            while len(self._cache) > self.size:
-                self._cache.popitem(last=False)
+            self._trim()
         return out
+
+    def _trim(self) -> None:
+        """Forget the least recently used vectors beyond ``size`` (the caller holds the lock)."""
+        while len(self._cache) > self.size:
+            self._cache.popitem(last=False)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self.inner.embed_passages(texts)
@@ -213,8 +217,7 @@ class CachedQueryEmbedder:
                     if t not in self._cache:
                         self._cache[t] = v
                         self._cache.move_to_end(t, last=False)
-                while len(self._cache) > self.size:
-                    self._cache.popitem(last=False)
+                self._trim()
             done += len(batch)
         self.warmed += done
         return done

@@ -59,6 +59,7 @@ from naviyam.recommend.features import InteractionState, event_marks
 from naviyam.recommend.ranker.serving import WideDeepRanker
 from naviyam.service.chat import ChatService
 from naviyam.service.llm import build_llm_components, components_for
+from naviyam.service.warm import query_embedder
 
 log = logging.getLogger(__name__)
 #: How often a runtime without a recommender tries to load one again.
@@ -150,9 +151,8 @@ class Runtime:
         """(hits, misses) of the serving caches so far: ``query_embedding`` (Layer 1's dense queries) and
         ``nlu`` (parses of the same text), where the loaded models have them."""
         counts: dict[str, tuple[int, int]] = {}
-        generator = getattr(self.recommender, "generator", None)
-        embedder = getattr(getattr(generator, "index", None), "embedder", None)
-        if embedder is not None and hasattr(embedder, "hits"):
+        embedder = query_embedder(self)
+        if embedder is not None:
             counts["query_embedding"] = (embedder.hits, embedder.misses)
         parser_counts = getattr(self.parser, "cache_counts", None)
         if callable(parser_counts):

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from naviyam.core.clock import utcnow
 from naviyam.learning.store import frequent_queries
+from naviyam.retrieval.embedding import CachedQueryEmbedder
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +29,11 @@ log = logging.getLogger(__name__)
 WARM_DAYS = 30
 
 
-def query_embedder(runtime: Any) -> Any | None:
+def query_embedder(runtime: Any) -> CachedQueryEmbedder | None:
     """The serving runtime's cached query embedder (None without a Layer 1 index)."""
     generator = getattr(getattr(runtime, "recommender", None), "generator", None)
     embedder = getattr(getattr(generator, "index", None), "embedder", None)
-    return embedder if hasattr(embedder, "warm") else None
+    return embedder if isinstance(embedder, CachedQueryEmbedder) else None
 
 
 def warm_query_cache(runtime: Any, engine: Engine, limit: int, *, stop: threading.Event | None = None) -> int:
