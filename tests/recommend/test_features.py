@@ -276,7 +276,9 @@ def test_window_counts_and_last_orders_from_the_order_slots_equal_the_per_shop_s
     shops = list(range(1, 30))
     state = InteractionState({}, {s: "분식" for s in shops}, {s: "관악구" for s in shops})
     t0 = dt.datetime(2026, 3, 1, 12)
-    times = sorted(t0 + dt.timedelta(minutes=rng.randrange(0, 90 * 24 * 60)) for _ in range(400))
+    # to the microsecond: the slots count days from whole microseconds, exactly as timedelta.total_seconds() does
+    times = sorted(t0 + dt.timedelta(minutes=rng.randrange(0, 90 * 24 * 60), microseconds=rng.randrange(60_000_000))
+                   for _ in range(400))
     for t in times:
         state.apply_order(rng.randrange(1, 50), rng.choice(shops[:20]), 5000, t)
 
@@ -286,9 +288,13 @@ def test_window_counts_and_last_orders_from_the_order_slots_equal_the_per_shop_s
 
     def check(n_reads):
         for _ in range(n_reads):
-            when = t0 + dt.timedelta(days=rng.randrange(0, 100), minutes=rng.randrange(0, 1440))
+            when = t0 + dt.timedelta(days=rng.randrange(0, 100), minutes=rng.randrange(0, 1440),
+                                     microseconds=rng.randrange(60_000_000))
             ids = rng.sample(shops + [999], 12)  # 999 and shops[20:] never ordered from
-            for (counts, total), days in zip(state.recent_orders_windows(ids, when, (7, 30)), (7, 30), strict=True):
+            windows = state.recent_orders_windows(ids, when, (7, 30))
+            assert [c.tolist() for c, _ in windows] == [  # a second read at the same time: the kept counts
+                c.tolist() for c, _ in state.recent_orders_windows(ids, when, (7, 30))]
+            for (counts, total), days in zip(windows, (7, 30), strict=True):
                 assert counts.tolist() == expected(ids, when, days)
                 assert total == sum(when - dt.timedelta(days=days) <= t < when for t in state.order_times)
             before = [[t for t in state.shop_order_times.get(int(s), []) if t < when] for s in ids]

@@ -88,3 +88,17 @@ def test_save_load_round_trip(tmp_path):
     assert loaded.config() == funnel.config()
     a, b = funnel.candidates(_query(7), k=5), loaded.candidates(_query(7), k=5)
     assert [(c.shop_id, c.score) for c in a] == [(c.shop_id, c.score) for c in b]
+
+
+def test_a_historys_scores_are_kept_read_only_and_equal_a_fresh_computation():
+    funnel, _cat = _funnel(neighbours=10, shrink=0.0)
+    sim_t = funnel.similarity_.T.toarray()
+    first = funnel.history_scores_by_row([10, 50])
+    assert np.array_equal(first, sim_t[:, [0, 4]].sum(axis=1).astype(np.float32))  # 10 and 50's columns
+    assert funnel.history_scores_by_row([50, 10, 10]) is first  # the same history in another order: kept
+    assert not first.flags.writeable  # shared by every request that asks
+    # user 7 chose 10 and 50: the matrix's history is the same history
+    assert funnel.scores_by_row(7) is first
+    other = funnel.history_scores_by_row([30])
+    assert other is not first and other[SHOPS.tolist().index(40)] > 0 and first[SHOPS.tolist().index(40)] == 0
+    assert funnel.history_scores_by_row([999]) is None  # a shop the model never saw: no history

@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import Engine, func, select
@@ -188,9 +188,11 @@ class InteractionState:
         out = np.full(len(shop_ids), np.inf)
         slots = self._slots()
         if slots is not None:
-            times = self.order_times
-            for i, k in slots.last_before(shop_ids, bisect.bisect_left(times, when)):
-                out[i] = max(0.0, (when - times[k]).total_seconds() / 86400)
+            found, k = slots.last_before(shop_ids, bisect.bisect_left(self.order_times, when))
+            if len(k):
+                # whole microseconds, as timedelta.total_seconds() divides them: the same days to the last bit
+                micros = slots.micros(self.order_times)
+                out[found] = np.maximum(0.0, (_micros(when) - micros[k]) / 1e6 / 86400)
             return out
         ids = shop_ids.tolist() if isinstance(shop_ids, np.ndarray) else [int(s) for s in shop_ids]
         for i, s in enumerate(ids):
@@ -260,6 +262,15 @@ class InteractionState:
             self.apply_feedback(ev.user_id, ev.shop_id, ev.feedback_type, ev.when)
 
 
+#: Windows whose counts per shop a state keeps (two windows a request; the rest is cleared past this many).
+WINDOW_MEMO = 8
+
+
+def _micros(when: dt.datetime) -> int:
+    """A (naive) time as whole microseconds since 1970, the unit of :meth:`_OrderSlots.micros`."""
+    return int(np.datetime64(when, "us").astype(np.int64))
+
+
 @dataclass(frozen=True)
 class _OrderSlots:
     """The shop of every order (in the state's time order) as a dense slot, to count a list's orders in a window
@@ -271,12 +282,36 @@ class _OrderSlots:
     #: slot * (n + 1) + position of every order, sorted: each shop's orders in time order, shop after shop
     keys: np.ndarray
 
+    #: the orders' times in microseconds (:meth:`micros`) and each window's counts per slot (:meth:`windows`),
+    #: made at the first read that needs them
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)
+
     @classmethod
     def build(cls, order_shops: list[int]) -> _OrderSlots:
         n = len(order_shops)
         ids, slots = np.unique(np.asarray(order_shops, dtype=np.int64), return_inverse=True)
         slots = slots.astype(np.int64).reshape(-1)
         return cls(n, ids, slots, np.sort(slots * (n + 1) + np.arange(n, dtype=np.int64)))
+
+    def micros(self, order_times: list[dt.datetime]) -> np.ndarray:
+        """The covered orders' times as whole microseconds (:func:`_micros`)."""
+        micros = self._memo.get("micros")
+        if micros is None:
+            micros = self._memo["micros"] = np.array(order_times[:self.n], dtype="datetime64[us]").astype(np.int64)
+        return micros
+
+    def _per_slot(self, lo: int, end: int) -> np.ndarray:
+        """The orders in positions ``[lo, end)`` counted per slot; the last few windows' counts are kept (a
+        window moves only when an order enters or leaves it)."""
+        key = ("window", lo, end)
+        counts = self._memo.get(key)
+        if counts is None:
+            if len(self._memo) > WINDOW_MEMO:
+                self._memo.clear()
+            counts = np.bincount(self.slot_of_order[lo:end], minlength=len(self.shop_ids))
+            counts.flags.writeable = False
+            self._memo[key] = counts
+        return counts
 
     def _positions(self, shop_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """The slot of each shop, and whether it has one (a shop never ordered from has none)."""
@@ -286,16 +321,16 @@ class _OrderSlots:
         known = self.shop_ids[pos] == ids if n_shops else np.zeros(len(ids), dtype=bool)
         return pos, known
 
-    def last_before(self, shop_ids: Sequence[int], end: int) -> list[tuple[int, int]]:
-        """(i, k): the position ``k`` of the last order before position ``end`` of each ``shop_ids[i]`` with one."""
+    def last_before(self, shop_ids: Sequence[int], end: int) -> tuple[np.ndarray, np.ndarray]:
+        """(i, k): for each ``shop_ids[i]`` with an order before position ``end``, the position ``k`` of its last."""
         pos, known = self._positions(shop_ids)
         if not len(self.keys):
-            return []
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         span = self.n + 1
         prev = np.searchsorted(self.keys, pos * span + end) - 1  # the last key below (slot, end)
         key = self.keys[np.maximum(prev, 0)]
         found = known & (prev >= 0) & (key // span == pos)
-        return list(zip(np.flatnonzero(found).tolist(), (key[found] % span).tolist(), strict=True))
+        return np.flatnonzero(found), key[found] % span
 
     def windows(self, order_times: list[dt.datetime], shop_ids: Sequence[int], when: dt.datetime,
                 starts: list[dt.datetime]) -> list[tuple[np.ndarray, int]]:
@@ -309,8 +344,7 @@ class _OrderSlots:
         for since in starts:
             lo = left(order_times, since, 0, end)
             if n_shops:
-                per_slot = np.bincount(self.slot_of_order[lo:end], minlength=n_shops)
-                counts = np.where(known, per_slot[pos], 0).astype(np.float64)
+                counts = np.where(known, self._per_slot(lo, end)[pos], 0).astype(np.float64)
             else:
                 counts = np.zeros(n_ids, dtype=np.float64)
             out.append((counts, end - lo))

@@ -22,7 +22,11 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
+from naviyam.core.lru import LRU
 from naviyam.recommend.funnels.base import Candidate, FitContext, FunnelQuery, top_k_candidates
+
+#: Histories whose scores a serving funnel keeps (a conversation's turns, a user's repeat visits): 12 KB each.
+HISTORY_CACHE_SIZE = 512
 
 
 def knn_similarity(user_items: sparse.csr_matrix, *, neighbours: int = 100, alpha: float = 0.5,
@@ -87,6 +91,7 @@ class ItemKNNFunnel:
         col_of = self._col_of = {int(s): j for j, s in enumerate(self.matrix_.shop_ids)}
         self.row_to_col_ = np.array([col_of.get(int(s), -1) for s in catalog.ids], dtype=np.int64)
         self._catalog = catalog
+        self._by_history: LRU[tuple[int, ...], np.ndarray] = LRU(HISTORY_CACHE_SIZE)
 
     def knows(self, user_id: int | None) -> bool:
         return len(self.matrix_.history(user_id)[0]) > 0
@@ -101,28 +106,31 @@ class ItemKNNFunnel:
         return np.asarray(self.similarity_t_ @ profile).ravel()
 
     def scores_by_row(self, user_id: int | None) -> np.ndarray | None:
-        """:meth:`user_scores` over catalog rows (0 for shops the model has never seen)."""
-        s = self.user_scores(user_id)
-        if s is None:
-            return None
-        out = np.zeros(len(self.row_to_col_), dtype=np.float64)
-        has = self.row_to_col_ >= 0
-        out[has] = s[self.row_to_col_[has]]
-        return out
+        """:meth:`user_scores` over catalog rows (0 for shops the model has never seen); read-only."""
+        cols, _w = self.matrix_.history(user_id)
+        return self._scores_by_row(cols.tolist()) if len(cols) else None
 
     def history_scores_by_row(self, shop_ids) -> np.ndarray | None:
-        """Sum of similarities to the given shops (a history as of some moment), over catalog rows."""
+        """Sum of similarities to the given shops (a history as of some moment), over catalog rows; read-only."""
         col_of = self._col_of
         cols = [col_of[int(s)] for s in shop_ids if int(s) in col_of]
-        if not cols:
-            return None
+        return self._scores_by_row(cols) if cols else None
+
+    def _scores_by_row(self, cols: list[int]) -> np.ndarray:
+        """Sum of similarities to the shops of model columns ``cols``, over catalog rows. A history's scores are
+        kept (the next turn of a conversation asks again): the array is shared, so it is read-only."""
+        key = tuple(sorted(set(cols)))
+        out = self._by_history.get(key)
+        if out is not None:
+            return out
         profile = np.zeros(self.similarity_.shape[0], dtype=np.float32)
         profile[cols] = 1.0
         s = np.asarray(self.similarity_t_ @ profile).ravel()
         out = np.zeros(len(self.row_to_col_), dtype=np.float64)
         has = self.row_to_col_ >= 0
         out[has] = s[self.row_to_col_[has]]
-        return out
+        out.flags.writeable = False
+        return self._by_history.put(key, out)
 
     def candidates(self, query: FunnelQuery, k: int) -> Sequence[Candidate]:
         scores = self.scores_by_row(query.user_id)

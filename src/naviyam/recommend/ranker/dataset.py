@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -73,8 +74,7 @@ class Vocab:
         return len(self.keys) + 1
 
     def encode(self, values: Iterable[Any]) -> np.ndarray:
-        idx = self._index
-        return np.fromiter((idx.get(v, 0) for v in values), dtype=np.int64)
+        return np.fromiter(map(self._index.get, values, repeat(0)), dtype=np.int64)
 
 
 @dataclass
