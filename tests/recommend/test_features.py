@@ -203,6 +203,32 @@ def test_counts_are_as_of_the_request(catalog):
     assert before.numerical[0, 8] == 0.0 and after.numerical[0, 8] == pytest.approx(1 / 1000)
 
 
+def test_shop_figures_from_the_steady_table_equal_the_per_shop_reads_and_follow_every_new_event(catalog, state):
+    from naviyam.recommend.features.builder import FIGURES_STEADY
+
+    def same(a: FeatureRows, b: FeatureRows) -> bool:
+        return np.array_equal(a.wide, b.wide) and np.array_equal(a.numerical, b.numerical)
+
+    b = FeatureBuilder(catalog)
+    per_shop = b.build(query(), cands(3, 1, 2, 4), state)
+    assert b._figures is None  # a state that just changed is read shop by shop
+    for _ in range(FIGURES_STEADY):
+        steady = b.build(query(), cands(3, 1, 2, 4), state)
+    assert b._figures is not None and same(steady, per_shop)
+    assert steady.numerical[0, 6] > 0 and steady.wide[0, W["rating"]] > 0  # shop 3: rated 4.33 by three reviews
+    assert steady.numerical[3, 6] == 0.0 and steady.numerical[3, 7] == 0.0  # shop 4: no review, no order
+
+    state.apply_review(10, 4, 5, NOON - dt.timedelta(days=1))  # seen at the very next build
+    state.apply_order(11, 4, 9000, NOON - dt.timedelta(days=1))
+    after = b.build(query(), cands(3, 1, 2, 4), state)
+    assert same(after, FeatureBuilder(catalog).build(query(), cands(3, 1, 2, 4), state))
+    assert after.numerical[3, 7] > 0 and after.numerical[3, 8] > 0 and after.wide[3, W["rating"]] == 1.0
+
+    other = InteractionState.empty(USERS, catalog)  # another state: never the first state's table
+    assert same(b.build(query(), cands(3, 1, 2, 4), other),
+                FeatureBuilder(catalog).build(query(), cands(3, 1, 2, 4), other))
+
+
 def test_csv_round_trip_keeps_the_features(catalog, state, tmp_path):
     rows = FeatureBuilder(catalog).build(query(), cands(1, 2, 3), state)
     path = tmp_path / "f.csv"

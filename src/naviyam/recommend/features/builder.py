@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -66,6 +67,9 @@ class FeatureBuilder:
         self.operating_hours = minutes / 60.0
         self.brand = np.array([b if b is not None else -1 for b in catalog.brand_ids], dtype=np.int64)
         self.avg_price = np.nan_to_num(catalog.avg_price, nan=0.0)
+        self._figures: ShopFigures | None = None  # every catalog shop's figures at one state version (steady)
+        self._figures_seen_version: int | None = None
+        self._figures_seen = 0
 
     def rows(self, shop_ids: Sequence[int]) -> np.ndarray:
         row_of = self.catalog.row_of
@@ -115,14 +119,15 @@ class FeatureBuilder:
             wide[:, W["dietary_match"]] = 0.5
         # 7, 8: good shop, rating (as of the request)
         wide[:, W["good_shop"]] = np.where(cat.is_good_shop[rows], GOOD_SHOP_VALUE, 0.0)
-        ratings = [state.shop_rating(s) for s in shop_list]
-        wide[:, W["rating"]] = [rating_feature(r) for r in ratings]
+        figures = self._shop_figures(state, shop_list, rows)
+        wide[:, W["rating"]] = figures.rating_feature
         # 9-16, and 17-23: which funnels proposed the shop, their scores (the item-kNN funnel's too), their ranks
         flags, scores, ranks = _funnel_block(candidates)
         _funnel_slots(wide, flags, scores, ranks)
-        self._dynamic(wide, query, candidates, flags.any(axis=1), shop_ids, rows, categories, state, similarity)
+        self._dynamic(wide, query, candidates, flags.any(axis=1), shop_ids, rows, categories, state, similarity,
+                      figures)
 
-        num = self._numerical(num, uid, age, state, shop_list, rows, ratings)
+        num = self._numerical(num, uid, age, state, rows, figures)
 
         return FeatureRows(
             user_id=np.full(n, uid if uid is not None else -1, dtype=np.int64),
@@ -145,8 +150,23 @@ class FeatureBuilder:
         wide[:, W["distance"]] = np.exp(-dist / DISTANCE_SCALE_M)
         return dist
 
+    def _shop_figures(self, state: InteractionState, shop_ids: list[int], rows: np.ndarray) -> ShopFigures:
+        """The candidates' own figures as of ``state``: gathered from a table of every catalog shop once the state's
+        figures have stayed the same for :data:`FIGURES_STEADY` builds (a server between refreshes), else read per
+        shop (a training-set builder applies events between its builds)."""
+        version = state.shop_figures_version
+        table = self._figures
+        if table is not None and table.version == version:
+            return table.take(rows)
+        self._figures_seen = self._figures_seen + 1 if self._figures_seen_version == version else 1
+        self._figures_seen_version = version
+        if self._figures_seen >= FIGURES_STEADY:
+            self._figures = ShopFigures.of(state, self.catalog.ids.tolist(), version)
+            return self._figures.take(rows)
+        return ShopFigures.of(state, shop_ids, version)
+
     def _numerical(self, num: np.ndarray, uid: int | None, age: float | None, state: InteractionState,
-                   shop_ids: list[int], rows: np.ndarray, ratings: list) -> np.ndarray:
+                   rows: np.ndarray, figures: ShopFigures) -> np.ndarray:
         """The numerical features (the user's age and counts, the shop's prices, menus, rating, counts, hours),
         scaled into [0, 1]."""
         cat = self.catalog
@@ -157,14 +177,14 @@ class FeatureBuilder:
             num[:, 3] = state.user_reviews.get(uid, 0)
         num[:, 4] = self.avg_price[rows]
         num[:, 5] = cat.menu_count[rows]
-        num[:, 6] = [r or 0.0 for r in ratings]
-        num[:, 7] = [state.shop_reviews.get(s, 0) for s in shop_ids]
-        num[:, 8] = [state.shop_orders.get(s, 0) for s in shop_ids]
+        num[:, 6] = np.nan_to_num(figures.rating, nan=0.0)
+        num[:, 7] = figures.reviews
+        num[:, 8] = figures.orders
         num[:, 9] = self.operating_hours[rows]
         return np.clip(num / NUM_SCALES, 0.0, 1.0)
 
     def _dynamic(self, wide, query, candidates, proposed, shop_ids, rows, categories, state,
-                 similarity) -> None:
+                 similarity, figures: ShopFigures) -> None:
         """Slots 24-30: Layer 1's score (of a shop some funnel proposed), recent popularity, recency, similarity,
         taste."""
         wide[:, W["layer1_score"]] = [min(1.0, max(0.0, float(getattr(c, "score", 0.0) or 0.0)))
@@ -174,10 +194,8 @@ class FeatureBuilder:
         for (counts, total), slot in zip(windows, ("shop_orders_7d", "shop_orders_30d"), strict=True):
             wide[:, W[slot]] = _squash(counts * n_shops / total) if total else 0.0
         wide[:, W["shop_recency"]] = np.exp(-state.days_since_last_order(shop_ids, query.when) / 7.0)
-        all_orders = sum(state.shop_orders.values())
-        if all_orders:
-            wide[:, W["shop_popularity"]] = _squash(
-                np.array([state.shop_orders.get(s, 0) for s in shop_ids.tolist()]) * n_shops / all_orders)
+        if figures.all_orders:
+            wide[:, W["shop_popularity"]] = _squash(figures.orders * n_shops / figures.all_orders)
         uid = query.user_id
         if uid is not None:
             history = state.user_history.get(uid)
@@ -189,6 +207,37 @@ class FeatureBuilder:
             if total:
                 wide[:, W["user_x_category"]] = [(orders.get(c, 0) + feedback.get(c, 0.0)) / total
                                                  for c in categories]
+
+
+#: Builds at one state version after which a builder reads the shops' figures from a table of the whole catalog.
+FIGURES_STEADY = 8
+
+
+@dataclass(frozen=True)
+class ShopFigures:
+    """Shops' own figures as of one state version, one entry per shop: orders, reviews, mean rating (NaN without
+    reviews) and its feature; ``all_orders``: every shop's orders."""
+
+    version: int
+    orders: np.ndarray
+    reviews: np.ndarray
+    rating: np.ndarray
+    rating_feature: np.ndarray
+    all_orders: int
+
+    @classmethod
+    def of(cls, state: InteractionState, shop_ids: list[int], version: int) -> ShopFigures:
+        ratings = [state.shop_rating(s) for s in shop_ids]
+        return cls(version, np.array([state.shop_orders.get(s, 0) for s in shop_ids], dtype=np.float64),
+                   np.array([state.shop_reviews.get(s, 0) for s in shop_ids], dtype=np.float64),
+                   np.array([np.nan if r is None else r for r in ratings], dtype=np.float64),
+                   np.array([rating_feature(r) for r in ratings], dtype=np.float64),
+                   sum(state.shop_orders.values()))
+
+    def take(self, rows: np.ndarray) -> ShopFigures:
+        """The figures of the shops at ``rows`` (of a table made over the catalog's shops)."""
+        return ShopFigures(self.version, self.orders[rows], self.reviews[rows], self.rating[rows],
+                           self.rating_feature[rows], self.all_orders)
 
 
 def _rank_feature(rank: int | None) -> float:

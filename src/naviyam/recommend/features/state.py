@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import itertools
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -73,6 +74,9 @@ class InteractionState:
         self.user_shop_dismissed: Counter[tuple[int, int]] = Counter()
         #: the newest event id of each kind applied (what :meth:`Runtime.refresh` compares to the database's)
         self.marks: dict[str, int] = {}
+        #: renewed at every change to the shops' own figures (orders, reviews), never the same in two states of a
+        #: process: what a reader's copy of them is as of
+        self.shop_figures_version = next(_FIGURE_VERSIONS)
 
     # ------------------------------------------------------------------ updates
     # ``population=False`` counts an event for its own user only, not in the shops' and groups' figures
@@ -85,6 +89,7 @@ class InteractionState:
         self.user_amount_sum[user_id] += float(amount or 0)
         if population:
             self.shop_orders[shop_id] += 1
+            self.shop_figures_version = next(_FIGURE_VERSIONS)
             if when is not None:
                 self.order_times.append(when)
                 self.shop_order_times[shop_id].append(when)
@@ -117,6 +122,7 @@ class InteractionState:
         if population:
             self.shop_reviews[shop_id] += 1
             self.shop_rating_sum[shop_id] += float(rating)
+            self.shop_figures_version = next(_FIGURE_VERSIONS)
 
     def apply_feedback(self, user_id: int, shop_id: int, feedback_type: str,
                        when: dt.datetime | None = None) -> None:
@@ -261,6 +267,8 @@ class InteractionState:
         elif ev.kind == "feedback" and ev.feedback_type is not None:
             self.apply_feedback(ev.user_id, ev.shop_id, ev.feedback_type, ev.when)
 
+
+_FIGURE_VERSIONS = itertools.count(1)
 
 #: Windows whose counts per shop a state keeps (two windows a request; the rest is cleared past this many).
 WINDOW_MEMO = 8
