@@ -70,6 +70,9 @@ class Level:
     statuses: Counter = field(default_factory=Counter)
     errors: Counter = field(default_factory=Counter)
     workers: Counter = field(default_factory=Counter)
+    #: worker -> latencies it gave, and the clients (connections) it answered
+    worker_latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    worker_clients: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     elapsed: float = 0.0
     client_cpu_s: float = 0.0
     server: list[dict] = field(default_factory=list)
@@ -88,7 +91,10 @@ class Level:
                 "p50_ms": _pct(every, 50), "p95_ms": _pct(every, 95), "p99_ms": _pct(every, 99),
                 "errors": server_errors + sum(self.errors.values()), "transport_errors": dict(self.errors),
                 "status": {str(k): v for k, v in sorted(self.statuses.items())}, "4xx": client_errors,
-                "workers_answering": len(self.workers), "per_endpoint": per,
+                "workers_answering": len(self.workers), "per_worker": {
+                    w: {"n": len(v), "clients": len(self.worker_clients[w]), "p50": _pct(sorted(v), 50),
+                        "p95": _pct(sorted(v), 95)} for w, v in sorted(self.worker_latencies.items())},
+                "per_endpoint": per,
                 "client_cpu_pct": round(100 * self.client_cpu_s / self.elapsed, 0) if self.elapsed else 0,
                 "server": self.server, "load_avg_1m_5m_15m": [round(x, 2) for x in self.load_avg]}
 
@@ -276,9 +282,13 @@ async def run_level(base: str, target: str, concurrency: int, duration: float, s
                     await conn.close()
                     await asyncio.sleep(0.05)
                     continue
-                level.latencies[kind].append((time.perf_counter() - t0) * 1000)
+                ms = (time.perf_counter() - t0) * 1000
+                worker = headers.get("x-naviyam-worker", "?")
+                level.latencies[kind].append(ms)
                 level.statuses[status] += 1
-                level.workers[headers.get("x-naviyam-worker", "?")] += 1
+                level.workers[worker] += 1
+                level.worker_latencies[worker].append(ms)
+                level.worker_clients[worker].add(i)
                 if target != "static":
                     vu.saw(kind, status, data)
         finally:
