@@ -28,6 +28,8 @@ from naviyam.recommend.interactions import load_users
 from naviyam.retrieval.catalog import ShopCatalog
 
 log = logging.getLogger(__name__)
+#: Versions of the shops' figures (:attr:`InteractionState.shop_figures_version`), unique in the process.
+_FIGURE_VERSIONS = itertools.count(1)
 
 
 class InteractionState:
@@ -267,8 +269,6 @@ class InteractionState:
         elif ev.kind == "feedback" and ev.feedback_type is not None:
             self.apply_feedback(ev.user_id, ev.shop_id, ev.feedback_type, ev.when)
 
-
-_FIGURE_VERSIONS = itertools.count(1)
 
 #: Windows whose counts per shop a state keeps (two windows a request; the rest is cleared past this many).
 WINDOW_MEMO = 8

@@ -96,17 +96,9 @@ class ItemKNNFunnel:
     def knows(self, user_id: int | None) -> bool:
         return len(self.matrix_.history(user_id)[0]) > 0
 
-    def user_scores(self, user_id: int | None) -> np.ndarray | None:
-        """Scores over the model's shop columns (sum of similarities to the user's shops), or None."""
-        cols, _w = self.matrix_.history(user_id)
-        if len(cols) == 0:
-            return None
-        profile = np.zeros(self.similarity_.shape[0], dtype=np.float32)
-        profile[cols] = 1.0
-        return np.asarray(self.similarity_t_ @ profile).ravel()
-
     def scores_by_row(self, user_id: int | None) -> np.ndarray | None:
-        """:meth:`user_scores` over catalog rows (0 for shops the model has never seen); read-only."""
+        """The user's scores over catalog rows: the sum of similarities to the shops in their history (0 for shops
+        the model has never seen; None without a history); read-only."""
         cols, _w = self.matrix_.history(user_id)
         return self._scores_by_row(cols.tolist()) if len(cols) else None
 
