@@ -53,3 +53,20 @@ def test_a_state_built_empty_and_replayed_matches_the_loaded_one(loop_world):
         replayed.apply(ev)
     trainable = {k: v for k, v in loaded.user_shop_feedback.items() if k in replayed.user_shop_feedback}
     assert trainable == dict(replayed.user_shop_feedback)
+
+
+def test_a_swap_calls_the_after_swap_hooks_and_a_check_without_one_does_not(loop_world):
+    runtime, engine = loop_world.runtime, loop_world.engine
+    rec = runtime.recommender
+    calls: list[str] = []
+    runtime.after_swap.append(lambda: calls.append("settled"))
+    try:
+        runtime.refresh(reload_state=True)  # takes in whatever earlier tests left
+        calls.clear()
+        user = next(u for (u, _s) in rec.state.user_shop_feedback)
+        with session_factory(engine)() as db:
+            record_feedback(db, user_id=user, shop_id=int(rec.generator.catalog.ids[0]), feedback_type="clicked")
+        assert not runtime.refresh().state_reloaded and calls == []  # a check that swaps nothing
+        assert runtime.refresh(reload_state=True).state_reloaded and calls == ["settled"]
+    finally:
+        runtime.after_swap.clear()

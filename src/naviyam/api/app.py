@@ -28,7 +28,7 @@ from naviyam.api.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from naviyam.api.routes import admin, chat, dashboard, feedback, health, recommendations, shops, users
 from naviyam.api.schemas import ErrorPublic
 from naviyam.config import Settings, get_settings
-from naviyam.core import clock
+from naviyam.core import clock, heap
 from naviyam.core.threads import limit_math_threads
 from naviyam.db.session import make_engine, session_factory
 from naviyam.logging_filters import install_log_redaction
@@ -138,6 +138,10 @@ def _lifespan(settings: Settings, engine, runtime, redis_up):
             app.state.runtime = runtime
         else:
             app.state.runtime = await run_in_threadpool(Runtime.load, app.state.engine, settings)
+        settle_heap = settings.gc_freeze and runtime is None  # a runtime handed in belongs to its caller
+        if settle_heap:
+            await run_in_threadpool(heap.settle)
+            app.state.runtime.after_swap.append(heap.settle)
         app.state.metrics.set_model_versions(app.state.runtime.model_versions())
         # One math thread per request thread, and at most request_concurrency requests computing at once on
         # each pool (both are FIFO: the rest wait in line instead of fighting over two cores and one lock).
@@ -165,6 +169,9 @@ def _lifespan(settings: Settings, engine, runtime, redis_up):
             await close()
         if own_engine:
             app.state.engine.dispose()
+        if settle_heap:
+            app.state.runtime.after_swap.remove(heap.settle)
+            heap.release()
         app.state.metrics.close()
         restore_clock()
 

@@ -39,6 +39,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,8 @@ class Runtime:
     _state_loaded: float = field(default_factory=time.monotonic, repr=False)
     #: Components handed to :meth:`load` explicitly (tests, tools) are never swapped.
     pinned: frozenset[str] = frozenset()
+    #: Called (in the refreshing thread) after every swap; a server settles its heap there (naviyam.core.heap).
+    after_swap: list[Callable[[], Any]] = field(default_factory=list, repr=False)
 
     @classmethod
     def load(cls, engine: Engine, settings: Settings, *, parser: Any = None, recommender: Any = None) -> Runtime:
@@ -247,6 +250,11 @@ class Runtime:
                     self.base_parser, self.llm, self.answerer = base_parser, llm, answerer
                     self._chat = self._build_chat()  # the one reference every new request reads
                 log.info("models swapped: %s", {k: v[1] for k, v in res.changed.items()})
+                for hook in list(self.after_swap):
+                    try:
+                        hook()
+                    except Exception:  # noqa: BLE001 - the swap happened; a hook never undoes it
+                        log.exception("after-swap hook %r failed", hook)
             res.versions = self.model_versions()
             res.candidate_versions = self.candidate_versions()
             return res
