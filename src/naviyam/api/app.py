@@ -22,7 +22,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from naviyam import __version__
+from naviyam.api import connections
 from naviyam.api.compute import ComputePool
+from naviyam.api.connections import ConnectionBalanceMiddleware
 from naviyam.api.guard import GuardMiddleware
 from naviyam.api.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from naviyam.api.routes import admin, chat, dashboard, feedback, health, recommendations, shops, users
@@ -112,6 +114,8 @@ def create_app(settings: Settings | None = None, engine=None, runtime=None) -> F
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     # Rate limits (429 + Retry-After), body size, and the X-Naviyam-Worker header on every response.
     app.add_middleware(GuardMiddleware, settings=settings)
+    # With several workers, one that holds more than its share of keep-alive connections closes one (connections).
+    app.add_middleware(ConnectionBalanceMiddleware)
     if settings.cors_origins:
         # Default: no CORS headers at all, so browsers refuse every cross-origin call.
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
@@ -158,7 +162,11 @@ def _lifespan(settings: Settings, engine, runtime, redis_up):
         app.state.query_warmer = warmer
         log.info("naviyam %s serving on %s", __version__,
                  app.state.engine.url.render_as_string(hide_password=True))
+        if connections.BOARD is not None:
+            connections.BOARD.serving()
         yield
+        if connections.BOARD is not None:
+            connections.BOARD.serving(False)
         limiter.total_tokens = pool_tokens
         if warmer is not None:
             warmer.stop()

@@ -32,11 +32,15 @@ import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG, STARTUP_FAILURE, Config
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
+
+from naviyam.api import connections
+from naviyam.api.connections import ConnectionBoard
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +78,13 @@ class NoDelayHTTPProtocol(_http_protocol_base()):
             except OSError:  # pragma: no cover - a socket that is already gone
                 pass
         super().connection_made(transport)
+        if connections.BOARD is not None:
+            connections.BOARD.opened()
+
+    def connection_lost(self, exc) -> None:
+        if connections.BOARD is not None:
+            connections.BOARD.closed()
+        super().connection_lost(exc)
 
 
 def log_config(level: str) -> dict:
@@ -109,24 +120,49 @@ def bind_reuse_port(host: str, port: int) -> socket.socket:
 
 
 class _OwnSocketProcess(Process):
-    """A uvicorn worker process that binds its own SO_REUSEPORT socket instead of sharing the supervisor's."""
+    """A uvicorn worker process that binds its own SO_REUSEPORT socket instead of sharing the supervisor's, and
+    writes how many connections it holds into its slot of the supervisor's :class:`ConnectionBoard`."""
+
+    board: tuple[str, int, int] | None = None  # (file, slot, slots), set before start (pickled into the child)
 
     def target(self, sockets: list[socket.socket] | None = None) -> None:  # pragma: no cover - runs in the child
+        if self.board is not None:
+            connections.join(*self.board)
         sock = bind_reuse_port(self.config.host, self.config.port)
         threading.Thread(target=self.always_pong, daemon=True).start()
         self.server.run(sockets=[sock])
 
 
 class BalancedWorkers(Multiprocess):
-    """uvicorn's supervisor with workers of :class:`_OwnSocketProcess` (the supervisor holds no socket)."""
+    """uvicorn's supervisor with workers of :class:`_OwnSocketProcess` (the supervisor holds no socket).
+
+    The connection board has two slots per worker: a replacement takes a slot no live worker holds, so the
+    worker it replaces can go on counting until it stops."""
 
     def __init__(self, config: Config):
         super().__init__(config, sockets=[])
+        self.board_slots = 2 * self.processes_num
+        fd, name = tempfile.mkstemp(prefix="naviyam-connections-", suffix=".bin")
+        os.close(fd)
+        self.board_file = ConnectionBoard.create(name, self.board_slots)
+        self.slot_of: dict[int, int] = {}  # id(process) -> slot
 
     def _new_process(self) -> Process:
+        taken = {self.slot_of[id(p)] for p in self.processes if id(p) in self.slot_of and p.process.is_alive()}
+        free = set(range(self.board_slots)) - taken
+        ConnectionBoard.clear(self.board_file, free)  # a worker that died left its last count behind
+        slot = min(free)
         process = _OwnSocketProcess(self.config, [])
+        process.board = (str(self.board_file), slot, self.board_slots)
+        self.slot_of[id(process)] = slot
         process.start()
         return process
+
+    def run(self, *args, **kwargs) -> None:
+        try:
+            super().run(*args, **kwargs)
+        finally:
+            self.board_file.unlink(missing_ok=True)
 
     def init_processes(self) -> None:
         for _ in range(self.processes_num):
