@@ -61,6 +61,19 @@ def test_a_worker_not_serving_neither_counts_nor_makes_others_shed(board_file):
     assert a.slots[0] == NOT_SERVING
 
 
+def test_a_stopping_worker_stays_out_while_its_last_connections_close(board_file):
+    a, b = ConnectionBoard(board_file, 0, 4), ConnectionBoard(board_file, 1, 4)
+    a.serving(), b.serving()
+    for _ in range(3):
+        a.opened()
+        b.opened()
+    a.serving(False)  # shutting down (a rolling restart): its connections close after this
+    for _ in range(3):
+        a.closed()
+    assert a.slots[0] == NOT_SERVING and not a.shed_one()
+    assert not b.over_share()  # b alone serves: nothing for it to hand over
+
+
 def test_the_api_closes_a_connection_only_while_its_worker_is_over_its_share(board_file, world, tmp_path,
                                                                             monkeypatch):
     mine, other = ConnectionBoard(board_file, 0, 4), ConnectionBoard(board_file, 1, 4)

@@ -36,6 +36,7 @@ class ConnectionBoard:
         with open(self.path, "r+b") as f:
             self._map = mmap.mmap(f.fileno(), 4 * workers)
         self.slots = np.frombuffer(self._map, dtype=np.int32, count=workers)
+        self.is_serving = False
         self.open = 0  # connections this worker holds
         self.leaving = 0  # of which told to close and not closed yet (counted here until they close)
 
@@ -55,9 +56,11 @@ class ConnectionBoard:
                 f.write(np.int32(NOT_SERVING).tobytes())
 
     def _publish(self) -> None:
-        self.slots[self.slot] = self.open  # the leaving ones too: they come back, to one worker or another
+        if self.is_serving:  # a stopping worker's last connections must not make it look serving again
+            self.slots[self.slot] = self.open  # the leaving ones too: they come back, to one worker or another
 
     def serving(self, yes: bool = True) -> None:
+        self.is_serving = yes
         self.open = self.leaving = 0
         self.slots[self.slot] = 0 if yes else NOT_SERVING
 
@@ -74,7 +77,7 @@ class ConnectionBoard:
         """True when this worker holds more connections than its share of all serving workers' connections."""
         others = [int(v) for i, v in enumerate(self.slots) if v >= 0 and i != self.slot]
         mine = self.open - self.leaving
-        if not others or mine <= 0:
+        if not self.is_serving or not others or mine <= 0:
             return False
         return mine > math.ceil((sum(others) + self.open) / (len(others) + 1))
 
