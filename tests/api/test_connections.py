@@ -17,24 +17,26 @@ def board_file(tmp_path):
     return ConnectionBoard.create(tmp_path / "board.bin", 4)
 
 
-def test_a_new_board_has_nobody_serving_and_each_worker_writes_its_own_slot(board_file):
+def serving_pair(board_file, a_connections: int, b_connections: int) -> tuple[ConnectionBoard, ConnectionBoard]:
+    """Two workers of a four-slot board, both serving, holding these many connections."""
     a, b = ConnectionBoard(board_file, 0, 4), ConnectionBoard(board_file, 1, 4)
-    assert list(a.slots) == [NOT_SERVING] * 4
     a.serving(), b.serving()
-    for _ in range(3):
-        a.opened()
-    b.opened()
+    for board, n in ((a, a_connections), (b, b_connections)):
+        for _ in range(n):
+            board.opened()
+    return a, b
+
+
+def test_a_new_board_has_nobody_serving_and_each_worker_writes_its_own_slot(board_file):
+    assert list(ConnectionBoard(board_file, 0, 4).slots) == [NOT_SERVING] * 4
+    a, b = serving_pair(board_file, 3, 1)
     assert list(np.fromfile(board_file, dtype=np.int32)) == [3, 1, NOT_SERVING, NOT_SERVING]  # other processes see it
     a.closed()
     assert a.slots[0] == 2 and b.slots[0] == 2
 
 
 def test_only_a_worker_over_its_share_sheds_and_it_stops_at_its_share(board_file):
-    a, b = ConnectionBoard(board_file, 0, 4), ConnectionBoard(board_file, 1, 4)
-    a.serving(), b.serving()
-    for _ in range(7):
-        a.opened()
-    b.opened()
+    a, b = serving_pair(board_file, 7, 1)
     assert not b.shed_one()  # under its share
     shed = 0
     while a.shed_one():
@@ -62,11 +64,7 @@ def test_a_worker_not_serving_neither_counts_nor_makes_others_shed(board_file):
 
 
 def test_a_stopping_worker_stays_out_while_its_last_connections_close(board_file):
-    a, b = ConnectionBoard(board_file, 0, 4), ConnectionBoard(board_file, 1, 4)
-    a.serving(), b.serving()
-    for _ in range(3):
-        a.opened()
-        b.opened()
+    a, b = serving_pair(board_file, 3, 3)
     a.serving(False)  # shutting down (a rolling restart): its connections close after this
     for _ in range(3):
         a.closed()
