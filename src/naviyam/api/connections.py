@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import mmap
-import os
 from pathlib import Path
 
 import numpy as np
@@ -100,10 +99,6 @@ def join(path: str | Path, slot: int, workers: int) -> ConnectionBoard:
     BOARD = ConnectionBoard(path, slot, workers)
     BOARD.serving(False)
     return BOARD
-
-
-def board_path(folder: str | Path) -> Path:
-    return Path(folder) / f"connections-{os.getpid()}.bin"
 
 
 class ConnectionBalanceMiddleware:

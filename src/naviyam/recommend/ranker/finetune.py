@@ -30,7 +30,7 @@ from naviyam.recommend.metrics import log_loss, roc_auc
 from naviyam.recommend.ranker.dataset import Encoders, Vocab, slice_batch
 from naviyam.recommend.ranker.model import WideDeepConfig, WideDeepNet
 from naviyam.recommend.ranker.serving import WideDeepRanker
-from naviyam.recommend.ranker.trainer import predict
+from naviyam.recommend.ranker.trainer import predict, training_math
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +103,7 @@ def fine_tune(base: WideDeepRanker, train: pd.DataFrame, config: FineTuneConfig 
     """A new ranker: ``base`` warm-started and trained a few epochs on ``train`` (weighted rows)."""
     cfg = config or FineTuneConfig()
     t0 = time.perf_counter()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(max(1, cfg.num_threads))
-    try:
+    with training_math(cfg.num_threads):
         torch.manual_seed(cfg.seed)
         rng = np.random.default_rng(cfg.seed)
         net, enc, new_users, new_shops = warm_start(base, train, cfg.grow_vocabularies)
@@ -142,8 +140,6 @@ def fine_tune(base: WideDeepRanker, train: pd.DataFrame, config: FineTuneConfig 
             history.append(row)
             log.info("fine-tune epoch %d: %s", epoch, {k: round(v, 4) for k, v in row.items()})
         net.eval()
-    finally:
-        torch.set_num_threads(threads)
     ranker = WideDeepRanker(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, patience=base.patience,
                             seed=cfg.seed, hidden=base.hidden, dropout=base.dropout,
                             min_user_positives=base.min_user_positives, query_buckets=base.query_buckets)

@@ -13,7 +13,8 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,14 +142,24 @@ def fit_wide_deep(
 ) -> TrainResult:
     """Train on ``train``, validate on ``val`` every epoch, keep the best weights (by ``config.monitor``)."""
     cfg = config or RankerTrainConfig()
+    with training_math(cfg.num_threads):
+        return _fit(train, val, ranking, cfg, categories, on_epoch)
+
+
+@contextmanager
+def training_math(num_threads: int) -> Iterator[None]:
+    """torch as a ranker trains (the first training and the nightly fine-tune): ``num_threads`` intra-op threads and
+    subnormal floats flushed to zero; both restored after.
+
+    Adam's moment estimates of rarely-seen embedding rows decay into subnormal floats after a few epochs, and every
+    operation on a subnormal takes a slow microcode path: epochs 4-6 took 3-7 times as long as the first three.
+    Flushed to zero, they cost the same as any other number (the same metrics to four decimals).
+    """
     threads = torch.get_num_threads()
-    torch.set_num_threads(max(1, cfg.num_threads))
-    # Adam's moment estimates of rarely-seen embedding rows decay into subnormal floats after a few epochs, and
-    # every operation on a subnormal takes a slow microcode path: epochs 4-6 took 3-7 times as long as the first
-    # three. Flushed to zero, they cost the same as any other number.
+    torch.set_num_threads(max(1, num_threads))
     flushed = torch.set_flush_denormal(True)
     try:
-        return _fit(train, val, ranking, cfg, categories, on_epoch)
+        yield
     finally:
         torch.set_num_threads(threads)
         if flushed:
